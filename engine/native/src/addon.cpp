@@ -1,0 +1,63 @@
+#include <napi.h>
+
+#include "inference_jobs.h"
+#include "log_capture.h"
+#include "model_registry.h"
+#include "vad_model.h"
+#include "whisper_model.h"
+
+namespace wsa {
+namespace {
+
+Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), whisper_version()); }
+
+Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), whisper_print_system_info());
+}
+
+Napi::Value Languages(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const int n = whisper_lang_max_id() + 1;
+  Napi::Array out = Napi::Array::New(env, n);
+  for (int id = 0; id < n; ++id) {
+    Napi::Object lang = Napi::Object::New(env);
+    lang.Set("code", whisper_lang_str(id));
+    lang.Set("name", whisper_lang_str_full(id));
+    out.Set(static_cast<uint32_t>(id), lang);
+  }
+  return out;
+}
+
+Napi::Value AutoAudioCtx(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) {
+    throw Napi::TypeError::New(env, "autoAudioCtx(nSamples, modelAudioCtx) takes two numbers");
+  }
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  const int model_ctx = info[1].As<Napi::Number>().Int32Value();
+  if (!(n >= 0) || model_ctx < 1) throw Napi::RangeError::New(env, "autoAudioCtx: nSamples must be >= 0 and modelAudioCtx >= 1");
+  return Napi::Number::New(env, auto_audio_ctx(static_cast<size_t>(n), model_ctx));
+}
+
+Napi::Value LoadedModelCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), loaded_model_count()); }
+
+Napi::Value DefaultThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), default_threads()); }
+
+}  // namespace
+}  // namespace wsa
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  using namespace wsa;
+  install_log_capture();
+  exports.Set("WhisperModel", WhisperModel::Define(env));
+  exports.Set("VadModel", VadModel::Define(env));
+  exports.Set("version", Napi::Function::New<Version>(env, "version"));
+  exports.Set("systemInfo", Napi::Function::New<SystemInfo>(env, "systemInfo"));
+  exports.Set("languages", Napi::Function::New<Languages>(env, "languages"));
+  exports.Set("autoAudioCtx", Napi::Function::New<AutoAudioCtx>(env, "autoAudioCtx"));
+  exports.Set("loadedModelCount", Napi::Function::New<LoadedModelCount>(env, "loadedModelCount"));
+  exports.Set("defaultThreads", Napi::Function::New<DefaultThreads>(env, "defaultThreads"));
+  return exports;
+}
+
+NODE_API_MODULE(whisper, InitAddon)

@@ -1,0 +1,249 @@
+#include "vad_model.h"
+
+#include <string>
+
+#include "audio_input.h"
+#include "js_errors.h"
+#include "log_capture.h"
+#include "model_file_check.h"
+#include "options.h"
+
+namespace wsa {
+namespace {
+
+// Silero's window at 16 kHz; whisper.cpp zero-pads a partial last window, which is why push() holds the
+// remainder back instead of handing it over.
+constexpr size_t kWindow = 512;
+
+// Appends PCM from a Float32Array or Int16Array to `out` without an intermediate buffer.
+void append_pcm(const Napi::Value& value, std::vector<float>& out) {
+  const Napi::Env env = value.Env();
+  if (!value.IsTypedArray()) throw Napi::TypeError::New(env, "audio must be a Float32Array or Int16Array of 16 kHz mono PCM");
+  const Napi::TypedArray array = value.As<Napi::TypedArray>();
+  const size_t n = array.ElementLength();
+  const size_t base = out.size();
+  if (array.TypedArrayType() == napi_float32_array) {
+    const float* src = array.As<Napi::Float32Array>().Data();
+    out.insert(out.end(), src, src + n);
+  } else if (array.TypedArrayType() == napi_int16_array) {
+    const int16_t* src = array.As<Napi::Int16Array>().Data();
+    out.resize(base + n);
+    for (size_t i = 0; i < n; ++i) out[base + i] = static_cast<float>(src[i]) / 32768.0f;
+  } else {
+    throw Napi::TypeError::New(env, "audio must be a Float32Array or Int16Array of 16 kHz mono PCM");
+  }
+}
+
+Napi::Float32Array copy_probs(Napi::Env env, whisper_vad_context* vctx, size_t n) {
+  Napi::Float32Array out = Napi::Float32Array::New(env, n);
+  const float* probs = whisper_vad_probs(vctx);
+  for (size_t i = 0; i < n; ++i) out[i] = probs[i];
+  return out;
+}
+
+struct VadSegment {
+  double start_ms;
+  double end_ms;
+};
+
+class VadJob : public Napi::AsyncWorker {
+ public:
+  VadJob(Napi::Env env, VadModel* owner, std::shared_ptr<VadInstance> instance, std::vector<float> samples, bool want_segments,
+         whisper_vad_params params)
+      : Napi::AsyncWorker(env, "whisper.vad"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        owner_(owner),
+        instance_(std::move(instance)),
+        samples_(std::move(samples)),
+        want_segments_(want_segments),
+        params_(params) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    take_logged_errors();
+    whisper_vad_context* vctx = instance_->vctx;
+    if (!want_segments_) {
+      if (!whisper_vad_detect_speech(vctx, samples_.data(), static_cast<int>(samples_.size()))) {
+        SetError("VAD failed: " + take_logged_errors());
+        return;
+      }
+      probs_.assign(whisper_vad_probs(vctx), whisper_vad_probs(vctx) + whisper_vad_n_probs(vctx));
+      return;
+    }
+    whisper_vad_segments* segs =
+        whisper_vad_segments_from_samples(vctx, params_, samples_.data(), static_cast<int>(samples_.size()));
+    if (segs == nullptr) {
+      SetError("VAD failed: " + take_logged_errors());
+      return;
+    }
+    // whisper.cpp reports segment bounds in centiseconds.
+    for (int i = 0; i < whisper_vad_segments_n_segments(segs); ++i) {
+      segments_.push_back({whisper_vad_segments_get_segment_t0(segs, i) * 10.0, whisper_vad_segments_get_segment_t1(segs, i) * 10.0});
+    }
+    whisper_vad_free_segments(segs);
+  }
+
+  void OnOK() override {
+    owner_->job_finished();
+    const Napi::Env env = Env();
+    if (!want_segments_) {
+      Napi::Float32Array out = Napi::Float32Array::New(env, probs_.size());
+      for (size_t i = 0; i < probs_.size(); ++i) out[i] = probs_[i];
+      deferred_.Resolve(out);
+      return;
+    }
+    Napi::Array out = Napi::Array::New(env, segments_.size());
+    for (size_t i = 0; i < segments_.size(); ++i) {
+      Napi::Object s = Napi::Object::New(env);
+      s.Set("startMs", segments_[i].start_ms);
+      s.Set("endMs", segments_[i].end_ms);
+      out.Set(static_cast<uint32_t>(i), s);
+    }
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& e) override {
+    owner_->job_finished();
+    deferred_.Reject(make_error(Env(), "INFERENCE_FAILED", e.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  VadModel* owner_;
+  std::shared_ptr<VadInstance> instance_;
+  std::vector<float> samples_;
+  bool want_segments_;
+  whisper_vad_params params_;
+  std::vector<float> probs_;
+  std::vector<VadSegment> segments_;
+};
+
+}  // namespace
+
+Napi::Function VadModel::Define(Napi::Env env) {
+  return DefineClass(env, "VadModel",
+                     {
+                         InstanceMethod<&VadModel::Push>("push"),
+                         InstanceMethod<&VadModel::Flush>("flush"),
+                         InstanceMethod<&VadModel::Reset>("reset"),
+                         InstanceMethod<&VadModel::Detect>("detect"),
+                         InstanceMethod<&VadModel::Segments>("segments"),
+                         InstanceMethod<&VadModel::Free>("free"),
+                         InstanceAccessor<&VadModel::WindowSize>("windowSize"),
+                     });
+}
+
+VadModel::VadModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VadModel>(info) {
+  const Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "VadModel(path): path must be a string");
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const Options o(info[1], "options");
+  whisper_vad_context_params params = whisper_vad_default_context_params();
+  params.n_threads = o.integer("threads", 1, 1, 64);
+  params.use_gpu = false;
+  try {
+    check_model_file(path, ModelKind::SileroVad);
+  } catch (const ModelFileError& e) {
+    throw make_error(env, "MODEL_FILE", e.what());
+  }
+  take_logged_errors();
+  whisper_vad_context* vctx = whisper_vad_init_from_file_with_params(path.c_str(), params);
+  if (vctx == nullptr) {
+    const std::string why = take_logged_errors();
+    throw make_error(env, "MODEL_LOAD", "failed to load Silero VAD model " + path + (why.empty() ? "" : ": " + why));
+  }
+  instance_ = std::make_shared<VadInstance>(vctx);
+  pending_.reserve(kWindow * 64);
+}
+
+whisper_vad_context* VadModel::streaming(Napi::Env env, const char* method) {
+  if (!instance_) throw make_error(env, "FREED", std::string("VadModel.") + method + "() called after free()");
+  if (busy_) throw make_error(env, "BUSY", std::string("VadModel.") + method + "(): a detect() or segments() call is still running");
+  return instance_->vctx;
+}
+
+Napi::Float32Array VadModel::run_windows(Napi::Env env, size_t n_samples) {
+  whisper_vad_context* vctx = instance_->vctx;
+  if (n_samples == 0) return Napi::Float32Array::New(env, 0);
+  take_logged_errors();
+  if (!whisper_vad_detect_speech_no_reset(vctx, pending_.data(), static_cast<int>(n_samples))) {
+    throw make_error(env, "INFERENCE_FAILED", "VAD failed: " + take_logged_errors());
+  }
+  Napi::Float32Array probs = copy_probs(env, vctx, n_samples / kWindow);
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n_samples));
+  return probs;
+}
+
+Napi::Value VadModel::Push(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  streaming(env, "push");
+  append_pcm(info[0], pending_);
+  return run_windows(env, pending_.size() / kWindow * kWindow);
+}
+
+Napi::Value VadModel::Flush(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  streaming(env, "flush");
+  if (pending_.empty()) return Napi::Float32Array::New(env, 0);
+  pending_.resize(kWindow, 0.0f);
+  return run_windows(env, kWindow);
+}
+
+void VadModel::Reset(const Napi::CallbackInfo& info) {
+  whisper_vad_reset_state(streaming(info.Env(), "reset"));
+  pending_.clear();
+}
+
+std::shared_ptr<VadInstance> VadModel::start_job(Napi::Env env, const char* method) {
+  streaming(env, method);
+  busy_ = true;
+  pending_.clear();
+  Ref();
+  return instance_;
+}
+
+void VadModel::job_finished() {
+  busy_ = false;
+  Unref();
+}
+
+Napi::Value VadModel::Detect(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  std::vector<float> samples;
+  read_pcm(info[0], "audio", samples);
+  auto* job = new VadJob(env, this, start_job(env, "detect"), std::move(samples), false, whisper_vad_default_params());
+  Napi::Promise promise = job->promise();
+  job->Queue();
+  return promise;
+}
+
+Napi::Value VadModel::Segments(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  std::vector<float> samples;
+  read_pcm(info[0], "audio", samples);
+  const Options o(info[1], "params");
+  whisper_vad_params params = whisper_vad_default_params();
+  params.threshold = o.number("threshold", params.threshold, 0.0f, 1.0f);
+  params.min_speech_duration_ms = o.integer("minSpeechDurationMs", params.min_speech_duration_ms, 0, 600000);
+  params.min_silence_duration_ms = o.integer("minSilenceDurationMs", params.min_silence_duration_ms, 0, 600000);
+  params.max_speech_duration_s = o.number("maxSpeechDurationS", params.max_speech_duration_s, 0.0f, 3.0e38f);
+  params.speech_pad_ms = o.integer("speechPadMs", params.speech_pad_ms, 0, 600000);
+  auto* job = new VadJob(env, this, start_job(env, "segments"), std::move(samples), true, params);
+  Napi::Promise promise = job->promise();
+  job->Queue();
+  return promise;
+}
+
+void VadModel::Free(const Napi::CallbackInfo&) {
+  instance_.reset();
+  pending_.clear();
+  pending_.shrink_to_fit();
+}
+
+Napi::Value VadModel::WindowSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(kWindow));
+}
+
+}  // namespace wsa

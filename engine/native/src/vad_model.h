@@ -1,0 +1,46 @@
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <vector>
+
+#include "whisper.h"
+
+namespace wsa {
+
+struct VadInstance {
+  whisper_vad_context* vctx;
+  explicit VadInstance(whisper_vad_context* v) : vctx(v) {}
+  ~VadInstance() { whisper_vad_free(vctx); }
+};
+
+// JS class `VadModel`: Silero VAD through whisper.cpp. push() is the streaming path: it runs on the calling
+// thread (a 512-sample window costs well under a millisecond) and keeps the LSTM state and any samples
+// short of a whole window for the next call. detect() and segments() look at a whole buffer on the thread pool.
+class VadModel : public Napi::ObjectWrap<VadModel> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit VadModel(const Napi::CallbackInfo& info);
+
+  void job_finished();
+
+ private:
+  Napi::Value Push(const Napi::CallbackInfo& info);
+  Napi::Value Flush(const Napi::CallbackInfo& info);
+  void Reset(const Napi::CallbackInfo& info);
+  Napi::Value Detect(const Napi::CallbackInfo& info);
+  Napi::Value Segments(const Napi::CallbackInfo& info);
+  void Free(const Napi::CallbackInfo& info);
+  Napi::Value WindowSize(const Napi::CallbackInfo& info);
+
+  whisper_vad_context* streaming(Napi::Env env, const char* method);
+  std::shared_ptr<VadInstance> start_job(Napi::Env env, const char* method);
+  Napi::Float32Array run_windows(Napi::Env env, size_t n_samples);
+
+  std::shared_ptr<VadInstance> instance_;
+  std::vector<float> pending_;
+  bool busy_ = false;
+};
+
+}  // namespace wsa

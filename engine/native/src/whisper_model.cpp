@@ -1,0 +1,126 @@
+#include "whisper_model.h"
+
+#include <string>
+#include <vector>
+
+#include "audio_input.h"
+#include "inference_jobs.h"
+#include "js_errors.h"
+#include "log_capture.h"
+#include "model_file_check.h"
+#include "options.h"
+
+namespace wsa {
+
+Napi::Function WhisperModel::Define(Napi::Env env) {
+  return DefineClass(env, "WhisperModel",
+                     {
+                         InstanceMethod<&WhisperModel::Transcribe>("transcribe"),
+                         InstanceMethod<&WhisperModel::DetectLanguage>("detectLanguage"),
+                         InstanceMethod<&WhisperModel::Abort>("abort"),
+                         InstanceMethod<&WhisperModel::Free>("free"),
+                         InstanceMethod<&WhisperModel::Info>("info"),
+                     });
+}
+
+WhisperModel::WhisperModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WhisperModel>(info) {
+  const Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "WhisperModel(path): path must be a string");
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const Options o(info[1], "options");
+  ModelLoadOptions load;
+  load.use_gpu = o.boolean("useGpu", false);
+  load.flash_attn = o.boolean("flashAttn", false);
+  load.gpu_device = o.integer("gpuDevice", 0, 0, 64);
+
+  std::shared_ptr<SharedModel> model;
+  try {
+    model = acquire_model(path, load);
+  } catch (const ModelFileError& e) {
+    throw make_error(env, "MODEL_FILE", e.what());
+  } catch (const std::exception& e) {
+    throw make_error(env, "MODEL_LOAD", e.what());
+  }
+  take_logged_errors();
+  whisper_state* state = whisper_init_state(model->ctx);
+  if (state == nullptr) {
+    const std::string why = take_logged_errors();
+    throw make_error(env, "MODEL_LOAD", "failed to allocate a whisper state for " + path + (why.empty() ? "" : ": " + why));
+  }
+  instance_ = std::make_shared<WhisperInstance>(std::move(model), state);
+}
+
+const std::shared_ptr<WhisperInstance>& WhisperModel::live(Napi::Env env, const char* method) const {
+  if (!instance_) throw make_error(env, "FREED", std::string("WhisperModel.") + method + "() called after free()");
+  return instance_;
+}
+
+std::shared_ptr<WhisperInstance> WhisperModel::start_job(Napi::Env env, const char* method) {
+  const auto& instance = live(env, method);
+  if (busy_) {
+    throw make_error(env, "BUSY", std::string("WhisperModel.") + method +
+                                      "(): this instance is already running a job; wait for it or use another instance");
+  }
+  busy_ = true;
+  instance->abort_requested = false;
+  Ref();
+  return instance;
+}
+
+void WhisperModel::job_finished() {
+  busy_ = false;
+  Unref();
+}
+
+Napi::Value WhisperModel::Transcribe(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  whisper_context* ctx = live(env, "transcribe")->model->ctx;
+  std::vector<float> samples;
+  read_pcm(info[0], "audio", samples);
+  TranscribeOptions options = parse_transcribe_options(info[1], ctx, samples.size());
+  auto instance = start_job(env, "transcribe");
+  return queue_transcription(env, this, std::move(instance), std::move(samples), std::move(options));
+}
+
+Napi::Value WhisperModel::DetectLanguage(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  whisper_context* ctx = live(env, "detectLanguage")->model->ctx;
+  std::vector<float> samples;
+  read_pcm(info[0], "audio", samples);
+  LanguageOptions options = parse_language_options(info[1], ctx, samples.size());
+  auto instance = start_job(env, "detectLanguage");
+  return queue_language_detection(env, this, std::move(instance), std::move(samples), options);
+}
+
+Napi::Value WhisperModel::Abort(const Napi::CallbackInfo& info) {
+  if (instance_ && busy_) instance_->abort_requested = true;
+  return Napi::Boolean::New(info.Env(), busy_);
+}
+
+void WhisperModel::Free(const Napi::CallbackInfo&) {
+  if (!instance_) return;
+  // A running job keeps its own reference; it stops at the next abort check and the state goes with it.
+  if (busy_) instance_->abort_requested = true;
+  instance_.reset();
+}
+
+Napi::Value WhisperModel::Info(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const auto& instance = live(env, "info");
+  whisper_context* ctx = instance->model->ctx;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("path", instance->model->path);
+  out.Set("type", whisper_model_type_readable(ctx));
+  out.Set("multilingual", Napi::Boolean::New(env, whisper_is_multilingual(ctx) != 0));
+  out.Set("nVocab", whisper_model_n_vocab(ctx));
+  out.Set("nAudioCtx", whisper_model_n_audio_ctx(ctx));
+  out.Set("nAudioState", whisper_model_n_audio_state(ctx));
+  out.Set("nAudioLayer", whisper_model_n_audio_layer(ctx));
+  out.Set("nTextCtx", whisper_model_n_text_ctx(ctx));
+  out.Set("nTextLayer", whisper_model_n_text_layer(ctx));
+  out.Set("nMels", whisper_model_n_mels(ctx));
+  out.Set("ftype", whisper_model_ftype(ctx));
+  return out;
+}
+
+}  // namespace wsa
