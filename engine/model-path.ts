@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { modelsDir } from './paths.js';
+
+export interface ResolvedModel {
+  path: string;
+  /** Where the choice came from: the caller, an environment variable, or the project's models/ folder. */
+  source: 'explicit' | 'env' | 'project';
+  /** A generated stand-in (see scripts/make-synthetic-model): real compute cost, nonsense text. */
+  synthetic: boolean;
+}
+
+/** Files tried in models/, best first: the real model, then its synthetic stand-in. */
+export const DEFAULT_MODEL_FILES: readonly string[] = ['ggml-tiny.en.bin', 'ggml-tiny.en-synthetic.bin'];
+export const DEFAULT_VAD_FILE = 'ggml-silero-v6.2.0.bin';
+
+function resolved(path: string, source: ResolvedModel['source']): ResolvedModel {
+  return { path: resolve(path), source, synthetic: /-synthetic\.bin$/.test(path) };
+}
+
+/**
+ * The one place a Whisper model path is chosen: `explicit`, else `WHISPER_MODEL`, else the first of
+ * DEFAULT_MODEL_FILES present in models/. The file is not opened here; loading reports a missing file.
+ */
+export function resolveModelPath(explicit?: string): ResolvedModel {
+  if (explicit) return resolved(explicit, 'explicit');
+  const fromEnv = process.env['WHISPER_MODEL'];
+  if (fromEnv) return resolved(fromEnv, 'env');
+  const found = DEFAULT_MODEL_FILES.map((name) => join(modelsDir, name)).find((path) => existsSync(path));
+  if (!found) {
+    throw Object.assign(
+      new Error(
+        `no Whisper model found: pass a path, set WHISPER_MODEL, or put ${DEFAULT_MODEL_FILES.join(' or ')} in ${modelsDir} ` +
+          '(npm run models:fetch for the real tiny.en, npm run models:synthetic for the offline stand-in)',
+      ),
+      { code: 'MODEL_FILE' },
+    );
+  }
+  return resolved(found, 'project');
+}
+
+/** Silero VAD model path: `explicit`, else `VAD_MODEL`, else models/ggml-silero-v6.2.0.bin. */
+export function resolveVadModelPath(explicit?: string): string {
+  return resolve(explicit || process.env['VAD_MODEL'] || join(modelsDir, DEFAULT_VAD_FILE));
+}

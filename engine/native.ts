@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { projectRoot } from './paths.js';
+import type {
+  DetectLanguageOptions,
+  Language,
+  LanguageDetection,
+  ModelInfo,
+  ModelLoadOptions,
+  Pcm,
+  TranscribeOptions,
+  TranscriptionResult,
+  VadParams,
+  VadSegment,
+} from './types.js';
+
+export interface NativeWhisperModel {
+  transcribe(audio: Pcm, options?: TranscribeOptions): Promise<TranscriptionResult>;
+  detectLanguage(audio: Pcm, options?: DetectLanguageOptions): Promise<LanguageDetection>;
+  abort(): boolean;
+  free(): void;
+  info(): ModelInfo;
+}
+
+export interface NativeVadModel {
+  readonly windowSize: number;
+  push(audio: Pcm): Float32Array;
+  flush(): Float32Array;
+  reset(): void;
+  detect(audio: Pcm): Promise<Float32Array>;
+  segments(audio: Pcm, params?: VadParams): Promise<VadSegment[]>;
+  free(): void;
+}
+
+export interface NativeAddon {
+  WhisperModel: new (path: string, options?: ModelLoadOptions) => NativeWhisperModel;
+  VadModel: new (path: string, options?: { threads?: number }) => NativeVadModel;
+  version(): string;
+  systemInfo(): string;
+  languages(): Language[];
+  autoAudioCtx(nSamples: number, modelAudioCtx: number): number;
+  loadedModelCount(): number;
+  defaultThreads(): number;
+}
+
+/** Where `npm install` / `npm run build:addon` put the compiled addon. */
+export const addonPath: string = join(projectRoot, 'build', 'Release', 'whisper.node');
+
+function loadAddon(): NativeAddon {
+  if (!existsSync(addonPath)) {
+    const error = new Error(`the whisper.cpp addon is not built (${addonPath} is missing); run: npm run build:addon`);
+    Object.assign(error, { code: 'ADDON_MISSING' });
+    throw error;
+  }
+  return createRequire(import.meta.url)(addonPath) as NativeAddon;
+}
+
+export const native: NativeAddon = loadAddon();

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+
+export interface WavAudio {
+  sampleRate: number;
+  channels: number;
+  /** Interleaved 16-bit samples. */
+  samples: Int16Array;
+  durationMs: number;
+}
+
+export class WavFormatError extends Error {
+  readonly code = 'BAD_WAV';
+}
+
+/** Parses a RIFF/WAVE file of 16-bit PCM. Other encodings are refused with a message that says what was found. */
+export function parseWav(data: Uint8Array): WavAudio {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const tag = (offset: number): string => String.fromCharCode(...data.subarray(offset, offset + 4));
+  if (data.byteLength < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') throw new WavFormatError('not a WAV file (no RIFF/WAVE header)');
+
+  let format: { audioFormat: number; channels: number; sampleRate: number; bits: number } | undefined;
+  let offset = 12;
+  while (offset + 8 <= data.byteLength) {
+    const id = tag(offset);
+    const size = view.getUint32(offset + 4, true);
+    const body = offset + 8;
+    if (id === 'fmt ') {
+      if (size < 16 || body + 16 > data.byteLength) throw new WavFormatError('WAV fmt chunk is truncated');
+      format = {
+        audioFormat: view.getUint16(body, true),
+        channels: view.getUint16(body + 2, true),
+        sampleRate: view.getUint32(body + 4, true),
+        bits: view.getUint16(body + 14, true),
+      };
+    } else if (id === 'data') {
+      if (!format) throw new WavFormatError('WAV data chunk comes before its fmt chunk');
+      // 0xfffe is WAVE_FORMAT_EXTENSIBLE, which carries plain PCM too.
+      if ((format.audioFormat !== 1 && format.audioFormat !== 0xfffe) || format.bits !== 16) {
+        throw new WavFormatError(`WAV must be 16-bit PCM; this one is format ${format.audioFormat} at ${format.bits} bits`);
+      }
+      if (format.channels < 1 || format.sampleRate < 1) throw new WavFormatError('WAV header has no channels or no sample rate');
+      const end = Math.min(body + size, data.byteLength);
+      const frameBytes = 2 * format.channels;
+      const length = Math.floor((end - body) / frameBytes) * format.channels;
+      const samples = new Int16Array(length);
+      for (let i = 0; i < length; i++) samples[i] = view.getInt16(body + 2 * i, true);
+      return {
+        sampleRate: format.sampleRate,
+        channels: format.channels,
+        samples,
+        durationMs: (length / format.channels / format.sampleRate) * 1000,
+      };
+    }
+    offset = body + size + (size % 2);
+  }
+  throw new WavFormatError('WAV file has no data chunk');
+}
+
+export function readWav(path: string): WavAudio {
+  return parseWav(readFileSync(path));
+}
+
+/** Reads a WAV file that must already be 16 kHz mono, as the engine takes it. */
+export function readWav16kMono(path: string): Int16Array {
+  const wav = readWav(path);
+  if (wav.sampleRate !== 16000 || wav.channels !== 1) {
+    throw new WavFormatError(`${path} is ${wav.sampleRate} Hz with ${wav.channels} channel(s); 16000 Hz mono is needed`);
+  }
+  return wav.samples;
+}

@@ -1,0 +1,59 @@
+import { native, type NativeWhisperModel } from './native.js';
+import { resolveModelPath } from './model-path.js';
+import type {
+  DetectLanguageOptions,
+  LanguageDetection,
+  ModelInfo,
+  ModelLoadOptions,
+  Pcm,
+  TranscribeOptions,
+  TranscriptionResult,
+} from './types.js';
+
+/**
+ * A Whisper model with an inference state of its own. Weights are loaded once per process and shared by every
+ * instance (in any worker thread) that names the same file, so one instance per thread costs only its state.
+ * Calls on one instance run one at a time, in order; use one instance per thread for parallel work.
+ */
+export class WhisperModel {
+  readonly path: string;
+  private readonly model: NativeWhisperModel;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Loads `path`, or the model `resolveModelPath()` picks when it is omitted. Throws with `code` on failure. */
+  constructor(path?: string, options: ModelLoadOptions = {}) {
+    this.path = resolveModelPath(path).path;
+    this.model = new native.WhisperModel(this.path, options);
+  }
+
+  /** Transcribes 16 kHz mono PCM off the JavaScript thread. */
+  transcribe(audio: Pcm, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
+    return this.serialize(() => this.model.transcribe(audio, options));
+  }
+
+  /** Language probabilities for the audio (multilingual models only). */
+  detectLanguage(audio: Pcm, options: DetectLanguageOptions = {}): Promise<LanguageDetection> {
+    return this.serialize(() => this.model.detectLanguage(audio, options));
+  }
+
+  /** Stops the running call at its next check; its promise rejects with code `ABORTED`. Returns whether one was running. */
+  abort(): boolean {
+    return this.model.abort();
+  }
+
+  /** Releases this instance's state (and the weights when no other instance uses them). Later calls throw `FREED`. */
+  free(): void {
+    this.model.free();
+  }
+
+  info(): ModelInfo {
+    return this.model.info();
+  }
+
+  // The addon refuses a second job on a busy state; queueing here keeps callers from having to care.
+  private serialize<T>(run: () => Promise<T>): Promise<T> {
+    const turn = this.tail.then(run, run);
+    this.tail = turn.catch(() => undefined);
+    return turn;
+  }
+}
