@@ -29,8 +29,8 @@ WhisperModel::WhisperModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Wh
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   const Options o(info[1], "options");
   ModelLoadOptions load;
-  load.use_gpu = o.boolean("useGpu", false);
-  load.flash_attn = o.boolean("flashAttn", false);
+  load.use_gpu = o.boolean("useGpu", true);
+  load.flash_attn = o.boolean("flashAttn", true);
   load.gpu_device = o.integer("gpuDevice", 0, 0, 64);
 
   std::shared_ptr<SharedModel> model;

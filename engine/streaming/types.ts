@@ -1,0 +1,71 @@
+import type { TranscribeOptions } from '../types.js';
+
+/** PCM sample rate everything in the streaming pipeline runs at. */
+export const SAMPLE_RATE = 16000;
+
+export const samplesToMs = (samples: number): number => Math.round((samples * 1000) / SAMPLE_RATE);
+export const msToSamples = (ms: number): number => Math.round((ms * SAMPLE_RATE) / 1000);
+
+/** One transcription handed to whoever runs the model (a worker pool in the server). */
+export interface TranscriptionTask {
+  /** Owned by the task: the runner may transfer its buffer to another thread. */
+  pcm: Int16Array;
+  options: TranscribeOptions;
+}
+
+/** The parts of a transcription result that the streaming filters need; small enough to post between threads. */
+export interface TranscriptionOutcome {
+  text: string;
+  language: string;
+  segments: OutcomeSegment[];
+  timings: { encodeMs: number; decodeMs: number; totalMs: number };
+}
+
+export interface OutcomeSegment {
+  text: string;
+  noSpeechProb: number;
+  /** Mean natural-log probability of the segment's text tokens; 0 when it has none. */
+  avgLogProb: number;
+}
+
+export interface TranscriptionRunner {
+  transcribe(task: TranscriptionTask): Promise<TranscriptionOutcome>;
+}
+
+/** Tuning for one stream session; the server fills it from its configuration. */
+export interface StreamSettings {
+  /** Audio time between partial transcriptions of the running utterance. */
+  partialIntervalMs: number;
+  /** Silence after speech that ends an utterance. */
+  endSilenceMs: number;
+  /** Utterances are cut at their quietest point once they reach this length. */
+  maxUtteranceMs: number;
+  /** CPU threads each transcription uses. */
+  threads: number;
+}
+
+export type SessionErrorCode = 'unknown_language' | 'unsupported_language' | 'session_ended' | 'transcription_failed';
+
+/** A problem a session reports to its client; the session keeps working. */
+export class SessionError extends Error {
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SessionError';
+  }
+}
+
+/** A partial or final transcript of one utterance, in the session's audio time. */
+export interface TranscriptEvent {
+  text: string;
+  isFinal: boolean;
+  language: string;
+  segmentId: number;
+  /** Per session, increasing by one with every transcript. */
+  seq: number;
+  startMs: number;
+  /** For a partial, the newest audio it covers; for a final, the end of the utterance. */
+  endMs: number;
+}
