@@ -41,6 +41,10 @@ t.test('streaming probabilities in arbitrary pieces equal the whole-buffer pass'
   const whole = await vad.detect(jfk);
   t.equal(whole.length, Math.ceil(jfk.length / vad.windowSize));
 
+  const fresh = new VadModel(SILERO);
+  t.same(Array.from(streamInPieces(fresh, jfk, [700])), Array.from(whole), 'a new instance starts from a clean state');
+  fresh.free();
+
   for (const sizes of [[160], [512], [1000, 37, 4096], [16000], [jfk.length]]) {
     vad.reset();
     const streamed = streamInPieces(vad, jfk, sizes);

@@ -6,7 +6,7 @@ import type { TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } fro
  */
 export type TaskBuilder = () => TranscriptionTask | null;
 
-/** `null`: the job never ran (replaced by a newer partial, cancelled, or its builder had nothing to do). */
+/** `null`: the job did not run to the end (replaced by a newer partial, aborted, cancelled, or nothing to do). */
 export type JobResult = TranscriptionOutcome | null;
 
 interface Job {
@@ -15,12 +15,14 @@ interface Job {
   build: TaskBuilder;
   resolve: (result: JobResult) => void;
   reject: (error: unknown) => void;
+  /** Present while the job runs. */
+  abort?: AbortController;
 }
 
 interface OwnerState {
   finalsQueued: number;
-  finalRunning: boolean;
-  partialRunning: boolean;
+  runningFinal: Job | null;
+  runningPartial: Job | null;
 }
 
 export interface SchedulerStats {
@@ -42,16 +44,20 @@ export class TranscriptionScheduler {
   private readonly partials = new Map<object, Job>();
   private readonly owners = new Map<object, OwnerState>();
   private running = 0;
+  private pumpScheduled = false;
 
   constructor(
     private readonly runner: TranscriptionRunner,
     private readonly concurrency: number,
   ) {}
 
-  final(owner: object, build: TaskBuilder): Promise<JobResult> {
+  /** `signal` withdraws the final: dropped if still queued, aborted if running; either way it resolves with null. */
+  final(owner: object, build: TaskBuilder, signal?: AbortSignal): Promise<JobResult> {
     return new Promise((resolve, reject) => {
-      this.finals.push({ kind: 'final', owner, build, resolve, reject });
+      const job: Job = { kind: 'final', owner, build, resolve, reject };
+      this.finals.push(job);
       this.state(owner).finalsQueued++;
+      signal?.addEventListener('abort', () => this.withdraw(job), { once: true });
       this.pump();
     });
   }
@@ -64,7 +70,25 @@ export class TranscriptionScheduler {
     });
   }
 
-  /** Drops the owner's queued work (resolving it with null); running work finishes and is ignored by its owner. */
+  /** Stops the owner's running partial, whose result nobody wants any more (its utterance ended); frees the worker. */
+  abortPartial(owner: object): void {
+    this.owners.get(owner)?.runningPartial?.abort?.abort();
+  }
+
+  private withdraw(job: Job): void {
+    const at = this.finals.indexOf(job);
+    if (at < 0) {
+      job.abort?.abort();
+      return;
+    }
+    this.finals.splice(at, 1);
+    const state = this.state(job.owner);
+    state.finalsQueued--;
+    this.forget(job.owner, state);
+    job.resolve(null);
+  }
+
+  /** Drops the owner's queued work and aborts its running work; all of it resolves with null. */
   cancel(owner: object): void {
     for (let i = this.finals.length - 1; i >= 0; i--) {
       const job = this.finals[i] as Job;
@@ -75,10 +99,10 @@ export class TranscriptionScheduler {
     this.partials.get(owner)?.resolve(null);
     this.partials.delete(owner);
     const state = this.owners.get(owner);
-    if (state) {
-      state.finalsQueued = 0;
-      this.forget(owner, state);
-    }
+    if (!state) return;
+    state.finalsQueued = 0;
+    state.runningFinal?.abort?.abort();
+    state.runningPartial?.abort?.abort();
   }
 
   get stats(): SchedulerStats {
@@ -94,19 +118,19 @@ export class TranscriptionScheduler {
   }
 
   private next(): Job | undefined {
-    const finalAt = this.finals.findIndex((job) => !this.state(job.owner).finalRunning);
+    const finalAt = this.finals.findIndex((job) => !this.state(job.owner).runningFinal);
     if (finalAt >= 0) {
       const [job] = this.finals.splice(finalAt, 1) as [Job];
       const state = this.state(job.owner);
       state.finalsQueued--;
-      state.finalRunning = true;
+      state.runningFinal = job;
       return job;
     }
     for (const [owner, job] of this.partials) {
       const state = this.state(owner);
-      if (state.partialRunning || state.finalRunning || state.finalsQueued > 0) continue;
+      if (state.runningPartial || state.runningFinal || state.finalsQueued > 0) continue;
       this.partials.delete(owner);
-      state.partialRunning = true;
+      state.runningPartial = job;
       return job;
     }
     return undefined;
@@ -124,38 +148,48 @@ export class TranscriptionScheduler {
       this.finish(job, () => job.resolve(null));
       return;
     }
+    const abort = new AbortController();
+    job.abort = abort;
     this.running++;
-    this.runner.transcribe(task).then(
+    this.runner.transcribe(task, abort.signal).then(
       (outcome) => {
         this.running--;
-        this.finish(job, () => job.resolve(outcome));
+        this.finish(job, () => job.resolve(abort.signal.aborted ? null : outcome));
       },
       (error: unknown) => {
         this.running--;
-        this.finish(job, () => job.reject(error));
+        this.finish(job, () => (abort.signal.aborted ? job.resolve(null) : job.reject(error)));
       },
     );
   }
 
   private finish(job: Job, settle: () => void): void {
     const state = this.state(job.owner);
-    if (job.kind === 'final') state.finalRunning = false;
-    else state.partialRunning = false;
+    if (state.runningFinal === job) state.runningFinal = null;
+    if (state.runningPartial === job) state.runningPartial = null;
     this.forget(job.owner, state);
     settle();
-    this.pump();
+    // The owner's reaction to this result (a final's text becomes the next final's prompt) runs in promise
+    // callbacks; starting the next job only after them lets its builder see that state.
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
+  }
+
+  private forget(owner: object, state: OwnerState): void {
+    if (!state.finalsQueued && !state.runningFinal && !state.runningPartial && !this.partials.has(owner)) this.owners.delete(owner);
   }
 
   private state(owner: object): OwnerState {
     let state = this.owners.get(owner);
     if (!state) {
-      state = { finalsQueued: 0, finalRunning: false, partialRunning: false };
+      state = { finalsQueued: 0, runningFinal: null, runningPartial: null };
       this.owners.set(owner, state);
     }
     return state;
-  }
-
-  private forget(owner: object, state: OwnerState): void {
-    if (!state.finalsQueued && !state.finalRunning && !state.partialRunning && !this.partials.has(owner)) this.owners.delete(owner);
   }
 }

@@ -29,7 +29,8 @@ export interface OutcomeSegment {
 }
 
 export interface TranscriptionRunner {
-  transcribe(task: TranscriptionTask): Promise<TranscriptionOutcome>;
+  /** `signal` aborts the task, even mid-inference; the promise may then resolve or reject, either way unused. */
+  transcribe(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionOutcome>;
 }
 
 /** Tuning for one stream session; the server fills it from its configuration. */

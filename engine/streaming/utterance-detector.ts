@@ -6,11 +6,23 @@ export const SPEECH_THRESHOLD = 0.5;
 export const SILENCE_THRESHOLD = 0.35;
 /** Speech must last this long before an utterance starts, so clicks and breaths do not open one. */
 export const MIN_SPEECH_MS = 160;
-/** Audio kept before the first speech window and after the last, so word onsets and tails reach the model. */
-export const PAD_MS = 200;
+/** Audio kept before the first speech window, so word onsets reach the model. */
+export const PRE_PAD_MS = 200;
+/**
+ * Audio kept after the last speech window, for word tails Silero already hears as silence. Short, because the
+ * final can only start once this much silence has arrived (see the `pause` event).
+ */
+export const POST_PAD_MS = 100;
 
 export type UtteranceEvent =
   | { type: 'start'; startSample: number }
+  /**
+   * Speech stopped and the audio up to `endSample` is in: if the silence lasts, the utterance will end exactly
+   * there, so its final can start now. At most one per silence run.
+   */
+  | { type: 'pause'; endSample: number }
+  /** Speech came back after a `pause`: the utterance goes on. */
+  | { type: 'resume' }
   | { type: 'end'; endSample: number }
   /** The utterance reached the maximum length: it ends at `cutSample` and the next one starts there. */
   | { type: 'cut'; cutSample: number };
@@ -33,7 +45,8 @@ export class UtteranceDetector {
   private readonly minSpeechWindows: number;
   private readonly endSilenceWindows: number;
   private readonly maxUtteranceSamples: number;
-  private readonly pad: number;
+  private readonly prePad: number;
+  private readonly postPad: number;
   /** Recent probabilities by window index modulo its length: enough to look back over a whole utterance for a cut. */
   private readonly history: Float32Array;
   private state: State = 'silence';
@@ -42,6 +55,9 @@ export class UtteranceDetector {
   private utteranceStart = 0;
   /** First window of the current silence run inside speech, or -1. */
   private silenceStart = -1;
+  /** First window of speech heard during a silence run, not yet long enough to end the run; or -1. */
+  private resumeStart = -1;
+  private paused = false;
   /** No utterance may start before this sample: the previous one ended there. */
   private floor = 0;
 
@@ -50,13 +66,14 @@ export class UtteranceDetector {
     this.minSpeechWindows = Math.max(1, Math.ceil(msToSamples(MIN_SPEECH_MS) / this.window));
     this.endSilenceWindows = Math.max(1, Math.ceil(msToSamples(options.endSilenceMs) / this.window));
     this.maxUtteranceSamples = msToSamples(options.maxUtteranceMs);
-    this.pad = msToSamples(PAD_MS);
-    this.history = new Float32Array(Math.ceil((this.maxUtteranceSamples + this.pad) / this.window) + this.endSilenceWindows + 2);
+    this.prePad = msToSamples(PRE_PAD_MS);
+    this.postPad = msToSamples(POST_PAD_MS);
+    this.history = new Float32Array(Math.ceil((this.maxUtteranceSamples + this.prePad) / this.window) + this.endSilenceWindows + 2);
   }
 
-  /** Whether an utterance is open (started and not yet ended). */
-  get inSpeech(): boolean {
-    return this.state === 'speech';
+  /** An utterance is open and its newest window is speech (not part of a silence run). */
+  get speaking(): boolean {
+    return this.state === 'speech' && this.silenceStart < 0;
   }
 
   /** Feeds the probability of the next window; returns the boundary it caused, if any. */
@@ -66,12 +83,10 @@ export class UtteranceDetector {
     const windowEnd = (w + 1) * this.window;
 
     if (this.state === 'silence') {
-      if (probability >= SPEECH_THRESHOLD) {
-        this.state = 'candidate';
-        this.candidateStart = w;
-        return this.confirm(w);
-      }
-      return null;
+      if (probability < SPEECH_THRESHOLD) return null;
+      this.state = 'candidate';
+      this.candidateStart = w;
+      return this.confirm(w);
     }
     if (this.state === 'candidate') {
       if (probability < SILENCE_THRESHOLD) {
@@ -81,11 +96,32 @@ export class UtteranceDetector {
       return this.confirm(w);
     }
 
-    if (probability >= SPEECH_THRESHOLD) this.silenceStart = -1;
-    else if (probability < SILENCE_THRESHOLD && this.silenceStart < 0) this.silenceStart = w;
+    if (this.silenceStart < 0) {
+      if (probability < SILENCE_THRESHOLD) this.silenceStart = w;
+    } else if (this.resumeStart < 0) {
+      if (probability >= SPEECH_THRESHOLD) this.resumeStart = w;
+    } else if (probability < SILENCE_THRESHOLD) {
+      this.resumeStart = -1;
+    }
+    // Speech interrupts a silence run only once it lasts as long as speech must to open an utterance, so a click
+    // or breath in the pause neither resumes the utterance nor stretches it to the end of the blip.
+    if (this.resumeStart >= 0 && w + 1 - this.resumeStart >= this.minSpeechWindows) {
+      this.silenceStart = -1;
+      this.resumeStart = -1;
+      if (this.paused) {
+        this.paused = false;
+        return { type: 'resume' };
+      }
+    }
 
-    if (this.silenceStart >= 0 && w + 1 - this.silenceStart >= this.endSilenceWindows) {
-      return this.close(Math.min(this.silenceStart * this.window + this.pad, windowEnd));
+    if (this.silenceStart >= 0) {
+      const end = this.silenceStart * this.window + this.postPad;
+      // While speech may be resuming, the end waits for it to be confirmed or to fade.
+      if (w + 1 - this.silenceStart >= this.endSilenceWindows && this.resumeStart < 0) return this.close(Math.min(end, windowEnd));
+      if (!this.paused && this.resumeStart < 0 && windowEnd >= end) {
+        this.paused = true;
+        return { type: 'pause', endSample: end };
+      }
     }
     if (windowEnd - this.utteranceStart >= this.maxUtteranceSamples) return this.cut(w);
     return null;
@@ -102,7 +138,7 @@ export class UtteranceDetector {
       return [start, this.close(endSample)];
     }
     if (this.state === 'speech') {
-      const trimmed = this.silenceStart >= 0 ? this.silenceStart * this.window + this.pad : endSample;
+      const trimmed = this.silenceStart >= 0 && this.resumeStart < 0 ? this.silenceStart * this.window + this.postPad : endSample;
       return [this.close(Math.min(trimmed, endSample))];
     }
     this.floor = Math.max(this.floor, endSample);
@@ -116,8 +152,10 @@ export class UtteranceDetector {
   }
 
   private startEvent(): UtteranceEvent {
-    this.utteranceStart = Math.max(this.floor, this.candidateStart * this.window - this.pad);
+    this.utteranceStart = Math.max(this.floor, this.candidateStart * this.window - this.prePad);
     this.silenceStart = -1;
+    this.resumeStart = -1;
+    this.paused = false;
     return { type: 'start', startSample: this.utteranceStart };
   }
 
@@ -125,6 +163,8 @@ export class UtteranceDetector {
     const end = Math.max(endSample, this.utteranceStart);
     this.state = 'silence';
     this.silenceStart = -1;
+    this.resumeStart = -1;
+    this.paused = false;
     this.floor = end;
     return { type: 'end', endSample: end };
   }
@@ -144,6 +184,8 @@ export class UtteranceDetector {
     const cutSample = best * this.window + this.window / 2;
     this.utteranceStart = cutSample;
     this.floor = cutSample;
+    // A pause announced before the cut belonged to the old utterance; the new one starts unpaused.
+    this.paused = false;
     if (this.silenceStart >= 0 && this.silenceStart < best) this.silenceStart = best;
     return { type: 'cut', cutSample };
   }

@@ -154,6 +154,8 @@ VadModel::VadModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VadModel>(
     const std::string why = take_logged_errors();
     throw make_error(env, "MODEL_LOAD", "failed to load Silero VAD model " + path + (why.empty() ? "" : ": " + why));
   }
+  // whisper.cpp leaves the LSTM state uninitialised until the first reset.
+  whisper_vad_reset_state(vctx);
   instance_ = std::make_shared<VadInstance>(vctx);
   pending_.reserve(kWindow * 64);
 }

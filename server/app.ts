@@ -1,0 +1,100 @@
+import { existsSync } from 'node:fs';
+import { VadModel, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
+import { LanguagePolicy, SessionError, TranscriptionScheduler } from '../engine/streaming/index.js';
+import { TranscriberPool } from '../workers/transcriber-pool.js';
+import { ConfigError, type ServerConfig } from './config.js';
+import { EventLoopLagMonitor } from './event-loop-lag.js';
+import type { Logger } from './log.js';
+import { StreamServer } from './stream-server.js';
+
+export interface App {
+  port: number;
+  /** ws://host:port/stream */
+  streamUrl: string;
+  /** http://host:port */
+  httpUrl: string;
+  model: ResolvedModel;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the server: it listens at once (so /healthz answers while models load), loads the model into every
+ * worker, then turns ready. Rejects with a readable error when a model file is missing or unusable.
+ */
+export async function startApp(config: ServerConfig, log: Logger): Promise<App> {
+  const model = resolveModelPath(config.modelPath);
+  if (!existsSync(model.path)) throw new ConfigError(`Whisper model file not found: ${model.path}`);
+  if (model.synthetic) {
+    log.warn(
+      'USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run `npm run models:fetch` to download the real ' +
+        'tiny.en into models/ (or set WHISPER_MODEL / --model), then restart.',
+      { model: model.path },
+    );
+  }
+  const vadModelPath = resolveVadModelPath(config.vadModelPath);
+  if (!existsSync(vadModelPath)) throw new ConfigError(`VAD model file not found: ${vadModelPath}`);
+  new VadModel(vadModelPath).free();
+
+  const lag = new EventLoopLagMonitor();
+  const server = new StreamServer(log, lag);
+  const address = await server.listen(config.port, config.host);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  log.info('listening', { host: address.address, port: address.port, model: model.path, poolSize: config.poolSize, threadsPerTask: config.threadsPerTask });
+
+  let pool: TranscriberPool;
+  try {
+    pool = await TranscriberPool.start({ modelPath: model.path, size: config.poolSize, threads: config.threadsPerTask });
+  } catch (error) {
+    await server.close();
+    lag.stop();
+    throw error;
+  }
+  const close = async (): Promise<void> => {
+    await server.close();
+    await pool.close();
+    lag.stop();
+  };
+
+  const languages = new LanguagePolicy(
+    native.languages().map((language) => language.code),
+    pool.model.multilingual,
+  );
+  let defaultLanguage: string;
+  try {
+    defaultLanguage = languages.check(config.defaultLanguage);
+  } catch (error) {
+    await close();
+    throw error instanceof SessionError ? new ConfigError(`DEFAULT_LANGUAGE: ${error.message}`) : error;
+  }
+
+  const scheduler = new TranscriptionScheduler(pool, config.poolSize);
+  const settings = {
+    partialIntervalMs: config.partialIntervalMs,
+    endSilenceMs: config.endSilenceMs,
+    maxUtteranceMs: config.maxUtteranceMs,
+    threads: config.threadsPerTask,
+  };
+  server.ready({
+    scheduler,
+    languages,
+    defaultLanguage,
+    vadModelPath,
+    settings,
+    describe: () => ({
+      model: { path: model.path, type: pool.model.modelType, multilingual: pool.model.multilingual, synthetic: model.synthetic },
+      defaultLanguage,
+      pool: { size: config.poolSize, threadsPerTask: config.threadsPerTask },
+      settings,
+      scheduler: scheduler.stats,
+    }),
+  });
+  log.info('ready', { model: model.path, multilingual: pool.model.multilingual, defaultLanguage });
+
+  return {
+    port: address.port,
+    streamUrl: `ws://${host}:${address.port}/stream`,
+    httpUrl: `http://${host}:${address.port}`,
+    model,
+    close,
+  };
+}

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { BroadcastChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from '../engine/streaming/index.js';
+import type { TranscribeRequest, TranscribeWorkerData, WarmupReply } from './transcribe-task.js';
+
+export interface TranscriberPoolOptions {
+  modelPath: string;
+  /** Worker threads, each with its own model state; one transcription runs on each at a time. */
+  size: number;
+  /** CPU threads each transcription uses. */
+  threads: number;
+}
+
+/** Runs transcriptions on worker threads so the server's event loop never waits for the model. */
+export class TranscriberPool implements TranscriptionRunner {
+  private nextId = 1;
+
+  private constructor(
+    private readonly piscina: Piscina,
+    // Piscina's own abort terminates the worker thread (and its loaded model); this channel asks the worker to
+    // stop the inference instead, and the thread stays ready for the next task.
+    private readonly aborts: BroadcastChannel,
+    readonly model: WarmupReply,
+  ) {}
+
+  /** Starts the workers, loads the model in each and warms them up; rejects if the model cannot be loaded. */
+  static async start(options: TranscriberPoolOptions): Promise<TranscriberPool> {
+    const workerData: TranscribeWorkerData = { modelPath: options.modelPath, abortChannel: `transcribe-abort-${randomUUID()}` };
+    const piscina = new Piscina({
+      filename: new URL('./transcribe-task.js', import.meta.url).href,
+      minThreads: options.size,
+      maxThreads: options.size,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData,
+    });
+    const aborts = new BroadcastChannel(workerData.abortChannel);
+    aborts.unref();
+    try {
+      const replies = await Promise.all(
+        Array.from({ length: options.size }, () => piscina.run(options.threads, { name: 'warmup' }) as Promise<WarmupReply>),
+      );
+      return new TranscriberPool(piscina, aborts, replies[0] as WarmupReply);
+    } catch (error) {
+      aborts.close();
+      await piscina.destroy();
+      throw error;
+    }
+  }
+
+  transcribe(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionOutcome> {
+    const request: TranscribeRequest = { id: this.nextId++, task };
+    signal.addEventListener('abort', () => this.aborts.postMessage(request.id), { once: true });
+    return this.piscina.run(request, { name: 'transcribe', transferList: [task.pcm.buffer as ArrayBuffer] }) as Promise<TranscriptionOutcome>;
+  }
+
+  async close(): Promise<void> {
+    this.aborts.close();
+    await this.piscina.destroy();
+  }
+}
