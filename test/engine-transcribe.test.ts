@@ -133,3 +133,19 @@ t.test('calls on one instance queue instead of colliding', async (t) => {
     [64, 128, 192],
   );
 });
+
+t.test('a transcription does not depend on what the instance transcribed before', async (t) => {
+  const model = new WhisperModel(TINY_EN);
+  t.teardown(() => model.free());
+  const clip = jfk.subarray(16000, 16000 * 3.3);
+  const options = { ...QUICK, singleSegment: true, noTimestamps: true };
+  const first = await model.transcribe(clip, options);
+  await model.transcribe(jfk, options);
+  const afterLonger = await model.transcribe(clip, options);
+  t.equal(afterLonger.text, first.text, 'same text after a call with a larger audioCtx');
+  t.same(
+    afterLonger.segments.flatMap((s) => s.tokens.map((x) => x.p)),
+    first.segments.flatMap((s) => s.tokens.map((x) => x.p)),
+    'same token probabilities',
+  );
+});

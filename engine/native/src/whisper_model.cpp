@@ -30,7 +30,7 @@ WhisperModel::WhisperModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Wh
   const Options o(info[1], "options");
   ModelLoadOptions load;
   load.use_gpu = o.boolean("useGpu", true);
-  load.flash_attn = o.boolean("flashAttn", true);
+  load.flash_attn = o.boolean("flashAttn", false);
   load.gpu_device = o.integer("gpuDevice", 0, 0, 64);
 
   std::shared_ptr<SharedModel> model;
