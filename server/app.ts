@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
 import { VadModel, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
-import { LanguagePolicy, SessionError, TranscriptionScheduler } from '../engine/streaming/index.js';
+import { LanguagePolicy, SessionError, StreamSession, TranscriptionScheduler } from '../engine/streaming/index.js';
 import { TranscriberPool } from '../workers/transcriber-pool.js';
+import { Authenticator } from './auth/authenticator.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { EventLoopLagMonitor } from './event-loop-lag.js';
 import type { Logger } from './log.js';
+import { SessionRegistry } from './sessions/session-registry.js';
+import { MemorySessionStore } from './sessions/session-store.js';
+import { handleTranscriptions } from './openai-transcriptions.js';
 import { StreamServer } from './stream-server.js';
 
 export interface App {
@@ -49,8 +53,10 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     lag.stop();
     throw error;
   }
+  let registry: SessionRegistry | undefined;
   const close = async (): Promise<void> => {
     await server.close();
+    await registry?.closeAll();
     await pool.close();
     lag.stop();
   };
@@ -73,22 +79,46 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     endSilenceMs: config.endSilenceMs,
     maxUtteranceMs: config.maxUtteranceMs,
     threads: config.threadsPerTask,
+    finalBeamSize: config.finalBeamSize,
   };
+  registry = new SessionRegistry({
+    store: new MemorySessionStore(),
+    resumeTtlMs: config.resumeTtlMs,
+    maxSessions: config.maxSessions,
+    newSession: () => new StreamSession({ scheduler, vadModelPath, languages, defaultLanguage, settings }),
+    log,
+  });
+  const authenticator = new Authenticator({ apiKeyHashes: config.apiKeyHashes, jwtSecret: config.jwtSecret });
   server.ready({
     scheduler,
-    languages,
-    defaultLanguage,
-    vadModelPath,
-    settings,
+    registry,
+    authenticator,
+    ackIntervalMs: config.ackIntervalMs,
+    pingIntervalMs: config.pingIntervalMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxSessionMs: config.maxSessionMs,
+    overloadPendingMs: config.overloadPendingMs,
+    transcribeUpload: (req, res) =>
+      handleTranscriptions(req, res, {
+        scheduler,
+        authenticator,
+        languages,
+        defaultLanguage,
+        maxUploadBytes: config.maxUploadBytes,
+        beamSize: config.finalBeamSize,
+        threads: config.threadsPerTask,
+        log,
+      }),
     describe: () => ({
       model: { path: model.path, type: pool.model.modelType, multilingual: pool.model.multilingual, synthetic: model.synthetic },
       defaultLanguage,
       pool: { size: config.poolSize, threadsPerTask: config.threadsPerTask },
       settings,
+      auth: authenticator.enabled,
       scheduler: scheduler.stats,
     }),
   });
-  log.info('ready', { model: model.path, multilingual: pool.model.multilingual, defaultLanguage });
+  log.info('ready', { model: model.path, multilingual: pool.model.multilingual, defaultLanguage, auth: authenticator.enabled });
 
   return {
     port: address.port,

@@ -15,6 +15,18 @@ export interface ServerConfig {
   partialIntervalMs: number;
   endSilenceMs: number;
   maxUtteranceMs: number;
+  finalBeamSize: number;
+  resumeTtlMs: number;
+  pingIntervalMs: number;
+  ackIntervalMs: number;
+  idleTimeoutMs: number;
+  maxSessionMs: number;
+  maxSessions: number;
+  overloadPendingMs: number;
+  /** Largest file POST /v1/audio/transcriptions accepts. */
+  maxUploadBytes: number;
+  apiKeyHashes: string[];
+  jwtSecret: string | undefined;
   logLevel: LogLevel;
 }
 
@@ -48,6 +60,13 @@ const oneOf =
     return value as T;
   };
 
+const sha256List = (value: string, name: string): string[] => {
+  const hashes = value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  const bad = hashes.find((h) => !/^[0-9a-f]{64}$/.test(h));
+  if (bad !== undefined) throw new ConfigError(`${name} must be comma-separated sha256 hex digests (npm run hash-api-key -- <key>), got '${bad}'`);
+  return hashes;
+};
+
 // Inference threads busy-wait at their barriers, so running more of them than there are cores only slows every
 // task down: two threads per task (the measured sweet spot for tiny) and as many workers as fill the cores.
 const defaultThreads = (): number => Math.min(2, availableParallelism());
@@ -71,12 +90,36 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   partialIntervalMs: { flag: 'partial-interval-ms', env: 'PARTIAL_INTERVAL_MS', help: 'audio time between partial transcripts', parse: integer(100, 5000), fallback: () => 400 },
   endSilenceMs: { flag: 'end-silence-ms', env: 'END_SILENCE_MS', help: 'silence that ends an utterance', parse: integer(100, 5000), fallback: () => 400 },
   maxUtteranceMs: { flag: 'max-utterance-ms', env: 'MAX_UTTERANCE_MS', help: 'longest utterance before a forced cut (Whisper reads at most 30 s)', parse: integer(2000, 30000), fallback: () => 15000 },
+  finalBeamSize: { flag: 'final-beam-size', env: 'FINAL_BEAM_SIZE', help: 'beam width of finals; 1 (greedy) makes them repeatable', parse: integer(1, 8), fallback: () => 3 },
+  resumeTtlMs: { flag: 'resume-ttl-ms', env: 'RESUME_TTL_MS', help: 'how long a session whose socket dropped waits to be resumed', parse: integer(100, 3_600_000), fallback: () => 30_000 },
+  pingIntervalMs: { flag: 'ping-interval-ms', env: 'PING_INTERVAL_MS', help: 'WebSocket ping period; no pong by the next ping drops the socket', parse: integer(50, 600_000), fallback: () => 15_000 },
+  ackIntervalMs: { flag: 'ack-interval-ms', env: 'ACK_INTERVAL_MS', help: 'audio time between {"type":"ack"} messages', parse: integer(100, 60_000), fallback: () => 1000 },
+  idleTimeoutMs: { flag: 'idle-timeout-ms', env: 'IDLE_TIMEOUT_MS', help: 'a connected session sending no audio this long is finalized and closed (4002)', parse: integer(100, 86_400_000), fallback: () => 60_000 },
+  maxSessionMs: { flag: 'max-session-ms', env: 'MAX_SESSION_MS', help: 'longest session lifetime; then finalized and closed (4003)', parse: integer(1000, 604_800_000), fallback: () => 14_400_000 },
+  maxSessions: { flag: 'max-sessions', env: 'MAX_SESSIONS', help: 'concurrent sessions (attached or awaiting resume); more get HTTP 503', parse: integer(1, 100_000), fallback: () => 100 },
+  overloadPendingMs: {
+    flag: 'overload-pending-ms',
+    env: 'OVERLOAD_PENDING_MS',
+    help: 'audio awaiting finals in one session above which it is warned "overloaded"',
+    parse: integer(1000, 600_000),
+    fallback: () => 30_000,
+  },
+  maxUploadBytes: {
+    flag: 'max-upload-bytes',
+    env: 'MAX_UPLOAD_BYTES',
+    help: 'largest WAV file POST /v1/audio/transcriptions accepts (413 above)',
+    parse: integer(1024, 2_000_000_000),
+    fallback: () => 25 * 1024 * 1024,
+  },
+  apiKeyHashes: { flag: 'api-key-hashes', env: 'API_KEY_HASHES', help: 'comma-separated sha256 hex of accepted API keys; turns auth on', parse: sha256List, fallback: () => [] },
+  jwtSecret: { flag: 'jwt-secret', env: 'JWT_SECRET', help: 'HS256 secret for JWTs (exp and sub required); turns auth on', parse: text, fallback: () => undefined },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', help: 'debug, info, warn or error', parse: oneOf(LOG_LEVELS), fallback: () => 'info' },
 };
 
 export const HELP = `Usage: npm start -- [options]   (or: node dist/server/main.js [options])
 
-Real-time speech-to-text over WebSocket: ws://HOST:PORT/stream (docs/PROTOCOL.md), GET /healthz, GET /readyz.
+Real-time speech-to-text over WebSocket: ws://HOST:PORT/stream and /speech (docs/PROTOCOL.md),
+GET /healthz, GET /readyz, GET /stats.
 Each option can also be set by its environment variable; the command line wins.
 
 ${Object.values(SETTINGS)

@@ -8,9 +8,24 @@ export type ErrorCode =
   | 'odd_frame_length'
   | 'frame_too_large'
   | 'internal_error'
+  | 'resume_failed'
+  | 'overloaded'
+  | 'not_started'
+  | 'already_started'
   | SessionErrorCode;
 
-export type ClientCommand = { type: 'config'; language: string } | { type: 'flush' } | { type: 'end' };
+export interface ResumeRequest {
+  sessionId: string;
+  resumeToken: string;
+  /** Highest transcript seq the client has; -1 for none. */
+  lastSeq: number;
+}
+
+export type ClientCommand =
+  | { type: 'config'; language: string }
+  | { type: 'flush' }
+  | { type: 'end' }
+  | ({ type: 'resume' } & ResumeRequest);
 
 export class ProtocolError extends Error {
   constructor(
@@ -22,18 +37,23 @@ export class ProtocolError extends Error {
   }
 }
 
-/** Parses a client text message; throws ProtocolError for anything that is not a documented command. */
-export function parseCommand(text: string): ClientCommand {
+/** Parses a text message into a JSON object; throws ProtocolError otherwise. */
+export function parseObject(text: string, hint = 'text messages must be JSON objects'): Record<string, unknown> {
   let message: unknown;
   try {
     message = JSON.parse(text);
   } catch {
-    throw new ProtocolError('bad_json', 'text messages must be JSON, e.g. {"language": "en"} or {"type": "end"}');
+    throw new ProtocolError('bad_json', hint);
   }
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     throw new ProtocolError('bad_message', 'text messages must be JSON objects');
   }
-  const fields = message as Record<string, unknown>;
+  return message as Record<string, unknown>;
+}
+
+/** Parses a client text message; throws ProtocolError for anything that is not a documented command. */
+export function parseCommand(text: string): ClientCommand {
+  const fields = parseObject(text, 'text messages must be JSON, e.g. {"language": "en"} or {"type": "end"}');
   const type = fields['type'];
   if (type === undefined) {
     const language = fields['language'];
@@ -43,7 +63,26 @@ export function parseCommand(text: string): ClientCommand {
     return { type: 'config', language };
   }
   if (type === 'flush' || type === 'end') return { type };
-  throw new ProtocolError('unknown_type', `unknown message type ${JSON.stringify(type)}; known types are "flush" and "end"`);
+  if (type === 'resume') {
+    const request = resumeRequest(fields['session_id'], fields['resume_token'], fields['last_seq'] ?? -1);
+    if (!request) throw new ProtocolError('bad_message', 'resume needs string "session_id" and "resume_token" and an integer "last_seq" >= -1');
+    return { type, ...request };
+  }
+  throw new ProtocolError('unknown_type', `unknown message type ${JSON.stringify(type)}; known types are "flush", "end" and "resume"`);
+}
+
+/** The resume request in an upgrade URL (`?session_id=&resume_token=&last_seq=`), if it has one. */
+export function resumeFromQuery(url: string | undefined): ResumeRequest | null | 'malformed' {
+  const query = new URL(url ?? '/', 'http://server').searchParams;
+  if (!query.has('session_id') && !query.has('resume_token')) return null;
+  const lastSeq = query.get('last_seq');
+  return resumeRequest(query.get('session_id'), query.get('resume_token'), lastSeq === null ? -1 : /^-?\d+$/.test(lastSeq) ? Number(lastSeq) : NaN) ?? 'malformed';
+}
+
+function resumeRequest(sessionId: unknown, resumeToken: unknown, lastSeq: unknown): ResumeRequest | null {
+  if (typeof sessionId !== 'string' || sessionId === '' || typeof resumeToken !== 'string' || resumeToken === '') return null;
+  if (typeof lastSeq !== 'number' || !Number.isSafeInteger(lastSeq) || lastSeq < -1) return null;
+  return { sessionId, resumeToken, lastSeq };
 }
 
 /** Checks a binary frame's size; returns the reason it must be dropped, if any. */
@@ -72,4 +111,16 @@ export function transcriptMessage(event: TranscriptEvent): string {
 
 export function errorMessage(code: ErrorCode, message: string): string {
   return JSON.stringify({ type: 'error', code, message });
+}
+
+export function sessionMessage(sessionId: string, resumeToken: string, resumeTtlMs: number): string {
+  return JSON.stringify({ type: 'session', session_id: sessionId, resume_token: resumeToken, resume_ttl_ms: resumeTtlMs });
+}
+
+export function resumedMessage(sessionId: string, audioMs: number): string {
+  return JSON.stringify({ type: 'resumed', session_id: sessionId, audio_ms: audioMs });
+}
+
+export function ackMessage(audioMs: number): string {
+  return JSON.stringify({ type: 'ack', audio_ms: audioMs });
 }

@@ -2,25 +2,38 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import {
-  MAX_FRAME_MS,
-  StreamSession,
-  msToSamples,
-  type LanguagePolicy,
-  type StreamSettings,
-  type TranscriptionScheduler,
-} from '../engine/streaming/index.js';
+import { MAX_FRAME_MS, msToSamples, type TranscriptionScheduler } from '../engine/streaming/index.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { BEARER_SUBPROTOCOL } from './auth/credential.js';
+import { CloseCode } from './close-codes.js';
 import type { EventLoopLagMonitor } from './event-loop-lag.js';
 import type { Logger } from './log.js';
+import { serveStatic } from './static-files.js';
+import { resumeFromQuery, type ResumeRequest } from './protocol.js';
+import type { SessionRegistry } from './sessions/session-registry.js';
+import { SpeechConnection } from './speech-connection.js';
 import { StreamConnection } from './stream-connection.js';
+
+/** What shutdown needs of a socket binding. */
+interface Connection {
+  finish(code: number, reason: string): Promise<void>;
+}
+
+const ENDPOINTS = new Set(['/stream', '/speech']);
+const TRANSCRIPTIONS_PATH = '/v1/audio/transcriptions';
 
 /** Everything a session needs once the model is loaded; until then the server is alive but not ready. */
 export interface StreamRuntime {
   scheduler: TranscriptionScheduler;
-  languages: LanguagePolicy;
-  defaultLanguage: string;
-  vadModelPath: string;
-  settings: StreamSettings;
+  registry: SessionRegistry;
+  authenticator: Authenticator;
+  ackIntervalMs: number;
+  pingIntervalMs: number;
+  idleTimeoutMs: number;
+  maxSessionMs: number;
+  overloadPendingMs: number;
+  /** Answers POST /v1/audio/transcriptions. */
+  transcribeUpload: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** Shown on /readyz. */
   describe: () => Record<string, unknown>;
 }
@@ -28,20 +41,28 @@ export interface StreamRuntime {
 const MAX_FRAME_BYTES = msToSamples(MAX_FRAME_MS) * 2;
 // Frames over MAX_FRAME_BYTES get a protocol error and are dropped; only absurd ones make ws close the socket (1009).
 const MAX_PAYLOAD_BYTES = 1 << 20;
+/** Seconds a client refused for load should wait before trying again. */
+const RETRY_AFTER_S = 5;
 
-/** The HTTP server: /healthz, /readyz, and the /stream WebSocket upgrade. */
+/** The HTTP server: /healthz, /readyz, /stats, the demo page, POST /v1/audio/transcriptions, and the /stream and /speech WebSocket upgrades with their authentication. */
 export class StreamServer {
   private readonly http: Server;
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_PAYLOAD_BYTES,
+    // A browser passing its token as ['bearer', token] needs `bearer` echoed back, or it drops the connection.
+    handleProtocols: (protocols) => (protocols.has(BEARER_SUBPROTOCOL) ? BEARER_SUBPROTOCOL : (protocols.values().next().value ?? false)),
+  });
+  private readonly connections = new Set<Connection>();
   private runtime: StreamRuntime | null = null;
-  private nextSessionId = 1;
+  private nextConnectionId = 1;
 
   constructor(
     private readonly log: Logger,
     private readonly lag: EventLoopLagMonitor,
   ) {
     this.http = createServer((req, res) => this.route(req, res));
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -59,11 +80,14 @@ export class StreamServer {
     this.runtime = runtime;
   }
 
-  /** Closes every stream (1001) and stops listening. */
-  close(): Promise<void> {
+  /**
+   * Graceful stop: new upgrades get 503 at once, every open session is finalized and its finals sent, then its
+   * socket is closed with 1001, and the server stops listening.
+   */
+  async close(): Promise<void> {
     this.runtime = null;
-    for (const client of this.wss.clients) client.close(1001, 'server shutting down');
-    return new Promise((resolve) => {
+    await Promise.all([...this.connections].map((connection) => connection.finish(CloseCode.shuttingDown, 'server shutting down')));
+    await new Promise<void>((resolve) => {
       this.wss.close(() => this.http.close(() => resolve()));
       this.http.closeAllConnections();
     });
@@ -71,6 +95,12 @@ export class StreamServer {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? '/', 'http://server').pathname;
+    if (path === TRANSCRIPTIONS_PATH) {
+      if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
+      if (!this.runtime) return json(res, 503, { error: 'not ready' });
+      void this.runtime.transcribeUpload(req, res);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
@@ -78,35 +108,81 @@ export class StreamServer {
       if (!this.runtime) return json(res, 503, { status: 'loading', eventLoopLag: lag });
       return json(res, 200, { status: 'ready', ...this.runtime.describe(), sessions: this.wss.clients.size, eventLoopLag: lag });
     }
-    json(res, 404, { error: 'not found' });
-  }
-
-  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(req.url ?? '/', 'http://server').pathname;
-    if (path !== '/stream') return refuse(socket, 404, 'Not Found');
-    const runtime = this.runtime;
-    if (!runtime) return refuse(socket, 503, 'Service Unavailable');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runtime, req));
-  }
-
-  private accept(ws: WebSocket, runtime: StreamRuntime, req: IncomingMessage): void {
-    const log = this.log.child({ session: this.nextSessionId++ });
-    let session: StreamSession;
-    try {
-      session = new StreamSession({
-        scheduler: runtime.scheduler,
-        vadModelPath: runtime.vadModelPath,
-        languages: runtime.languages,
-        defaultLanguage: runtime.defaultLanguage,
-        settings: runtime.settings,
-      });
-    } catch (error) {
-      log.error('could not start a session', { error });
-      ws.close(1011, 'could not start a session');
-      return;
+    if (path === '/stats') {
+      if (!this.runtime) return json(res, 503, { error: 'not ready' });
+      return json(res, 200, { sessions: this.runtime.registry.stats, connections: this.wss.clients.size, scheduler: this.runtime.scheduler.stats });
     }
-    log.info('stream opened', { remote: req.socket.remoteAddress });
-    new StreamConnection(ws, session, { maxFrameBytes: MAX_FRAME_BYTES, log });
+    void serveStatic(req, res).then(
+      (served) => served || json(res, 404, { error: 'not found' }),
+      (error: unknown) => {
+        this.log.error('serving a file failed', { error });
+        json(res, 500, { error: 'internal error' });
+      },
+    );
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // The client may hang up while we authenticate; that must not become an unhandled 'error'.
+    const ignore = (): void => undefined;
+    socket.on('error', ignore);
+    const path = new URL(req.url ?? '/', 'http://server').pathname;
+    if (!ENDPOINTS.has(path)) return refuse(socket, 404, 'Not Found', { error: 'not found' });
+    if (!this.runtime) return refuse(socket, 503, 'Service Unavailable', { error: 'not ready' });
+    let principal: string;
+    try {
+      const auth = await this.runtime.authenticator.authenticate(req);
+      if (!auth.ok) return refuse(socket, 401, 'Unauthorized', { error: 'unauthorized', message: auth.reason });
+      principal = auth.principal;
+    } catch (error) {
+      this.log.error('authentication failed', { error });
+      return refuse(socket, 500, 'Internal Server Error', { error: 'authentication failed' });
+    }
+    const runtime = this.runtime;
+    if (!runtime) return refuse(socket, 503, 'Service Unavailable', { error: 'shutting down' });
+    // /speech sessions are not resumable: its query string carries no resume request.
+    const resume = path === '/stream' ? resumeFromQuery(req.url) : null;
+    if (resume === 'malformed') {
+      return refuse(socket, 400, 'Bad Request', { error: 'bad_request', message: 'resume needs session_id, resume_token and an integer last_seq >= -1' });
+    }
+    if (!resume && runtime.registry.full) {
+      return refuse(socket, 503, 'Service Unavailable', { error: 'too many sessions', retry_after_s: RETRY_AFTER_S }, { 'Retry-After': String(RETRY_AFTER_S) });
+    }
+    socket.off('error', ignore);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runtime, principal, path, resume, req));
+  }
+
+  private accept(ws: WebSocket, runtime: StreamRuntime, principal: string, path: string, resume: ResumeRequest | null, req: IncomingMessage): void {
+    const log = this.log.child({ connection: this.nextConnectionId++ });
+    log.info('socket opened', { path, remote: req.socket.remoteAddress, principal, resume: resume !== null });
+    const connection = path === '/speech' ? this.speech(ws, runtime, principal, log) : this.stream(ws, runtime, principal, resume, log);
+    this.connections.add(connection);
+    ws.on('close', () => this.connections.delete(connection));
+  }
+
+  private speech(ws: WebSocket, runtime: StreamRuntime, principal: string, log: Logger): Connection {
+    return new SpeechConnection(ws, {
+      registry: runtime.registry,
+      principal,
+      maxFrameBytes: MAX_FRAME_BYTES,
+      pingIntervalMs: runtime.pingIntervalMs,
+      idleTimeoutMs: runtime.idleTimeoutMs,
+      maxSessionMs: runtime.maxSessionMs,
+      log,
+    });
+  }
+
+  private stream(ws: WebSocket, runtime: StreamRuntime, principal: string, resume: ResumeRequest | null, log: Logger): Connection {
+    return new StreamConnection(ws, resume, {
+      registry: runtime.registry,
+      principal,
+      maxFrameBytes: MAX_FRAME_BYTES,
+      ackIntervalMs: runtime.ackIntervalMs,
+      pingIntervalMs: runtime.pingIntervalMs,
+      idleTimeoutMs: runtime.idleTimeoutMs,
+      maxSessionMs: runtime.maxSessionMs,
+      overloadPendingMs: runtime.overloadPendingMs,
+      log,
+    });
   }
 }
 
@@ -116,6 +192,12 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(payload);
 }
 
-function refuse(socket: Duplex, status: number, reason: string): void {
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, reason: string, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n${extra}\r\n${payload}`,
+  );
 }

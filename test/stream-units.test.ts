@@ -58,7 +58,7 @@ t.test('text filters', async (t) => {
   const outcome = (text: string, noSpeechProb: number, avgLogProb: number): TranscriptionOutcome => ({
     text,
     language: 'en',
-    segments: [{ text, noSpeechProb, avgLogProb }],
+    segments: [{ text, startMs: 0, endMs: 1000, noSpeechProb, avgLogProb }],
     timings: { encodeMs: 0, decodeMs: 0, totalMs: 0 },
   });
   t.equal(speechText(outcome(' And so my fellow Americans,', 0.01, -0.3)), 'And so my fellow Americans,');

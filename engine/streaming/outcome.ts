@@ -8,6 +8,8 @@ export function toOutcome(result: TranscriptionResult): TranscriptionOutcome {
     language: result.language,
     segments: result.segments.map((segment) => ({
       text: segment.text,
+      startMs: segment.startMs,
+      endMs: segment.endMs,
       noSpeechProb: segment.noSpeechProb,
       avgLogProb: segment.tokens.length === 0 ? 0 : segment.tokens.reduce((sum, token) => sum + Math.log(Math.max(token.p, 1e-10)), 0) / segment.tokens.length,
     })),

@@ -20,7 +20,6 @@ import {
 
 /** Longest frame a session must absorb at once; the protocol refuses longer ones. */
 export const MAX_FRAME_MS = 1000;
-const FINAL_BEAM_SIZE = 3;
 // Token caps bound the cost of a runaway decode. Whisper's byte-level BPE spends a few tokens per English word
 // and many more per word in other scripts, so the cap per second of audio depends on the language.
 const TOKENS_PER_SECOND_EN = 6;
@@ -89,6 +88,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private detectedLanguage: string | null = null;
   private current: Utterance | null = null;
   private readonly finals = new Set<Promise<void>>();
+  private pendingFinalSamples = 0;
   private previousFinal = '';
   private nextSegmentId = 0;
   private seq = 0;
@@ -122,6 +122,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   /** Samples received so far; audio time in transcripts counts from the first of them. */
   get samplesReceived(): number {
     return this.ring.written;
+  }
+
+  /** Audio of ended utterances whose finals are not out yet: how far inference lags behind this session. */
+  get pendingFinalMs(): number {
+    return samplesToMs(this.pendingFinalSamples);
   }
 
   /** Takes effect from the next utterance. Throws SessionError and keeps the current language when refused. */
@@ -297,14 +302,19 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         this.onFinal(utterance, null);
       },
     );
+    const samples = end - utterance.startSample;
+    this.pendingFinalSamples += samples;
     this.finals.add(done);
-    void done.finally(() => this.finals.delete(done));
+    void done.finally(() => {
+      this.finals.delete(done);
+      this.pendingFinalSamples -= samples;
+    });
   }
 
   private submitFinal(utterance: Utterance, pcm: Int16Array, signal?: AbortSignal): Promise<JobResult> {
     return this.scheduler.final(
       this,
-      () => ({ pcm, options: this.options(utterance, pcm.length, { beamSize: FINAL_BEAM_SIZE, prompt: this.previousFinal }) }),
+      () => ({ pcm, options: this.options(utterance, pcm.length, { beamSize: this.settings.finalBeamSize, prompt: this.previousFinal }) }),
       signal,
     );
   }

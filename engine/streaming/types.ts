@@ -23,6 +23,8 @@ export interface TranscriptionOutcome {
 
 export interface OutcomeSegment {
   text: string;
+  startMs: number;
+  endMs: number;
   noSpeechProb: number;
   /** Mean natural-log probability of the segment's text tokens; 0 when it has none. */
   avgLogProb: number;
@@ -43,6 +45,8 @@ export interface StreamSettings {
   maxUtteranceMs: number;
   /** CPU threads each transcription uses. */
   threads: number;
+  /** Beam width of finals; 1 (greedy) makes finals repeatable run to run, wider ones are slightly more accurate. */
+  finalBeamSize: number;
 }
 
 export type SessionErrorCode = 'unknown_language' | 'unsupported_language' | 'session_ended' | 'transcription_failed';

@@ -9,6 +9,12 @@ export const PARTIAL_PUNCTUATION = /(?<![\p{L}\p{N}])['’]|['’](?![\p{L}\p{N}
 export const EDGE_SLACK_MS = Math.max(PRE_PAD_MS, POST_PAD_MS) + 32;
 
 const TRANSCRIPT_KEYS = ['end_ms', 'is_final', 'language', 'segment_id', 'seq', 'start_ms', 'text', 'type'];
+/** Session bookkeeping messages and their keys. */
+const BOOKKEEPING_KEYS: Record<string, string[]> = {
+  session: ['resume_token', 'resume_ttl_ms', 'session_id', 'type'],
+  ack: ['audio_ms', 'type'],
+  resumed: ['audio_ms', 'session_id', 'type'],
+};
 
 export interface Transcript {
   text: string;
@@ -29,6 +35,11 @@ export function checkShapes(t: Test, messages: Record<string, unknown>[]): Trans
       t.same(Object.keys(message).sort(), ['code', 'message', 'type'], 'error message shape');
       t.type(message['code'], 'string');
       t.type(message['message'], 'string');
+      continue;
+    }
+    const bookkeeping = BOOKKEEPING_KEYS[message['type'] as string];
+    if (bookkeeping) {
+      t.same(Object.keys(message).sort(), bookkeeping, `${message['type'] as string} message shape`);
       continue;
     }
     t.same(Object.keys(message).sort(), TRANSCRIPT_KEYS, 'transcript message shape');

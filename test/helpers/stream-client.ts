@@ -32,9 +32,9 @@ export class StreamClient {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  static connect(url: string): Promise<StreamClient> {
+  static connect(url: string, options: WebSocket.ClientOptions = {}, protocols: string[] = []): Promise<StreamClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, protocols, options);
       ws.once('open', () => resolve(new StreamClient(ws)));
       ws.once('error', reject);
     });
@@ -50,6 +50,16 @@ export class StreamClient {
 
   sendBytes(bytes: Uint8Array): void {
     this.ws.send(bytes, { binary: true });
+  }
+
+  /** Loses the connection the way a network failure does: the TCP socket goes, with no close frame. */
+  drop(): void {
+    (this.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+  }
+
+  /** The `session` message every connection starts with. */
+  session(): Promise<{ session_id: string; resume_token: string; resume_ttl_ms: number }> {
+    return this.waitFor((m) => m['type'] === 'session') as Promise<never>;
   }
 
   /** Sends PCM in frames, paced against the clock so lateness in one frame does not push back the rest. */
@@ -83,6 +93,11 @@ export class StreamClient {
 
   transcripts(): Record<string, unknown>[] {
     return this.messages.map((m) => m.data).filter((m) => m['type'] === 'transcript');
+  }
+
+  /** Transcripts and errors: everything but the session bookkeeping (session, ack, resumed). */
+  content(): Record<string, unknown>[] {
+    return this.messages.map((m) => m.data).filter((m) => m['type'] === 'transcript' || m['type'] === 'error');
   }
 
   errors(): Record<string, unknown>[] {

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StreamClient, type Transcript } from '../client/index.js';
+import { parseWav } from '../engine/wav.js';
+import { TranscriptPrinter } from './transcript-printer.js';
+
+export interface TranscribeFileOptions {
+  url: string;
+  language: string | undefined;
+  token: string | undefined;
+  /** Send as fast as the socket takes it instead of at real-time pace. */
+  fast: boolean;
+  json: boolean;
+}
+
+const CHUNK_MS = 100;
+
+/** Streams a WAV file (16-bit PCM, any rate and channel count) through /stream and prints what comes back. */
+export async function transcribeFile(path: string, options: TranscribeFileOptions): Promise<number> {
+  const wav = parseWav(readFileSync(path));
+  const client = new StreamClient(options.url, {
+    sampleRate: wav.sampleRate,
+    channels: wav.channels,
+    ...(options.language ? { language: options.language } : {}),
+    ...(options.token ? { token: options.token } : {}),
+  });
+  const printer = new TranscriptPrinter(options.json, process.stdout, process.stderr);
+  client.on('partial', (m: Transcript) => printer.partial(m));
+  client.on('final', (m: Transcript) => printer.final(m));
+  client.on('error', (e) => printer.error(e.code, e.message));
+  client.on('reconnecting', (r) => printer.note(`connection lost; reconnecting (attempt ${r.attempt})`));
+
+  await client.connect();
+  const frame = Math.round((wav.sampleRate * CHUNK_MS) / 1000) * wav.channels;
+  for (let offset = 0; offset < wav.samples.length; offset += frame) {
+    client.send(wav.samples.subarray(offset, offset + frame));
+    printer.progress(Math.min(1, (offset + frame) / wav.samples.length));
+    if (!options.fast) await sleep(CHUNK_MS);
+  }
+  const closed = await client.end();
+  printer.done();
+  if (closed.code !== 1000) {
+    printer.note(`the server closed the stream with ${closed.code} ${closed.reason}`);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,25 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Browsers cannot set headers on a WebSocket, so they pass `new WebSocket(url, ['bearer', token])`. */
+export const BEARER_SUBPROTOCOL = 'bearer';
+
+export interface Credential {
+  token: string;
+  via: 'authorization' | 'subprotocol' | 'query';
+}
+
+/** The credential an upgrade or HTTP request carries, looked for in the header, the subprotocol list, then `?token=`. */
+export function extractCredential(req: IncomingMessage): Credential | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (match?.[1]) return { token: match[1], via: 'authorization' };
+  }
+  const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const at = protocols.indexOf(BEARER_SUBPROTOCOL);
+  const fromProtocol = at >= 0 ? protocols[at + 1] : undefined;
+  if (fromProtocol) return { token: fromProtocol, via: 'subprotocol' };
+  const fromQuery = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+  if (fromQuery) return { token: fromQuery, via: 'query' };
+  return undefined;
+}

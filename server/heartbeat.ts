@@ -1,0 +1,33 @@
+import type { WebSocket } from 'ws';
+
+/**
+ * Pings a socket every interval. A pong proves the peer is there and, since TCP delivers in order, that it has
+ * received everything written before the ping: `delivered` gets the mark taken when that ping was sent. No pong
+ * by the next ping means the peer is gone without a close frame (a dead network path): `dead` is called.
+ */
+export class Heartbeat<Mark> {
+  private readonly timer: NodeJS.Timeout;
+  private awaiting: { mark: Mark } | null = null;
+
+  constructor(ws: WebSocket, intervalMs: number, mark: () => Mark, delivered: (mark: Mark) => void, dead: () => void) {
+    ws.on('pong', () => {
+      if (this.awaiting === null) return;
+      const proven = this.awaiting;
+      this.awaiting = null;
+      delivered(proven.mark);
+    });
+    this.timer = setInterval(() => {
+      if (this.awaiting !== null) {
+        this.stop();
+        dead();
+        return;
+      }
+      this.awaiting = { mark: mark() };
+      ws.ping();
+    }, intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,133 @@
+import type { SessionError, StreamSession, TranscriptEvent } from '../../engine/streaming/index.js';
+import type { Logger } from '../log.js';
+import type { SessionStore } from './session-store.js';
+
+/** The one socket binding that currently delivers a session's messages to its client. */
+export interface SessionSink {
+  transcript(event: TranscriptEvent): void;
+  failure(error: SessionError): void;
+  /** Another socket has taken the session over; this one must go. */
+  replaced(): void;
+}
+
+export interface HostedSessionOptions {
+  id: string;
+  principal: string;
+  createdAt: number;
+  session: StreamSession;
+  store: SessionStore;
+  resumeTtlMs: number;
+  log: Logger;
+  /** Called when the resume window of a detached session runs out. */
+  expire: () => void;
+}
+
+/**
+ * A StreamSession that outlives its sockets. Every transcript is appended to the store's log and the attached sink
+ * is fed by one in-order pump from that log (everything above the last seq it was given), so replayed and live
+ * transcripts cannot interleave wrongly however slow the store is. Appends, pumps and prunes run one after another.
+ */
+export class HostedSession {
+  readonly id: string;
+  readonly principal: string;
+  readonly createdAt: number;
+  readonly session: StreamSession;
+  private readonly store: SessionStore;
+  private readonly options: HostedSessionOptions;
+  private sink: SessionSink | null = null;
+  /** Highest seq handed to the current sink. */
+  private lastSent = -1;
+  /** Bumped whenever the sink changes, so a pump begun for the previous one stops. */
+  private epoch = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private ttl: NodeJS.Timeout | null = null;
+
+  constructor(options: HostedSessionOptions) {
+    this.options = options;
+    this.id = options.id;
+    this.principal = options.principal;
+    this.createdAt = options.createdAt;
+    this.session = options.session;
+    this.store = options.store;
+    this.session.on('transcript', (event) =>
+      this.enqueue(async () => {
+        await this.store.append(this.id, event);
+        await this.pump();
+      }),
+    );
+    // Failures are advice about the moment (a transcription failed), not part of the transcript: not replayed.
+    this.session.on('failure', (error) => this.sink?.failure(error));
+  }
+
+  get attached(): boolean {
+    return this.sink !== null;
+  }
+
+  /** Highest seq written to the current sink; -1 before any. */
+  get sentSeq(): number {
+    return this.lastSent;
+  }
+
+  isAttachedTo(sink: SessionSink): boolean {
+    return this.sink === sink;
+  }
+
+  /** Makes `sink` the session's only receiver; it gets every logged transcript after `lastSeq`, then live ones. */
+  attach(sink: SessionSink, lastSeq: number): void {
+    const previous = this.sink;
+    this.switchTo(sink, lastSeq);
+    if (previous && previous !== sink) previous.replaced();
+    this.enqueue(() => this.store.update(this.id, { detachedAt: null }));
+    this.enqueue(() => this.pump());
+  }
+
+  /** The sink's socket is gone: transcripts go on into the log for the resume window. */
+  detach(sink: SessionSink): void {
+    if (this.sink !== sink) return;
+    this.switchTo(null, -1);
+    const now = Date.now();
+    this.enqueue(() => this.store.update(this.id, { detachedAt: now }));
+    this.ttl = setTimeout(this.options.expire, this.options.resumeTtlMs);
+  }
+
+  /** The client provably has every transcript up to `seq` (see Heartbeat): the log need not keep them. */
+  delivered(seq: number): void {
+    if (seq >= 0) this.enqueue(() => this.store.prune(this.id, seq));
+  }
+
+  /** Resolves once every transcript emitted so far has been logged and offered to the sink. */
+  drained(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Stops the session and its timer; its log is the registry's to delete. */
+  dispose(): void {
+    this.switchTo(null, -1);
+    this.session.close();
+  }
+
+  private switchTo(sink: SessionSink | null, lastSeq: number): void {
+    if (this.ttl) clearTimeout(this.ttl);
+    this.ttl = null;
+    this.sink = sink;
+    this.lastSent = lastSeq;
+    this.epoch++;
+  }
+
+  private async pump(): Promise<void> {
+    const sink = this.sink;
+    if (!sink) return;
+    const epoch = this.epoch;
+    const events = await this.store.replay(this.id, this.lastSent);
+    for (const event of events) {
+      if (this.epoch !== epoch) return;
+      if (event.seq <= this.lastSent) continue;
+      this.lastSent = event.seq;
+      sink.transcript(event);
+    }
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((error: unknown) => this.options.log.error('session store step failed', { session: this.id, error }));
+  }
+}

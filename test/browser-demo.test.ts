@@ -1,0 +1,44 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { chromium } from 'playwright-core';
+import { fixturesDir, projectRoot } from '../engine/index.js';
+import { startTestServer } from './helpers/stream-server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const artifacts = join(projectRoot, 'test-results');
+
+t.test('the browser demo streams a (fake) microphone and shows partials and finals', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)` }, async (t) => {
+  const app = await startTestServer();
+  t.teardown(() => app.close());
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${join(fixturesDir, 'shared', 'jfk.wav')}`,
+    ],
+  });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(`${app.httpUrl}/`);
+  await page.click('#start');
+  await page.waitForFunction(() => Number(document.body.dataset['finals'] ?? 0) >= 1 && Number(document.body.dataset['partials'] ?? 0) >= 1);
+  t.match(await page.textContent('#connection'), /connected/, 'connection indicator');
+  t.match(await page.textContent('#latency'), /^\d+ ms$/, 'latency indicator');
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, 'browser-demo.png') });
+  await page.click('#stop');
+  await page.waitForFunction(() => document.querySelector('#connection')?.textContent === 'closed');
+  t.same(problems, [], `no errors in the page: ${problems.join('; ')}`);
+});

@@ -1,0 +1,52 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP relay in front of a server, so a test can cut live connections the way a network drop does: both sides'
+ * sockets are destroyed, no WebSocket close frame is sent either way.
+ */
+export class TcpProxy {
+  private readonly pairs = new Set<[Socket, Socket]>();
+  connections = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<TcpProxy> {
+    let proxy: TcpProxy | undefined;
+    const server = createServer((client) => {
+      const upstream = connect(targetPort, '127.0.0.1');
+      const pair: [Socket, Socket] = [client, upstream];
+      proxy?.pairs.add(pair);
+      if (proxy) proxy.connections++;
+      client.pipe(upstream).pipe(client);
+      const drop = (): void => {
+        client.destroy();
+        upstream.destroy();
+        proxy?.pairs.delete(pair);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+    proxy = new TcpProxy(server, address.port);
+    return proxy;
+  }
+
+  /** Destroys every relayed connection at once, as a network outage would. */
+  cut(): void {
+    for (const [client, upstream] of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
