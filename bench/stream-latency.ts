@@ -5,14 +5,13 @@
  *   node dist/bench/stream-latency.js [--clients 1,2,4,8] [--files a.wav,b.wav (from fixtures/shared)]
  *                                     [server flags, e.g. --pool-size 2 --threads 1]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { VadModel, fixturesDir, projectRoot, readWav16kMono, type VadSegment } from '../engine/index.js';
 import { StreamClient } from '../test/helpers/stream-client.js';
 import { describeMachine, machineInfo, type MachineInfo } from './machine.js';
+import { startServer } from './server-process.js';
 import { quantile } from './stats.js';
 
 const DEFAULT_FILES = 'jfk.wav,6930-75918-0000.wav,7902-96591-0000.wav,silero_test_en.wav';
@@ -56,16 +55,6 @@ function playlist(files: string[]): Int16Array {
   return out;
 }
 
-async function startServer(flags: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js'), '--port', '0', ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let port = 0;
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const entry = JSON.parse(line) as Record<string, unknown>;
-    if (entry['msg'] === 'listening') port = entry['port'] as number;
-    if (entry['msg'] === 'ready') return { child, port };
-  }
-  throw new Error('the server exited before it was ready');
-}
 
 async function run(clients: number, audio: Int16Array, regions: VadSegment[], flags: string[]): Promise<RunResult> {
   const { child, port } = await startServer(flags);

@@ -68,3 +68,26 @@ export function readWav16kMono(path: string): Int16Array {
   }
   return wav.samples;
 }
+
+/** A RIFF/WAVE file of 16-bit PCM holding `samples` (interleaved when channels > 1). */
+export function encodeWav(samples: Int16Array, sampleRate = 16000, channels = 1): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(44 + samples.byteLength);
+  const view = new DataView(out.buffer);
+  const ascii = (offset: number, text: string): void => {
+    for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
+  };
+  ascii(0, 'RIFF');
+  view.setUint32(4, 36 + samples.byteLength, true);
+  ascii(8, 'WAVEfmt ');
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true);
+  view.setUint16(22, channels, true);
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, sampleRate * channels * 2, true);
+  view.setUint16(32, channels * 2, true);
+  view.setUint16(34, 16, true);
+  ascii(36, 'data');
+  view.setUint32(40, samples.byteLength, true);
+  for (let i = 0; i < samples.length; i++) view.setInt16(44 + 2 * i, samples[i] as number, true);
+  return out;
+}

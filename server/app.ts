@@ -9,6 +9,7 @@ import type { Logger } from './log.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { MemorySessionStore } from './sessions/session-store.js';
 import { handleTranscriptions } from './openai-transcriptions.js';
+import { ForwardingRunner, RemoteTranscriber } from './remote-transcriber.js';
 import { StreamServer } from './stream-server.js';
 
 export interface App {
@@ -73,7 +74,19 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     throw error instanceof SessionError ? new ConfigError(`DEFAULT_LANGUAGE: ${error.message}`) : error;
   }
 
-  const scheduler = new TranscriptionScheduler(pool, config.poolSize);
+  const runner = config.forwardUrl
+    ? new ForwardingRunner(
+        pool,
+        new RemoteTranscriber({
+          url: config.forwardUrl,
+          token: config.forwardToken,
+          model: config.forwardModel,
+          timeoutMs: config.forwardTimeoutMs,
+          retries: config.forwardRetries,
+        }),
+      )
+    : pool;
+  const scheduler = new TranscriptionScheduler(runner, config.poolSize);
   const settings = {
     partialIntervalMs: config.partialIntervalMs,
     endSilenceMs: config.endSilenceMs,
@@ -115,6 +128,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       pool: { size: config.poolSize, threadsPerTask: config.threadsPerTask },
       settings,
       auth: authenticator.enabled,
+      forwardFinalsTo: config.forwardUrl ?? null,
       scheduler: scheduler.stats,
     }),
   });

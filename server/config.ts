@@ -25,6 +25,12 @@ export interface ServerConfig {
   overloadPendingMs: number;
   /** Largest file POST /v1/audio/transcriptions accepts. */
   maxUploadBytes: number;
+  /** OpenAI-compatible endpoint that transcribes finals instead of the local model; undefined keeps them local. */
+  forwardUrl: string | undefined;
+  forwardToken: string | undefined;
+  forwardModel: string;
+  forwardTimeoutMs: number;
+  forwardRetries: number;
   apiKeyHashes: string[];
   jwtSecret: string | undefined;
   logLevel: LogLevel;
@@ -52,6 +58,16 @@ const integer =
 const text = (value: string, name: string): string => {
   if (value.trim() === '') throw new ConfigError(`${name} must not be empty`);
   return value.trim();
+};
+const httpUrl = (value: string, name: string): string => {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got '${value}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL, got '${value}'`);
+  return url.toString();
 };
 const oneOf =
   <T extends string>(values: readonly T[]) =>
@@ -111,6 +127,17 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
     parse: integer(1024, 2_000_000_000),
     fallback: () => 25 * 1024 * 1024,
   },
+  forwardUrl: {
+    flag: 'forward-url',
+    env: 'FORWARD_URL',
+    help: 'send finals to this OpenAI-compatible transcription endpoint (e.g. http://host:8000/v1/audio/transcriptions); partials stay local',
+    parse: httpUrl,
+    fallback: () => undefined,
+  },
+  forwardToken: { flag: 'forward-token', env: 'FORWARD_TOKEN', help: 'bearer token for FORWARD_URL', parse: text, fallback: () => undefined },
+  forwardModel: { flag: 'forward-model', env: 'FORWARD_MODEL', help: 'model name sent to FORWARD_URL', parse: text, fallback: () => 'whisper-1' },
+  forwardTimeoutMs: { flag: 'forward-timeout-ms', env: 'FORWARD_TIMEOUT_MS', help: 'time limit of one request to FORWARD_URL', parse: integer(100, 600_000), fallback: () => 30_000 },
+  forwardRetries: { flag: 'forward-retries', env: 'FORWARD_RETRIES', help: 'retries after a failed request to FORWARD_URL (backoff 250 ms, doubling)', parse: integer(0, 10), fallback: () => 2 },
   apiKeyHashes: { flag: 'api-key-hashes', env: 'API_KEY_HASHES', help: 'comma-separated sha256 hex of accepted API keys; turns auth on', parse: sha256List, fallback: () => [] },
   jwtSecret: { flag: 'jwt-secret', env: 'JWT_SECRET', help: 'HS256 secret for JWTs (exp and sub required); turns auth on', parse: text, fallback: () => undefined },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', help: 'debug, info, warn or error', parse: oneOf(LOG_LEVELS), fallback: () => 'info' },

@@ -143,6 +143,7 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     const outcome = await options.scheduler.final(
       {},
       () => ({
+        kind: 'final',
         pcm,
         options: { language, beamSize: options.beamSize, threads: options.threads, temperatureFallback: false, ...(prompt ? { prompt } : {}) },
       }),

@@ -154,10 +154,12 @@ async function withPool(t: { teardown: (fn: () => Promise<void>) => void }, size
 
 /** A task whose transcription takes a while (full 30 s context), so later submissions queue behind it. */
 const slow = (): TranscriptionTask => ({
+  kind: 'partial',
   pcm: jfk.slice(0, 16000),
   options: { audioCtx: 'full', maxTokens: 4, temperatureFallback: false, threads: 1 },
 });
 const quick = (): TranscriptionTask => ({
+  kind: 'partial',
   pcm: jfk.slice(0, 16000),
   options: { maxTokens: 4, temperatureFallback: false, threads: 1 },
 });

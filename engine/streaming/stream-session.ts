@@ -246,6 +246,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const to = this.ring.written;
     utterance.partialCoveredTo = to;
     return {
+      kind: 'partial',
       pcm: this.ring.copy(utterance.startSample, to),
       options: this.options(utterance, to - utterance.startSample, { beamSize: 1 }),
     };
@@ -314,7 +315,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private submitFinal(utterance: Utterance, pcm: Int16Array, signal?: AbortSignal): Promise<JobResult> {
     return this.scheduler.final(
       this,
-      () => ({ pcm, options: this.options(utterance, pcm.length, { beamSize: this.settings.finalBeamSize, prompt: this.previousFinal }) }),
+      () => ({ kind: 'final', pcm, options: this.options(utterance, pcm.length, { beamSize: this.settings.finalBeamSize, prompt: this.previousFinal }) }),
       signal,
     );
   }

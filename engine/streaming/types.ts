@@ -8,6 +8,8 @@ export const msToSamples = (ms: number): number => Math.round((ms * SAMPLE_RATE)
 
 /** One transcription handed to whoever runs the model (a worker pool in the server). */
 export interface TranscriptionTask {
+  /** Partials re-read a running utterance; finals settle one (and may be sent to another server). */
+  kind: 'partial' | 'final';
   /** Owned by the task: the runner may transfer its buffer to another thread. */
   pcm: Int16Array;
   options: TranscribeOptions;
