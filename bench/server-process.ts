@@ -10,7 +10,11 @@ export async function startServer(flags: string[]): Promise<{ child: ChildProces
   for await (const line of createInterface({ input: child.stdout! })) {
     const entry = JSON.parse(line) as Record<string, unknown>;
     if (entry['msg'] === 'listening') port = entry['port'] as number;
-    if (entry['msg'] === 'ready') return { child, port };
+    if (entry['msg'] === 'ready') {
+      // Nobody reads the logs from here on; an unread pipe would fill and stall the server's writes.
+      child.stdout!.resume();
+      return { child, port };
+    }
   }
   throw new Error('the server exited before it was ready');
 }

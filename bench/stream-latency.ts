@@ -7,26 +7,20 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { VadModel, fixturesDir, projectRoot, readWav16kMono, type VadSegment } from '../engine/index.js';
-import { StreamClient } from '../test/helpers/stream-client.js';
+import { VadModel, fixturesDir, projectRoot, readWav16kMono } from '../engine/index.js';
+import { runClient } from './latency-client.js';
+import { benchArgs } from './bench-args.js';
 import { describeMachine, machineInfo, type MachineInfo } from './machine.js';
 import { startServer } from './server-process.js';
-import { quantile } from './stats.js';
+import type { Timeline } from './speech-timeline.js';
+import { latencyStats as stats, type LatencyStats } from './stats.js';
 
 const DEFAULT_FILES = 'jfk.wav,6930-75918-0000.wav,7902-96591-0000.wav,silero_test_en.wav';
 const GAP_MS = 1000;
 const FRAME_MS = 20;
 // Clients start this far apart, so they do not all reach the ends of utterances in the same instant.
 const STAGGER_MS = 230;
-
-interface LatencyStats {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
+const DRAIN_MS = 120_000;
 
 interface RunResult {
   clients: number;
@@ -36,11 +30,6 @@ interface RunResult {
   unmatchedFinals: number;
   eventLoopLag: Record<string, number>;
   server: Record<string, unknown>;
-}
-
-function stats(values: number[]): LatencyStats {
-  const at = (q: number): number => Math.round(quantile(values, q));
-  return { count: values.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: at(1) };
 }
 
 function playlist(files: string[]): Int16Array {
@@ -56,39 +45,21 @@ function playlist(files: string[]): Int16Array {
 }
 
 
-async function run(clients: number, audio: Int16Array, regions: VadSegment[], flags: string[]): Promise<RunResult> {
+async function run(clients: number, timeline: Timeline, flags: string[]): Promise<RunResult> {
   const { child, port } = await startServer(flags);
   try {
-    const partials: number[] = [];
-    const finals: number[] = [];
-    let unmatchedFinals = 0;
-    await Promise.all(
+    const runs = await Promise.all(
       Array.from({ length: clients }, async (_, i) => {
         await new Promise((resolve) => setTimeout(resolve, i * STAGGER_MS));
-        const client = await StreamClient.connect(`ws://127.0.0.1:${port}/stream`);
-        await client.stream(audio, { speed: 1, frameMs: FRAME_MS });
-        await client.end();
-        for (const { at, data } of client.messages) {
-          if (data['type'] !== 'transcript') continue;
-          const endMs = data['end_ms'] as number;
-          if (data['is_final'] !== true) {
-            partials.push(at - client.sentAt(endMs));
-            continue;
-          }
-          // The speech end this final reports: the last source VAD region that ends inside the segment.
-          const startMs = data['start_ms'] as number;
-          const region = regions.filter((r) => r.endMs > startMs && r.endMs <= endMs + 50).at(-1);
-          if (region) finals.push(at - client.sentAt(region.endMs));
-          else unmatchedFinals++;
-        }
+        return runClient(`ws://127.0.0.1:${port}/stream`, timeline, DRAIN_MS);
       }),
     );
     const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as Record<string, unknown>;
     return {
       clients,
-      partial: stats(partials),
-      final: stats(finals),
-      unmatchedFinals,
+      partial: stats(runs.flatMap((r) => r.partials.map((p) => p.ms))),
+      final: stats(runs.flatMap((r) => r.finals.map((f) => f.ms))),
+      unmatchedFinals: runs.reduce((n, r) => n + r.unmatchedFinals, 0),
       eventLoopLag: ready['eventLoopLag'] as Record<string, number>,
       server: { pool: ready['pool'], settings: ready['settings'], model: ready['model'] },
     };
@@ -119,27 +90,17 @@ function printReport(results: RunResult[], files: string[], machine: MachineInfo
 }
 
 async function main(): Promise<void> {
-  const own = ['clients', 'files'];
-  const { values, tokens } = parseArgs({
-    options: { clients: { type: 'string', default: '1,2,4,8' }, files: { type: 'string', default: DEFAULT_FILES } },
-    strict: false,
-    tokens: true,
-  });
-  // Everything else goes to the server, e.g. --pool-size 2 --threads 1.
-  const serverFlags = tokens.filter((t) => t.kind !== 'option' || !own.includes(t.name)).flatMap((t) => {
-    if (t.kind === 'option') return t.value === undefined ? [t.rawName] : [t.rawName, t.value];
-    return t.kind === 'positional' ? [t.value] : [];
-  });
+  const { values, serverFlags } = benchArgs({ clients: { type: 'string', default: '1,2,4,8' }, files: { type: 'string', default: DEFAULT_FILES } });
   const counts = String(values.clients).split(',').map(Number);
   const files = String(values.files).split(',');
   const audio = playlist(files);
   const vad = new VadModel();
-  const regions = await vad.segments(audio);
+  const timeline: Timeline = { pcm: audio, regions: await vad.segments(audio) };
   vad.free();
 
   const results: RunResult[] = [];
   for (const clients of counts) {
-    const result = await run(clients, audio, regions, serverFlags);
+    const result = await run(clients, timeline, serverFlags);
     results.push(result);
     console.error(`${clients} client(s): partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms`);
   }

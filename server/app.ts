@@ -6,6 +6,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { EventLoopLagMonitor } from './event-loop-lag.js';
 import type { Logger } from './log.js';
+import { ServerMetrics } from './metrics.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { MemorySessionStore } from './sessions/session-store.js';
 import { handleTranscriptions } from './openai-transcriptions.js';
@@ -41,7 +42,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   new VadModel(vadModelPath).free();
 
   const lag = new EventLoopLagMonitor();
-  const server = new StreamServer(log, lag);
+  const metrics = new ServerMetrics();
+  const server = new StreamServer(log, lag, metrics);
   const address = await server.listen(config.port, config.host);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   log.info('listening', { host: address.address, port: address.port, model: model.path, poolSize: config.poolSize, threadsPerTask: config.threadsPerTask });
@@ -86,8 +88,9 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         }),
       )
     : pool;
-  const scheduler = new TranscriptionScheduler(runner, config.poolSize);
+  const scheduler = new TranscriptionScheduler(runner, config.poolSize, metrics);
   const settings = {
+    strategy: config.strategy,
     partialIntervalMs: config.partialIntervalMs,
     endSilenceMs: config.endSilenceMs,
     maxUtteranceMs: config.maxUtteranceMs,
@@ -100,7 +103,10 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     maxSessions: config.maxSessions,
     newSession: () => new StreamSession({ scheduler, vadModelPath, languages, defaultLanguage, settings }),
     log,
+    latency: (isFinal, ms) => metrics.latency(isFinal, ms),
   });
+  const sessions = registry;
+  metrics.watch({ sessions: () => sessions.stats, totals: () => sessions.totals, scheduler: () => scheduler.stats });
   const authenticator = new Authenticator({ apiKeyHashes: config.apiKeyHashes, jwtSecret: config.jwtSecret });
   server.ready({
     scheduler,

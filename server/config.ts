@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { StreamStrategy } from '../engine/streaming/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export interface ServerConfig {
@@ -16,6 +17,7 @@ export interface ServerConfig {
   endSilenceMs: number;
   maxUtteranceMs: number;
   finalBeamSize: number;
+  strategy: StreamStrategy;
   resumeTtlMs: number;
   pingIntervalMs: number;
   ackIntervalMs: number;
@@ -107,6 +109,13 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   endSilenceMs: { flag: 'end-silence-ms', env: 'END_SILENCE_MS', help: 'silence that ends an utterance', parse: integer(100, 5000), fallback: () => 400 },
   maxUtteranceMs: { flag: 'max-utterance-ms', env: 'MAX_UTTERANCE_MS', help: 'longest utterance before a forced cut (Whisper reads at most 30 s)', parse: integer(2000, 30000), fallback: () => 15000 },
   finalBeamSize: { flag: 'final-beam-size', env: 'FINAL_BEAM_SIZE', help: 'beam width of finals; 1 (greedy) makes them repeatable', parse: integer(1, 8), fallback: () => 3 },
+  strategy: {
+    flag: 'strategy',
+    env: 'STRATEGY',
+    help: "'adaptive', or 'naive' (full-context fixed-window re-transcription, a benchmark baseline)",
+    parse: oneOf(['adaptive', 'naive'] as const),
+    fallback: () => 'adaptive',
+  },
   resumeTtlMs: { flag: 'resume-ttl-ms', env: 'RESUME_TTL_MS', help: 'how long a session whose socket dropped waits to be resumed', parse: integer(100, 3_600_000), fallback: () => 30_000 },
   pingIntervalMs: { flag: 'ping-interval-ms', env: 'PING_INTERVAL_MS', help: 'WebSocket ping period; no pong by the next ping drops the socket', parse: integer(50, 600_000), fallback: () => 15_000 },
   ackIntervalMs: { flag: 'ack-interval-ms', env: 'ACK_INTERVAL_MS', help: 'audio time between {"type":"ack"} messages', parse: integer(100, 60_000), fallback: () => 1000 },
@@ -146,7 +155,7 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
 export const HELP = `Usage: npm start -- [options]   (or: node dist/server/main.js [options])
 
 Real-time speech-to-text over WebSocket: ws://HOST:PORT/stream and /speech (docs/PROTOCOL.md),
-GET /healthz, GET /readyz, GET /stats.
+GET /healthz, GET /readyz, GET /stats, GET /metrics (Prometheus).
 Each option can also be set by its environment variable; the command line wins.
 
 ${Object.values(SETTINGS)

@@ -83,7 +83,7 @@ export class SpeechConnection implements SessionSink {
         const problem = checkAudioFrame(bytes.byteLength, this.options.maxFrameBytes);
         if (problem) throw problem;
         if (!this.host || this.stopping) throw new ProtocolError('not_started', 'send {"type": "start"} before audio; this audio was dropped');
-        this.host.session.pushAudio(bytes);
+        this.host.pushAudio(bytes);
         this.limits.touch();
       } else {
         await this.run(parseSpeechCommand(bytes.toString('utf8')));

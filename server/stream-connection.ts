@@ -174,7 +174,7 @@ export class StreamConnection implements SessionSink {
         const problem = checkAudioFrame(bytes.byteLength, this.options.maxFrameBytes);
         if (problem) throw problem;
         if (this.finishing) throw new SessionError('session_ended', 'the session has ended; open a new connection');
-        host.session.pushAudio(bytes);
+        host.pushAudio(bytes);
         this.limits.touch();
         this.acknowledge(host);
         this.checkBacklog(host);

@@ -8,6 +8,7 @@ import { BEARER_SUBPROTOCOL } from './auth/credential.js';
 import { CloseCode } from './close-codes.js';
 import type { EventLoopLagMonitor } from './event-loop-lag.js';
 import type { Logger } from './log.js';
+import type { ServerMetrics } from './metrics.js';
 import { serveStatic } from './static-files.js';
 import { resumeFromQuery, type ResumeRequest } from './protocol.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
@@ -44,7 +45,7 @@ const MAX_PAYLOAD_BYTES = 1 << 20;
 /** Seconds a client refused for load should wait before trying again. */
 const RETRY_AFTER_S = 5;
 
-/** The HTTP server: /healthz, /readyz, /stats, the demo page, POST /v1/audio/transcriptions, and the /stream and /speech WebSocket upgrades with their authentication. */
+/** The HTTP server: /healthz, /readyz, /stats, /metrics, the demo page, POST /v1/audio/transcriptions, and the /stream and /speech WebSocket upgrades with their authentication. */
 export class StreamServer {
   private readonly http: Server;
   private readonly wss = new WebSocketServer({
@@ -60,6 +61,7 @@ export class StreamServer {
   constructor(
     private readonly log: Logger,
     private readonly lag: EventLoopLagMonitor,
+    private readonly metrics: ServerMetrics,
   ) {
     this.http = createServer((req, res) => this.route(req, res));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
@@ -103,6 +105,19 @@ export class StreamServer {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/metrics') {
+      void this.metrics.render().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': this.metrics.contentType, 'cache-control': 'no-store' });
+          res.end(body);
+        },
+        (error: unknown) => {
+          this.log.error('rendering metrics failed', { error });
+          json(res, 500, { error: 'internal error' });
+        },
+      );
+      return;
+    }
     if (path === '/readyz') {
       const lag = this.lag.read();
       if (!this.runtime) return json(res, 503, { status: 'loading', eventLoopLag: lag });

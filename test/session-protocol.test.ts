@@ -30,6 +30,7 @@ t.test('/speech commands', async (t) => {
 t.test('session, limit and auth settings', async (t) => {
   t.match(loadConfig([], {}), {
     finalBeamSize: 3,
+    strategy: 'adaptive',
     resumeTtlMs: 30000,
     pingIntervalMs: 15000,
     ackIntervalMs: 1000,

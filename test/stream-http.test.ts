@@ -9,6 +9,7 @@ import { modelsDir, projectRoot } from '../engine/index.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { EventLoopLagMonitor } from '../server/event-loop-lag.js';
 import { createLogger } from '../server/log.js';
+import { ServerMetrics } from '../server/metrics.js';
 import { StreamServer } from '../server/stream-server.js';
 import { startTestServer } from './helpers/stream-server.js';
 
@@ -27,7 +28,7 @@ t.test('configuration: defaults, environment, flags over environment, validation
 
 t.test('before the model is loaded: alive, not ready, streams refused', async (t) => {
   const lag = new EventLoopLagMonitor();
-  const server = new StreamServer(createLogger('error'), lag);
+  const server = new StreamServer(createLogger('error'), lag, new ServerMetrics());
   const { port } = await server.listen(0, '127.0.0.1');
   t.teardown(async () => {
     await server.close();
@@ -37,6 +38,9 @@ t.test('before the model is loaded: alive, not ready, streams refused', async (t
   const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
   t.equal(ready.status, 503);
   t.match(await ready.json(), { status: 'loading' });
+  const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+  t.equal(metrics.status, 200, 'metrics answer while loading');
+  t.match(await metrics.text(), /stt_sessions_active\{state="attached"\} 0/);
   const ws = new WebSocket(`ws://127.0.0.1:${port}/stream`);
   const [, response] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }];
   t.equal(response.statusCode, 503);

@@ -15,6 +15,7 @@ export interface TranscriberPoolOptions {
 /** Runs transcriptions on worker threads so the server's event loop never waits for the model. */
 export class TranscriberPool implements TranscriptionRunner {
   private nextId = 1;
+  private readonly inFlight = new Map<number, Promise<unknown>>();
 
   private constructor(
     private readonly piscina: Piscina,
@@ -52,10 +53,17 @@ export class TranscriberPool implements TranscriptionRunner {
   transcribe(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionOutcome> {
     const request: TranscribeRequest = { id: this.nextId++, task };
     signal.addEventListener('abort', () => this.aborts.postMessage(request.id), { once: true });
-    return this.piscina.run(request, { name: 'transcribe', transferList: [task.pcm.buffer as ArrayBuffer] }) as Promise<TranscriptionOutcome>;
+    const run = this.piscina.run(request, { name: 'transcribe', transferList: [task.pcm.buffer as ArrayBuffer] }) as Promise<TranscriptionOutcome>;
+    this.inFlight.set(request.id, run);
+    const forget = (): void => void this.inFlight.delete(request.id);
+    run.then(forget, forget);
+    return run;
   }
 
+  /** Stops what is still running, lets it wind down, then ends the workers (ending one mid-inference would tear the job down under it). */
   async close(): Promise<void> {
+    for (const id of this.inFlight.keys()) this.aborts.postMessage(id);
+    await Promise.allSettled(this.inFlight.values());
     this.aborts.close();
     await this.piscina.destroy();
   }

@@ -9,12 +9,22 @@ export type TaskBuilder = () => TranscriptionTask | null;
 /** `null`: the job did not run to the end (replaced by a newer partial, aborted, cancelled, or nothing to do). */
 export type JobResult = TranscriptionOutcome | null;
 
+/** How a job that reached the runner ended. */
+export type JobEnd = 'done' | 'failed' | 'aborted';
+
+/** Told about every job the runner works on; for metrics. */
+export interface SchedulerObserver {
+  started(kind: 'final' | 'partial', waitedMs: number): void;
+  finished(kind: 'final' | 'partial', runMs: number, end: JobEnd): void;
+}
+
 interface Job {
   kind: 'final' | 'partial';
   owner: object;
   build: TaskBuilder;
   resolve: (result: JobResult) => void;
   reject: (error: unknown) => void;
+  queuedAt: number;
   /** Present while the job runs. */
   abort?: AbortController;
 }
@@ -49,12 +59,13 @@ export class TranscriptionScheduler {
   constructor(
     private readonly runner: TranscriptionRunner,
     private readonly concurrency: number,
+    private readonly observer?: SchedulerObserver,
   ) {}
 
   /** `signal` withdraws the final: dropped if still queued, aborted if running; either way it resolves with null. */
   final(owner: object, build: TaskBuilder, signal?: AbortSignal): Promise<JobResult> {
     return new Promise((resolve, reject) => {
-      const job: Job = { kind: 'final', owner, build, resolve, reject };
+      const job: Job = { kind: 'final', owner, build, resolve, reject, queuedAt: performance.now() };
       this.finals.push(job);
       this.state(owner).finalsQueued++;
       signal?.addEventListener('abort', () => this.withdraw(job), { once: true });
@@ -65,7 +76,7 @@ export class TranscriptionScheduler {
   partial(owner: object, build: TaskBuilder): Promise<JobResult> {
     return new Promise((resolve, reject) => {
       this.partials.get(owner)?.resolve(null);
-      this.partials.set(owner, { kind: 'partial', owner, build, resolve, reject });
+      this.partials.set(owner, { kind: 'partial', owner, build, resolve, reject, queuedAt: performance.now() });
       this.pump();
     });
   }
@@ -151,13 +162,19 @@ export class TranscriptionScheduler {
     const abort = new AbortController();
     job.abort = abort;
     this.running++;
+    const startedAt = performance.now();
+    this.observer?.started(job.kind, startedAt - job.queuedAt);
+    const ended = (end: JobEnd): void => {
+      this.running--;
+      this.observer?.finished(job.kind, performance.now() - startedAt, abort.signal.aborted ? 'aborted' : end);
+    };
     this.runner.transcribe(task, abort.signal).then(
       (outcome) => {
-        this.running--;
+        ended('done');
         this.finish(job, () => job.resolve(abort.signal.aborted ? null : outcome));
       },
       (error: unknown) => {
-        this.running--;
+        ended('failed');
         this.finish(job, () => (abort.signal.aborted ? job.resolve(null) : job.reject(error)));
       },
     );

@@ -26,6 +26,8 @@ const TOKENS_PER_SECOND_EN = 6;
 const TOKENS_PER_SECOND_OTHER = 16;
 const TOKEN_MARGIN = 8;
 const MAX_TOKENS = 224;
+/** The naive strategy's window: whisper.cpp's `stream` example re-reads its last 10 s (`--length 10000`). */
+const NAIVE_WINDOW_MS = 10_000;
 
 export interface StreamSessionOptions {
   scheduler: TranscriptionScheduler;
@@ -90,6 +92,9 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private readonly finals = new Set<Promise<void>>();
   private pendingFinalSamples = 0;
   private previousFinal = '';
+  /** Naive strategy: newest sample its latest partial covered, and whether one is on its way. */
+  private naiveCoveredTo = 0;
+  private naivePending = false;
   private nextSegmentId = 0;
   private seq = 0;
   private ending: Promise<void> | null = null;
@@ -223,6 +228,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   private requestPartial(): void {
+    if (this.settings.strategy === 'naive') return this.requestNaivePartial();
     const utterance = this.current;
     // Nothing new is being said during a pause, and a partial would only delay the final that may follow.
     if (!utterance || utterance.partialPending || !this.detector.speaking) return;
@@ -248,8 +254,36 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     return {
       kind: 'partial',
       pcm: this.ring.copy(utterance.startSample, to),
-      options: this.options(utterance, to - utterance.startSample, { beamSize: 1 }),
+      options: this.options(utterance.language, to - utterance.startSample, { beamSize: 1 }),
     };
+  }
+
+  /** Whether or not anyone speaks; the result only shows if an utterance is open when it comes back. */
+  private requestNaivePartial(): void {
+    if (this.closed || this.ending || this.naivePending || this.ring.written - this.naiveCoveredTo < this.partialInterval) return;
+    this.naivePending = true;
+    let utterance: Utterance | null = null;
+    this.scheduler
+      .partial(this, () => {
+        if (this.closed) return null;
+        utterance = this.current;
+        const to = this.ring.written;
+        const from = Math.max(this.ring.oldest, to - msToSamples(NAIVE_WINDOW_MS));
+        this.naiveCoveredTo = to;
+        if (utterance) utterance.partialCoveredTo = to;
+        return { kind: 'partial', pcm: this.ring.copy(from, to), options: this.options(utterance?.language ?? this.language, to - from, { beamSize: 1 }) };
+      })
+      .then(
+        (result) => {
+          this.naivePending = false;
+          if (utterance && utterance === this.current) this.onPartial(utterance, result);
+          this.requestPartial();
+        },
+        (error: unknown) => {
+          this.naivePending = false;
+          this.fail(error);
+        },
+      );
   }
 
   private onPartial(utterance: Utterance, result: JobResult): void {
@@ -315,7 +349,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private submitFinal(utterance: Utterance, pcm: Int16Array, signal?: AbortSignal): Promise<JobResult> {
     return this.scheduler.final(
       this,
-      () => ({ kind: 'final', pcm, options: this.options(utterance, pcm.length, { beamSize: this.settings.finalBeamSize, prompt: this.previousFinal }) }),
+      () => ({ kind: 'final', pcm, options: this.options(utterance.language, pcm.length, { beamSize: this.settings.finalBeamSize, prompt: this.previousFinal }) }),
       signal,
     );
   }
@@ -333,12 +367,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.emitTranscript(utterance, text, true, language, utterance.endSample ?? utterance.startSample);
   }
 
-  private options(utterance: Utterance, samples: number, extra: TranscribeOptions): TranscribeOptions {
-    const language = utterance.language === 'auto' ? (this.detectedLanguage ?? 'auto') : utterance.language;
+  private options(requested: string, samples: number, extra: TranscribeOptions): TranscribeOptions {
+    const language = requested === 'auto' ? (this.detectedLanguage ?? 'auto') : requested;
     const perSecond = language === 'en' ? TOKENS_PER_SECOND_EN : TOKENS_PER_SECOND_OTHER;
     return {
       language,
-      audioCtx: 'auto',
+      audioCtx: this.settings.strategy === 'naive' ? 'full' : 'auto',
       maxTokens: Math.min(MAX_TOKENS, Math.ceil((samples / SAMPLE_RATE) * perSecond) + TOKEN_MARGIN),
       singleSegment: true,
       noTimestamps: true,

@@ -37,8 +37,17 @@ export interface TranscriptionRunner {
   transcribe(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionOutcome>;
 }
 
+/**
+ * `adaptive`: partials only while the VAD hears speech, over the current utterance, with the encoder context sized to
+ * it. `naive`: what most Whisper streamers do, kept as a benchmark baseline: every partial interval, speech or not,
+ * re-transcribe a fixed trailing window with the full 30 s context (finals keep the VAD's end points but also use the
+ * full context).
+ */
+export type StreamStrategy = 'adaptive' | 'naive';
+
 /** Tuning for one stream session; the server fills it from its configuration. */
 export interface StreamSettings {
+  strategy: StreamStrategy;
   /** Audio time between partial transcriptions of the running utterance. */
   partialIntervalMs: number;
   /** Silence after speech that ends an utterance. */

@@ -1,5 +1,6 @@
-import type { SessionError, StreamSession, TranscriptEvent } from '../../engine/streaming/index.js';
+import { msToSamples, type SessionError, type StreamSession, type TranscriptEvent } from '../../engine/streaming/index.js';
 import type { Logger } from '../log.js';
+import { ArrivalClock } from './arrival-clock.js';
 import type { SessionStore } from './session-store.js';
 
 /** The one socket binding that currently delivers a session's messages to its client. */
@@ -20,6 +21,8 @@ export interface HostedSessionOptions {
   log: Logger;
   /** Called when the resume window of a detached session runs out. */
   expire: () => void;
+  /** Told, for each transcript, how long after the audio it covers arrived it was emitted. */
+  latency?: (isFinal: boolean, ms: number) => void;
 }
 
 /**
@@ -41,6 +44,7 @@ export class HostedSession {
   private epoch = 0;
   private chain: Promise<void> = Promise.resolve();
   private ttl: NodeJS.Timeout | null = null;
+  private readonly arrivals = new ArrivalClock();
 
   constructor(options: HostedSessionOptions) {
     this.options = options;
@@ -49,12 +53,13 @@ export class HostedSession {
     this.createdAt = options.createdAt;
     this.session = options.session;
     this.store = options.store;
-    this.session.on('transcript', (event) =>
+    this.session.on('transcript', (event) => {
+      this.measure(event);
       this.enqueue(async () => {
         await this.store.append(this.id, event);
         await this.pump();
-      }),
-    );
+      });
+    });
     // Failures are advice about the moment (a transcription failed), not part of the transcript: not replayed.
     this.session.on('failure', (error) => this.sink?.failure(error));
   }
@@ -70,6 +75,12 @@ export class HostedSession {
 
   isAttachedTo(sink: SessionSink): boolean {
     return this.sink === sink;
+  }
+
+  /** Feeds s16le PCM to the session (see StreamSession.pushAudio) and notes when it arrived. */
+  pushAudio(pcm: Uint8Array): void {
+    this.session.pushAudio(pcm);
+    this.arrivals.mark(this.session.samplesReceived, performance.now());
   }
 
   /** Makes `sink` the session's only receiver; it gets every logged transcript after `lastSeq`, then live ones. */
@@ -104,6 +115,12 @@ export class HostedSession {
   dispose(): void {
     this.switchTo(null, -1);
     this.session.close();
+  }
+
+  private measure(event: TranscriptEvent): void {
+    if (!this.options.latency) return;
+    const arrived = this.arrivals.arrivalOf(msToSamples(event.endMs));
+    if (arrived !== undefined) this.options.latency(event.isFinal, performance.now() - arrived);
   }
 
   private switchTo(sink: SessionSink | null, lastSeq: number): void {

@@ -12,6 +12,8 @@ export interface SessionRegistryOptions {
   /** A fresh pipeline; throws when one cannot be made. */
   newSession: () => StreamSession;
   log: Logger;
+  /** See HostedSessionOptions.latency. */
+  latency?: (isFinal: boolean, ms: number) => void;
 }
 
 export type ResumeOutcome = { ok: true; host: HostedSession } | { ok: false; reason: string };
@@ -22,11 +24,24 @@ export interface SessionStats {
   detached: number;
 }
 
+/** Counts since the registry was made. */
+export interface SessionTotals {
+  created: number;
+  resumed: number;
+  expired: number;
+  /** Audio received by every session, ended ones included. */
+  audioSamples: number;
+}
+
 const tokenHash = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
 
 /** The live sessions of this process by id: creation, resume checks, and purging. */
 export class SessionRegistry {
   private readonly hosts = new Map<string, HostedSession>();
+  private created = 0;
+  private resumed = 0;
+  private expired = 0;
+  private purgedSamples = 0;
 
   constructor(private readonly options: SessionRegistryOptions) {}
 
@@ -45,6 +60,12 @@ export class SessionRegistry {
     return { active: this.hosts.size, attached, detached: this.hosts.size - attached };
   }
 
+  get totals(): SessionTotals {
+    let audioSamples = this.purgedSamples;
+    for (const host of this.hosts.values()) audioSamples += host.session.samplesReceived;
+    return { created: this.created, resumed: this.resumed, expired: this.expired, audioSamples };
+  }
+
   async create(principal: string): Promise<{ host: HostedSession; resumeToken: string }> {
     const id = randomUUID();
     const resumeToken = randomBytes(24).toString('base64url');
@@ -58,7 +79,9 @@ export class SessionRegistry {
       store: this.options.store,
       resumeTtlMs: this.options.resumeTtlMs,
       log: this.options.log,
+      latency: this.options.latency,
       expire: () => {
+        this.expired++;
         this.options.log.info('resume window expired', { session: id });
         void this.purge(host);
       },
@@ -71,6 +94,7 @@ export class SessionRegistry {
       host.dispose();
       throw error;
     }
+    this.created++;
     return { host, resumeToken };
   }
 
@@ -84,6 +108,7 @@ export class SessionRegistry {
     const known = Buffer.from(record.resumeTokenHash, 'hex');
     if (!timingSafeEqual(known, tokenHash(request.resumeToken))) return { ok: false, reason: 'wrong resume token' };
     if (record.principal !== principal) return { ok: false, reason: 'the session belongs to another principal' };
+    this.resumed++;
     return { ok: true, host };
   }
 
@@ -91,6 +116,7 @@ export class SessionRegistry {
   async purge(host: HostedSession): Promise<void> {
     if (this.hosts.get(host.id) !== host) return;
     this.hosts.delete(host.id);
+    this.purgedSamples += host.session.samplesReceived;
     host.dispose();
     await this.options.store.delete(host.id);
   }

@@ -105,14 +105,22 @@ class InferenceJob : public Napi::AsyncWorker {
     return true;
   }
 
+  // Napi::Error here means the thread's JavaScript environment is being torn down (a worker terminated mid-job):
+  // nobody is left to settle the promise for, and letting the exception escape would abort the whole process.
   void OnOK() override {
     owner_->job_finished();
-    deferred_.Resolve(result(Env()));
+    try {
+      deferred_.Resolve(result(Env()));
+    } catch (const Napi::Error&) {
+    }
   }
 
   void OnError(const Napi::Error& e) override {
     owner_->job_finished();
-    deferred_.Reject(make_error(Env(), code_, e.Message()).Value());
+    try {
+      deferred_.Reject(make_error(Env(), code_, e.Message()).Value());
+    } catch (const Napi::Error&) {
+    }
   }
 
   virtual Napi::Value result(Napi::Env env) = 0;

@@ -85,8 +85,25 @@ class VadJob : public Napi::AsyncWorker {
     whisper_vad_free_segments(segs);
   }
 
+  // See InferenceJob::OnOK: a Napi::Error means the environment is being torn down.
   void OnOK() override {
     owner_->job_finished();
+    try {
+      settle();
+    } catch (const Napi::Error&) {
+    }
+  }
+
+  void OnError(const Napi::Error& e) override {
+    owner_->job_finished();
+    try {
+      deferred_.Reject(make_error(Env(), "INFERENCE_FAILED", e.Message()).Value());
+    } catch (const Napi::Error&) {
+    }
+  }
+
+ private:
+  void settle() {
     const Napi::Env env = Env();
     if (!want_segments_) {
       Napi::Float32Array out = Napi::Float32Array::New(env, probs_.size());
@@ -104,12 +121,6 @@ class VadJob : public Napi::AsyncWorker {
     deferred_.Resolve(out);
   }
 
-  void OnError(const Napi::Error& e) override {
-    owner_->job_finished();
-    deferred_.Reject(make_error(Env(), "INFERENCE_FAILED", e.Message()).Value());
-  }
-
- private:
   Napi::Promise::Deferred deferred_;
   VadModel* owner_;
   std::shared_ptr<VadInstance> instance_;

@@ -1,0 +1,84 @@
+import type { VadSegment } from '../engine/index.js';
+import { StreamClient } from '../test/helpers/stream-client.js';
+import type { Timeline } from './speech-timeline.js';
+
+/** One latency, with when it was observed (performance.now() in the bench process). */
+export interface Sample {
+  at: number;
+  ms: number;
+}
+
+export interface ClientResult {
+  partials: Sample[];
+  finals: Sample[];
+  /** Finals that match no speech end in the source (forced cuts of long utterances). */
+  unmatchedFinals: number;
+  errors: string[];
+}
+
+const FRAME_MS = 20;
+
+/**
+ * Streams `timeline` at real-time pace over a real WebSocket, ends the stream, and times every transcript:
+ * - partial latency: arrival minus the send time of the newest audio it covers (its end_ms);
+ * - final latency: arrival minus the send time of the audio where the source's speech ended (the last Silero
+ *   region of the source that ends inside the final's segment).
+ * `drainMs` bounds the wait for the last finals after the end; running past it counts as an error.
+ */
+export async function runClient(url: string, timeline: Timeline, drainMs: number): Promise<ClientResult> {
+  const errors: string[] = [];
+  let client: StreamClient;
+  try {
+    client = await StreamClient.connect(url);
+  } catch (error) {
+    return { partials: [], finals: [], unmatchedFinals: 0, errors: [`connect: ${(error as Error).message}`] };
+  }
+  await client.stream(timeline.pcm, { speed: 1, frameMs: FRAME_MS });
+  let timer: NodeJS.Timeout | undefined;
+  const drained = await Promise.race([
+    client.end(),
+    new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), drainMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!drained) {
+    errors.push(`finals still missing ${drainMs} ms after the end`);
+    client.ws.terminate();
+  } else if (drained.code !== 1000) {
+    errors.push(`closed with ${drained.code} ${drained.reason}`);
+  }
+  return { ...latencies(client, timeline.regions), errors: [...errors, ...client.errors().map((e) => `${String(e['code'])}: ${String(e['message'])}`)] };
+}
+
+function latencies(client: StreamClient, regions: VadSegment[]): Omit<ClientResult, 'errors'> {
+  const partials: Sample[] = [];
+  const finals: Sample[] = [];
+  let unmatchedFinals = 0;
+  for (const { at, data } of client.messages) {
+    if (data['type'] !== 'transcript') continue;
+    const endMs = data['end_ms'] as number;
+    if (data['is_final'] !== true) {
+      partials.push({ at, ms: at - client.sentAt(endMs) });
+      continue;
+    }
+    const startMs = data['start_ms'] as number;
+    const region = lastEndingIn(regions, startMs, endMs + 50);
+    if (region) finals.push({ at, ms: at - client.sentAt(region.endMs) });
+    else unmatchedFinals++;
+  }
+  return { partials, finals, unmatchedFinals };
+}
+
+/** The last region whose end falls in (from, to]; regions are in time order. */
+function lastEndingIn(regions: VadSegment[], from: number, to: number): VadSegment | undefined {
+  let lo = 0;
+  let hi = regions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((regions[mid] as VadSegment).endMs <= to) lo = mid + 1;
+    else hi = mid;
+  }
+  const region = regions[lo - 1];
+  return region && region.endMs > from ? region : undefined;
+}

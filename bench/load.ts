@@ -1,0 +1,235 @@
+/**
+ * Capacity bench: ramps the number of concurrent streams against a fresh server process per step, for our
+ * strategy and for the naive baseline, and reports latency, throughput and resource use per step, plus the
+ * largest stream count that meets the requirement (partial p95 < 500 ms, final p95 < 2 s, no errors).
+ *
+ *   node dist/bench/load.js [--streams 1,2,4,6,8,10,12,16] [--seconds 60] [--baseline-streams 1,2,4]
+ *                           [--files a.wav,b.wav (from fixtures/shared; default: every WAV in fixtures/)]
+ *                           [--name load (names the JSON and docs/NAME-latency.svg)] [server flags, e.g. --threads 1]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { projectRoot } from '../engine/index.js';
+import type { StreamStrategy } from '../engine/streaming/index.js';
+import { runClient, type ClientResult } from './latency-client.js';
+import { benchArgs } from './bench-args.js';
+import { describeMachine, machineInfo } from './machine.js';
+import { metric, scrapeMetrics, type Scrape } from './metrics-scrape.js';
+import { startServer } from './server-process.js';
+import { buildTimeline, loadClips, type SpeechClip } from './speech-timeline.js';
+import { latencyStats, type LatencyStats } from './stats.js';
+import { lineChart } from './svg-chart.js';
+
+const PARTIAL_P95_LIMIT_MS = 500;
+const FINAL_P95_LIMIT_MS = 2000;
+// Clients start this far apart, so they do not all reach the ends of utterances in the same instant.
+const STAGGER_MS = 230;
+const SAMPLE_EVERY_MS = 2000;
+const DRAIN_MS = 180_000;
+/** /healthz probe rate: enough to see stalls, too little to load the machine itself. */
+const HEALTH_RATE = 20;
+const MiB = 2 ** 20;
+
+interface StepResult {
+  strategy: StreamStrategy;
+  streams: number;
+  partial: LatencyStats;
+  final: LatencyStats;
+  partialsPerSecond: number;
+  /** Worker time spent transcribing per second of audio received. */
+  inferencePerAudioSecond: number;
+  /** Server process CPU time per wall second, 1.0 = one core. */
+  cpuCores: number;
+  rssPerStreamMiB: number;
+  peakRssMiB: number;
+  peakQueueDepth: number;
+  eventLoopLagP99Ms: number;
+  eventLoopLagMaxMs: number;
+  healthz: { p50Ms: number; p99Ms: number; maxMs: number; requests: number; failures: number };
+  errors: string[];
+  unmatchedFinals: number;
+  meetsRequirement: boolean;
+}
+
+const inferenceSeconds = (s: Scrape): number =>
+  metric(s, 'stt_transcription_duration_seconds_sum{kind="partial"}') + metric(s, 'stt_transcription_duration_seconds_sum{kind="final"}');
+
+async function step(strategy: StreamStrategy, streams: number, seconds: number, clips: SpeechClip[], flags: string[]): Promise<StepResult> {
+  const { child, port } = await startServer(['--strategy', strategy, ...flags]);
+  const http = `http://127.0.0.1:${port}`;
+  try {
+    const idle = await scrapeMetrics(http);
+    const idleRss = metric(idle, 'process_resident_memory_bytes');
+    const timelines = Array.from({ length: streams }, (_, i) => buildTimeline(clips, i, seconds));
+    let peakRss = idleRss;
+    let peakQueue = 0;
+    let sampling = Promise.resolve();
+    const sampler = setInterval(() => {
+      sampling = sampling.then(async () => {
+        const s = await scrapeMetrics(http);
+        peakRss = Math.max(peakRss, metric(s, 'process_resident_memory_bytes'));
+        peakQueue = Math.max(peakQueue, metric(s, 'stt_queue_depth{kind="final"}') + metric(s, 'stt_queue_depth{kind="partial"}'));
+      });
+    }, SAMPLE_EVERY_MS);
+    const health = autocannon({ url: `${http}/healthz`, connections: 1, overallRate: HEALTH_RATE, duration: seconds });
+    const started = performance.now();
+    const runs: ClientResult[] = await Promise.all(
+      timelines.map(async (timeline, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i * STAGGER_MS));
+        return runClient(`ws://127.0.0.1:${port}/stream`, timeline, DRAIN_MS);
+      }),
+    );
+    const wallSeconds = (performance.now() - started) / 1000;
+    const healthResult = await health;
+    clearInterval(sampler);
+    await sampling;
+    const end = await scrapeMetrics(http);
+    // The server's own monitor, net of its sampling resolution (prom-client's nodejs_eventloop_lag_* include it).
+    const ready = (await (await fetch(`${http}/readyz`)).json()) as { eventLoopLag: { p99Ms: number; maxMs: number } };
+    const partial = latencyStats(runs.flatMap((r) => r.partials.map((p) => p.ms)));
+    const final = latencyStats(runs.flatMap((r) => r.finals.map((f) => f.ms)));
+    const errors = runs.flatMap((r) => r.errors);
+    const audioSeconds = metric(end, 'stt_audio_received_seconds_total');
+    return {
+      strategy,
+      streams,
+      partial,
+      final,
+      partialsPerSecond: round(partial.count / wallSeconds, 2),
+      inferencePerAudioSecond: round(inferenceSeconds(end) / audioSeconds, 3),
+      cpuCores: round((metric(end, 'process_cpu_seconds_total') - metric(idle, 'process_cpu_seconds_total')) / wallSeconds, 2),
+      rssPerStreamMiB: round((peakRss - idleRss) / streams / MiB, 1),
+      peakRssMiB: round(peakRss / MiB, 1),
+      peakQueueDepth: peakQueue,
+      eventLoopLagP99Ms: ready.eventLoopLag.p99Ms,
+      eventLoopLagMaxMs: ready.eventLoopLag.maxMs,
+      healthz: {
+        p50Ms: healthResult.latency.p50,
+        p99Ms: healthResult.latency.p99,
+        maxMs: healthResult.latency.max,
+        requests: healthResult.requests.total,
+        failures: healthResult.errors + healthResult.timeouts + healthResult.non2xx,
+      },
+      errors,
+      unmatchedFinals: runs.reduce((n, r) => n + r.unmatchedFinals, 0),
+      meetsRequirement: partial.p95 < PARTIAL_P95_LIMIT_MS && final.p95 < FINAL_P95_LIMIT_MS && errors.length === 0,
+    };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** Our strategy ramps until two steps in a row miss the requirement; the baseline runs the stream counts it is given. */
+async function ramp(strategy: StreamStrategy, counts: number[], stopOnMiss: boolean, seconds: number, clips: SpeechClip[], flags: string[]): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  let misses = 0;
+  for (const streams of counts) {
+    const result = await step(strategy, streams, seconds, clips, flags);
+    results.push(result);
+    console.error(
+      `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms, errors ${result.errors.length}` +
+        `${result.meetsRequirement ? '' : ' (misses the requirement)'}`,
+    );
+    misses = result.meetsRequirement ? 0 : misses + 1;
+    if (stopOnMiss && misses === 2) break;
+  }
+  return results;
+}
+
+function table(results: StepResult[]): string[] {
+  const lines = [
+    '| strategy | streams | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | partials/s | inference s per audio s | CPU cores | RSS MiB per stream | event-loop lag p99 / max ms | /healthz p50 / p99 / max ms | errors | meets requirement |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of results) {
+    const p = r.partial;
+    const f = r.final;
+    lines.push(
+      `| ${r.strategy} | ${r.streams} | ${p.p50} / ${p.p95} / ${p.p99} (${p.count}) | ${f.p50} / ${f.p95} / ${f.p99} (${f.count}) | ${r.partialsPerSecond} | ` +
+        `${r.inferencePerAudioSecond} | ${r.cpuCores} | ${r.rssPerStreamMiB} | ${r.eventLoopLagP99Ms} / ${r.eventLoopLagMaxMs} | ` +
+        `${r.healthz.p50Ms} / ${r.healthz.p99Ms} / ${r.healthz.maxMs} | ${r.errors.length} | ${r.meetsRequirement ? 'yes' : 'no'} |`,
+    );
+  }
+  return lines;
+}
+
+function comparison(ours: StepResult[], baseline: StepResult[]): string[] {
+  const lines = ['| streams | partial p95 ours / baseline ms | ratio | final p95 ours / baseline ms | ratio |', '| ---: | ---: | ---: | ---: | ---: |'];
+  for (const b of baseline) {
+    const o = ours.find((r) => r.streams === b.streams);
+    if (!o) continue;
+    lines.push(
+      `| ${b.streams} | ${o.partial.p95} / ${b.partial.p95} | ${round(b.partial.p95 / o.partial.p95, 1)}x | ${o.final.p95} / ${b.final.p95} | ${round(b.final.p95 / o.final.p95, 1)}x |`,
+    );
+  }
+  return lines;
+}
+
+function chart(ours: StepResult[], baseline: StepResult[]): string {
+  const points = (results: StepResult[], pick: (r: StepResult) => number): [number, number][] => results.map((r) => [r.streams, pick(r)]);
+  const yMax = 6000;
+  return lineChart({
+    title: 'Latency p95 against concurrent streams (2-core machine, synthetic tiny.en)',
+    xLabel: 'concurrent streams',
+    yLabel: `p95 latency, ms (clipped at ${yMax})`,
+    yMax,
+    guides: [
+      { y: PARTIAL_P95_LIMIT_MS, label: 'partial limit 500 ms' },
+      { y: FINAL_P95_LIMIT_MS, label: 'final limit 2 s' },
+    ],
+    series: [
+      { label: 'partial p95', points: points(ours, (r) => r.partial.p95) },
+      { label: 'final p95', points: points(ours, (r) => r.final.p95) },
+      { label: 'baseline partial p95', points: points(baseline, (r) => r.partial.p95), dashed: true },
+      { label: 'baseline final p95', points: points(baseline, (r) => r.final.p95), dashed: true },
+    ],
+  });
+}
+
+async function main(): Promise<void> {
+  const { values, serverFlags } = benchArgs({
+      streams: { type: 'string', default: '1,2,4,6,8,10,12,16' },
+      seconds: { type: 'string', default: '60' },
+      'baseline-streams': { type: 'string', default: '1,2,4' },
+      files: { type: 'string', default: '' },
+      name: { type: 'string', default: 'load' },
+    });
+  const list = (value: unknown): number[] => (String(value) === '' ? [] : String(value).split(',').map(Number));
+  const seconds = Number(values.seconds);
+  const clips = await loadClips(values.files ? String(values.files).split(',') : undefined);
+  const machine = machineInfo();
+  console.error(`machine: ${describeMachine(machine)}; clips: ${clips.map((c) => c.name).join(', ')}; ${seconds} s per stream per step`);
+
+  const ours = await ramp('adaptive', list(values.streams), true, seconds, clips, serverFlags);
+  const baseline = await ramp('naive', list(values['baseline-streams']), false, seconds, clips, serverFlags);
+  const firstMiss = ours.findIndex((r) => !r.meetsRequirement);
+  const capacity = (firstMiss < 0 ? ours.at(-1) : ours[firstMiss - 1])?.streams ?? 0;
+
+  const command = `node dist/bench/load.js ${process.argv.slice(2).join(' ')}`.trim();
+  const report = [
+    `machine: ${describeMachine(machine)}`,
+    `audio per stream: ${clips.map((c) => c.name).join(', ')} in turn (each stream starts at a different one), 0.6-2.5 s pauses, ${seconds} s, real time, 20 ms frames`,
+    `command: ${command}`,
+    '',
+    ...table([...ours, ...baseline]),
+    '',
+    ...comparison(ours, baseline),
+    '',
+    `streams per machine: ${capacity} (largest N that, like every smaller N measured, has partial p95 < ${PARTIAL_P95_LIMIT_MS} ms, final p95 < ${FINAL_P95_LIMIT_MS} ms, no errors)`,
+  ];
+  console.log(report.join('\n'));
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = join(projectRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${String(values.name)}-${stamp}.json`);
+  writeFileSync(file, JSON.stringify({ command, machine, seconds, clips: clips.map((c) => c.name), capacity, ours, baseline }, null, 2));
+  const svg = join(projectRoot, 'docs', `${String(values.name)}-latency.svg`);
+  writeFileSync(svg, chart(ours, baseline));
+  console.log(`\nraw results: ${file}\nchart: ${svg}`);
+}
+
+await main();

@@ -1,0 +1,180 @@
+/**
+ * Soak bench: a few streams for a long time against one server process, recording its memory, queue and the
+ * clients' latency every 10 s, to show whether memory stays flat and latency does not drift.
+ *
+ *   node dist/bench/soak.js [--minutes 30] [--quick (2 minutes)] [--streams 2] [server flags]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../engine/index.js';
+import { runClient, type Sample } from './latency-client.js';
+import { benchArgs } from './bench-args.js';
+import { describeMachine, machineInfo } from './machine.js';
+import { metric, scrapeMetrics } from './metrics-scrape.js';
+import { startServer } from './server-process.js';
+import { buildTimeline, loadClips } from './speech-timeline.js';
+import { latencyStats } from './stats.js';
+import { lineChart } from './svg-chart.js';
+
+const SAMPLE_EVERY_MS = 10_000;
+const STAGGER_MS = 230;
+const DRAIN_MS = 180_000;
+/** The first quarter of the run (at least a minute) is warm-up: allocator pools and JIT settle there. */
+const WARMUP_SHARE = 0.25;
+const MIN_WARMUP_S = 60;
+const MiB = 2 ** 20;
+
+interface Reading {
+  /** Seconds since the streams started. */
+  t: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  queueDepth: number;
+  sessions: number;
+}
+
+interface Window {
+  t: number;
+  partialP95: number;
+  finalP95: number;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: [number, number][]): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxy / sxx;
+}
+
+/** p95 of the latencies observed in each 10 s window. */
+function windows(partials: Sample[], finals: Sample[], started: number, seconds: number): Window[] {
+  const out: Window[] = [];
+  const step = SAMPLE_EVERY_MS / 1000;
+  for (let t = step; t <= seconds + step; t += step) {
+    const inWindow = (s: Sample): boolean => s.at - started > (t - step) * 1000 && s.at - started <= t * 1000;
+    out.push({ t, partialP95: latencyStats(partials.filter(inWindow).map((s) => s.ms)).p95, finalP95: latencyStats(finals.filter(inWindow).map((s) => s.ms)).p95 });
+  }
+  return out;
+}
+
+const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function main(): Promise<void> {
+  const { values, serverFlags } = benchArgs({ minutes: { type: 'string', default: '30' }, quick: { type: 'boolean', default: false }, streams: { type: 'string', default: '2' } });
+  const seconds = values.quick ? 120 : Number(values.minutes) * 60;
+  const streams = Number(values.streams);
+  const clips = await loadClips();
+  const machine = machineInfo();
+  console.error(`machine: ${describeMachine(machine)}; ${streams} stream(s) for ${seconds} s`);
+
+  const { child, port } = await startServer(serverFlags);
+  const http = `http://127.0.0.1:${port}`;
+  const readings: Reading[] = [];
+  let started = 0;
+  let results;
+  try {
+    const timelines = Array.from({ length: streams }, (_, i) => buildTimeline(clips, i, seconds));
+    started = performance.now();
+    let sampling = Promise.resolve();
+    const sampler = setInterval(() => {
+      sampling = sampling.then(async () => {
+        const s = await scrapeMetrics(http);
+        const reading = {
+          t: round((performance.now() - started) / 1000, 1),
+          rssMiB: round(metric(s, 'process_resident_memory_bytes') / MiB, 2),
+          heapUsedMiB: round(metric(s, 'nodejs_heap_size_used_bytes') / MiB, 2),
+          queueDepth: metric(s, 'stt_queue_depth{kind="final"}') + metric(s, 'stt_queue_depth{kind="partial"}'),
+          sessions: metric(s, 'stt_sessions_active{state="attached"}'),
+        };
+        readings.push(reading);
+        console.error(`t=${reading.t}s rss ${reading.rssMiB} MiB heap ${reading.heapUsedMiB} MiB queue ${reading.queueDepth}`);
+      });
+    }, SAMPLE_EVERY_MS);
+    results = await Promise.all(
+      timelines.map(async (timeline, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i * STAGGER_MS));
+        return runClient(`ws://127.0.0.1:${port}/stream`, timeline, DRAIN_MS);
+      }),
+    );
+    clearInterval(sampler);
+    await sampling;
+  } finally {
+    child.kill('SIGTERM');
+  }
+
+  const partials = results.flatMap((r) => r.partials);
+  const finals = results.flatMap((r) => r.finals);
+  const errors = results.flatMap((r) => r.errors);
+  const warmup = Math.max(MIN_WARMUP_S, seconds * WARMUP_SHARE);
+  const steady = readings.filter((r) => r.t >= warmup && r.sessions > 0);
+  const perTenMinutes = (pick: (r: Reading) => number): number => round(slope(steady.map((r) => [r.t, pick(r)])) * 600, 3);
+  const rssSlope = perTenMinutes((r) => r.rssMiB);
+  const heapSlope = perTenMinutes((r) => r.heapUsedMiB);
+  // Drift: latency in the first and last third of the steady part.
+  const steadyFrom = started + warmup * 1000;
+  const third = ((seconds - warmup) * 1000) / 3;
+  const during = (samples: Sample[], from: number, to: number): number[] => samples.filter((s) => s.at >= from && s.at < to).map((s) => s.ms);
+  const drift = {
+    partialP95: [latencyStats(during(partials, steadyFrom, steadyFrom + third)).p95, latencyStats(during(partials, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95],
+    finalP95: [latencyStats(during(finals, steadyFrom, steadyFrom + third)).p95, latencyStats(during(finals, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95],
+  };
+  const latency = windows(partials, finals, started, seconds);
+
+  const command = `node dist/bench/soak.js ${process.argv.slice(2).join(' ')}`.trim();
+  const partial = latencyStats(partials.map((s) => s.ms));
+  const final = latencyStats(finals.map((s) => s.ms));
+  const report = [
+    `machine: ${describeMachine(machine)}`,
+    `streams: ${streams} for ${seconds} s, clips ${clips.map((c) => c.name).join(', ')} in turn with 0.6-2.5 s pauses`,
+    `command: ${command}`,
+    '',
+    `partial p50 / p95 / p99: ${partial.p50} / ${partial.p95} / ${partial.p99} ms (n ${partial.count}); final: ${final.p50} / ${final.p95} / ${final.p99} ms (n ${final.count})`,
+    `RSS: ${readings[0]?.rssMiB} MiB at ${readings[0]?.t} s, ${steady[0]?.rssMiB} MiB after warm-up (${warmup} s), ${readings.at(-1)?.rssMiB} MiB at the end; max ${Math.max(...readings.map((r) => r.rssMiB))} MiB`,
+    `slope after warm-up: RSS ${rssSlope} MiB per 10 min, heap used ${heapSlope} MiB per 10 min`,
+    `latency drift (first vs last third after warm-up): partial p95 ${drift.partialP95[0]} -> ${drift.partialP95[1]} ms, final p95 ${drift.finalP95[0]} -> ${drift.finalP95[1]} ms`,
+    `max queue depth: ${Math.max(...readings.map((r) => r.queueDepth))}; errors: ${errors.length}${errors.length ? ` (${[...new Set(errors)].slice(0, 3).join('; ')})` : ''}`,
+  ];
+  console.log(report.join('\n'));
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = join(projectRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `soak-${stamp}.json`);
+  writeFileSync(file, JSON.stringify({ command, machine, streams, seconds, warmup, rssSlope, heapSlope, drift, partial, final, errors, readings, latency }, null, 2));
+  // Quick checks keep their charts with their results; only a full run replaces the ones in docs/.
+  const chartDir = values.quick ? dir : join(projectRoot, 'docs');
+  const memory = join(chartDir, values.quick ? `soak-memory-${stamp}.svg` : 'soak-memory.svg');
+  writeFileSync(
+    memory,
+    lineChart({
+      title: `Server memory over a ${round(seconds / 60, 1)}-minute soak, ${streams} streams`,
+      xLabel: 'minutes',
+      yLabel: 'MiB',
+      series: [
+        { label: 'RSS', points: readings.map((r) => [r.t / 60, r.rssMiB]) },
+        { label: 'heap used', points: readings.map((r) => [r.t / 60, r.heapUsedMiB]) },
+      ],
+    }),
+  );
+  const latencyChart = join(chartDir, values.quick ? `soak-latency-${stamp}.svg` : 'soak-latency.svg');
+  const present = (pick: (w: Window) => number): [number, number][] => latency.filter((w) => Number.isFinite(pick(w))).map((w) => [w.t / 60, pick(w)]);
+  writeFileSync(
+    latencyChart,
+    lineChart({
+      title: 'Latency p95 per 10 s window over the soak',
+      xLabel: 'minutes',
+      yLabel: 'ms',
+      series: [
+        { label: 'partial p95', points: present((w) => w.partialP95) },
+        { label: 'final p95', points: present((w) => w.finalP95) },
+      ],
+    }),
+  );
+  console.log(`\nraw results: ${file}\ncharts: ${memory}, ${latencyChart}`);
+}
+
+await main();

@@ -1,0 +1,134 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SAMPLE_RATE, type JobEnd, type SchedulerObserver, type SchedulerStats } from '../engine/streaming/index.js';
+import type { SessionStats, SessionTotals } from './sessions/session-registry.js';
+
+/** What the metrics read at scrape time rather than being told as it happens. */
+export interface MetricSources {
+  sessions: () => SessionStats;
+  totals: () => SessionTotals;
+  scheduler: () => SchedulerStats;
+}
+
+type Kind = 'partial' | 'final';
+
+const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
+const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+
+/**
+ * The server's Prometheus metrics (GET /metrics). Per-event figures (transcription runs, latencies) are recorded
+ * as they happen; counts that other components already keep are read from them at scrape time, so the hot paths
+ * (audio ingest) do no metrics work at all. Node's own metrics (event-loop lag, RSS, heap, CPU, GC) come from
+ * prom-client's defaults.
+ */
+export class ServerMetrics implements SchedulerObserver {
+  readonly registry = new Registry();
+  private sources: MetricSources | null = null;
+  private readonly runs: Counter<'kind' | 'end'>;
+  private readonly runSeconds: Histogram<'kind'>;
+  private readonly waitSeconds: Histogram<'kind'>;
+  private readonly latencySeconds: Record<Kind, Histogram>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    const read = <T>(pick: (sources: MetricSources) => T): T | undefined => (this.sources ? pick(this.sources) : undefined);
+    new Gauge({
+      name: 'stt_sessions_active',
+      help: 'Sessions alive, with a socket attached or waiting to be resumed',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const stats = read((s) => s.sessions());
+        this.set({ state: 'attached' }, stats?.attached ?? 0);
+        this.set({ state: 'detached' }, stats?.detached ?? 0);
+      },
+    });
+    const total = (name: string, help: string, pick: (totals: SessionTotals) => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read((s) => pick(s.totals())) ?? 0);
+        },
+      });
+    };
+    total('stt_sessions_created_total', 'Sessions started', (t) => t.created);
+    total('stt_sessions_resumed_total', 'Sessions resumed on a new socket after a drop', (t) => t.resumed);
+    total('stt_sessions_expired_total', 'Detached sessions whose resume window ran out', (t) => t.expired);
+    total('stt_audio_received_seconds_total', 'Seconds of audio received from clients', (t) => t.audioSamples / SAMPLE_RATE);
+    new Gauge({
+      name: 'stt_queue_depth',
+      help: 'Transcriptions waiting for a worker',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const stats = read((s) => s.scheduler());
+        this.set({ kind: 'final' }, stats?.queuedFinals ?? 0);
+        this.set({ kind: 'partial' }, stats?.queuedPartials ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'stt_transcriptions_running',
+      help: 'Transcriptions running on workers (or on FORWARD_URL)',
+      registers,
+      collect() {
+        this.set(read((s) => s.scheduler().running) ?? 0);
+      },
+    });
+    this.runs = new Counter({
+      name: 'stt_transcriptions_total',
+      help: 'Transcriptions run, by kind and how they ended (done, failed, aborted)',
+      labelNames: ['kind', 'end'],
+      registers,
+    });
+    this.runSeconds = new Histogram({
+      name: 'stt_transcription_duration_seconds',
+      help: 'Time a transcription took on its worker',
+      labelNames: ['kind'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.waitSeconds = new Histogram({
+      name: 'stt_queue_wait_seconds',
+      help: 'Time a transcription waited for a worker',
+      labelNames: ['kind'],
+      buckets: WAIT_BUCKETS,
+      registers,
+    });
+    const latency = (kind: Kind, help: string): Histogram =>
+      new Histogram({ name: `stt_${kind}_latency_seconds`, help, buckets: LATENCY_BUCKETS, registers });
+    this.latencySeconds = {
+      partial: latency('partial', 'From the arrival of the newest audio a partial covers to the partial being emitted'),
+      final: latency('final', 'From the arrival of the audio where an utterance ended to its final being emitted'),
+    };
+  }
+
+  /** Connects the scrape-time readings once the components they read exist. */
+  watch(sources: MetricSources): void {
+    this.sources = sources;
+  }
+
+  started(kind: Kind, waitedMs: number): void {
+    this.waitSeconds.observe({ kind }, waitedMs / 1000);
+  }
+
+  finished(kind: Kind, runMs: number, end: JobEnd): void {
+    this.runs.inc({ kind, end });
+    if (end === 'done') this.runSeconds.observe({ kind }, runMs / 1000);
+  }
+
+  /** A transcript went out `ms` after the audio it reports on arrived. */
+  latency(isFinal: boolean, ms: number): void {
+    this.latencySeconds[isFinal ? 'final' : 'partial'].observe(ms / 1000);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
