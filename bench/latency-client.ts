@@ -17,6 +17,10 @@ export interface ClientResult {
 }
 
 const FRAME_MS = 20;
+/** Clients start this far apart, so they do not all reach the ends of utterances in the same instant. */
+export const STAGGER_MS = 230;
+/** Longest wait for the last finals after a stream ends before it counts as an error. */
+export const DRAIN_MS = 180_000;
 
 /**
  * Streams `timeline` at real-time pace over a real WebSocket, ends the stream, and times every transcript:

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../engine/index.js';
-import { runClient, type Sample } from './latency-client.js';
+import { DRAIN_MS, STAGGER_MS, runClient, type Sample } from './latency-client.js';
 import { benchArgs } from './bench-args.js';
 import { describeMachine, machineInfo } from './machine.js';
 import { metric, scrapeMetrics } from './metrics-scrape.js';
@@ -17,8 +17,6 @@ import { latencyStats } from './stats.js';
 import { lineChart } from './svg-chart.js';
 
 const SAMPLE_EVERY_MS = 10_000;
-const STAGGER_MS = 230;
-const DRAIN_MS = 180_000;
 /** The first quarter of the run (at least a minute) is warm-up: allocator pools and JIT settle there. */
 const WARMUP_SHARE = 0.25;
 const MIN_WARMUP_S = 60;

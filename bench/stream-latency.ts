@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VadModel, fixturesDir, projectRoot, readWav16kMono } from '../engine/index.js';
-import { runClient } from './latency-client.js';
+import { DRAIN_MS, STAGGER_MS, runClient } from './latency-client.js';
 import { benchArgs } from './bench-args.js';
 import { describeMachine, machineInfo, type MachineInfo } from './machine.js';
 import { startServer } from './server-process.js';
@@ -18,9 +18,6 @@ import { latencyStats as stats, type LatencyStats } from './stats.js';
 const DEFAULT_FILES = 'jfk.wav,6930-75918-0000.wav,7902-96591-0000.wav,silero_test_en.wav';
 const GAP_MS = 1000;
 const FRAME_MS = 20;
-// Clients start this far apart, so they do not all reach the ends of utterances in the same instant.
-const STAGGER_MS = 230;
-const DRAIN_MS = 120_000;
 
 interface RunResult {
   clients: number;
