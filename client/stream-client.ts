@@ -91,6 +91,7 @@ export class StreamClient extends Emitter<ClientEvents> {
   private ending = false;
   private finished = false;
   private attempts = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private ready: Promise<void> | undefined;
   private done: Promise<{ code: number; reason: string }>;
   private resolveDone: (value: { code: number; reason: string }) => void = () => undefined;
@@ -133,6 +134,7 @@ export class StreamClient extends Emitter<ClientEvents> {
 
   /** Closes without finalizing. */
   close(): void {
+    clearTimeout(this.reconnectTimer);
     this.finish(1000, 'closed by client');
     this.ws?.close(1000);
   }
@@ -143,6 +145,7 @@ export class StreamClient extends Emitter<ClientEvents> {
 
   private async open(resume: boolean): Promise<void> {
     this.factory ??= await defaultFactory();
+    if (this.finished) return;
     const url = new URL(this.url);
     if (resume && this.sessionId && this.resumeToken) {
       url.searchParams.set('session_id', this.sessionId);
@@ -253,7 +256,7 @@ export class StreamClient extends Emitter<ClientEvents> {
     }
     const delayMs = Math.min(5000, (this.options.reconnectDelayMs ?? 250) * 2 ** this.attempts++);
     this.emit('reconnecting', { attempt: this.attempts, delayMs });
-    setTimeout(() => void this.open(true), delayMs);
+    this.reconnectTimer = setTimeout(() => void this.open(true), delayMs);
   }
 
   private finish(code: number, reason: string): void {

@@ -25,7 +25,7 @@ export interface TranscribeOptions {
   maxTokens?: number;
   singleSegment?: boolean;
   noTimestamps?: boolean;
-  /** 1 (default) decodes greedily; more than 1 runs beam search with that many beams. */
+  /** 1 (default) decodes greedily; 2 to 8 run beam search with that many beams. */
   beamSize?: number;
   /** Retry at higher temperatures when decoding looks degenerate. Default true, as in whisper.cpp. */
   temperatureFallback?: boolean;

@@ -34,13 +34,13 @@ export class VadModel {
     this.vad.reset();
   }
 
-  /** Whole-buffer probabilities on the thread pool. Resets the streaming state. */
-  detect(audio: Pcm): Promise<Float32Array> {
+  /** Whole-buffer probabilities on the thread pool. Resets the streaming state. Bad arguments reject, like failures. */
+  async detect(audio: Pcm): Promise<Float32Array> {
     return this.vad.detect(audio);
   }
 
   /** Whole-buffer speech segments with whisper.cpp's defaults unless overridden. Resets the streaming state. */
-  segments(audio: Pcm, params: VadParams = {}): Promise<VadSegment[]> {
+  async segments(audio: Pcm, params: VadParams = {}): Promise<VadSegment[]> {
     return this.vad.segments(audio, params);
   }
 

@@ -41,6 +41,15 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   if (!existsSync(vadModelPath)) throw new ConfigError(`VAD model file not found: ${vadModelPath}`);
   new VadModel(vadModelPath).free();
 
+  // Each running transcription holds a libuv pool thread (see main.cts); with fewer, transcriptions queue there.
+  const uvThreads = Number(process.env['UV_THREADPOOL_SIZE']) || 4;
+  if (config.poolSize > uvThreads) {
+    log.warn('POOL_SIZE exceeds the libuv thread pool: transcriptions will wait for its threads', {
+      poolSize: config.poolSize,
+      uvThreadpoolSize: uvThreads,
+      fix: 'start Node with UV_THREADPOOL_SIZE set above POOL_SIZE (npm start does this)',
+    });
+  }
   const lag = new EventLoopLagMonitor();
   const metrics = new ServerMetrics();
   const server = new StreamServer(log, lag, metrics);
@@ -117,8 +126,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     idleTimeoutMs: config.idleTimeoutMs,
     maxSessionMs: config.maxSessionMs,
     overloadPendingMs: config.overloadPendingMs,
-    transcribeUpload: (req, res) =>
-      handleTranscriptions(req, res, {
+    transcribeUpload: (req, res, query) =>
+      handleTranscriptions(req, res, query, {
         scheduler,
         authenticator,
         languages,
@@ -131,7 +140,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     describe: () => ({
       model: { path: model.path, type: pool.model.modelType, multilingual: pool.model.multilingual, synthetic: model.synthetic },
       defaultLanguage,
-      pool: { size: config.poolSize, threadsPerTask: config.threadsPerTask },
+      pool: { size: config.poolSize, threadsPerTask: config.threadsPerTask, uvThreadpoolSize: uvThreads },
       settings,
       auth: authenticator.enabled,
       forwardFinalsTo: config.forwardUrl ?? null,

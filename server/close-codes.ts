@@ -3,6 +3,8 @@ export const CloseCode = {
   normal: 1000,
   shuttingDown: 1001,
   internalError: 1011,
+  /** MAX_SESSIONS sessions exist: a resume that failed could not fall back on a new session. */
+  tryAgainLater: 1013,
   /** Another socket resumed this session. */
   replaced: 4001,
   /** No audio for IDLE_TIMEOUT_MS. */

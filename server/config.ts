@@ -152,7 +152,7 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', help: 'debug, info, warn or error', parse: oneOf(LOG_LEVELS), fallback: () => 'info' },
 };
 
-export const HELP = `Usage: npm start -- [options]   (or: node dist/server/main.js [options])
+export const HELP = `Usage: npm start -- [options]   (or: node dist/server/main.cjs [options])
 
 Real-time speech-to-text over WebSocket: ws://HOST:PORT/stream and /speech (docs/PROTOCOL.md),
 GET /healthz, GET /readyz, GET /stats, GET /metrics (Prometheus).

@@ -108,9 +108,9 @@ function render(format: ResponseFormat, outcome: TranscriptionOutcome, durationM
  * optional `model` (accepted and ignored: the server has one), `language`, `prompt`, `response_format`. The work
  * goes through the same scheduler as streaming finals, so uploads and live streams share the pool fairly.
  */
-export async function handleTranscriptions(req: IncomingMessage, res: ServerResponse, options: TranscriptionsOptions): Promise<void> {
+export async function handleTranscriptions(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, options: TranscriptionsOptions): Promise<void> {
   try {
-    const auth = await options.authenticator.authenticate(req);
+    const auth = await options.authenticator.authenticate(req, query);
     if (!auth.ok) throw new ApiError(401, 'unauthorized', auth.reason);
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > options.maxUploadBytes + 64 * 1024) {

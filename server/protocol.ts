@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'overloaded'
   | 'not_started'
   | 'already_started'
+  | 'too_many_sessions'
   | SessionErrorCode;
 
 export interface ResumeRequest {
@@ -71,9 +72,8 @@ export function parseCommand(text: string): ClientCommand {
   throw new ProtocolError('unknown_type', `unknown message type ${JSON.stringify(type)}; known types are "flush", "end" and "resume"`);
 }
 
-/** The resume request in an upgrade URL (`?session_id=&resume_token=&last_seq=`), if it has one. */
-export function resumeFromQuery(url: string | undefined): ResumeRequest | null | 'malformed' {
-  const query = new URL(url ?? '/', 'http://server').searchParams;
+/** The resume request in an upgrade's query string (`?session_id=&resume_token=&last_seq=`), if it has one. */
+export function resumeFromQuery(query: URLSearchParams): ResumeRequest | null | 'malformed' {
   if (!query.has('session_id') && !query.has('resume_token')) return null;
   const lastSeq = query.get('last_seq');
   return resumeRequest(query.get('session_id'), query.get('resume_token'), lastSeq === null ? -1 : /^-?\d+$/.test(lastSeq) ? Number(lastSeq) : NaN) ?? 'malformed';
@@ -95,6 +95,16 @@ export function checkAudioFrame(byteLength: number, maxBytes: number): ProtocolE
   }
   return null;
 }
+
+const SAMPLES_PER_MS = 16;
+
+/**
+ * `audio_ms` of acks and `resumed`: whole milliseconds received, rounded down, so a client never drops audio the
+ * server does not have. A client resends from `audio_ms` × 16 samples; `resendOverlap` is how many of those samples
+ * the server already has and must skip.
+ */
+export const receivedMs = (samples: number): number => Math.floor(samples / SAMPLES_PER_MS);
+export const resendOverlap = (samples: number): number => samples - receivedMs(samples) * SAMPLES_PER_MS;
 
 export function transcriptMessage(event: TranscriptEvent): string {
   return JSON.stringify({

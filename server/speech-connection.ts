@@ -42,6 +42,8 @@ export class SpeechConnection implements SessionSink {
       () => void this.finish(CloseCode.idle, 'idle timeout: no audio'),
       () => void this.finish(CloseCode.maxDuration, 'maximum session duration reached'),
     );
+    // Between sessions the idle clock runs too, so a socket that never starts one does not stay open for ever.
+    this.limits.touch();
     ws.on('message', (data, isBinary) => {
       this.inbox = this.inbox.then(() => this.receive(data, isBinary));
     });
@@ -75,6 +77,9 @@ export class SpeechConnection implements SessionSink {
   replaced(): void {
     this.ws.close(CloseCode.replaced, 'session taken over elsewhere');
   }
+
+  /** /speech sessions end with `stopped`, and the socket stays open for the next one. */
+  ended(): void {}
 
   private async receive(data: RawData, isBinary: boolean): Promise<void> {
     const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -129,6 +134,7 @@ export class SpeechConnection implements SessionSink {
       await this.options.registry.purge(host);
       this.host = null;
       this.stopping = null;
+      if (this.ws.readyState === this.ws.OPEN) this.limits.touch();
     })();
     return this.stopping;
   }

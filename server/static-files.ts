@@ -20,9 +20,8 @@ const ROOTS: [prefix: string, dir: string][] = [
  * Serves the browser demo (`/`) and the client library (`/client/*.js`) for GET requests. Returns false when the
  * path is not one of its files, so the caller can answer 404.
  */
-export async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+export async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   const root = ROOTS.find(([prefix]) => path.startsWith(prefix));
   if (!root) return false;
   const [prefix, dir] = root;

@@ -1,5 +1,5 @@
 import type { RawData, WebSocket } from 'ws';
-import { SessionError, samplesToMs, type TranscriptEvent } from '../engine/streaming/index.js';
+import { SessionError, type TranscriptEvent } from '../engine/streaming/index.js';
 import { CloseCode } from './close-codes.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Logger } from './log.js';
@@ -9,6 +9,8 @@ import {
   checkAudioFrame,
   errorMessage,
   parseCommand,
+  receivedMs,
+  resendOverlap,
   resumedMessage,
   sessionMessage,
   transcriptMessage,
@@ -44,6 +46,8 @@ export class StreamConnection implements SessionSink {
   private started = false;
   private finishing: Promise<void> | null = null;
   private nextAckMs = 0;
+  /** After a resume: samples at the start of the client's resend that the session already has (see resendOverlap). */
+  private skipSamples = 0;
   /** Warned about the current stretch of overload; re-armed once the backlog falls under half the bound. */
   private overloadWarned = false;
   private readonly limits: SessionLimits;
@@ -98,11 +102,18 @@ export class StreamConnection implements SessionSink {
           if (!(error instanceof SessionError)) this.log.error('ending the session failed', { error });
         }
         await host.drained();
+        // The client may have resumed the session on another socket while it ended: that one is closed too.
+        host.ended(code, reason);
       }
       this.ws.close(code, reason);
       if (host) await this.options.registry.purge(host);
     })();
     return this.finishing;
+  }
+
+  ended(code: number, reason: string): void {
+    this.limits.stop();
+    this.ws.close(code, reason);
   }
 
   transcript(event: TranscriptEvent): void {
@@ -132,13 +143,19 @@ export class StreamConnection implements SessionSink {
       this.attach(host, -1);
       this.log.info('session started', { session: host.id });
     } catch (error) {
+      if (error instanceof ProtocolError) {
+        this.send(errorMessage(error.code, error.message));
+        this.ws.close(CloseCode.tryAgainLater, 'too many sessions');
+        return;
+      }
       this.log.error('could not start a session', { error });
       this.ws.close(CloseCode.internalError, 'could not start a session');
     }
   }
 
   private resumeOn(host: HostedSession, lastSeq: number): void {
-    this.send(resumedMessage(host.id, samplesToMs(host.session.samplesReceived)));
+    this.send(resumedMessage(host.id, receivedMs(host.session.samplesReceived)));
+    this.skipSamples = resendOverlap(host.session.samplesReceived);
     this.attach(host, lastSeq);
     this.log.info('session resumed', { session: host.id, lastSeq });
   }
@@ -146,7 +163,7 @@ export class StreamConnection implements SessionSink {
   private attach(host: HostedSession, lastSeq: number): void {
     this.host = host;
     this.log = this.options.log.child({ session: host.id });
-    const audioMs = samplesToMs(host.session.samplesReceived);
+    const audioMs = receivedMs(host.session.samplesReceived);
     this.nextAckMs = (Math.floor(audioMs / this.options.ackIntervalMs) + 1) * this.options.ackIntervalMs;
     // Attached even if the socket closed meanwhile: its close then detaches it like any lost connection.
     host.attach(this, lastSeq);
@@ -157,7 +174,7 @@ export class StreamConnection implements SessionSink {
     this.heartbeat.stop();
     this.limits.stop();
     const host = this.host;
-    this.log.info('stream closed', { code, audioMs: host ? samplesToMs(host.session.samplesReceived) : 0 });
+    this.log.info('stream closed', { code, audioMs: host ? receivedMs(host.session.samplesReceived) : 0 });
     if (!host || this.finishing || !host.isAttachedTo(this)) return;
     // A clean close from the client means it is done; anything else may be a lost connection it will resume.
     if (code === CloseCode.normal) void this.options.registry.purge(host);
@@ -174,7 +191,9 @@ export class StreamConnection implements SessionSink {
         const problem = checkAudioFrame(bytes.byteLength, this.options.maxFrameBytes);
         if (problem) throw problem;
         if (this.finishing) throw new SessionError('session_ended', 'the session has ended; open a new connection');
-        host.pushAudio(bytes);
+        const skip = Math.min(this.skipSamples, bytes.byteLength / 2);
+        this.skipSamples -= skip;
+        if (skip * 2 < bytes.byteLength) host.pushAudio(skip > 0 ? bytes.subarray(skip * 2) : bytes);
         this.limits.touch();
         this.acknowledge(host);
         this.checkBacklog(host);
@@ -213,12 +232,12 @@ export class StreamConnection implements SessionSink {
       this.send(errorMessage('resume_failed', `cannot resume: ${reason}; continuing with the new session`));
       return;
     }
-    await this.options.registry.purge(fresh);
     this.resumeOn(outcome.host, request.lastSeq);
+    await this.options.registry.purge(fresh);
   }
 
   private acknowledge(host: HostedSession): void {
-    const audioMs = samplesToMs(host.session.samplesReceived);
+    const audioMs = receivedMs(host.session.samplesReceived);
     if (audioMs < this.nextAckMs) return;
     this.send(ackMessage(audioMs));
     this.nextAckMs = (Math.floor(audioMs / this.options.ackIntervalMs) + 1) * this.options.ackIntervalMs;

@@ -9,6 +9,7 @@ import { CloseCode } from './close-codes.js';
 import type { EventLoopLagMonitor } from './event-loop-lag.js';
 import type { Logger } from './log.js';
 import type { ServerMetrics } from './metrics.js';
+import { requestTarget } from './request-target.js';
 import { serveStatic } from './static-files.js';
 import { resumeFromQuery, type ResumeRequest } from './protocol.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
@@ -34,7 +35,7 @@ export interface StreamRuntime {
   maxSessionMs: number;
   overloadPendingMs: number;
   /** Answers POST /v1/audio/transcriptions. */
-  transcribeUpload: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  transcribeUpload: (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>;
   /** Shown on /readyz. */
   describe: () => Record<string, unknown>;
 }
@@ -96,11 +97,13 @@ export class StreamServer {
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
-    const path = new URL(req.url ?? '/', 'http://server').pathname;
+    const target = requestTarget(req);
+    if (!target) return json(res, 400, { error: 'bad request target' });
+    const path = target.pathname;
     if (path === TRANSCRIPTIONS_PATH) {
       if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
       if (!this.runtime) return json(res, 503, { error: 'not ready' });
-      void this.runtime.transcribeUpload(req, res);
+      void this.runtime.transcribeUpload(req, res, target.searchParams);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
@@ -127,7 +130,7 @@ export class StreamServer {
       if (!this.runtime) return json(res, 503, { error: 'not ready' });
       return json(res, 200, { sessions: this.runtime.registry.stats, connections: this.wss.clients.size, scheduler: this.runtime.scheduler.stats });
     }
-    void serveStatic(req, res).then(
+    void serveStatic(req, res, path).then(
       (served) => served || json(res, 404, { error: 'not found' }),
       (error: unknown) => {
         this.log.error('serving a file failed', { error });
@@ -140,12 +143,14 @@ export class StreamServer {
     // The client may hang up while we authenticate; that must not become an unhandled 'error'.
     const ignore = (): void => undefined;
     socket.on('error', ignore);
-    const path = new URL(req.url ?? '/', 'http://server').pathname;
+    const target = requestTarget(req);
+    if (!target) return refuse(socket, 400, 'Bad Request', { error: 'bad request target' });
+    const path = target.pathname;
     if (!ENDPOINTS.has(path)) return refuse(socket, 404, 'Not Found', { error: 'not found' });
     if (!this.runtime) return refuse(socket, 503, 'Service Unavailable', { error: 'not ready' });
     let principal: string;
     try {
-      const auth = await this.runtime.authenticator.authenticate(req);
+      const auth = await this.runtime.authenticator.authenticate(req, target.searchParams);
       if (!auth.ok) return refuse(socket, 401, 'Unauthorized', { error: 'unauthorized', message: auth.reason });
       principal = auth.principal;
     } catch (error) {
@@ -155,7 +160,7 @@ export class StreamServer {
     const runtime = this.runtime;
     if (!runtime) return refuse(socket, 503, 'Service Unavailable', { error: 'shutting down' });
     // /speech sessions are not resumable: its query string carries no resume request.
-    const resume = path === '/stream' ? resumeFromQuery(req.url) : null;
+    const resume = path === '/stream' ? resumeFromQuery(target.searchParams) : null;
     if (resume === 'malformed') {
       return refuse(socket, 400, 'Bad Request', { error: 'bad_request', message: 'resume needs session_id, resume_token and an integer last_seq >= -1' });
     }

@@ -71,6 +71,42 @@ t.test('the client library recovers from two dropped connections by itself; fina
   t.equal(client.samplesSent, jfk.length, 'every sample was handed over');
 });
 
+t.test('close() during a reconnect backoff stops reconnecting', async (t) => {
+  const app = await startTestServer();
+  t.teardown(() => app.close());
+  const proxy = await TcpProxy.start(Number(new URL(app.streamUrl).port));
+  t.teardown(() => proxy.close());
+  const client = new StreamClient(app.streamUrl.replace(/:\d+\//, `:${proxy.port}/`), { reconnectDelayMs: 200 });
+  const closed: number[] = [];
+  client.on('closed', (c) => closed.push(c.code));
+  await client.connect();
+  const reconnecting = new Promise((resolve) => client.on('reconnecting', resolve));
+  proxy.cut();
+  await reconnecting;
+  client.close();
+  await sleep(600);
+  t.equal(proxy.connections, 1, 'no connection was opened after close()');
+  t.same(closed, [1000], 'closed once');
+});
+
+t.test('end() followed by a drop: the client resumes and still gets the last final', async (t) => {
+  const app = await startTestServer();
+  t.teardown(() => app.close());
+  const proxy = await TcpProxy.start(Number(new URL(app.streamUrl).port));
+  t.teardown(() => proxy.close());
+  const client = new StreamClient(app.streamUrl.replace(/:\d+\//, `:${proxy.port}/`), { reconnectDelayMs: 20 });
+  const messages = collect(client);
+  await client.connect();
+  // Ends inside the 17 s utterance of silero_test_en.wav, whose final takes a while to compute.
+  await play(client, speech('silero_test_en.wav').subarray(16000 * 20, 16000 * 33));
+  const done = client.end();
+  await sleep(20);
+  proxy.cut();
+  t.equal((await done).code, 1000, 'ended normally on the resumed connection');
+  t.equal(proxy.connections, 2, 'one reconnect');
+  t.match(messages.at(-1), { is_final: true, end_ms: 13000 }, 'the final of the audio before end()');
+});
+
 t.test('the client resamples any rate and channel count to 16 kHz mono', async (t) => {
   const { Resampler } = await import('../client/index.js');
   const stereo48k = new Float32Array(48000 * 2);

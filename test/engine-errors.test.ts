@@ -20,6 +20,13 @@ t.test('bad model files are refused with a coded, specific error', async (t) => 
   const at = renamed.indexOf('encoder.conv1.weight');
   renamed.write('encoder.convX.weight', at);
   writeFileSync(join(dir, 'renamed.bin'), renamed);
+  // Header fields that no tensor shape pins down, at their byte offsets after the magic.
+  const patched = (name: string, offset: number, value: number): string => {
+    const copy = Buffer.from(model);
+    copy.writeInt32LE(value, offset);
+    writeFileSync(join(dir, name), copy);
+    return join(dir, name);
+  };
 
   const cases: [string, string, RegExp, string][] = [
     ['missing file', join(dir, 'nope.bin'), /not found/, 'MODEL_FILE'],
@@ -30,6 +37,10 @@ t.test('bad model files are refused with a coded, specific error', async (t) => 
     ['a model cut in the tensor data', copyPrefix(TINY_EN, join(dir, 'cut-data.bin'), 40_000_000), /file ends inside tensor data/, 'MODEL_FILE'],
     ['a model cut in the vocabulary', copyPrefix(TINY_EN, join(dir, 'cut-vocab.bin'), vocabEnd), /file ends inside token/, 'MODEL_FILE'],
     ['a model with an unknown tensor', join(dir, 'renamed.bin'), /unknown tensor 'encoder.convX.weight'/, 'MODEL_LOAD'],
+    ['7 audio heads for 384 dimensions', patched('audio-heads.bin', 16, 7), /n_audio_head does not divide n_audio_state/, 'MODEL_FILE'],
+    ['5 text heads for 384 dimensions', patched('text-heads.bin', 32, 5), /n_text_head does not divide n_text_state/, 'MODEL_FILE'],
+    ['79 mel filters for 80 mel bands', patched('mel-count.bin', 48, 79), /mel filter count = 79 is out of range \[80, 80\]/, 'MODEL_FILE'],
+    ['mel filters of the wrong width', patched('mel-width.bin', 52, 200), /mel filter width = 200/, 'MODEL_FILE'],
   ];
   for (const [what, path, message, code] of cases) {
     t.throws(() => new WhisperModel(path), { code, message }, what);
@@ -61,6 +72,7 @@ t.test('wrong argument types and empty audio throw TypeError/RangeError', async 
     [jfk, { language: 'klingon' }, RangeError, /unknown language 'klingon'/],
     [jfk, { language: 5 }, TypeError, /options.language must be a string/],
     [jfk, { beamSize: 2.5 }, RangeError, /options.beamSize must be an integer/],
+    [jfk, { beamSize: 9 }, RangeError, /options.beamSize must be an integer from 1 to 8/],
     [jfk, { audioCtx: 0 }, RangeError, /options.audioCtx/],
     [jfk, { audioCtx: 'half' }, RangeError, /options.audioCtx must be 'auto', 'full'/],
     [jfk, { threads: 0 }, RangeError, /options.threads/],
@@ -75,8 +87,8 @@ t.test('wrong argument types and empty audio throw TypeError/RangeError', async 
   t.teardown(() => vad.free());
   t.throws(() => vad.push('pcm' as unknown as Int16Array), TypeError);
   t.throws(() => vad.push(new Float64Array(512) as unknown as Float32Array), TypeError);
-  await t.rejects(async () => vad.segments(new Float32Array(0)), RangeError);
-  await t.rejects(async () => vad.segments(jfk, { threshold: 3 }), RangeError);
+  await t.rejects(vad.segments(new Float32Array(0)), RangeError);
+  await t.rejects(vad.segments(jfk, { threshold: 3 }), RangeError);
 });
 
 t.test('use after free is an error, and free is idempotent', async (t) => {

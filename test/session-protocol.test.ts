@@ -4,18 +4,20 @@ import { ConfigError, HELP, loadConfig } from '../server/config.js';
 import { parseCommand, resumeFromQuery } from '../server/protocol.js';
 import { parseSpeechCommand } from '../server/speech-protocol.js';
 
+const query = (target: string): URLSearchParams => new URL(target, 'http://server').searchParams;
+
 t.test('resume as a message and in the query string', async (t) => {
   t.same(parseCommand('{"type":"resume","session_id":"s","resume_token":"r","last_seq":4}'), { type: 'resume', sessionId: 's', resumeToken: 'r', lastSeq: 4 });
   t.same(parseCommand('{"type":"resume","session_id":"s","resume_token":"r"}'), { type: 'resume', sessionId: 's', resumeToken: 'r', lastSeq: -1 }, 'last_seq defaults to none');
   for (const bad of ['{"type":"resume","session_id":"s"}', '{"type":"resume","session_id":"s","resume_token":"r","last_seq":-2}', '{"type":"resume","session_id":1,"resume_token":"r"}']) {
     t.throws(() => parseCommand(bad), { code: 'bad_message' }, bad);
   }
-  t.equal(resumeFromQuery('/stream'), null, 'no resume');
-  t.equal(resumeFromQuery('/stream?token=abc'), null, 'a credential is no resume');
-  t.same(resumeFromQuery('/stream?session_id=s&resume_token=r&last_seq=9'), { sessionId: 's', resumeToken: 'r', lastSeq: 9 });
-  t.same(resumeFromQuery('/stream?session_id=s&resume_token=r'), { sessionId: 's', resumeToken: 'r', lastSeq: -1 });
-  t.equal(resumeFromQuery('/stream?session_id=s'), 'malformed');
-  t.equal(resumeFromQuery('/stream?session_id=s&resume_token=r&last_seq=x'), 'malformed');
+  t.equal(resumeFromQuery(query('/stream')), null, 'no resume');
+  t.equal(resumeFromQuery(query('/stream?token=abc')), null, 'a credential is no resume');
+  t.same(resumeFromQuery(query('/stream?session_id=s&resume_token=r&last_seq=9')), { sessionId: 's', resumeToken: 'r', lastSeq: 9 });
+  t.same(resumeFromQuery(query('/stream?session_id=s&resume_token=r')), { sessionId: 's', resumeToken: 'r', lastSeq: -1 });
+  t.equal(resumeFromQuery(query('/stream?session_id=s')), 'malformed');
+  t.equal(resumeFromQuery(query('/stream?session_id=s&resume_token=r&last_seq=x')), 'malformed');
 });
 
 t.test('/speech commands', async (t) => {

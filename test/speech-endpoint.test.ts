@@ -79,3 +79,19 @@ t.test('an idle /speech session is finalized, stopped, then closed with 4002', a
   t.equal(events.at(-1), 'stopped', 'stopped before the close');
   t.equal(events.at(-2), 'transcription-final', 'after the final of the unfinished utterance');
 });
+
+t.test('a /speech socket that starts no session is closed with 4002 after the idle timeout', async (t) => {
+  const idleApp = await startTestServer({ IDLE_TIMEOUT_MS: '300' });
+  t.teardown(() => idleApp.close());
+  const speechUrl = idleApp.streamUrl.replace(/\/stream$/, '/speech');
+  const never = await StreamClient.connect(speechUrl);
+  t.equal((await never.closed).code, 4002, 'never started');
+  t.same(never.messages, [], 'nothing was sent to it');
+
+  const after = await StreamClient.connect(speechUrl);
+  after.sendJson({ type: 'start' });
+  await after.waitFor((m) => m['event'] === 'started');
+  after.sendJson({ type: 'stop' });
+  await after.waitFor((m) => m['event'] === 'stopped');
+  t.equal((await after.closed).code, 4002, 'idle after its session stopped');
+});

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
+import { connect } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
@@ -70,11 +72,33 @@ t.test('health, readiness with event-loop lag, and unknown paths', async (t) => 
   t.equal(response.statusCode, 404, 'only /stream upgrades');
 });
 
+/** Sends one raw HTTP/1.1 request (fetch would normalise the target) and returns the response's status line. */
+async function rawStatusLine(port: number, request: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.end(request);
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('latin1').split('\r\n')[0] ?? '';
+}
+
+t.test('request targets that are no URL get 400, and the server lives on', async (t) => {
+  const app = await startTestServer();
+  t.teardown(() => app.close());
+  const port = Number(new URL(app.httpUrl).port);
+  for (const target of ['//[', '//a:99999', 'http://[']) {
+    t.match(await rawStatusLine(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 /, `GET ${target}`);
+    const upgrade = `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    t.match(await rawStatusLine(port, upgrade), /^HTTP\/1\.1 400 /, `upgrade to ${target}`);
+  }
+  t.equal((await fetch(`${app.httpUrl}/healthz`)).status, 200, 'still serving');
+});
+
 t.test('npm start serves the embedded default and warns loudly about the synthetic model', async (t) => {
   const realModel = existsSync(join(modelsDir, 'ggml-tiny.en.bin'));
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
   delete env['WHISPER_MODEL'];
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.cjs')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: Record<string, unknown>[] = [];
   let port = 0;
   for await (const line of createInterface({ input: child.stdout })) {
@@ -85,6 +109,8 @@ t.test('npm start serves the embedded default and warns loudly about the synthet
   }
   const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
   t.equal(ready.status, 200, 'ready on the default model');
+  const { pool } = (await ready.json()) as { pool: { uvThreadpoolSize: number } };
+  t.equal(pool.uvThreadpoolSize, availableParallelism() + 4, 'libuv has a thread per core for transcriptions, plus its own 4');
   const warning = lines.find((l) => l['level'] === 'warn');
   if (realModel) t.notOk(warning, 'the real model needs no warning');
   else t.match(warning, { msg: /SYNTHETIC.*NONSENSE.*npm run models:fetch/ }, 'the synthetic stand-in is announced with the fix');

@@ -42,6 +42,35 @@ t.test('over the session limit: 503 with Retry-After; resumes of existing sessio
   t.equal((await again.end()).code, 1000);
 });
 
+t.test('the session limit also holds for connections the handshake let through', async (t) => {
+  const app = await startTestServer({ MAX_SESSIONS: '1' });
+  t.teardown(() => app.close());
+  const speechUrl = app.streamUrl.replace(/\/stream$/, '/speech');
+  // Two /speech sockets pass the handshake while no session exists; only one may start a session.
+  const speakers = await Promise.all([StreamClient.connect(speechUrl), StreamClient.connect(speechUrl)]);
+  speakers[0]?.sendJson({ type: 'start' });
+  await speakers[0]?.waitFor((m) => m['event'] === 'started');
+  speakers[1]?.sendJson({ type: 'start' });
+  t.match(await speakers[1]?.waitFor((m) => m['event'] === 'transcription-error'), { data: { code: 'too_many_sessions', message: /maximum of 1 sessions/ } });
+
+  // A resume that fails falls back on a new session only if there is room for one.
+  const bogus = await StreamClient.connect(`${app.streamUrl}?session_id=nope&resume_token=nope`);
+  t.equal((await bogus.closed).code, 1013, 'closed: try again later');
+  t.same(
+    bogus.errors().map((e) => e['code']),
+    ['resume_failed', 'too_many_sessions'],
+  );
+  t.notOk(bogus.messages.some((m) => m.data['type'] === 'session'), 'no session was created');
+  const stats = (await (await fetch(`${app.httpUrl}/stats`)).json()) as { sessions: { active: number } };
+  t.equal(stats.sessions.active, 1, 'still one session');
+
+  speakers[0]?.sendJson({ type: 'stop' });
+  await speakers[0]?.waitFor((m) => m['event'] === 'stopped');
+  speakers[1]?.sendJson({ type: 'start' });
+  t.ok(await speakers[1]?.waitFor((m) => m['event'] === 'started'), 'room again after the stop');
+  for (const speaker of speakers) speaker.ws.close(1000);
+});
+
 t.test('idle timeout and maximum session duration finalize, then close with their codes', async (t) => {
   const app = await startTestServer({ IDLE_TIMEOUT_MS: '500', MAX_SESSION_MS: '2000' });
   t.teardown(() => app.close());
@@ -77,7 +106,7 @@ t.test('a session whose finals fall behind is warned "overloaded", and still get
 
 t.test('SIGTERM: sessions mid-utterance get their finals, then 1001, then the process exits', async (t) => {
   const env = { ...process.env, WHISPER_MODEL: TINY_EN, VAD_MODEL: SILERO, LOG_LEVEL: 'info' };
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js'), '--port', '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.cjs'), '--port', '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   let port = 0;
   const lines = createInterface({ input: child.stdout });

@@ -47,6 +47,7 @@ t.test('a session survives two dropped connections: finals as uninterrupted, no 
   await first.stream(jfk.subarray(0, 16000 * 4.2), { speed: SPEED, frameMs: 20 });
   t.ok(first.messages.some((m) => m.data['type'] === 'ack'), 'acks came while audio arrived');
   first.drop();
+  await statsUntil(app, (s) => s.sessions.detached === 1);
 
   // Resume in the query string.
   const query = `session_id=${session.session_id}&resume_token=${session.resume_token}&last_seq=${lastSeq(first)}`;
@@ -58,6 +59,7 @@ t.test('a session survives two dropped connections: finals as uninterrupted, no 
   t.ok(at1 > 0 && at1 <= 16000 * 4.2, 'audio_ms counts what the server received');
   await second.stream(jfk.subarray(at1, 16000 * 7.5), { speed: SPEED, frameMs: 20 });
   second.drop();
+  await statsUntil(app, (s) => s.sessions.detached === 1);
 
   // Resume as the first message: the session announced on this connection is dropped in its favour.
   const third = await StreamClient.connect(app.streamUrl);
@@ -76,6 +78,56 @@ t.test('a session survives two dropped connections: finals as uninterrupted, no 
   t.same(finalsOf(all), expected, 'the same finals as the uninterrupted run, each once');
   t.equal(third.messages.at(-1)?.data['type'], 'transcript', 'the last final arrived before the close');
   t.same((await statsUntil(app, (s) => s.sessions.active === 0)).sessions, { active: 0, attached: 0, detached: 0 }, 'every session is gone');
+});
+
+t.test('resending from audio_ms counts no sample twice, whatever the frame sizes', async (t) => {
+  const app = await startTestServer();
+  t.teardown(() => app.close());
+  const audioSeconds = async (): Promise<number> => {
+    const text = await (await fetch(`${app.httpUrl}/metrics`)).text();
+    return Number(/^stt_audio_received_seconds_total (\S+)$/m.exec(text)?.[1]);
+  };
+  const pcm = jfk.subarray(0, 3200);
+  const first = await StreamClient.connect(app.streamUrl);
+  const session = await first.session();
+  // 1007 samples: not a whole number of milliseconds.
+  first.sendBytes(new Uint8Array(pcm.buffer, pcm.byteOffset, 1007 * 2));
+  while ((await audioSeconds()) < 1007 / 16000) await sleep(10);
+  first.drop();
+  await statsUntil(app, (s) => s.sessions.detached === 1);
+
+  const second = await StreamClient.connect(`${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}`);
+  const resumed = await second.waitFor((m) => m['type'] === 'resumed');
+  t.equal(resumed['audio_ms'], 62, 'audio_ms is rounded down: the client never drops audio the server lacks');
+  const rest = pcm.subarray(62 * 16);
+  second.sendBytes(new Uint8Array(rest.buffer, rest.byteOffset, rest.byteLength));
+  t.equal((await second.end()).code, 1000);
+  t.equal(await audioSeconds(), pcm.length / 16000, 'the 15 samples sent twice were counted once');
+});
+
+t.test('a session resumed while it ends still delivers its last final, then closes with 1000', async (t) => {
+  const app = await startTestServer();
+  t.teardown(() => app.close());
+  // Inside the 17 s utterance of silero_test_en.wav (speech from 20.3 s): the final of 13 s of speech takes a while.
+  const long = speech('silero_test_en.wav').subarray(16000 * 20, 16000 * 33);
+  const first = await StreamClient.connect(app.streamUrl);
+  const session = await first.session();
+  await first.stream(long, { speed: SPEED, frameMs: 20 });
+  const seen = lastSeq(first);
+  await new Promise((resolve) => first.ws.send(JSON.stringify({ type: 'end' }), resolve));
+  first.drop();
+
+  const second = await StreamClient.connect(`${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}&last_seq=${seen}`);
+  t.equal((await second.closed).code, 1000, 'closed as ended, once everything was delivered');
+  t.equal(second.messages[0]?.data['type'], 'resumed');
+  const transcripts = checkShapes(t, second.messages.map((m) => m.data));
+  t.same(
+    transcripts.map((m) => m.seq),
+    transcripts.map((_, i) => seen + 1 + i),
+    'exactly the transcripts after last_seq',
+  );
+  t.match(transcripts.at(-1), { is_final: true, end_ms: 13000 }, 'the final of the audio ended by the first connection');
+  t.same((await statsUntil(app, (s) => s.sessions.active === 0)).sessions, { active: 0, attached: 0, detached: 0 });
 });
 
 t.test('resume window, replacement and dead-peer detection', async (t) => {

@@ -34,9 +34,10 @@ export class Authenticator {
     this.enabled = this.keyDigests.length > 0 || this.jwtKey !== undefined;
   }
 
-  async authenticate(req: IncomingMessage): Promise<AuthResult> {
+  /** `query` is the request's parsed query string, where `?token=` may carry the credential. */
+  async authenticate(req: IncomingMessage, query: URLSearchParams): Promise<AuthResult> {
     if (!this.enabled) return { ok: true, principal: 'anonymous' };
-    const credential = extractCredential(req);
+    const credential = extractCredential(req, query);
     if (!credential) {
       return { ok: false, reason: 'missing credential: send Authorization: Bearer <key or JWT>, the subprotocols ["bearer", <token>], or ?token=' };
     }

@@ -9,7 +9,7 @@ export interface Credential {
 }
 
 /** The credential an upgrade or HTTP request carries, looked for in the header, the subprotocol list, then `?token=`. */
-export function extractCredential(req: IncomingMessage): Credential | undefined {
+export function extractCredential(req: IncomingMessage, query: URLSearchParams): Credential | undefined {
   const header = req.headers.authorization;
   if (header) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -19,7 +19,7 @@ export function extractCredential(req: IncomingMessage): Credential | undefined 
   const at = protocols.indexOf(BEARER_SUBPROTOCOL);
   const fromProtocol = at >= 0 ? protocols[at + 1] : undefined;
   if (fromProtocol) return { token: fromProtocol, via: 'subprotocol' };
-  const fromQuery = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+  const fromQuery = query.get('token');
   if (fromQuery) return { token: fromQuery, via: 'query' };
   return undefined;
 }

@@ -9,6 +9,8 @@ export interface SessionSink {
   failure(error: SessionError): void;
   /** Another socket has taken the session over; this one must go. */
   replaced(): void;
+  /** The session has ended and everything was delivered: close the socket with `code`. */
+  ended(code: number, reason: string): void;
 }
 
 export interface HostedSessionOptions {
@@ -106,9 +108,21 @@ export class HostedSession {
     if (seq >= 0) this.enqueue(() => this.store.prune(this.id, seq));
   }
 
-  /** Resolves once every transcript emitted so far has been logged and offered to the sink. */
-  drained(): Promise<void> {
-    return this.chain;
+  /**
+   * Resolves once every transcript emitted so far has been logged and offered to the sink, including a sink that
+   * attached (a resume) while this waited.
+   */
+  async drained(): Promise<void> {
+    let settled: Promise<void>;
+    do {
+      settled = this.chain;
+      await settled;
+    } while (settled !== this.chain);
+  }
+
+  /** Closes the attached socket, if any, once the session is over and drained. */
+  ended(code: number, reason: string): void {
+    this.sink?.ended(code, reason);
   }
 
   /** Stops the session and its timer; its log is the registry's to delete. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { StreamSession } from '../../engine/streaming/index.js';
 import type { Logger } from '../log.js';
-import type { ResumeRequest } from '../protocol.js';
+import { ProtocolError, type ResumeRequest } from '../protocol.js';
 import { HostedSession } from './hosted-session.js';
 import type { SessionStore } from './session-store.js';
 
@@ -66,7 +66,14 @@ export class SessionRegistry {
     return { created: this.created, resumed: this.resumed, expired: this.expired, audioSamples };
   }
 
+  /**
+   * A new session, or ProtocolError `too_many_sessions` when MAX_SESSIONS exist. The handshake refuses early when
+   * full, but connections it let through (a resume that then failed, /speech sockets that start later) end up here.
+   */
   async create(principal: string): Promise<{ host: HostedSession; resumeToken: string }> {
+    if (this.full) {
+      throw new ProtocolError('too_many_sessions', `the server already runs its maximum of ${this.options.maxSessions} sessions; try again in a few seconds`);
+    }
     const id = randomUUID();
     const resumeToken = randomBytes(24).toString('base64url');
     const createdAt = Date.now();

@@ -356,7 +356,8 @@ TranscribeOptions parse_transcribe_options(const Napi::Value& value, whisper_con
   t.max_tokens = o.integer("maxTokens", 0, 0, whisper_model_n_text_ctx(ctx) / 2);
   t.single_segment = o.boolean("singleSegment", false);
   t.no_timestamps = o.boolean("noTimestamps", false);
-  t.beam_size = o.integer("beamSize", 1, 1, 16);
+  // whisper.cpp runs at most WHISPER_MAX_DECODERS (8) decoders.
+  t.beam_size = o.integer("beamSize", 1, 1, 8);
   t.temperature_fallback = o.boolean("temperatureFallback", true);
   t.prompt = o.string("prompt", "");
   t.no_speech_thold = o.number("noSpeechThold", 0.6f, 0.0f, 1.0f);

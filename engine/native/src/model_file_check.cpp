@@ -86,14 +86,25 @@ void check_tensors(Reader& r) {
   if (n_tensors == 0) r.fail("no tensors");
 }
 
+// Bins of whisper.cpp's 400-point FFT (WHISPER_N_FFT), the only width its mel code handles.
+constexpr int32_t kMelFilterWidth = 1 + 400 / 2;
+
 void check_whisper(Reader& r) {
+  int32_t h[10];
+  int i = 0;
   for (const char* field : {"n_vocab", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer", "n_text_ctx",
                             "n_text_state", "n_text_head", "n_text_layer", "n_mels"}) {
-    r.bounded(field, 1, 1 << 20);
+    h[i++] = r.bounded(field, 1, 1 << 20);
   }
+  // whisper.cpp's loader checks every tensor shape against these, but not the head counts or the mel filters,
+  // which only matter once it computes: there a mismatch is an assertion that aborts the process, or a read past
+  // a buffer. They are checked here instead.
+  const int32_t n_audio_state = h[2], n_audio_head = h[3], n_text_state = h[6], n_text_head = h[7], n_mels = h[9];
+  if (n_audio_state % n_audio_head != 0) r.fail("n_audio_head does not divide n_audio_state");
+  if (n_text_state % n_text_head != 0) r.fail("n_text_head does not divide n_text_state");
   r.bounded("ftype", 0, 1 << 20);
-  const int32_t n_mel = r.bounded("mel filter count", 1, 1024);
-  const int32_t n_fft = r.bounded("mel filter width", 1, 1 << 16);
+  const int32_t n_mel = r.bounded("mel filter count", n_mels, n_mels);
+  const int32_t n_fft = r.bounded("mel filter width", kMelFilterWidth, kMelFilterWidth);
   r.skip(static_cast<uint64_t>(n_mel) * static_cast<uint64_t>(n_fft) * sizeof(float), "mel filters");
   const int32_t n_vocab = r.bounded("vocabulary size", 0, 1 << 20);
   for (int32_t i = 0; i < n_vocab; ++i) r.skip(static_cast<uint64_t>(r.bounded("token length", 0, 1024)), "token");

@@ -1,5 +1,6 @@
 import { ConfigError, HELP, loadConfig } from './config.js';
 import { startApp } from './app.js';
+import { prepareDefaultModels } from './default-models.js';
 import { createLogger } from './log.js';
 
 async function main(): Promise<number> {
@@ -17,6 +18,7 @@ async function main(): Promise<number> {
   const log = createLogger(config.logLevel);
   let app;
   try {
+    await prepareDefaultModels(config, log);
     app = await startApp(config, log);
   } catch (error) {
     log.error(error instanceof ConfigError ? error.message : 'server failed to start', { error });
