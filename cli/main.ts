@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { listModels } from './list-models.js';
 import { streamMicrophone } from './microphone.js';
 import { transcribeFile } from './transcribe-file.js';
 
@@ -11,13 +12,13 @@ const HELP = `Usage: whisper-stream <command> [options]
   serve [server options]          start the server (same settings as npm start; serve --help lists them)
   transcribe FILE [options]       stream a WAV file through /stream, printing partials on one line and finals below
   mic [options]                   stream the default microphone (needs arecord or sox)
-  models list|fetch|synthetic     list official models, download and verify them, or generate synthetic stand-ins
+  models list|fetch|synthetic     list official and installed models, download and verify them, or generate synthetic stand-ins
 
 Options for transcribe and mic:
   --url URL        server stream URL (default ws://127.0.0.1:8080/stream, or $WHISPER_STREAM_URL)
   --language CODE  ISO 639-1 code or auto (default: the server's)
   --token TOKEN    API key or JWT when the server requires one
-  --json           print every server message as a JSON line
+  --json           print every transcript and error as a JSON line
   --fast           (transcribe) send the file as fast as possible instead of at real-time pace
 `;
 
@@ -40,7 +41,10 @@ async function main(argv: string[]): Promise<number> {
       const [action, ...names] = rest;
       if (action === 'fetch') return delegate('scripts/fetch-model.js', names);
       if (action === 'synthetic') return delegate('scripts/make-synthetic-model.js', names);
-      if (action === 'list') return delegate('scripts/fetch-model.js', ['--help']);
+      if (action === 'list') {
+        listModels(process.stdout);
+        return 0;
+      }
       process.stderr.write(`models takes list, fetch or synthetic\n\n${HELP}`);
       return 2;
     }

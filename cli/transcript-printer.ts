@@ -8,7 +8,7 @@ interface Output {
 /**
  * Terminal output for streamed transcripts: on a terminal the newest partial rewrites one status line (with the
  * progress of the upload) and finals are printed above it; otherwise finals only, one per line. `json` prints every
- * server message as a JSON line for programs.
+ * transcript (partials and finals) and error as a JSON line for programs; session bookkeeping stays inside the client.
  */
 export class TranscriptPrinter {
   private status = '';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { VadModel, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
+import { join } from 'node:path';
+import { DEFAULT_MODEL_FILES, VadModel, modelsDir, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
 import { LanguagePolicy, SessionError, StreamSession, TranscriptionScheduler } from '../engine/streaming/index.js';
 import { TranscriberPool } from '../workers/transcriber-pool.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -19,8 +20,21 @@ export interface App {
   streamUrl: string;
   /** http://host:port */
   httpUrl: string;
-  model: ResolvedModel;
+  /** The local Whisper model; null when finals are forwarded and there is no real model to run partials. */
+  model: ResolvedModel | null;
   close(): Promise<void>;
+}
+
+/**
+ * The local model, if the server runs one. Forwarding finals to a remote server needs none: without a configured
+ * model or the real tiny.en in models/, the server runs no model at all and sends no partials, rather than
+ * partials from the synthetic stand-in that would contradict every final.
+ */
+function localModel(config: ServerConfig): ResolvedModel | null {
+  if (config.forwardUrl && !config.modelPath && !existsSync(join(modelsDir, DEFAULT_MODEL_FILES[0] as string))) return null;
+  const model = resolveModelPath(config.modelPath);
+  if (!existsSync(model.path)) throw new ConfigError(`Whisper model file not found: ${model.path}`);
+  return model;
 }
 
 /**
@@ -28,9 +42,10 @@ export interface App {
  * worker, then turns ready. Rejects with a readable error when a model file is missing or unusable.
  */
 export async function startApp(config: ServerConfig, log: Logger): Promise<App> {
-  const model = resolveModelPath(config.modelPath);
-  if (!existsSync(model.path)) throw new ConfigError(`Whisper model file not found: ${model.path}`);
-  if (model.synthetic) {
+  const model = localModel(config);
+  if (!model && config.strategy === 'naive') throw new ConfigError('STRATEGY=naive needs a local model');
+  if (!model) log.warn('no local Whisper model: finals go to FORWARD_URL, and no partials are sent', { forwardUrl: config.forwardUrl });
+  if (model?.synthetic) {
     log.warn(
       'USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run `npm run models:fetch` to download the real ' +
         'tiny.en into models/ (or set WHISPER_MODEL / --model), then restart.',
@@ -43,7 +58,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
 
   // Each running transcription holds a libuv pool thread (see main.cts); with fewer, transcriptions queue there.
   const uvThreads = Number(process.env['UV_THREADPOOL_SIZE']) || 4;
-  if (config.poolSize > uvThreads) {
+  if (model && config.poolSize > uvThreads) {
     log.warn('POOL_SIZE exceeds the libuv thread pool: transcriptions will wait for its threads', {
       poolSize: config.poolSize,
       uvThreadpoolSize: uvThreads,
@@ -55,11 +70,11 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   const server = new StreamServer(log, lag, metrics);
   const address = await server.listen(config.port, config.host);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  log.info('listening', { host: address.address, port: address.port, model: model.path, poolSize: config.poolSize, threadsPerTask: config.threadsPerTask });
+  log.info('listening', { host: address.address, port: address.port, model: model?.path ?? null, poolSize: config.poolSize, threadsPerTask: config.threadsPerTask });
 
-  let pool: TranscriberPool;
+  let pool: TranscriberPool | null = null;
   try {
-    pool = await TranscriberPool.start({ modelPath: model.path, size: config.poolSize, threads: config.threadsPerTask });
+    if (model) pool = await TranscriberPool.start({ modelPath: model.path, size: config.poolSize, threads: config.threadsPerTask });
   } catch (error) {
     await server.close();
     lag.stop();
@@ -69,13 +84,15 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   const close = async (): Promise<void> => {
     await server.close();
     await registry?.closeAll();
-    await pool.close();
+    await pool?.close();
     lag.stop();
   };
 
+  // Without a local model the remote server decides what it can transcribe.
+  const multilingual = pool?.model.multilingual ?? true;
   const languages = new LanguagePolicy(
     native.languages().map((language) => language.code),
-    pool.model.multilingual,
+    multilingual,
   );
   let defaultLanguage: string;
   try {
@@ -85,21 +102,29 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     throw error instanceof SessionError ? new ConfigError(`DEFAULT_LANGUAGE: ${error.message}`) : error;
   }
 
-  const runner = config.forwardUrl
-    ? new ForwardingRunner(
-        pool,
-        new RemoteTranscriber({
-          url: config.forwardUrl,
-          token: config.forwardToken,
-          model: config.forwardModel,
-          timeoutMs: config.forwardTimeoutMs,
-          retries: config.forwardRetries,
-        }),
-      )
-    : pool;
-  const scheduler = new TranscriptionScheduler(runner, config.poolSize, metrics);
+  const remote = config.forwardUrl
+    ? new RemoteTranscriber({
+        url: config.forwardUrl,
+        token: config.forwardToken,
+        model: config.forwardModel,
+        timeoutMs: config.forwardTimeoutMs,
+        retries: config.forwardRetries,
+      })
+    : null;
+  // Remote finals get slots of their own (at most one per session runs at a time anyway), so a slow remote
+  // cannot hold the workers that partials need.
+  let scheduler: TranscriptionScheduler;
+  if (remote) {
+    scheduler = new TranscriptionScheduler(pool ? new ForwardingRunner(pool, remote) : remote, { final: config.maxSessions, partial: config.poolSize }, metrics);
+  } else if (pool) {
+    scheduler = new TranscriptionScheduler(pool, config.poolSize, metrics);
+  } else {
+    await close();
+    throw new ConfigError('no Whisper model to run and no FORWARD_URL to send audio to');
+  }
   const settings = {
     strategy: config.strategy,
+    partials: pool !== null,
     partialIntervalMs: config.partialIntervalMs,
     endSilenceMs: config.endSilenceMs,
     maxUtteranceMs: config.maxUtteranceMs,
@@ -138,16 +163,16 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         log,
       }),
     describe: () => ({
-      model: { path: model.path, type: pool.model.modelType, multilingual: pool.model.multilingual, synthetic: model.synthetic },
+      model: model && pool ? { path: model.path, type: pool.model.modelType, multilingual, synthetic: model.synthetic } : null,
       defaultLanguage,
-      pool: { size: config.poolSize, threadsPerTask: config.threadsPerTask, uvThreadpoolSize: uvThreads },
+      pool: pool ? { size: config.poolSize, threadsPerTask: config.threadsPerTask, uvThreadpoolSize: uvThreads } : null,
       settings,
       auth: authenticator.enabled,
       forwardFinalsTo: config.forwardUrl ?? null,
       scheduler: scheduler.stats,
     }),
   });
-  log.info('ready', { model: model.path, multilingual: pool.model.multilingual, defaultLanguage, auth: authenticator.enabled });
+  log.info('ready', { model: model?.path ?? null, multilingual, defaultLanguage, auth: authenticator.enabled });
 
   return {
     port: address.port,

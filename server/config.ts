@@ -139,7 +139,7 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   forwardUrl: {
     flag: 'forward-url',
     env: 'FORWARD_URL',
-    help: 'send finals to this OpenAI-compatible transcription endpoint (e.g. http://host:8000/v1/audio/transcriptions); partials stay local',
+    help: 'send finals to this OpenAI-compatible transcription endpoint (e.g. http://host:8000/v1/audio/transcriptions); partials stay on the local model, or are off when only the synthetic stand-in is there',
     parse: httpUrl,
     fallback: () => undefined,
   },

@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 export class Heartbeat<Mark> {
   private readonly timer: NodeJS.Timeout;
   private awaiting: { mark: Mark } | null = null;
+  private held = false;
 
   constructor(ws: WebSocket, intervalMs: number, mark: () => Mark, delivered: (mark: Mark) => void, dead: () => void) {
     ws.on('pong', () => {
@@ -17,6 +18,7 @@ export class Heartbeat<Mark> {
       delivered(proven.mark);
     });
     this.timer = setInterval(() => {
+      if (this.held) return;
       if (this.awaiting !== null) {
         this.stop();
         dead();
@@ -25,6 +27,12 @@ export class Heartbeat<Mark> {
       this.awaiting = { mark: mark() };
       ws.ping();
     }, intervalMs);
+  }
+
+  /** While held, no pings and no verdicts: for a socket the server itself stopped reading (see BacklogGuard). */
+  hold(held: boolean): void {
+    this.held = held;
+    this.awaiting = null;
   }
 
   stop(): void {

@@ -27,6 +27,7 @@ export class ServerMetrics implements SchedulerObserver {
   private readonly runSeconds: Histogram<'kind'>;
   private readonly waitSeconds: Histogram<'kind'>;
   private readonly latencySeconds: Record<Kind, Histogram>;
+  private readonly pausedReads: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -97,12 +98,21 @@ export class ServerMetrics implements SchedulerObserver {
       buckets: WAIT_BUCKETS,
       registers,
     });
+    this.pausedReads = new Counter({
+      name: 'stt_reads_paused_total',
+      help: 'Times a socket stopped being read because its session was over twice OVERLOAD_PENDING_MS behind on finals',
+      registers,
+    });
     const latency = (kind: Kind, help: string): Histogram =>
       new Histogram({ name: `stt_${kind}_latency_seconds`, help, buckets: LATENCY_BUCKETS, registers });
     this.latencySeconds = {
       partial: latency('partial', 'From the arrival of the newest audio a partial covers to the partial being emitted'),
       final: latency('final', 'From the arrival of the audio where an utterance ended to its final being emitted'),
     };
+  }
+
+  readsPaused(): void {
+    this.pausedReads.inc();
   }
 
   /** Connects the scrape-time readings once the components they read exist. */

@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { SessionError, type TranscriptEvent } from '../engine/streaming/index.js';
+import { BacklogGuard } from './backlog-guard.js';
 import { CloseCode } from './close-codes.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Logger } from './log.js';
@@ -16,6 +17,9 @@ export interface SpeechConnectionOptions {
   pingIntervalMs: number;
   idleTimeoutMs: number;
   maxSessionMs: number;
+  /** As for /stream (see BacklogGuard). */
+  overloadPendingMs: number;
+  readsPaused: () => void;
   log: Logger;
 }
 
@@ -29,6 +33,7 @@ export class SpeechConnection implements SessionSink {
   private inbox: Promise<void> = Promise.resolve();
   private readonly limits: SessionLimits;
   private readonly heartbeat: Heartbeat<{ host: HostedSession; seq: number } | null>;
+  private readonly backlog: BacklogGuard;
   private log: Logger;
 
   constructor(
@@ -57,6 +62,19 @@ export class SpeechConnection implements SessionSink {
         if (proof?.host.isAttachedTo(this)) proof.host.delivered(proof.seq);
       },
       () => ws.terminate(),
+    );
+    this.backlog = new BacklogGuard(
+      ws,
+      this.heartbeat,
+      options.overloadPendingMs,
+      (pendingMs) => {
+        this.log.warn('inference falling behind', { pendingMs });
+        this.send(speechErrorEvent('overloaded', `the server is ${pendingMs} ms of audio behind on finals; they will come, late. No audio was dropped.`));
+      },
+      (pendingMs) => {
+        this.log.warn('reading paused until finals catch up', { pendingMs });
+        options.readsPaused();
+      },
     );
   }
 
@@ -88,8 +106,10 @@ export class SpeechConnection implements SessionSink {
         const problem = checkAudioFrame(bytes.byteLength, this.options.maxFrameBytes);
         if (problem) throw problem;
         if (!this.host || this.stopping) throw new ProtocolError('not_started', 'send {"type": "start"} before audio; this audio was dropped');
-        this.host.pushAudio(bytes);
+        const host = this.host;
+        host.pushAudio(bytes);
         this.limits.touch();
+        this.backlog.check(() => host.session.pendingFinalMs);
       } else {
         await this.run(parseSpeechCommand(bytes.toString('utf8')));
       }
@@ -141,6 +161,7 @@ export class SpeechConnection implements SessionSink {
 
   private closed(code: number): void {
     this.heartbeat.stop();
+    this.backlog.stop();
     this.limits.stop();
     this.log.info('speech socket closed', { code });
     if (this.host && !this.stopping) void this.options.registry.purge(this.host);

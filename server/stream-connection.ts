@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { SessionError, type TranscriptEvent } from '../engine/streaming/index.js';
+import { BacklogGuard } from './backlog-guard.js';
 import { CloseCode } from './close-codes.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Logger } from './log.js';
@@ -29,8 +30,10 @@ export interface StreamConnectionOptions {
   pingIntervalMs: number;
   idleTimeoutMs: number;
   maxSessionMs: number;
-  /** Audio awaiting finals above which the client is warned that inference is falling behind. */
+  /** Audio awaiting finals above which the client is warned that inference is falling behind (see BacklogGuard). */
   overloadPendingMs: number;
+  /** The socket stopped being read because this session's finals fell too far behind. */
+  readsPaused: () => void;
   log: Logger;
 }
 
@@ -48,10 +51,9 @@ export class StreamConnection implements SessionSink {
   private nextAckMs = 0;
   /** After a resume: samples at the start of the client's resend that the session already has (see resendOverlap). */
   private skipSamples = 0;
-  /** Warned about the current stretch of overload; re-armed once the backlog falls under half the bound. */
-  private overloadWarned = false;
   private readonly limits: SessionLimits;
   private readonly heartbeat: Heartbeat<{ host: HostedSession; seq: number } | null>;
+  private readonly backlog: BacklogGuard;
   private log: Logger;
 
   constructor(
@@ -83,6 +85,19 @@ export class StreamConnection implements SessionSink {
       () => {
         this.log.info('no pong: dropping the socket');
         ws.terminate();
+      },
+    );
+    this.backlog = new BacklogGuard(
+      ws,
+      this.heartbeat,
+      options.overloadPendingMs,
+      (pendingMs) => {
+        this.log.warn('inference falling behind', { pendingMs });
+        this.send(errorMessage('overloaded', `the server is ${pendingMs} ms of audio behind on finals; they will come, late. No audio was dropped.`));
+      },
+      (pendingMs) => {
+        this.log.warn('reading paused until finals catch up', { pendingMs });
+        options.readsPaused();
       },
     );
   }
@@ -172,6 +187,7 @@ export class StreamConnection implements SessionSink {
 
   private closed(code: number): void {
     this.heartbeat.stop();
+    this.backlog.stop();
     this.limits.stop();
     const host = this.host;
     this.log.info('stream closed', { code, audioMs: host ? receivedMs(host.session.samplesReceived) : 0 });
@@ -196,7 +212,7 @@ export class StreamConnection implements SessionSink {
         if (skip * 2 < bytes.byteLength) host.pushAudio(skip > 0 ? bytes.subarray(skip * 2) : bytes);
         this.limits.touch();
         this.acknowledge(host);
-        this.checkBacklog(host);
+        this.backlog.check(() => host.session.pendingFinalMs);
       } else {
         await this.run(host, parseCommand(bytes.toString('utf8')));
       }
@@ -241,18 +257,6 @@ export class StreamConnection implements SessionSink {
     if (audioMs < this.nextAckMs) return;
     this.send(ackMessage(audioMs));
     this.nextAckMs = (Math.floor(audioMs / this.options.ackIntervalMs) + 1) * this.options.ackIntervalMs;
-  }
-
-  private checkBacklog(host: HostedSession): void {
-    const pendingMs = host.session.pendingFinalMs;
-    if (this.overloadWarned) {
-      this.overloadWarned = pendingMs > this.options.overloadPendingMs / 2;
-      return;
-    }
-    if (pendingMs <= this.options.overloadPendingMs) return;
-    this.overloadWarned = true;
-    this.log.warn('inference falling behind', { pendingMs });
-    this.send(errorMessage('overloaded', `the server is ${pendingMs} ms of audio behind on finals; they will come, late. No audio was dropped.`));
   }
 
   private reportError(error: unknown): void {

@@ -187,6 +187,8 @@ export class StreamServer {
       pingIntervalMs: runtime.pingIntervalMs,
       idleTimeoutMs: runtime.idleTimeoutMs,
       maxSessionMs: runtime.maxSessionMs,
+      overloadPendingMs: runtime.overloadPendingMs,
+      readsPaused: () => this.metrics.readsPaused(),
       log,
     });
   }
@@ -201,6 +203,7 @@ export class StreamServer {
       idleTimeoutMs: runtime.idleTimeoutMs,
       maxSessionMs: runtime.maxSessionMs,
       overloadPendingMs: runtime.overloadPendingMs,
+      readsPaused: () => this.metrics.readsPaused(),
       log,
     });
   }

@@ -51,6 +51,20 @@ t.test('a key in the header, a key as subprotocol, a JWT in the query string', a
   for (const client of [byHeader, bySubprotocol, byQuery]) t.equal((await client.end()).code, 1000);
 });
 
+t.test('/speech and the file API ask for the same credentials', async (t) => {
+  const speechUrl = app.streamUrl.replace(/\/stream$/, '/speech');
+  t.match(await refused(speechUrl), { status: 401, body: { error: 'unauthorized', message: /missing credential/ } });
+  const client = await StreamClient.connect(speechUrl, { headers: { authorization: `Bearer ${API_KEY}` } });
+  client.sendJson({ type: 'start' });
+  t.match(await client.waitFor((m) => m['event'] === 'started'), { event: 'started' });
+  client.sendJson({ type: 'stop' });
+  await client.waitFor((m) => m['event'] === 'stopped');
+  client.ws.close(1000);
+  await client.closed;
+  const upload = await fetch(`${app.httpUrl}/v1/audio/transcriptions`, { method: 'POST', body: new FormData() });
+  t.equal(upload.status, 401, 'an upload without a credential is refused');
+});
+
 t.test('a resume token works only for the principal that created the session', async (t) => {
   const alice = await StreamClient.connect(`${app.streamUrl}?token=${await jwt('alice', inAnHour())}`);
   const session = await alice.session();

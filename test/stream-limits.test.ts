@@ -87,8 +87,9 @@ t.test('idle timeout and maximum session duration finalize, then close with thei
   checkFinalized(t, long);
 });
 
-t.test('a session whose finals fall behind is warned "overloaded", and still gets every final', async (t) => {
-  const app = await startTestServer({ OVERLOAD_PENDING_MS: '1000', POOL_SIZE: '1' });
+t.test('a session whose finals fall behind is warned "overloaded", is read no faster than they come, and gets every final', async (t) => {
+  // Pings every 50 ms: a socket the server stops reading must not be taken for a dead one.
+  const app = await startTestServer({ OVERLOAD_PENDING_MS: '1000', POOL_SIZE: '1', PING_INTERVAL_MS: '50' });
   t.teardown(() => app.close());
   const client = await StreamClient.connect(app.streamUrl);
   // All 11 s at once, far faster than one worker transcribes: ended utterances pile up behind it.
@@ -102,10 +103,13 @@ t.test('a session whose finals fall behind is warned "overloaded", and still get
   checkOrdering(t, transcripts);
   t.ok(transcripts.filter((m) => m.is_final).length >= 3, 'every utterance got its final');
   t.equal(transcripts.at(-1)?.end_ms, jfk.length / 16, 'the last final reaches the end of the audio: nothing was dropped');
+  const metrics = await (await fetch(`${app.httpUrl}/metrics`)).text();
+  t.match(metrics, /^stt_reads_paused_total [1-9]/m, 'reading paused while more than twice the bound was behind');
 });
 
 t.test('SIGTERM: sessions mid-utterance get their finals, then 1001, then the process exits', async (t) => {
-  const env = { ...process.env, WHISPER_MODEL: TINY_EN, VAD_MODEL: SILERO, LOG_LEVEL: 'info' };
+  // Acks every 100 ms of audio tell the test when the server holds all 1.5 s, before the signal.
+  const env = { ...process.env, WHISPER_MODEL: TINY_EN, VAD_MODEL: SILERO, LOG_LEVEL: 'info', ACK_INTERVAL_MS: '100' };
   const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.cjs'), '--port', '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   let port = 0;
@@ -122,11 +126,13 @@ t.test('SIGTERM: sessions mid-utterance get their finals, then 1001, then the pr
     clients[0]?.stream(jfk.subarray(0, 16000 * 1.5), { speed: 4, frameMs: 20 }),
     clients[1]?.stream(short.subarray(0, 16000 * 1.5), { speed: 4, frameMs: 20 }),
   ]);
-  await Promise.all(clients.map((c) => c.waitFor((m) => m['type'] === 'ack')));
+  await Promise.all(clients.map((c) => c.waitFor((m) => m['type'] === 'ack' && m['audio_ms'] === 1500)));
   child.kill('SIGTERM');
   for (const client of clients) {
     t.equal((await client.closed).code, 1001, 'closed as going away');
     checkFinalized(t, client);
+    const finals = client.transcripts().filter((m) => m['is_final'] === true);
+    t.equal(finals.at(-1)?.['end_ms'], 1500, 'the last final covers the audio up to the signal');
   }
   const [code] = (await exited) as [number];
   t.equal(code, 0, 'clean exit');

@@ -49,6 +49,7 @@ t.test('text filters', async (t) => {
   t.equal(stripPunctuation("'quoted' rock 'n' roll"), 'quoted rock n roll', 'quote marks around words go');
   t.equal(stripPunctuation('నమస్కారం, ఎలా ఉన్నారు?'), 'నమస్కారం ఎలా ఉన్నారు', 'combining marks stay');
   t.equal(stripPunctuation('3.5 km/h'), '3 5 km h');
+  t.equal(stripPunctuation('$20 + 5% = <x> | ~y^ `z` & co\u0007'), '20 5 x y z co', 'symbols and control characters go too');
   t.equal(removeNonSpeech('[BLANK_AUDIO] (upbeat music) ♪ *laughs* hi'), 'hi');
   t.equal(collapseRepetitions("I'm going to go. I'm going to go. I'm going to go. I'm going to go."), "I'm going to go.");
   t.equal(collapseRepetitions('the the the the end'), 'the end');
@@ -76,6 +77,18 @@ t.test('partial stabilizer: agreed words stay, only the tail changes', async (t)
   t.equal(s.update('and sew my fellow Americans'), 'and so my fellow Americans', 'agreed words are not taken back');
   t.equal(s.update('And so my fellow Americans ask'), 'and so my fellow Americans ask', 'case differences are agreement');
   t.equal(s.update('and so'), 'and so my fellow Americans', 'a shorter hypothesis keeps the stable words');
+
+  const dropped = new PartialStabilizer();
+  dropped.update('and so my');
+  t.equal(dropped.update('and so my fellow'), 'and so my fellow');
+  t.equal(dropped.update('so my fellow americans'), 'and so my fellow americans', 'a hypothesis that lost an early word loses no later one');
+  t.equal(dropped.update('so my fellow americans ask'), 'and so my fellow americans ask', 'and agreement goes on after it');
+  t.equal(dropped.update('and so my fellow americans ask not'), 'and so my fellow americans ask not');
+
+  const added = new PartialStabilizer();
+  added.update('i think the');
+  added.update('i think the');
+  t.equal(added.update('i think that the cat sat on the mat'), 'i think the cat sat on the mat', 'an inserted word shows no stable word twice');
 });
 
 t.test('utterance detector: hysteresis, minimum speech, padding, pause, cut and flush', async (t) => {
@@ -216,6 +229,20 @@ t.test("scheduler: an owner's partials wait for its finals, and finals of one ow
   t.same(scheduler.stats, { running: 1, queuedFinals: 1, queuedPartials: 1 }, 'a second worker is free, yet only one final runs');
   await Promise.all(jobs);
   t.same(order, ['final-1', 'final-2', 'partial']);
+});
+
+t.test('scheduler: with a limit per kind, finals running elsewhere leave the partial slots free', async (t) => {
+  const pool = await withPool(t, 2);
+  const shared = new TranscriptionScheduler(pool, 1);
+  const split = new TranscriptionScheduler(pool, { final: 2, partial: 1 });
+  const jobs: Promise<JobResult>[] = [];
+  for (const scheduler of [shared, split]) {
+    const [a, b, c] = [{}, {}, {}];
+    jobs.push(scheduler.final(a, slow), scheduler.final(b, slow), scheduler.partial(c, quick));
+  }
+  t.same(shared.stats, { running: 1, queuedFinals: 1, queuedPartials: 1 }, 'one shared slot: everything else waits');
+  t.same(split.stats, { running: 3, queuedFinals: 0, queuedPartials: 0 }, 'two final slots and a partial slot: all three run');
+  await Promise.all(jobs);
 });
 
 t.test('scheduler: a final can be withdrawn while queued or while running', async (t) => {

@@ -35,6 +35,12 @@ interface OwnerState {
   runningPartial: Job | null;
 }
 
+/**
+ * How many jobs may run at once: one limit shared by both kinds when one runner does both, or a limit per kind when
+ * finals run elsewhere (a remote server) and must not hold the slots that local partials need.
+ */
+export type Concurrency = number | { final: number; partial: number };
+
 export interface SchedulerStats {
   running: number;
   queuedFinals: number;
@@ -53,12 +59,12 @@ export class TranscriptionScheduler {
   /** Queued partials by owner; a replacement keeps its owner's place in line. */
   private readonly partials = new Map<object, Job>();
   private readonly owners = new Map<object, OwnerState>();
-  private running = 0;
+  private readonly running = { final: 0, partial: 0 };
   private pumpScheduled = false;
 
   constructor(
     private readonly runner: TranscriptionRunner,
-    private readonly concurrency: number,
+    private readonly concurrency: Concurrency,
     private readonly observer?: SchedulerObserver,
   ) {}
 
@@ -117,19 +123,21 @@ export class TranscriptionScheduler {
   }
 
   get stats(): SchedulerStats {
-    return { running: this.running, queuedFinals: this.finals.length, queuedPartials: this.partials.size };
+    return { running: this.running.final + this.running.partial, queuedFinals: this.finals.length, queuedPartials: this.partials.size };
   }
 
   private pump(): void {
-    while (this.running < this.concurrency) {
-      const job = this.next();
-      if (!job) return;
-      this.start(job);
-    }
+    for (let job = this.next(); job; job = this.next()) this.start(job);
+  }
+
+  private hasSlot(kind: Job['kind']): boolean {
+    const limit = this.concurrency;
+    if (typeof limit === 'number') return this.running.final + this.running.partial < limit;
+    return this.running[kind] < limit[kind];
   }
 
   private next(): Job | undefined {
-    const finalAt = this.finals.findIndex((job) => !this.state(job.owner).runningFinal);
+    const finalAt = this.hasSlot('final') ? this.finals.findIndex((job) => !this.state(job.owner).runningFinal) : -1;
     if (finalAt >= 0) {
       const [job] = this.finals.splice(finalAt, 1) as [Job];
       const state = this.state(job.owner);
@@ -137,6 +145,7 @@ export class TranscriptionScheduler {
       state.runningFinal = job;
       return job;
     }
+    if (!this.hasSlot('partial')) return undefined;
     for (const [owner, job] of this.partials) {
       const state = this.state(owner);
       if (state.runningPartial || state.runningFinal || state.finalsQueued > 0) continue;
@@ -161,11 +170,11 @@ export class TranscriptionScheduler {
     }
     const abort = new AbortController();
     job.abort = abort;
-    this.running++;
+    this.running[job.kind]++;
     const startedAt = performance.now();
     this.observer?.started(job.kind, startedAt - job.queuedAt);
     const ended = (end: JobEnd): void => {
-      this.running--;
+      this.running[job.kind]--;
       this.observer?.finished(job.kind, performance.now() - startedAt, abort.signal.aborted ? 'aborted' : end);
     };
     this.runner.transcribe(task, abort.signal).then(

@@ -228,6 +228,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   private requestPartial(): void {
+    if (!this.settings.partials) return;
     if (this.settings.strategy === 'naive') return this.requestNaivePartial();
     const utterance = this.current;
     // Nothing new is being said during a pause, and a partial would only delay the final that may follow.

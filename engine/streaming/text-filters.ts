@@ -27,8 +27,10 @@ const LOOP_REPEATS_PHRASE = 3;
 
 // Whisper marks non-speech as [BLANK_AUDIO], (music), *laughs* or with music notes.
 const NON_SPEECH = /\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|[♪♫♬♩]+/gu;
-// Apostrophes inside words (don't, l’homme) are part of the word; every other punctuation mark is dropped.
-const PUNCTUATION = /(?<![\p{L}\p{N}])['’]|['’](?![\p{L}\p{N}])|(?!['’])\p{P}/gu;
+// Words keep letters, combining marks, digits, the zero-width (non-)joiners some scripts spell with, and
+// apostrophes inside them (don't, l’homme); every other character (punctuation, symbols such as $ % + =, stray
+// control characters) is dropped.
+const PUNCTUATION = /(?<![\p{L}\p{N}])['’]|['’](?![\p{L}\p{N}])|[^\p{L}\p{M}\p{N}\s'’\u200c\u200d]/gu;
 
 const squeeze = (text: string): string => text.replace(/\s+/gu, ' ').trim();
 
@@ -39,7 +41,7 @@ export function removeNonSpeech(text: string): string {
   return squeeze(text.replace(NON_SPEECH, ' '));
 }
 
-/** Partial style: no punctuation except apostrophes inside words. */
+/** Partial style: no punctuation or symbols except apostrophes inside words. */
 export function stripPunctuation(text: string): string {
   return squeeze(text.replace(PUNCTUATION, ' '));
 }

@@ -48,6 +48,8 @@ export type StreamStrategy = 'adaptive' | 'naive';
 /** Tuning for one stream session; the server fills it from its configuration. */
 export interface StreamSettings {
   strategy: StreamStrategy;
+  /** False sends finals only: no model is at hand to run partials (finals go to a remote server). */
+  partials: boolean;
   /** Audio time between partial transcriptions of the running utterance. */
   partialIntervalMs: number;
   /** Silence after speech that ends an utterance. */

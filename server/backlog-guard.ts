@@ -1,0 +1,51 @@
+import type { WebSocket } from 'ws';
+import type { Heartbeat } from './heartbeat.js';
+
+const RECHECK_MS = 100;
+
+/**
+ * Keeps what one connection makes the server hold bounded when inference falls behind. Above `warnMs` of audio
+ * awaiting finals the client is warned once per stretch (re-armed when the backlog falls under half of it); above
+ * twice that the socket is no longer read, so TCP pushes back on the sender instead of the server buffering without
+ * limit. Nothing is dropped: reading resumes once finals bring the backlog back under `warnMs`.
+ */
+export class BacklogGuard {
+  private warned = false;
+  private recheck: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly heartbeat: Pick<Heartbeat<unknown>, 'hold'>,
+    private readonly warnMs: number,
+    private readonly warn: (pendingMs: number) => void,
+    private readonly paused: (pendingMs: number) => void,
+  ) {}
+
+  /** After audio went into the session: `pendingMs` is its audio awaiting finals. */
+  check(pendingMs: () => number): void {
+    const pending = pendingMs();
+    if (this.warned) this.warned = pending > this.warnMs / 2;
+    else if (pending > this.warnMs) {
+      this.warned = true;
+      this.warn(pending);
+    }
+    if (pending <= 2 * this.warnMs || this.recheck) return;
+    this.ws.pause();
+    // A paused socket reads no pongs either: the peer is not dead, the server is busy.
+    this.heartbeat.hold(true);
+    this.paused(pending);
+    this.recheck = setInterval(() => {
+      if (pendingMs() > this.warnMs) return;
+      this.stop();
+    }, RECHECK_MS);
+  }
+
+  /** Reads the socket again (when it is still open) and stops watching. */
+  stop(): void {
+    if (!this.recheck) return;
+    clearInterval(this.recheck);
+    this.recheck = null;
+    this.heartbeat.hold(false);
+    if (this.ws.readyState === this.ws.OPEN) this.ws.resume();
+  }
+}
