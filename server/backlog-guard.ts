@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { Heartbeat } from './heartbeat.js';
+import type { Logger } from './log.js';
 
 const RECHECK_MS = 100;
 
@@ -17,8 +18,10 @@ export class BacklogGuard {
     private readonly ws: WebSocket,
     private readonly heartbeat: Pick<Heartbeat<unknown>, 'hold'>,
     private readonly warnMs: number,
-    private readonly warn: (pendingMs: number) => void,
-    private readonly paused: (pendingMs: number) => void,
+    private readonly log: () => Logger,
+    /** Sends the `overloaded` warning in the connection's own protocol. */
+    private readonly warn: (message: string) => void,
+    private readonly paused: () => void,
   ) {}
 
   /** After audio went into the session: `pendingMs` is its audio awaiting finals. */
@@ -27,13 +30,15 @@ export class BacklogGuard {
     if (this.warned) this.warned = pending > this.warnMs / 2;
     else if (pending > this.warnMs) {
       this.warned = true;
-      this.warn(pending);
+      this.log().warn('inference falling behind', { pendingMs: pending });
+      this.warn(`the server is ${pending} ms of audio behind on finals; they will come, late. No audio was dropped.`);
     }
     if (pending <= 2 * this.warnMs || this.recheck) return;
     this.ws.pause();
     // A paused socket reads no pongs either: the peer is not dead, the server is busy.
     this.heartbeat.hold(true);
-    this.paused(pending);
+    this.log().warn('reading paused until finals catch up', { pendingMs: pending });
+    this.paused();
     this.recheck = setInterval(() => {
       if (pendingMs() > this.warnMs) return;
       this.stop();

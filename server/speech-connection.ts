@@ -67,14 +67,9 @@ export class SpeechConnection implements SessionSink {
       ws,
       this.heartbeat,
       options.overloadPendingMs,
-      (pendingMs) => {
-        this.log.warn('inference falling behind', { pendingMs });
-        this.send(speechErrorEvent('overloaded', `the server is ${pendingMs} ms of audio behind on finals; they will come, late. No audio was dropped.`));
-      },
-      (pendingMs) => {
-        this.log.warn('reading paused until finals catch up', { pendingMs });
-        options.readsPaused();
-      },
+      () => this.log,
+      (message) => this.send(speechErrorEvent('overloaded', message)),
+      options.readsPaused,
     );
   }
 

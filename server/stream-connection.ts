@@ -91,14 +91,9 @@ export class StreamConnection implements SessionSink {
       ws,
       this.heartbeat,
       options.overloadPendingMs,
-      (pendingMs) => {
-        this.log.warn('inference falling behind', { pendingMs });
-        this.send(errorMessage('overloaded', `the server is ${pendingMs} ms of audio behind on finals; they will come, late. No audio was dropped.`));
-      },
-      (pendingMs) => {
-        this.log.warn('reading paused until finals catch up', { pendingMs });
-        options.readsPaused();
-      },
+      () => this.log,
+      (message) => this.send(errorMessage('overloaded', message)),
+      options.readsPaused,
     );
   }
 
