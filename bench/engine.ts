@@ -4,8 +4,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WhisperModel, fixturesDir, projectRoot, readWav16kMono } from '../engine/index.js';
-import { describeMachine, machineInfo } from './machine.js';
-import { median } from './stats.js';
+import { describeMachine, machineInfo } from './lib/machine.js';
+import { median } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
@@ -25,7 +25,7 @@ interface Row {
   totalMs: number;
 }
 
-const jfk = readWav16kMono(join(fixturesDir, 'shared', 'jfk.wav'));
+const jfk = readWav16kMono(join(fixturesDir, 'speech', 'jfk.wav'));
 const model = new WhisperModel(values.model);
 const machine = machineInfo();
 console.log(`model: ${model.path}`);

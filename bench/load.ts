@@ -4,22 +4,22 @@
  * largest stream count that meets the requirement (partial p95 < 500 ms, final p95 < 2 s, no errors).
  *
  *   node dist/bench/load.js [--streams 1,2,4,6,8,10,12,16] [--seconds 60] [--baseline-streams 1,2,4]
- *                           [--files a.wav,b.wav (from fixtures/shared; default: every WAV in fixtures/)]
+ *                           [--files a.wav,b.wav (from fixtures/speech; default: every WAV in fixtures/)]
  *                           [--name load (names the JSON and docs/NAME-latency.svg)] [server flags, e.g. --threads 1]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { projectRoot } from '../engine/index.js';
-import type { StreamStrategy } from '../engine/streaming/index.js';
-import { DRAIN_MS, STAGGER_MS, runClient, type ClientResult } from './latency-client.js';
-import { benchArgs } from './bench-args.js';
-import { describeMachine, machineInfo } from './machine.js';
-import { metric, scrapeMetrics, type Scrape } from './metrics-scrape.js';
-import { startServer } from './server-process.js';
-import { buildTimeline, loadClips, type SpeechClip } from './speech-timeline.js';
-import { latencyStats, type LatencyStats } from './stats.js';
-import { lineChart } from './svg-chart.js';
+import type { StreamStrategy } from '../engine/pipeline/index.js';
+import { DRAIN_MS, STAGGER_MS, runClient, type ClientResult } from './lib/latency-client.js';
+import { benchArgs } from './lib/bench-args.js';
+import { describeMachine, machineInfo } from './lib/machine.js';
+import { metric, scrapeMetrics, type Scrape } from './lib/metrics-scrape.js';
+import { startServer } from './lib/server-process.js';
+import { buildTimeline, loadClips, type SpeechClip } from './lib/speech-timeline.js';
+import { latencyStats, type LatencyStats } from './lib/stats.js';
+import { lineChart } from './lib/svg-chart.js';
 
 const PARTIAL_P95_LIMIT_MS = 500;
 const FINAL_P95_LIMIT_MS = 2000;

@@ -7,14 +7,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../engine/index.js';
-import { DRAIN_MS, STAGGER_MS, runClient, type Sample } from './latency-client.js';
-import { benchArgs } from './bench-args.js';
-import { describeMachine, machineInfo } from './machine.js';
-import { metric, scrapeMetrics } from './metrics-scrape.js';
-import { startServer } from './server-process.js';
-import { buildTimeline, loadClips } from './speech-timeline.js';
-import { latencyStats } from './stats.js';
-import { lineChart } from './svg-chart.js';
+import { DRAIN_MS, STAGGER_MS, runClient, type Sample } from './lib/latency-client.js';
+import { benchArgs } from './lib/bench-args.js';
+import { describeMachine, machineInfo } from './lib/machine.js';
+import { metric, scrapeMetrics } from './lib/metrics-scrape.js';
+import { startServer } from './lib/server-process.js';
+import { buildTimeline, loadClips } from './lib/speech-timeline.js';
+import { latencyStats } from './lib/stats.js';
+import { lineChart } from './lib/svg-chart.js';
 
 const SAMPLE_EVERY_MS = 10_000;
 /** The first quarter of the run (at least a minute) is warm-up: allocator pools and JIT settle there. */

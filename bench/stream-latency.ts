@@ -2,18 +2,18 @@
  * Streaming latency bench: N concurrent clients stream real speech at real-time pace to a fresh server process and
  * time every partial and final. See the header of printReport() for what each figure means.
  *
- *   node dist/bench/stream-latency.js [--clients 1,2,4,8] [--files a.wav,b.wav (from fixtures/shared)]
+ *   node dist/bench/stream-latency.js [--clients 1,2,4,8] [--files a.wav,b.wav (from fixtures/speech)]
  *                                     [server flags, e.g. --pool-size 2 --threads 1]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VadModel, fixturesDir, projectRoot, readWav16kMono } from '../engine/index.js';
-import { DRAIN_MS, STAGGER_MS, runClient } from './latency-client.js';
-import { benchArgs } from './bench-args.js';
-import { describeMachine, machineInfo, type MachineInfo } from './machine.js';
-import { startServer } from './server-process.js';
-import type { Timeline } from './speech-timeline.js';
-import { latencyStats as stats, type LatencyStats } from './stats.js';
+import { DRAIN_MS, STAGGER_MS, runClient } from './lib/latency-client.js';
+import { benchArgs } from './lib/bench-args.js';
+import { describeMachine, machineInfo, type MachineInfo } from './lib/machine.js';
+import { startServer } from './lib/server-process.js';
+import type { Timeline } from './lib/speech-timeline.js';
+import { latencyStats as stats, type LatencyStats } from './lib/stats.js';
 
 const DEFAULT_FILES = 'jfk.wav,6930-75918-0000.wav,7902-96591-0000.wav,silero_test_en.wav';
 const GAP_MS = 1000;
@@ -31,7 +31,7 @@ interface RunResult {
 
 function playlist(files: string[]): Int16Array {
   const gap = new Int16Array((GAP_MS * 16000) / 1000);
-  const parts = files.flatMap((name) => [readWav16kMono(join(fixturesDir, 'shared', name)), gap]);
+  const parts = files.flatMap((name) => [readWav16kMono(join(fixturesDir, 'speech', name)), gap]);
   const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { fixturesDir } from '../engine/index.js';
-import { describeMachine, machineInfo } from './machine.js';
-import { startServer } from './server-process.js';
+import { describeMachine, machineInfo } from './lib/machine.js';
+import { startServer } from './lib/server-process.js';
 
 const { values } = parseArgs({
   options: { connections: { type: 'string', default: '1,2,4' }, requests: { type: 'string', default: '12' } },
@@ -16,7 +16,7 @@ const steps = values.connections.split(',').map(Number);
 const requests = Number(values.requests);
 
 const boundary = 'bench-boundary';
-const wav = readFileSync(join(fixturesDir, 'shared', 'jfk.wav'));
+const wav = readFileSync(join(fixturesDir, 'speech', 'jfk.wav'));
 const body = Buffer.concat([
   Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n`),
   Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="jfk.wav"\r\nContent-Type: audio/wav\r\n\r\n`),

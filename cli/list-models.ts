@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelsDir } from '../engine/index.js';
-import { MODEL_FILES } from '../scripts/lib/catalog.js';
+import { MODEL_FILES } from '../engine/models/catalog.js';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1).padStart(6)} MB`;
 

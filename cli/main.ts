@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      return delegate('server/main.cjs', rest);
+      return delegate('server/main.js', rest);
     case 'models': {
       const [action, ...names] = rest;
       if (action === 'fetch') return delegate('scripts/fetch-model.js', names);

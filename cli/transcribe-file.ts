@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamClient, type Transcript } from '../client/index.js';
-import { parseWav } from '../engine/wav.js';
+import { parseWav } from '../engine/audio/wav.js';
 import { TranscriptPrinter } from './transcript-printer.js';
 
 export interface TranscribeFileOptions {

@@ -1,5 +1,5 @@
 import { Emitter } from './emitter.js';
-import { Resampler, TARGET_RATE } from './resampler.js';
+import { Resampler, TARGET_RATE } from '../engine/audio/resampler.js';
 
 /** A transcript as the server sends it on /stream. */
 export interface Transcript {

@@ -1,8 +1,10 @@
 export { WhisperModel } from './whisper-model.js';
+export { EngineError, engineErrorCode } from './errors.js';
 export { VadModel } from './vad.js';
 export { segmentsFromProbs, DEFAULT_VAD_PARAMS } from './vad-segments.js';
-export { resolveModelPath, resolveVadModelPath, DEFAULT_MODEL_FILES, DEFAULT_VAD_FILE, type ResolvedModel } from './model-path.js';
-export { parseWav, readWav, readWav16kMono, encodeWav, WavFormatError, type WavAudio } from './wav.js';
+export { resolveModelPath, resolveVadModelPath, DEFAULT_MODEL_FILES, DEFAULT_VAD_FILE, BUNDLED_VAD_MODEL, type ResolvedModel } from './models/model-path.js';
+export { parseWav, readWav, readWav16kMono, encodeWav, WavFormatError, type WavAudio } from './audio/wav.js';
+export { Resampler, TARGET_RATE } from './audio/resampler.js';
 export { native, addonPath } from './native.js';
 export { projectRoot, modelsDir, fixturesDir } from './paths.js';
 export type * from './types.js';

@@ -17,6 +17,7 @@ import type {
 
 export interface NativeWhisperModel {
   transcribe(audio: Pcm, options?: TranscribeOptions): Promise<TranscriptionResult>;
+  transcribeSync(audio: Pcm, options?: TranscribeOptions, abortFlag?: Int32Array): TranscriptionResult;
   detectLanguage(audio: Pcm, options?: DetectLanguageOptions): Promise<LanguageDetection>;
   abort(): boolean;
   free(): void;
@@ -41,6 +42,8 @@ export interface NativeAddon {
   languages(): Language[];
   autoAudioCtx(nSamples: number, modelAudioCtx: number): number;
   loadedModelCount(): number;
+  /** Silero contexts (weights and buffers) loaded in this process; VadModels of one file share them. */
+  vadContextCount(): number;
   defaultThreads(): number;
 }
 

@@ -11,6 +11,12 @@ export interface ModelLoadOptions {
    */
   flashAttn?: boolean;
   gpuDevice?: number;
+  /**
+   * Time every token (`Token.timeMs`) by dynamic time warping over the model's alignment heads (whisper.cpp's DTW
+   * token timestamps, heads chosen by model size). Costs an extra decoder pass per call. Needs `flashAttn` off.
+   * Instances that differ in this option load the weights separately.
+   */
+  wordTimestamps?: boolean;
 }
 
 export interface TranscribeOptions {
@@ -29,8 +35,17 @@ export interface TranscribeOptions {
   beamSize?: number;
   /** Retry at higher temperatures when decoding looks degenerate. Default true, as in whisper.cpp. */
   temperatureFallback?: boolean;
-  /** Initial prompt text, e.g. the previous utterance, to condition vocabulary and style. */
+  /**
+   * Initial prompt text, e.g. the previous utterance, to condition vocabulary and style. Only its last 1024 bytes are
+   * used: Whisper reads at most the last 224 tokens of it, and longer text only costs tokenizer time.
+   */
   prompt?: string;
+  /**
+   * Benchmarks only: make the decoder produce exactly this many text tokens (end of text is suppressed before and
+   * forced at that count), so a synthetic model's decode costs what a real model's would. 0 (default) lets the
+   * model decide.
+   */
+  exactTokens?: number;
   /** Segments whose no-speech probability is above this count as silence. Default 0.6. */
   noSpeechThold?: number;
   /** CPU threads for this call. Default min(4, CPUs). */
@@ -42,6 +57,8 @@ export interface Token {
   text: string;
   /** Probability the decoder gave this token. */
   p: number;
+  /** With the model loaded with `wordTimestamps`: where the token begins in the audio given (DTW alignment). */
+  timeMs?: number;
 }
 
 export interface Segment {
@@ -133,4 +150,6 @@ export type EngineErrorCode =
   | 'ABORTED'
   | 'NOT_MULTILINGUAL'
   | 'INFERENCE_FAILED'
-  | 'ADDON_MISSING';
+  | 'ADDON_MISSING'
+  /** A TypeError or RangeError about an argument, e.g. an unknown language. */
+  | 'BAD_OPTIONS';

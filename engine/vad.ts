@@ -1,5 +1,5 @@
 import { native, type NativeVadModel } from './native.js';
-import { resolveVadModelPath } from './model-path.js';
+import { resolveVadModelPath } from './models/model-path.js';
 import type { Pcm, VadParams, VadSegment } from './types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { native, type NativeWhisperModel } from './native.js';
-import { resolveModelPath } from './model-path.js';
+import { resolveModelPath } from './models/model-path.js';
 import type {
   DetectLanguageOptions,
   LanguageDetection,
@@ -29,6 +29,14 @@ export class WhisperModel {
   /** Transcribes 16 kHz mono PCM off the JavaScript thread. */
   transcribe(audio: Pcm, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
     return this.serialize(() => this.model.transcribe(audio, options));
+  }
+
+  /**
+   * Transcribes on the calling thread, for code already off the main thread (a worker). Storing a non-zero value in
+   * `abortFlag[0]` (an Int32Array over a SharedArrayBuffer) from another thread stops it with code `ABORTED`.
+   */
+  transcribeSync(audio: Pcm, options: TranscribeOptions = {}, abortFlag?: Int32Array): TranscriptionResult {
+    return this.model.transcribeSync(audio, options, abortFlag);
   }
 
   /** Language probabilities for the audio (multilingual models only). */

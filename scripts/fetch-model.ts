@@ -4,8 +4,8 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MODEL_FILES, findModelFile } from './lib/catalog.js';
-import { ModelFetchError, fetchModel } from './lib/download-model.js';
+import { MODEL_FILES, findModelFile } from '../engine/models/catalog.js';
+import { ModelFetchError, fetchModel } from '../engine/models/download.js';
 
 const DEFAULT_NAMES = ['tiny.en'];
 

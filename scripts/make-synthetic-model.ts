@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { modelsDir } from '../engine/paths.js';
-import { findModelFile } from './lib/catalog.js';
-import { DEFAULT_SEED, generateSyntheticModel, syntheticModelFileName } from './lib/synthetic-model.js';
-import { SYNTHETIC_MODEL_NAMES, isSyntheticModelName, type SyntheticModelName } from './lib/whisper-layout.js';
+import { findModelFile } from '../engine/models/catalog.js';
+import { DEFAULT_SEED, generateSyntheticModel, syntheticModelFileName } from '../engine/models/synthetic/synthetic-model.js';
+import { SYNTHETIC_MODEL_NAMES, isSyntheticModelName, type SyntheticModelName } from '../engine/models/synthetic/whisper-layout.js';
 
 const DEFAULT_NAMES: SyntheticModelName[] = ['tiny.en', 'tiny'];
 

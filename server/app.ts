@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_FILES, VadModel, modelsDir, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
-import { LanguagePolicy, SessionError, StreamSession, TranscriptionScheduler } from '../engine/streaming/index.js';
+import { LanguagePolicy, SessionError, StreamSession, TranscriptionScheduler } from '../engine/pipeline/index.js';
 import { TranscriberPool } from '../workers/transcriber-pool.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ConfigError, type ServerConfig } from './config.js';
@@ -10,7 +10,7 @@ import type { Logger } from './log.js';
 import { ServerMetrics } from './metrics.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { MemorySessionStore } from './sessions/session-store.js';
-import { handleTranscriptions } from './openai-transcriptions.js';
+import { handleTranscriptions } from './http/openai-transcriptions.js';
 import { ForwardingRunner, RemoteTranscriber } from './remote-transcriber.js';
 import { StreamServer } from './stream-server.js';
 
@@ -56,15 +56,6 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   if (!existsSync(vadModelPath)) throw new ConfigError(`VAD model file not found: ${vadModelPath}`);
   new VadModel(vadModelPath).free();
 
-  // Each running transcription holds a libuv pool thread (see main.cts); with fewer, transcriptions queue there.
-  const uvThreads = Number(process.env['UV_THREADPOOL_SIZE']) || 4;
-  if (model && config.poolSize > uvThreads) {
-    log.warn('POOL_SIZE exceeds the libuv thread pool: transcriptions will wait for its threads', {
-      poolSize: config.poolSize,
-      uvThreadpoolSize: uvThreads,
-      fix: 'start Node with UV_THREADPOOL_SIZE set above POOL_SIZE (npm start does this)',
-    });
-  }
   const lag = new EventLoopLagMonitor();
   const metrics = new ServerMetrics();
   const server = new StreamServer(log, lag, metrics);
@@ -165,7 +156,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     describe: () => ({
       model: model && pool ? { path: model.path, type: pool.model.modelType, multilingual, synthetic: model.synthetic } : null,
       defaultLanguage,
-      pool: pool ? { size: config.poolSize, threadsPerTask: config.threadsPerTask, uvThreadpoolSize: uvThreads } : null,
+      pool: pool ? { size: config.poolSize, threadsPerTask: config.threadsPerTask } : null,
       settings,
       auth: authenticator.enabled,
       forwardFinalsTo: config.forwardUrl ?? null,

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { StreamStrategy } from '../engine/streaming/index.js';
+import type { StreamStrategy } from '../engine/pipeline/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export interface ServerConfig {
@@ -152,7 +152,7 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', help: 'debug, info, warn or error', parse: oneOf(LOG_LEVELS), fallback: () => 'info' },
 };
 
-export const HELP = `Usage: npm start -- [options]   (or: node dist/server/main.cjs [options])
+export const HELP = `Usage: npm start -- [options]   (or: node dist/server/main.js [options])
 
 Real-time speech-to-text over WebSocket: ws://HOST:PORT/stream and /speech (docs/PROTOCOL.md),
 GET /healthz, GET /readyz, GET /stats, GET /metrics (Prometheus).

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { SAMPLE_RATE, type JobEnd, type SchedulerObserver, type SchedulerStats } from '../engine/streaming/index.js';
+import { SAMPLE_RATE, type JobEnd, type SchedulerObserver, type SchedulerStats } from '../engine/pipeline/index.js';
 import type { SessionStats, SessionTotals } from './sessions/session-registry.js';
 
 /** What the metrics read at scrape time rather than being told as it happens. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native } from '../engine/native.js';
-import type { TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from '../engine/streaming/index.js';
-import { encodeWav } from '../engine/wav.js';
+import type { TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from '../engine/pipeline/index.js';
+import { encodeWav } from '../engine/audio/wav.js';
 
 export interface RemoteOptions {
   /** Full URL of an OpenAI-compatible transcription endpoint, e.g. http://speaches:8000/v1/audio/transcriptions. */
@@ -74,24 +74,39 @@ export class RemoteTranscriber implements TranscriptionRunner {
     const language = task.options.language;
     if (language && language !== 'auto') form.append('language', language);
     if (task.options.prompt) form.append('prompt', task.options.prompt);
-    let response: Response;
+    // A timer of our own, held until the request settles: AbortSignal.timeout() inside AbortSignal.any() can be
+    // garbage-collected before it fires (Node 20), which left a hung remote holding a final for undici's 300 s.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new RemoteError(`no answer within ${this.options.timeoutMs} ms`, true)), this.options.timeoutMs);
+    const stop = (): void => deadline.abort(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
     try {
-      response = await fetch(this.options.url, {
-        method: 'POST',
-        body: form,
-        headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
-      });
+      let response: Response;
+      try {
+        response = await fetch(this.options.url, {
+          method: 'POST',
+          body: form,
+          headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},
+          signal: deadline.signal,
+        });
+      } catch (error) {
+        if (deadline.signal.reason instanceof RemoteError) throw deadline.signal.reason;
+        const cause = (error as { cause?: { code?: string } }).cause?.code;
+        throw new RemoteError(`cannot reach it (${cause ?? (error as Error).message})`, true);
+      }
+      if (!response.ok) {
+        const detail = (await response.text()).slice(0, 300);
+        throw new RemoteError(`HTTP ${response.status}: ${detail}`, response.status === 429 || response.status >= 500);
+      }
+      return (await response.json()) as VerboseJson;
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
-      const timedOut = (error as Error).name === 'TimeoutError';
-      throw new RemoteError(timedOut ? `no answer within ${this.options.timeoutMs} ms` : `cannot reach it (${cause ?? (error as Error).message})`, true);
+      if (deadline.signal.reason instanceof RemoteError && !(error instanceof RemoteError)) throw deadline.signal.reason;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
     }
-    if (!response.ok) {
-      const detail = (await response.text()).slice(0, 300);
-      throw new RemoteError(`HTTP ${response.status}: ${detail}`, response.status === 429 || response.status >= 500);
-    }
-    return (await response.json()) as VerboseJson;
   }
 
   private toOutcome(body: VerboseJson, task: TranscriptionTask, totalMs: number): TranscriptionOutcome {

@@ -2,19 +2,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_FRAME_MS, msToSamples, type TranscriptionScheduler } from '../engine/streaming/index.js';
+import { MAX_FRAME_MS, msToSamples, type TranscriptionScheduler } from '../engine/pipeline/index.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { BEARER_SUBPROTOCOL } from './auth/credential.js';
-import { CloseCode } from './close-codes.js';
+import { CloseCode } from './ws/close-codes.js';
 import type { EventLoopLagMonitor } from './event-loop-lag.js';
 import type { Logger } from './log.js';
 import type { ServerMetrics } from './metrics.js';
-import { requestTarget } from './request-target.js';
-import { serveStatic } from './static-files.js';
-import { resumeFromQuery, type ResumeRequest } from './protocol.js';
+import { requestTarget } from './http/request-target.js';
+import { serveStatic } from './http/static-files.js';
+import { resumeFromQuery, type ResumeRequest } from '../protocol/stream.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
-import { SpeechConnection } from './speech-connection.js';
-import { StreamConnection } from './stream-connection.js';
+import { SpeechConnection } from './ws/speech-connection.js';
+import { StreamConnection } from './ws/stream-connection.js';
 
 /** What shutdown needs of a socket binding. */
 interface Connection {

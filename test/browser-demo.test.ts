@@ -24,7 +24,7 @@ t.test('the browser demo streams a (fake) microphone and shows partials and fina
       '--autoplay-policy=no-user-gesture-required',
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${join(fixturesDir, 'shared', 'jfk.wav')}`,
+      `--use-file-for-fake-audio-capture=${join(fixturesDir, 'speech', 'jfk.wav')}`,
     ],
   });
   t.teardown(() => browser.close());

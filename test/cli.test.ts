@@ -9,7 +9,7 @@ import { startTestServer } from './helpers/stream-server.js';
 
 const run = promisify(execFile);
 const cli = join(projectRoot, 'dist', 'cli', 'main.js');
-const jfkPath = join(fixturesDir, 'shared', 'jfk.wav');
+const jfkPath = join(fixturesDir, 'speech', 'jfk.wav');
 
 const app = await startTestServer();
 t.teardown(() => app.close());

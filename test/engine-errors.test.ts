@@ -32,7 +32,7 @@ t.test('bad model files are refused with a coded, specific error', async (t) => 
     ['missing file', join(dir, 'nope.bin'), /not found/, 'MODEL_FILE'],
     ['a directory', dir, /directory/, 'MODEL_FILE'],
     ['an empty file', join(dir, 'empty.bin'), /empty or truncated/, 'MODEL_FILE'],
-    ['a WAV file (wrong magic)', join(fixturesDir, 'shared', 'jfk.wav'), /magic 0x46464952/, 'MODEL_FILE'],
+    ['a WAV file (wrong magic)', join(fixturesDir, 'speech', 'jfk.wav'), /magic 0x46464952/, 'MODEL_FILE'],
     ['a Silero VAD file', SILERO, /truncated or corrupt/, 'MODEL_FILE'],
     ['a model cut in the tensor data', copyPrefix(TINY_EN, join(dir, 'cut-data.bin'), 40_000_000), /file ends inside tensor data/, 'MODEL_FILE'],
     ['a model cut in the vocabulary', copyPrefix(TINY_EN, join(dir, 'cut-vocab.bin'), vocabEnd), /file ends inside token/, 'MODEL_FILE'],

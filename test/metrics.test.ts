@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import type { App } from '../server/app.js';
 import { speech } from './helpers/engine-fixtures.js';
-import { StreamClient } from './helpers/stream-client.js';
+import { StreamClient } from '../bench/lib/raw-stream-client.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 const jfk = speech('jfk.wav');

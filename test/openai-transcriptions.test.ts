@@ -7,7 +7,7 @@ import { fixturesDir } from '../engine/index.js';
 import { hashApiKey } from '../server/auth/authenticator.js';
 import { startTestServer } from './helpers/stream-server.js';
 
-const jfkPath = join(fixturesDir, 'shared', 'jfk.wav');
+const jfkPath = join(fixturesDir, 'speech', 'jfk.wav');
 const jfk = readFileSync(jfkPath);
 
 function form(fields: Record<string, string>, file: Buffer | null = jfk): FormData {

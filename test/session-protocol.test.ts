@@ -1,8 +1,8 @@
 import t from 'tap';
 import { hashApiKey } from '../server/auth/authenticator.js';
 import { ConfigError, HELP, loadConfig } from '../server/config.js';
-import { parseCommand, resumeFromQuery } from '../server/protocol.js';
-import { parseSpeechCommand } from '../server/speech-protocol.js';
+import { parseCommand, resumeFromQuery } from '../protocol/stream.js';
+import { parseSpeechCommand } from '../protocol/speech.js';
 
 const query = (target: string): URLSearchParams => new URL(target, 'http://server').searchParams;
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { speech } from './helpers/engine-fixtures.js';
 import { checkOrdering, type Transcript } from './helpers/stream-checks.js';
-import { StreamClient } from './helpers/stream-client.js';
+import { StreamClient } from '../bench/lib/raw-stream-client.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 const app = await startTestServer();

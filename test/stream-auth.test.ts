@@ -7,7 +7,7 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { projectRoot } from '../engine/index.js';
 import { hashApiKey } from '../server/auth/authenticator.js';
-import { StreamClient } from './helpers/stream-client.js';
+import { StreamClient } from '../bench/lib/raw-stream-client.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 const API_KEY = 'test-key-0123456789';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { StreamClient } from './helpers/stream-client.js';
+import { StreamClient } from '../bench/lib/raw-stream-client.js';
 import { checkOrdering, checkShapes, checkTimings } from './helpers/stream-checks.js';
 import { startTestServer, vadRegions } from './helpers/stream-server.js';
 import { TINY, speech } from './helpers/engine-fixtures.js';

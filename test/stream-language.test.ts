@@ -1,6 +1,6 @@
 import t from 'tap';
 import { native } from '../engine/index.js';
-import { StreamClient } from './helpers/stream-client.js';
+import { StreamClient } from '../bench/lib/raw-stream-client.js';
 import { checkOrdering, checkShapes } from './helpers/stream-checks.js';
 import { startTestServer } from './helpers/stream-server.js';
 import { TINY, speech } from './helpers/engine-fixtures.js';

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { projectRoot } from '../engine/index.js';
 import { speech, SILERO, TINY_EN } from './helpers/engine-fixtures.js';
 import { checkOrdering, checkShapes } from './helpers/stream-checks.js';
-import { StreamClient } from './helpers/stream-client.js';
+import { StreamClient } from '../bench/lib/raw-stream-client.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 const jfk = speech('jfk.wav');
@@ -110,7 +110,7 @@ t.test('a session whose finals fall behind is warned "overloaded", is read no fa
 t.test('SIGTERM: sessions mid-utterance get their finals, then 1001, then the process exits', async (t) => {
   // Acks every 100 ms of audio tell the test when the server holds all 1.5 s, before the signal.
   const env = { ...process.env, WHISPER_MODEL: TINY_EN, VAD_MODEL: SILERO, LOG_LEVEL: 'info', ACK_INTERVAL_MS: '100' };
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.cjs'), '--port', '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js'), '--port', '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   let port = 0;
   const lines = createInterface({ input: child.stdout });

@@ -15,7 +15,7 @@ import {
   type TranscriptionOutcome,
   type TranscriptionTask,
   type UtteranceEvent,
-} from '../engine/streaming/index.js';
+} from '../engine/pipeline/index.js';
 import { join } from 'node:path';
 import { fixturesDir, modelsDir, readWav16kMono, resolveModelPath } from '../engine/index.js';
 import { TranscriberPool } from '../workers/transcriber-pool.js';
@@ -157,7 +157,7 @@ t.test('utterance detector: hysteresis, minimum speech, padding, pause, cut and 
 // The scheduler in front of the real worker pool. With one worker, work completes in the order the scheduler
 // dispatched it, and everything submitted in the same turn as a running transcription queues behind it, so the
 // order of completions shows the scheduler's choices without any timing.
-const jfk = readWav16kMono(join(fixturesDir, 'shared', 'jfk.wav'));
+const jfk = readWav16kMono(join(fixturesDir, 'speech', 'jfk.wav'));
 
 async function withPool(t: { teardown: (fn: () => Promise<void>) => void }, size: number): Promise<TranscriberPool> {
   const pool = await TranscriberPool.start({ modelPath: resolveModelPath(join(modelsDir, 'ggml-tiny.en-synthetic.bin')).path, size, threads: 1 });

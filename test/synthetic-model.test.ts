@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { projectRoot } from '../engine/paths.js';
-import { findModelFile } from '../scripts/lib/catalog.js';
-import { float16Bits, float16Value } from '../scripts/lib/f16.js';
-import { readTensorValues, readWhisperGgml, type WhisperGgmlFile } from '../scripts/lib/ggml-reader.js';
-import { melFilterbank } from '../scripts/lib/mel-filters.js';
-import { DEFAULT_SEED, generateSyntheticModel, syntheticModelFileName } from '../scripts/lib/synthetic-model.js';
-import type { SyntheticModelName } from '../scripts/lib/whisper-layout.js';
+import { findModelFile } from '../engine/models/catalog.js';
+import { float16Bits, float16Value } from '../engine/models/synthetic/f16.js';
+import { readTensorValues, readWhisperGgml, type WhisperGgmlFile } from '../engine/models/synthetic/ggml-reader.js';
+import { melFilterbank } from '../engine/models/synthetic/mel-filters.js';
+import { DEFAULT_SEED, generateSyntheticModel, syntheticModelFileName } from '../engine/models/synthetic/synthetic-model.js';
+import type { SyntheticModelName } from '../engine/models/synthetic/whisper-layout.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'synthetic-model-test-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));

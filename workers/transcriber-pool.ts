@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { BroadcastChannel } from 'node:worker_threads';
+/** The pool of transcription worker threads (Piscina), one model state each, behind the TranscriptionRunner interface. */
 import { Piscina } from 'piscina';
-import type { TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from '../engine/streaming/index.js';
-import type { TranscribeRequest, TranscribeWorkerData, WarmupReply } from './transcribe-task.js';
+import { EngineError } from '../engine/index.js';
+import type { TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from '../engine/pipeline/index.js';
+import type { TranscribeReply, TranscribeRequest, TranscribeWorkerData, WarmupReply } from './transcribe-task.js';
 
 export interface TranscriberPoolOptions {
   modelPath: string;
@@ -14,20 +14,17 @@ export interface TranscriberPoolOptions {
 
 /** Runs transcriptions on worker threads so the server's event loop never waits for the model. */
 export class TranscriberPool implements TranscriptionRunner {
-  private nextId = 1;
-  private readonly inFlight = new Map<number, Promise<unknown>>();
+  /** Abort flags of the transcriptions submitted and not yet settled. */
+  private readonly inFlight = new Map<Int32Array, Promise<TranscribeReply>>();
 
   private constructor(
     private readonly piscina: Piscina,
-    // Piscina's own abort terminates the worker thread (and its loaded model); this channel asks the worker to
-    // stop the inference instead, and the thread stays ready for the next task.
-    private readonly aborts: BroadcastChannel,
     readonly model: WarmupReply,
   ) {}
 
   /** Starts the workers, loads the model in each and warms them up; rejects if the model cannot be loaded. */
   static async start(options: TranscriberPoolOptions): Promise<TranscriberPool> {
-    const workerData: TranscribeWorkerData = { modelPath: options.modelPath, abortChannel: `transcribe-abort-${randomUUID()}` };
+    const workerData: TranscribeWorkerData = { modelPath: options.modelPath };
     const piscina = new Piscina({
       filename: new URL('./transcribe-task.js', import.meta.url).href,
       minThreads: options.size,
@@ -36,35 +33,41 @@ export class TranscriberPool implements TranscriptionRunner {
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData,
     });
-    const aborts = new BroadcastChannel(workerData.abortChannel);
-    aborts.unref();
     try {
       const replies = await Promise.all(
         Array.from({ length: options.size }, () => piscina.run(options.threads, { name: 'warmup' }) as Promise<WarmupReply>),
       );
-      return new TranscriberPool(piscina, aborts, replies[0] as WarmupReply);
+      return new TranscriberPool(piscina, replies[0] as WarmupReply);
     } catch (error) {
-      aborts.close();
       await piscina.destroy();
       throw error;
     }
   }
 
-  transcribe(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionOutcome> {
-    const request: TranscribeRequest = { id: this.nextId++, task };
-    signal.addEventListener('abort', () => this.aborts.postMessage(request.id), { once: true });
-    const run = this.piscina.run(request, { name: 'transcribe', transferList: [task.pcm.buffer as ArrayBuffer] }) as Promise<TranscriptionOutcome>;
-    this.inFlight.set(request.id, run);
-    const forget = (): void => void this.inFlight.delete(request.id);
-    run.then(forget, forget);
-    return run;
+  async transcribe(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionOutcome> {
+    const abort = new Int32Array(new SharedArrayBuffer(4));
+    const stop = (): void => {
+      Atomics.store(abort, 0, 1);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+    const request: TranscribeRequest = { task, abort };
+    const run = this.piscina.run(request, { name: 'transcribe', transferList: [task.pcm.buffer as ArrayBuffer] }) as Promise<TranscribeReply>;
+    this.inFlight.set(abort, run);
+    try {
+      const reply = await run;
+      if (!reply.ok) throw new EngineError(reply.code, reply.message);
+      return reply.outcome;
+    } finally {
+      this.inFlight.delete(abort);
+      signal.removeEventListener('abort', stop);
+    }
   }
 
   /** Stops what is still running, lets it wind down, then ends the workers (ending one mid-inference would tear the job down under it). */
   async close(): Promise<void> {
-    for (const id of this.inFlight.keys()) this.aborts.postMessage(id);
+    for (const abort of this.inFlight.keys()) Atomics.store(abort, 0, 1);
     await Promise.allSettled(this.inFlight.values());
-    this.aborts.close();
     await this.piscina.destroy();
   }
 }

@@ -1,4 +1,4 @@
-import { msToSamples, type SessionError, type StreamSession, type TranscriptEvent } from '../../engine/streaming/index.js';
+import { msToSamples, type SessionError, type StreamSession, type TranscriptEvent } from '../../engine/pipeline/index.js';
 import type { Logger } from '../log.js';
 import { ArrivalClock } from './arrival-clock.js';
 import type { SessionStore } from './session-store.js';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { StreamSession } from '../../engine/streaming/index.js';
+import type { StreamSession } from '../../engine/pipeline/index.js';
 import type { Logger } from '../log.js';
-import { ProtocolError, type ResumeRequest } from '../protocol.js';
+import { ProtocolError, type ResumeRequest } from '../../protocol/stream.js';
 import { HostedSession } from './hosted-session.js';
 import type { SessionStore } from './session-store.js';
 

@@ -1,5 +1,5 @@
 import { decode, encode } from '@msgpack/msgpack';
-import type { TranscriptEvent } from '../../engine/streaming/index.js';
+import type { TranscriptEvent } from '../../engine/pipeline/index.js';
 
 /** What must survive a dropped socket, as plain data (a shared store could keep it in another process). */
 export interface SessionRecord {

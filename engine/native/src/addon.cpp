@@ -1,6 +1,7 @@
 #include <napi.h>
 
-#include "inference_jobs.h"
+#include "transcription.h"
+#include "vad_contexts.h"
 #include "log_capture.h"
 #include "model_registry.h"
 #include "vad_model.h"
@@ -41,6 +42,8 @@ Napi::Value AutoAudioCtx(const Napi::CallbackInfo& info) {
 
 Napi::Value LoadedModelCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), loaded_model_count()); }
 
+Napi::Value VadContextCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), VadContextPool::loaded_count()); }
+
 Napi::Value DefaultThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), default_threads()); }
 
 }  // namespace
@@ -56,6 +59,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("languages", Napi::Function::New<Languages>(env, "languages"));
   exports.Set("autoAudioCtx", Napi::Function::New<AutoAudioCtx>(env, "autoAudioCtx"));
   exports.Set("loadedModelCount", Napi::Function::New<LoadedModelCount>(env, "loadedModelCount"));
+  exports.Set("vadContextCount", Napi::Function::New<VadContextCount>(env, "vadContextCount"));
   exports.Set("defaultThreads", Napi::Function::New<DefaultThreads>(env, "defaultThreads"));
   return exports;
 }

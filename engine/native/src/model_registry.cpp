@@ -8,6 +8,7 @@
 
 #include "log_capture.h"
 #include "model_file_check.h"
+#include "whisper_internals.h"
 
 namespace wsa {
 namespace {
@@ -29,7 +30,7 @@ std::shared_ptr<SharedModel> acquire_model(const std::string& path, const ModelL
   check_model_file(path, ModelKind::Whisper);
   const std::string resolved = real_path(path);
   const std::string key = resolved + (options.use_gpu ? "|gpu" + std::to_string(options.gpu_device) : "|cpu") +
-                          (options.flash_attn ? "|fa" : "");
+                          (options.flash_attn ? "|fa" : "") + (options.word_timestamps ? "|dtw" : "");
 
   // Loading under the lock makes a second thread asking for the same file wait and share, not load twice.
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -50,6 +51,7 @@ std::shared_ptr<SharedModel> acquire_model(const std::string& path, const ModelL
     const std::string why = take_logged_errors();
     throw std::runtime_error("failed to load whisper model " + path + (why.empty() ? "" : ": " + why));
   }
+  if (options.word_timestamps) enable_dtw(ctx);
   auto model = std::shared_ptr<SharedModel>(new SharedModel{ctx, resolved});
   g_models[key] = model;
   return model;

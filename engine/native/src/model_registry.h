@@ -18,6 +18,8 @@ struct SharedModel {
 struct ModelLoadOptions {
   bool use_gpu = false;
   bool flash_attn = false;
+  // DTW token timestamps (whisper_internals.h); whisper.cpp offers them only without flash attention.
+  bool word_timestamps = false;
   int gpu_device = 0;
 };
 

@@ -7,6 +7,7 @@
 #include "log_capture.h"
 #include "model_file_check.h"
 #include "options.h"
+#include "whisper_internals.h"
 
 namespace wsa {
 namespace {
@@ -48,12 +49,12 @@ struct VadSegment {
 
 class VadJob : public Napi::AsyncWorker {
  public:
-  VadJob(Napi::Env env, VadModel* owner, std::shared_ptr<VadInstance> instance, std::vector<float> samples, bool want_segments,
+  VadJob(Napi::Env env, VadModel* owner, std::shared_ptr<VadContextPool> pool, std::vector<float> samples, bool want_segments,
          whisper_vad_params params)
       : Napi::AsyncWorker(env, "whisper.vad"),
         deferred_(Napi::Promise::Deferred::New(env)),
         owner_(owner),
-        instance_(std::move(instance)),
+        pool_(std::move(pool)),
         samples_(std::move(samples)),
         want_segments_(want_segments),
         params_(params) {}
@@ -62,8 +63,15 @@ class VadJob : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
+    std::unique_ptr<VadContextPool::Lease> lease;
+    try {
+      lease = pool_->acquire();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+      return;
+    }
+    whisper_vad_context* vctx = lease->vctx;
     take_logged_errors();
-    whisper_vad_context* vctx = instance_->vctx;
     if (!want_segments_) {
       if (!whisper_vad_detect_speech(vctx, samples_.data(), static_cast<int>(samples_.size()))) {
         SetError("VAD failed: " + take_logged_errors());
@@ -123,7 +131,7 @@ class VadJob : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   VadModel* owner_;
-  std::shared_ptr<VadInstance> instance_;
+  std::shared_ptr<VadContextPool> pool_;
   std::vector<float> samples_;
   bool want_segments_;
   whisper_vad_params params_;
@@ -150,40 +158,39 @@ VadModel::VadModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VadModel>(
   const Napi::Env env = info.Env();
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "VadModel(path): path must be a string");
   const std::string path = info[0].As<Napi::String>().Utf8Value();
-  const Options o(info[1], "options");
-  whisper_vad_context_params params = whisper_vad_default_context_params();
-  params.n_threads = o.integer("threads", 1, 1, 64);
-  params.use_gpu = false;
+  Options(info[1], "options");
   try {
-    check_model_file(path, ModelKind::SileroVad);
+    pool_ = VadContextPool::for_path(path);
   } catch (const ModelFileError& e) {
     throw make_error(env, "MODEL_FILE", e.what());
+  } catch (const std::exception& e) {
+    throw make_error(env, "MODEL_LOAD", e.what());
   }
-  take_logged_errors();
-  whisper_vad_context* vctx = whisper_vad_init_from_file_with_params(path.c_str(), params);
-  if (vctx == nullptr) {
-    const std::string why = take_logged_errors();
-    throw make_error(env, "MODEL_LOAD", "failed to load Silero VAD model " + path + (why.empty() ? "" : ": " + why));
-  }
-  // whisper.cpp leaves the LSTM state uninitialised until the first reset.
-  whisper_vad_reset_state(vctx);
-  instance_ = std::make_shared<VadInstance>(vctx);
+  // A zeroed LSTM state is what whisper_vad_reset_state gives a fresh context.
+  state_.assign(pool_->state_size(), 0.0f);
   pending_.reserve(kWindow * 64);
 }
 
-whisper_vad_context* VadModel::streaming(Napi::Env env, const char* method) {
-  if (!instance_) throw make_error(env, "FREED", std::string("VadModel.") + method + "() called after free()");
+void VadModel::check_usable(Napi::Env env, const char* method) const {
+  if (!pool_) throw make_error(env, "FREED", std::string("VadModel.") + method + "() called after free()");
   if (busy_) throw make_error(env, "BUSY", std::string("VadModel.") + method + "(): a detect() or segments() call is still running");
-  return instance_->vctx;
 }
 
 Napi::Float32Array VadModel::run_windows(Napi::Env env, size_t n_samples) {
-  whisper_vad_context* vctx = instance_->vctx;
   if (n_samples == 0) return Napi::Float32Array::New(env, 0);
+  std::unique_ptr<VadContextPool::Lease> lease;
+  try {
+    lease = pool_->acquire();
+  } catch (const std::exception& e) {
+    throw make_error(env, "MODEL_LOAD", e.what());
+  }
+  whisper_vad_context* vctx = lease->vctx;
+  vad_set_state(vctx, state_.data());
   take_logged_errors();
   if (!whisper_vad_detect_speech_no_reset(vctx, pending_.data(), static_cast<int>(n_samples))) {
     throw make_error(env, "INFERENCE_FAILED", "VAD failed: " + take_logged_errors());
   }
+  vad_get_state(vctx, state_.data());
   Napi::Float32Array probs = copy_probs(env, vctx, n_samples / kWindow);
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n_samples));
   return probs;
@@ -191,30 +198,31 @@ Napi::Float32Array VadModel::run_windows(Napi::Env env, size_t n_samples) {
 
 Napi::Value VadModel::Push(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  streaming(env, "push");
+  check_usable(env, "push");
   append_pcm(info[0], pending_);
   return run_windows(env, pending_.size() / kWindow * kWindow);
 }
 
 Napi::Value VadModel::Flush(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  streaming(env, "flush");
+  check_usable(env, "flush");
   if (pending_.empty()) return Napi::Float32Array::New(env, 0);
   pending_.resize(kWindow, 0.0f);
   return run_windows(env, kWindow);
 }
 
 void VadModel::Reset(const Napi::CallbackInfo& info) {
-  whisper_vad_reset_state(streaming(info.Env(), "reset"));
+  check_usable(info.Env(), "reset");
+  std::fill(state_.begin(), state_.end(), 0.0f);
   pending_.clear();
 }
 
-std::shared_ptr<VadInstance> VadModel::start_job(Napi::Env env, const char* method) {
-  streaming(env, method);
+void VadModel::start_job(Napi::Env env, const char* method) {
+  check_usable(env, method);
   busy_ = true;
+  std::fill(state_.begin(), state_.end(), 0.0f);
   pending_.clear();
   Ref();
-  return instance_;
 }
 
 void VadModel::job_finished() {
@@ -224,9 +232,11 @@ void VadModel::job_finished() {
 
 Napi::Value VadModel::Detect(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
+  check_usable(env, "detect");
   std::vector<float> samples;
   read_pcm(info[0], "audio", samples);
-  auto* job = new VadJob(env, this, start_job(env, "detect"), std::move(samples), false, whisper_vad_default_params());
+  auto* job = new VadJob(env, this, pool_, std::move(samples), false, whisper_vad_default_params());
+  start_job(env, "detect");
   Napi::Promise promise = job->promise();
   job->Queue();
   return promise;
@@ -234,6 +244,7 @@ Napi::Value VadModel::Detect(const Napi::CallbackInfo& info) {
 
 Napi::Value VadModel::Segments(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
+  check_usable(env, "segments");
   std::vector<float> samples;
   read_pcm(info[0], "audio", samples);
   const Options o(info[1], "params");
@@ -243,14 +254,17 @@ Napi::Value VadModel::Segments(const Napi::CallbackInfo& info) {
   params.min_silence_duration_ms = o.integer("minSilenceDurationMs", params.min_silence_duration_ms, 0, 600000);
   params.max_speech_duration_s = o.number("maxSpeechDurationS", params.max_speech_duration_s, 0.0f, 3.0e38f);
   params.speech_pad_ms = o.integer("speechPadMs", params.speech_pad_ms, 0, 600000);
-  auto* job = new VadJob(env, this, start_job(env, "segments"), std::move(samples), true, params);
+  auto* job = new VadJob(env, this, pool_, std::move(samples), true, params);
+  start_job(env, "segments");
   Napi::Promise promise = job->promise();
   job->Queue();
   return promise;
 }
 
 void VadModel::Free(const Napi::CallbackInfo&) {
-  instance_.reset();
+  pool_.reset();
+  state_.clear();
+  state_.shrink_to_fit();
   pending_.clear();
   pending_.shrink_to_fit();
 }

@@ -5,18 +5,12 @@
 #include <memory>
 #include <vector>
 
-#include "whisper.h"
+#include "vad_contexts.h"
 
 namespace wsa {
 
-struct VadInstance {
-  whisper_vad_context* vctx;
-  explicit VadInstance(whisper_vad_context* v) : vctx(v) {}
-  ~VadInstance() { whisper_vad_free(vctx); }
-};
-
-// JS class `VadModel`: Silero VAD through whisper.cpp. push() is the streaming path: it runs on the calling
-// thread (a 512-sample window costs well under a millisecond) and keeps the LSTM state and any samples
+// JS class `VadModel`: Silero VAD through whisper.cpp, over contexts shared per model file (VadContextPool).
+// push() is the streaming path: it runs on the calling thread and keeps this stream's LSTM state and any samples
 // short of a whole window for the next call. detect() and segments() look at a whole buffer on the thread pool.
 class VadModel : public Napi::ObjectWrap<VadModel> {
  public:
@@ -34,11 +28,12 @@ class VadModel : public Napi::ObjectWrap<VadModel> {
   void Free(const Napi::CallbackInfo& info);
   Napi::Value WindowSize(const Napi::CallbackInfo& info);
 
-  whisper_vad_context* streaming(Napi::Env env, const char* method);
-  std::shared_ptr<VadInstance> start_job(Napi::Env env, const char* method);
+  void check_usable(Napi::Env env, const char* method) const;
+  void start_job(Napi::Env env, const char* method);
   Napi::Float32Array run_windows(Napi::Env env, size_t n_samples);
 
-  std::shared_ptr<VadInstance> instance_;
+  std::shared_ptr<VadContextPool> pool_;
+  std::vector<float> state_;
   std::vector<float> pending_;
   bool busy_ = false;
 };

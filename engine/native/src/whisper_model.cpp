@@ -16,6 +16,7 @@ Napi::Function WhisperModel::Define(Napi::Env env) {
   return DefineClass(env, "WhisperModel",
                      {
                          InstanceMethod<&WhisperModel::Transcribe>("transcribe"),
+                         InstanceMethod<&WhisperModel::TranscribeSync>("transcribeSync"),
                          InstanceMethod<&WhisperModel::DetectLanguage>("detectLanguage"),
                          InstanceMethod<&WhisperModel::Abort>("abort"),
                          InstanceMethod<&WhisperModel::Free>("free"),
@@ -32,6 +33,10 @@ WhisperModel::WhisperModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Wh
   load.use_gpu = o.boolean("useGpu", true);
   load.flash_attn = o.boolean("flashAttn", false);
   load.gpu_device = o.integer("gpuDevice", 0, 0, 64);
+  load.word_timestamps = o.boolean("wordTimestamps", false);
+  if (load.word_timestamps && load.flash_attn) {
+    throw Napi::TypeError::New(env, "options.wordTimestamps needs flashAttn off (whisper.cpp computes them without flash attention)");
+  }
 
   std::shared_ptr<SharedModel> model;
   try {
@@ -55,16 +60,22 @@ const std::shared_ptr<WhisperInstance>& WhisperModel::live(Napi::Env env, const 
   return instance_;
 }
 
-std::shared_ptr<WhisperInstance> WhisperModel::start_job(Napi::Env env, const char* method) {
+const std::shared_ptr<WhisperInstance>& WhisperModel::idle(Napi::Env env, const char* method) const {
   const auto& instance = live(env, method);
   if (busy_) {
     throw make_error(env, "BUSY", std::string("WhisperModel.") + method +
                                       "(): this instance is already running a job; wait for it or use another instance");
   }
-  busy_ = true;
-  instance->abort_requested = false;
-  Ref();
   return instance;
+}
+
+Napi::Promise WhisperModel::start(InferenceJob* job) {
+  busy_ = true;
+  instance_->abort_requested = false;
+  Ref();
+  Napi::Promise promise = job->promise();
+  job->Queue();
+  return promise;
 }
 
 void WhisperModel::job_finished() {
@@ -74,22 +85,47 @@ void WhisperModel::job_finished() {
 
 Napi::Value WhisperModel::Transcribe(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  whisper_context* ctx = live(env, "transcribe")->model->ctx;
+  const auto& instance = idle(env, "transcribe");
   std::vector<float> samples;
   read_pcm(info[0], "audio", samples);
-  TranscribeOptions options = parse_transcribe_options(info[1], ctx, samples.size());
-  auto instance = start_job(env, "transcribe");
-  return queue_transcription(env, this, std::move(instance), std::move(samples), std::move(options));
+  TranscribeOptions options = parse_transcribe_options(info[1], instance->model->ctx, samples.size());
+  return start(make_transcription_job(env, this, instance, std::move(samples), std::move(options)));
+}
+
+// For a caller that is already off the main thread (a worker): runs on the calling thread and returns the result.
+// `abortFlag`, an Int32Array over a SharedArrayBuffer, lets another thread stop it by storing a non-zero value.
+Napi::Value WhisperModel::TranscribeSync(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const std::shared_ptr<WhisperInstance> instance = idle(env, "transcribeSync");
+  std::vector<float> samples;
+  read_pcm(info[0], "audio", samples);
+  const TranscribeOptions options = parse_transcribe_options(info[1], instance->model->ctx, samples.size());
+  AbortCheck abort;
+  if (!info[2].IsUndefined()) {
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        info[2].As<Napi::Int32Array>().ElementLength() < 1) {
+      throw Napi::TypeError::New(env, "transcribeSync: abortFlag must be an Int32Array of at least one element");
+    }
+    abort.fn = [](void* flag) { return __atomic_load_n(static_cast<const int32_t*>(flag), __ATOMIC_RELAXED) != 0; };
+    abort.data = info[2].As<Napi::Int32Array>().Data();
+  }
+  pad_short_input(samples);
+  busy_ = true;
+  TranscriptionOutput out;
+  Failure failure;
+  const bool ok = run_transcription(instance->model->ctx, instance->state, samples, options, abort, out, failure);
+  busy_ = false;
+  if (!ok) throw make_error(env, failure.code, failure.message);
+  return transcription_to_js(env, out);
 }
 
 Napi::Value WhisperModel::DetectLanguage(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  whisper_context* ctx = live(env, "detectLanguage")->model->ctx;
+  const auto& instance = idle(env, "detectLanguage");
   std::vector<float> samples;
   read_pcm(info[0], "audio", samples);
-  LanguageOptions options = parse_language_options(info[1], ctx, samples.size());
-  auto instance = start_job(env, "detectLanguage");
-  return queue_language_detection(env, this, std::move(instance), std::move(samples), options);
+  LanguageOptions options = parse_language_options(info[1], instance->model->ctx, samples.size());
+  return start(make_language_job(env, this, instance, std::move(samples), options));
 }
 
 Napi::Value WhisperModel::Abort(const Napi::CallbackInfo& info) {

@@ -9,6 +9,8 @@
 
 namespace wsa {
 
+class InferenceJob;
+
 // One inference state over shared weights. Jobs hold it by shared_ptr, so free() or garbage collection of
 // the JS object never pulls the state from under a transcription still running on the thread pool.
 struct WhisperInstance {
@@ -31,13 +33,16 @@ class WhisperModel : public Napi::ObjectWrap<WhisperModel> {
 
  private:
   Napi::Value Transcribe(const Napi::CallbackInfo& info);
+  Napi::Value TranscribeSync(const Napi::CallbackInfo& info);
   Napi::Value DetectLanguage(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
   void Free(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
 
-  // Throws unless a new job may start; marks the instance busy and pins the JS object.
-  std::shared_ptr<WhisperInstance> start_job(Napi::Env env, const char* method);
+  // The instance, or a thrown FREED/BUSY error when no new job may start on it.
+  const std::shared_ptr<WhisperInstance>& idle(Napi::Env env, const char* method) const;
+  // Marks the instance busy and pins the JS object until job_finished(), then queues the job.
+  Napi::Promise start(InferenceJob* job);
   const std::shared_ptr<WhisperInstance>& live(Napi::Env env, const char* method) const;
 
   std::shared_ptr<WhisperInstance> instance_;

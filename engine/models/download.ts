@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { modelsDir } from '../../engine/paths.js';
+import { modelsDir } from '../paths.js';
 import { MODEL_FILES, findModelFile, modelUrl, type ModelFile } from './catalog.js';
 import { DownloadProgress, type ProgressStream } from './progress.js';
 import { writeAll } from './write-all.js';

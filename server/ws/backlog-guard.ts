@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { Heartbeat } from './heartbeat.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 const RECHECK_MS = 100;
 

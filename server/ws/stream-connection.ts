@@ -1,9 +1,9 @@
 import type { RawData, WebSocket } from 'ws';
-import { SessionError, type TranscriptEvent } from '../engine/streaming/index.js';
+import { SessionError, type TranscriptEvent } from '../../engine/pipeline/index.js';
 import { BacklogGuard } from './backlog-guard.js';
 import { CloseCode } from './close-codes.js';
 import { Heartbeat } from './heartbeat.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 import {
   ProtocolError,
   ackMessage,
@@ -17,10 +17,10 @@ import {
   transcriptMessage,
   type ClientCommand,
   type ResumeRequest,
-} from './protocol.js';
-import type { HostedSession, SessionSink } from './sessions/hosted-session.js';
-import { SessionLimits } from './sessions/session-limits.js';
-import type { SessionRegistry } from './sessions/session-registry.js';
+} from '../../protocol/stream.js';
+import type { HostedSession, SessionSink } from '../sessions/hosted-session.js';
+import { SessionLimits } from '../sessions/session-limits.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
 
 export interface StreamConnectionOptions {
   registry: SessionRegistry;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { modelsDir } from './paths.js';
+import { modelsDir, projectRoot } from '../paths.js';
 
 export interface ResolvedModel {
   path: string;
@@ -39,7 +39,10 @@ export function resolveModelPath(explicit?: string): ResolvedModel {
   return resolved(found, 'project');
 }
 
-/** Silero VAD model path: `explicit`, else `VAD_MODEL`, else models/ggml-silero-v6.2.0.bin. */
+/** The Silero VAD v6.2.0 model this package carries (MIT, see NOTICE), so the default works offline. */
+export const BUNDLED_VAD_MODEL: string = join(projectRoot, 'engine', 'assets', DEFAULT_VAD_FILE);
+
+/** Silero VAD model path: `explicit`, else `VAD_MODEL`, else the bundled ggml-silero-v6.2.0.bin. */
 export function resolveVadModelPath(explicit?: string): string {
-  return resolve(explicit || process.env['VAD_MODEL'] || join(modelsDir, DEFAULT_VAD_FILE));
+  return resolve(explicit || process.env['VAD_MODEL'] || BUNDLED_VAD_MODEL);
 }

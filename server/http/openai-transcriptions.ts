@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import busboy from 'busboy';
-import { Resampler } from '../client/resampler.js';
-import { SAMPLE_RATE, SessionError, type LanguagePolicy, type TranscriptionOutcome, type TranscriptionScheduler } from '../engine/streaming/index.js';
-import { parseWav, WavFormatError } from '../engine/wav.js';
-import { native } from '../engine/native.js';
-import type { Authenticator } from './auth/authenticator.js';
-import type { Logger } from './log.js';
+import { Resampler } from '../../engine/audio/resampler.js';
+import { SAMPLE_RATE, SessionError, type LanguagePolicy, type TranscriptionOutcome, type TranscriptionScheduler } from '../../engine/pipeline/index.js';
+import { parseWav, WavFormatError } from '../../engine/audio/wav.js';
+import { native } from '../../engine/native.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Logger } from '../log.js';
 
 export interface TranscriptionsOptions {
   scheduler: TranscriptionScheduler;

@@ -1,5 +1,5 @@
-import type { VadSegment } from '../engine/index.js';
-import { StreamClient } from '../test/helpers/stream-client.js';
+import type { VadSegment } from '../../engine/index.js';
+import { StreamClient } from './raw-stream-client.js';
 import type { Timeline } from './speech-timeline.js';
 
 /** One latency, with when it was observed (performance.now() in the bench process). */

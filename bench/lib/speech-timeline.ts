@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { VadModel, fixturesDir, readWav16kMono, type VadSegment } from '../engine/index.js';
-import { SAMPLE_RATE } from '../engine/streaming/index.js';
+import { VadModel, fixturesDir, readWav16kMono, type VadSegment } from '../../engine/index.js';
+import { SAMPLE_RATE } from '../../engine/pipeline/index.js';
 
 /** One recording and where Silero says its speech is. */
 export interface SpeechClip {
@@ -19,17 +19,14 @@ export interface Timeline {
 const MIN_PAUSE_MS = 600;
 const MAX_PAUSE_MS = 2500;
 
-/** Every WAV in fixtures/ and fixtures/shared (the copy of ../shared/speech), with its speech regions. */
+/** Every WAV in fixtures/speech, with its speech regions. */
 export async function loadClips(names?: string[]): Promise<SpeechClip[]> {
   const paths = names
-    ? names.map((name) => join(fixturesDir, 'shared', name))
-    : [fixturesDir, join(fixturesDir, 'shared')].flatMap((dir) =>
-        readdirSync(dir)
-          .filter((file) => file.endsWith('.wav'))
-          .sort()
-          .map((file) => join(dir, file)),
-      );
-  if (paths.length === 0) throw new Error(`no WAV files in ${fixturesDir}: run .ci/run or copy ../shared/speech into fixtures/shared`);
+    ? names.map((name) => join(fixturesDir, 'speech', name))
+    : readdirSync(join(fixturesDir, 'speech'))
+        .filter((file) => file.endsWith('.wav'))
+        .sort()
+        .map((file) => join(fixturesDir, 'speech', file));
   const vad = new VadModel();
   try {
     const clips: SpeechClip[] = [];

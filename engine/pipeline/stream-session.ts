@@ -3,7 +3,7 @@ import { VadModel } from '../vad.js';
 import type { TranscribeOptions } from '../types.js';
 import type { LanguagePolicy } from './language-policy.js';
 import { PartialStabilizer } from './partial-stabilizer.js';
-import { PcmRingBuffer } from './pcm-ring-buffer.js';
+import { PcmRingBuffer } from '../audio/pcm-ring-buffer.js';
 import type { JobResult, TranscriptionScheduler } from './scheduler.js';
 import { speechText, stripPunctuation } from './text-filters.js';
 import { PRE_PAD_MS, UtteranceDetector, type UtteranceEvent } from './utterance-detector.js';

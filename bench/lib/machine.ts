@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { native } from '../engine/index.js';
+import { native } from '../../engine/index.js';
 
 export interface MachineInfo {
   cpu: string;

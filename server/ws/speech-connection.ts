@@ -1,14 +1,14 @@
 import type { RawData, WebSocket } from 'ws';
-import { SessionError, type TranscriptEvent } from '../engine/streaming/index.js';
+import { SessionError, type TranscriptEvent } from '../../engine/pipeline/index.js';
 import { BacklogGuard } from './backlog-guard.js';
 import { CloseCode } from './close-codes.js';
 import { Heartbeat } from './heartbeat.js';
-import type { Logger } from './log.js';
-import { ProtocolError, checkAudioFrame } from './protocol.js';
-import type { HostedSession, SessionSink } from './sessions/hosted-session.js';
-import { SessionLimits } from './sessions/session-limits.js';
-import type { SessionRegistry } from './sessions/session-registry.js';
-import { parseSpeechCommand, speechErrorEvent, speechEvent, speechTranscriptEvent, type SpeechCommand } from './speech-protocol.js';
+import type { Logger } from '../log.js';
+import { ProtocolError, checkAudioFrame } from '../../protocol/stream.js';
+import type { HostedSession, SessionSink } from '../sessions/hosted-session.js';
+import { SessionLimits } from '../sessions/session-limits.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
+import { parseSpeechCommand, speechErrorEvent, speechEvent, speechTranscriptEvent, type SpeechCommand } from '../../protocol/speech.js';
 
 export interface SpeechConnectionOptions {
   registry: SessionRegistry;

@@ -12,7 +12,7 @@ import { float16Bits } from './f16.js';
 import { gpt2TokenBytes } from './gpt2-vocab.js';
 import { melFilterbank } from './mel-filters.js';
 import { NORMAL_TABLE_SIZE, Xoshiro128, unitNormalQuantiles } from './prng.js';
-import { writeAll } from './write-all.js';
+import { writeAll } from '../write-all.js';
 import { GGML_MAGIC, whisperHparams, whisperTensors, type SyntheticModelName, type TensorSpec, type WhisperHparams } from './whisper-layout.js';
 
 export const DEFAULT_SEED = 1;

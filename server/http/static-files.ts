@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
-import { projectRoot } from '../engine/paths.js';
+import { projectRoot } from '../../engine/paths.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -10,14 +10,19 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-/** URL prefixes and the folders behind them: the demo page, and the compiled client library it imports. */
+/**
+ * URL prefixes and the folders behind them: the demo page, the compiled client library it imports, and the two
+ * browser-safe folders the library imports in turn (wire types and the resampler).
+ */
 const ROOTS: [prefix: string, dir: string][] = [
   ['/client/', join(projectRoot, 'dist', 'client')],
+  ['/protocol/', join(projectRoot, 'dist', 'protocol')],
+  ['/engine/audio/', join(projectRoot, 'dist', 'engine', 'audio')],
   ['/', join(projectRoot, 'web')],
 ];
 
 /**
- * Serves the browser demo (`/`) and the client library (`/client/*.js`) for GET requests. Returns false when the
+ * Serves the browser demo (`/`) and the client library (`/client/*.js` and its imports) for GET requests. Returns false when the
  * path is not one of its files, so the caller can answer 404.
  */
 export async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {

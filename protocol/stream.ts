@@ -1,4 +1,4 @@
-import type { SessionErrorCode, TranscriptEvent } from '../engine/streaming/index.js';
+import type { SessionErrorCode, TranscriptEvent } from '../engine/pipeline/index.js';
 
 /** Stable codes of `{"type": "error"}` messages; docs/PROTOCOL.md lists what each means. */
 export type ErrorCode =

@@ -1,5 +1,5 @@
-import type { TranscriptEvent } from '../engine/streaming/index.js';
-import { ProtocolError, parseObject, type ErrorCode } from './protocol.js';
+import type { TranscriptEvent } from '../engine/pipeline/index.js';
+import { ProtocolError, parseObject, type ErrorCode } from './stream.js';
 
 /** Client messages of /speech (docs/PROTOCOL.md). */
 export type SpeechCommand = { type: 'start'; language: string | undefined } | { type: 'stop' };
