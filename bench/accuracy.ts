@@ -10,7 +10,7 @@ import { scoreMode } from './lib/accuracy-score.js';
 import { OFFLINE_DECODE, offlineTranscripts } from './lib/offline-transcripts.js';
 import { findRealModels } from './lib/real-models.js';
 import { streamingTranscripts } from './lib/streaming-transcripts.js';
-import { machineInfo } from './machine.js';
+import { machineInfo } from './lib/machine.js';
 
 const USAGE = `Usage: node dist/bench/accuracy.js [options]   (npm run bench:accuracy -- [options])
 

@@ -1,6 +1,6 @@
 // The accuracy bench's results, and their readable form: machine, corpus, model and decode mode next to the figures.
 import { basename } from 'node:path';
-import { describeMachine, type MachineInfo } from '../machine.js';
+import { describeMachine, type MachineInfo } from './machine.js';
 import type { ClipScore, ModeScore } from './accuracy-score.js';
 import type { WordErrors } from './wer.js';
 
