@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DEFAULT_MODEL_FILES, VadModel, modelsDir, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
 import { LanguagePolicy, SessionError, StreamSession, TranscriptionScheduler } from '../engine/pipeline/index.js';
 import { TranscriberPool } from '../workers/transcriber-pool.js';
@@ -154,12 +154,13 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         log,
       }),
     describe: () => ({
-      model: model && pool ? { path: model.path, type: pool.model.modelType, multilingual, synthetic: model.synthetic } : null,
+      // The file's name, not its path: /readyz answers anyone, so it discloses no paths, URLs or credentials.
+      model: model && pool ? { file: basename(model.path), type: pool.model.modelType, multilingual, synthetic: model.synthetic } : null,
       defaultLanguage,
       pool: pool ? { size: config.poolSize, threadsPerTask: config.threadsPerTask } : null,
       settings,
       auth: authenticator.enabled,
-      forwardFinalsTo: config.forwardUrl ?? null,
+      forwarding: config.forwardUrl !== undefined,
       scheduler: scheduler.stats,
     }),
   });

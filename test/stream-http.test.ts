@@ -55,15 +55,17 @@ t.test('health, readiness with event-loop lag, and unknown paths', async (t) => 
   t.same(await health.json(), { status: 'ok' });
   const ready = await fetch(`${app.httpUrl}/readyz`);
   t.equal(ready.status, 200);
-  t.match(await ready.json(), {
+  const readiness = (await ready.json()) as Record<string, unknown>;
+  t.match(readiness, {
     status: 'ready',
-    model: { type: 'tiny', multilingual: false, synthetic: true },
+    model: { file: 'ggml-tiny.en-synthetic.bin', type: 'tiny', multilingual: false, synthetic: true },
     defaultLanguage: 'en',
     pool: { size: Number, threadsPerTask: Number },
     scheduler: { running: 0, queuedFinals: 0, queuedPartials: 0 },
     sessions: 0,
     eventLoopLag: { p50Ms: Number, p99Ms: Number, maxMs: Number, meanMs: Number },
   });
+  t.notMatch(JSON.stringify(readiness), /\//, 'no paths or URLs: /readyz answers anyone');
   t.equal((await fetch(`${app.httpUrl}/nope`)).status, 404);
   t.equal((await fetch(`${app.httpUrl}/healthz`, { method: 'POST' })).status, 405);
   const ws = new WebSocket(`${app.httpUrl.replace('http', 'ws')}/other`);
