@@ -1,29 +1,47 @@
-import { existsSync } from 'node:fs';
+/** Wiring only: builds the server's parts from its configuration, in order, and takes them down again. */
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { DEFAULT_MODEL_FILES, VadModel, modelsDir, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
-import { LanguagePolicy, SessionError, StreamSession, TranscriptionScheduler } from '../engine/pipeline/index.js';
+import { DEFAULT_MODEL_FILES, isMultilingualModel, modelsDir, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
+import {
+  LanguagePolicy,
+  LoadController,
+  SessionError,
+  StreamSession,
+  TranscriptionScheduler,
+  type SchedulerObserver,
+  type StreamSettings,
+  type TranscriptionRunner,
+} from '../engine/pipeline/index.js';
+import { AudioDecoder } from '../workers/audio-decoder.js';
 import { TranscriberPool } from '../workers/transcriber-pool.js';
+import { VadService } from '../workers/vad-service.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { EventLoopLagMonitor } from './event-loop-lag.js';
+import { handleTranscriptions } from './http/openai-transcriptions.js';
+import { OriginPolicy } from './http/origin-policy.js';
+import { HttpRouter } from './http/router.js';
+import { UploadGate } from './http/upload-gate.js';
 import type { Logger } from './log.js';
 import { ServerMetrics } from './metrics.js';
+import { ForwardingRunner, RemoteTranscriber } from './remote-transcriber.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { MemorySessionStore } from './sessions/session-store.js';
-import { handleTranscriptions } from './http/openai-transcriptions.js';
-import { ForwardingRunner, RemoteTranscriber } from './remote-transcriber.js';
 import { StreamServer } from './stream-server.js';
 
 export interface App {
   port: number;
-  /** ws://host:port/stream */
+  /** ws://host:port/stream (wss:// with TLS) */
   streamUrl: string;
-  /** http://host:port */
+  /** http://host:port (https:// with TLS) */
   httpUrl: string;
   /** The local Whisper model; null when finals are forwarded and there is no real model to run partials. */
   model: ResolvedModel | null;
   close(): Promise<void>;
 }
+
+/** How often the load controller measures demand and adjusts the partial interval. */
+const LOAD_UPDATE_MS = 1000;
 
 /**
  * The local model, if the server runs one. Forwarding finals to a remote server needs none: without a configured
@@ -37,139 +55,215 @@ function localModel(config: ServerConfig): ResolvedModel | null {
   return model;
 }
 
-/**
- * Starts the server: it listens at once (so /healthz answers while models load), loads the model into every
- * worker, then turns ready. Rejects with a readable error when a model file is missing or unusable.
- */
-export async function startApp(config: ServerConfig, log: Logger): Promise<App> {
-  const model = localModel(config);
-  if (!model && config.strategy === 'naive') throw new ConfigError('STRATEGY=naive needs a local model');
-  if (!model) log.warn('no local Whisper model: finals go to FORWARD_URL, and no partials are sent', { forwardUrl: config.forwardUrl });
-  if (model?.synthetic) {
-    log.warn(
-      'USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run `npm run models:fetch` to download the real ' +
-        'tiny.en into models/ (or set WHISPER_MODEL / --model), then restart.',
-      { model: model.path },
-    );
-  }
-  const vadModelPath = resolveVadModelPath(config.vadModelPath);
-  if (!existsSync(vadModelPath)) throw new ConfigError(`VAD model file not found: ${vadModelPath}`);
-  new VadModel(vadModelPath).free();
-
-  const lag = new EventLoopLagMonitor();
-  const metrics = new ServerMetrics();
-  const server = new StreamServer(log, lag, metrics);
-  const address = await server.listen(config.port, config.host);
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  log.info('listening', { host: address.address, port: address.port, model: model?.path ?? null, poolSize: config.poolSize, threadsPerTask: config.threadsPerTask });
-
-  let pool: TranscriberPool | null = null;
-  try {
-    if (model) pool = await TranscriberPool.start({ modelPath: model.path, size: config.poolSize, threads: config.threadsPerTask });
-  } catch (error) {
-    await server.close();
-    lag.stop();
-    throw error;
-  }
-  let registry: SessionRegistry | undefined;
-  const close = async (): Promise<void> => {
-    await server.close();
-    await registry?.closeAll();
-    await pool?.close();
-    lag.stop();
+/** Tells the load controller about the work that runs on local workers (not finals sent to a remote server). */
+function localWork(load: LoadController, remoteFinals: boolean): SchedulerObserver {
+  const local = (kind: string): boolean => !(remoteFinals && kind !== 'partial');
+  const cls = (kind: string): 'final' | 'partial' => (kind === 'partial' ? 'partial' : 'final');
+  return {
+    started: (kind) => {
+      if (local(kind)) load.started(cls(kind));
+    },
+    finished: (kind, runMs, end) => {
+      if (local(kind)) load.finished(cls(kind), runMs, end === 'done');
+    },
   };
+}
 
+function readTls(config: ServerConfig): { cert: Buffer; key: Buffer } | null {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return null;
+  try {
+    return { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) };
+  } catch (error) {
+    throw new ConfigError(`cannot read the TLS certificate or key: ${(error as Error).message}`);
+  }
+}
+
+/** The language policy, checked against the model's header before anything is loaded or listens. */
+function languagePolicy(model: ResolvedModel | null, config: ServerConfig): { languages: LanguagePolicy; defaultLanguage: string } {
   // Without a local model the remote server decides what it can transcribe.
-  const multilingual = pool?.model.multilingual ?? true;
+  const multilingual = model ? isMultilingualModel(model.path) : true;
   const languages = new LanguagePolicy(
     native.languages().map((language) => language.code),
     multilingual,
   );
-  let defaultLanguage: string;
   try {
-    defaultLanguage = languages.check(config.defaultLanguage);
+    return { languages, defaultLanguage: languages.check(config.defaultLanguage) };
   } catch (error) {
-    await close();
     throw error instanceof SessionError ? new ConfigError(`DEFAULT_LANGUAGE: ${error.message}`) : error;
   }
+}
 
-  const remote = config.forwardUrl
-    ? new RemoteTranscriber({
-        url: config.forwardUrl,
-        token: config.forwardToken,
-        model: config.forwardModel,
-        timeoutMs: config.forwardTimeoutMs,
-        retries: config.forwardRetries,
-      })
-    : null;
-  // Remote finals get slots of their own (at most one per session runs at a time anyway), so a slow remote
-  // cannot hold the workers that partials need.
-  let scheduler: TranscriptionScheduler;
-  if (remote) {
-    scheduler = new TranscriptionScheduler(pool ? new ForwardingRunner(pool, remote) : remote, { final: config.maxSessions, partial: config.poolSize }, metrics);
-  } else if (pool) {
-    scheduler = new TranscriptionScheduler(pool, config.poolSize, metrics);
-  } else {
-    await close();
-    throw new ConfigError('no Whisper model to run and no FORWARD_URL to send audio to');
+/**
+ * Starts the server: checks what can be checked without loading anything, listens (so /healthz answers while models
+ * load), loads the models, then turns ready. Rejects with a readable ConfigError for a bad configuration.
+ */
+export async function startApp(config: ServerConfig, log: Logger): Promise<App> {
+  const model = localModel(config);
+  if (!model && config.strategy === 'naive') throw new ConfigError('STRATEGY=naive needs a local model');
+  const { languages, defaultLanguage } = languagePolicy(model, config);
+  const vadModelPath = resolveVadModelPath(config.vadModelPath);
+  if (!existsSync(vadModelPath)) throw new ConfigError(`VAD model file not found: ${vadModelPath}`);
+  const tls = readTls(config);
+  if (!model) log.warn('no local Whisper model: finals go to FORWARD_URL, and no partials are sent');
+  if (model?.synthetic) {
+    log.warn(
+      'USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run `npm run models:fetch` to download the real ' +
+        'tiny.en into models/ (or set WHISPER_MODEL / --model), then restart.',
+      { model: basename(model.path) },
+    );
   }
-  const settings = {
-    strategy: config.strategy,
-    partials: pool !== null,
-    partialIntervalMs: config.partialIntervalMs,
-    endSilenceMs: config.endSilenceMs,
-    maxUtteranceMs: config.maxUtteranceMs,
-    threads: config.threadsPerTask,
-    finalBeamSize: config.finalBeamSize,
-  };
-  registry = new SessionRegistry({
-    store: new MemorySessionStore(),
-    resumeTtlMs: config.resumeTtlMs,
-    maxSessions: config.maxSessions,
-    newSession: () => new StreamSession({ scheduler, vadModelPath, languages, defaultLanguage, settings }),
-    log,
-    latency: (isFinal, ms) => metrics.latency(isFinal, ms),
-  });
-  const sessions = registry;
-  metrics.watch({ sessions: () => sessions.stats, totals: () => sessions.totals, scheduler: () => scheduler.stats });
-  const authenticator = new Authenticator({ apiKeyHashes: config.apiKeyHashes, jwtSecret: config.jwtSecret });
-  server.ready({
-    scheduler,
-    registry,
-    authenticator,
-    ackIntervalMs: config.ackIntervalMs,
-    pingIntervalMs: config.pingIntervalMs,
-    idleTimeoutMs: config.idleTimeoutMs,
-    maxSessionMs: config.maxSessionMs,
-    overloadPendingMs: config.overloadPendingMs,
-    transcribeUpload: (req, res, query) =>
-      handleTranscriptions(req, res, query, {
-        scheduler,
-        authenticator,
-        languages,
-        defaultLanguage,
-        maxUploadBytes: config.maxUploadBytes,
-        beamSize: config.finalBeamSize,
-        threads: config.threadsPerTask,
-        log,
-      }),
-    describe: () => ({
-      // The file's name, not its path: /readyz answers anyone, so it discloses no paths, URLs or credentials.
-      model: model && pool ? { file: basename(model.path), type: pool.model.modelType, multilingual, synthetic: model.synthetic } : null,
-      defaultLanguage,
-      pool: pool ? { size: config.poolSize, threadsPerTask: config.threadsPerTask } : null,
-      settings,
-      auth: authenticator.enabled,
-      forwarding: config.forwardUrl !== undefined,
-      scheduler: scheduler.stats,
-    }),
-  });
-  log.info('ready', { model: model?.path ?? null, multilingual, defaultLanguage, auth: authenticator.enabled });
 
+  const lag = new EventLoopLagMonitor();
+  const metrics = new ServerMetrics();
+  const origins = new OriginPolicy(config.allowedOrigins, tls ? 'https' : 'http');
+  let server: StreamServer | null = null;
+  const router = new HttpRouter(log, lag, metrics, origins, () => server?.openConnections ?? 0);
+  server = new StreamServer({ log, metrics, router, origins, tls, shutdownTimeoutMs: config.shutdownTimeoutMs });
+  const listening = server;
+  let address;
+  try {
+    address = await listening.listen(config.port, config.host);
+  } catch (error) {
+    lag.stop();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new ConfigError(`port ${config.port} on ${config.host} is already in use: stop what listens there, or pick another port with --port (PORT); 0 picks a free one`);
+    }
+    if (code === 'EACCES') throw new ConfigError(`no permission to listen on port ${config.port}: use a port above 1023 with --port (PORT)`);
+    throw error;
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  log.info('listening', { host: address.address, port: address.port, tls: tls !== null, model: model ? basename(model.path) : null, poolSize: config.poolSize, threadsPerTask: config.threadsPerTask });
+
+  const stops: (() => Promise<void> | void)[] = [() => lag.stop()];
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      router.ready(null);
+      await listening.close();
+      for (const stop of stops.reverse()) await stop();
+    })());
+  try {
+    const vad = await VadService.start(vadModelPath);
+    stops.push(() => vad.close());
+    const pool = model ? await TranscriberPool.start({ modelPath: model.path, size: config.poolSize, threads: config.threadsPerTask, wordTimestamps: true }) : null;
+    if (pool) stops.push(() => pool.close());
+    const decoder = new AudioDecoder();
+    stops.push(() => decoder.close());
+
+    const remote = config.forwardUrl
+      ? new RemoteTranscriber({
+          url: config.forwardUrl,
+          token: config.forwardToken,
+          model: config.forwardModel,
+          timeoutMs: config.forwardTimeoutMs,
+          retries: config.forwardRetries,
+        })
+      : null;
+    const runner: TranscriptionRunner | null = remote ? (pool ? new ForwardingRunner(pool, remote) : remote) : pool;
+    if (!runner) throw new ConfigError('no Whisper model to run and no FORWARD_URL to send audio to');
+    const load = new LoadController({ baseIntervalMs: config.partialIntervalMs, maxIntervalMs: config.maxPartialIntervalMs, capacity: config.poolSize });
+    // Remote finals get slots of their own (at most one per session runs at a time anyway), so a slow remote cannot
+    // hold the workers that partials need.
+    const scheduler = new TranscriptionScheduler(
+      runner,
+      { slots: config.poolSize, uploads: config.uploadConcurrency, ...(remote ? { remoteFinals: config.maxSessions } : {}) },
+      [metrics, localWork(load, remote !== null)],
+    );
+    const loadTimer = setInterval(() => load.update(scheduler.takePartialOwners()), LOAD_UPDATE_MS);
+    loadTimer.unref();
+    stops.push(() => clearInterval(loadTimer));
+
+    const settings: StreamSettings = {
+      strategy: config.strategy,
+      partials: pool !== null,
+      partialIntervalMs: config.partialIntervalMs,
+      endSilenceMs: config.endSilenceMs,
+      maxUtteranceMs: config.maxUtteranceMs,
+      threads: config.threadsPerTask,
+      finalBeamSize: config.finalBeamSize,
+      earlyFinals: config.earlyFinals,
+      emulatedTokensPerSecond: config.emulateTokensPerS,
+    };
+    const registry = new SessionRegistry({
+      store: new MemorySessionStore(),
+      resumeTtlMs: config.resumeTtlMs,
+      maxSessions: config.maxSessions,
+      maxDetached: config.maxDetachedSessions,
+      maxDetachedPerKey: config.maxDetachedPerPrincipal,
+      newSession: () => {
+        const session = new StreamSession({ scheduler, detector: vad.open(), languages, defaultLanguage, settings, partialIntervalMs: () => load.partialIntervalMs });
+        session.setEndpointing(config.endSilenceMs);
+        return session;
+      },
+      admitting: () => load.admitting,
+      log,
+      latency: (isFinal, ms) => metrics.latency(isFinal, ms),
+    });
+    stops.push(() => registry.closeAll());
+    metrics.watch({ sessions: () => registry.stats, totals: () => registry.totals, scheduler: () => scheduler.stats, load: () => load.snapshot });
+    const authenticator = new Authenticator({ apiKeyHashes: config.apiKeyHashes, jwtSecret: config.jwtSecret, jwtMaxLifetimeS: config.jwtMaxLifetimeS });
+    const uploads = new UploadGate(config.uploadConcurrency + config.uploadQueue, config.uploadsPerPrincipal);
+    router.ready({
+      openAi: new Map([
+        [
+          '/v1/audio/transcriptions',
+          (req, res, query) =>
+            handleTranscriptions(req, res, query, {
+              scheduler,
+              authenticator,
+              languages,
+              defaultLanguage,
+              uploads,
+              decoder,
+              maxUploadBytes: config.maxUploadBytes,
+              maxUploadSeconds: config.maxUploadSeconds,
+              beamSize: config.finalBeamSize,
+              threads: config.threadsPerTask,
+              log,
+            }),
+        ],
+      ]),
+      describe: () => ({
+        // The file's name, not its path: /readyz answers anyone, so it discloses no paths, URLs or credentials.
+        model: model && pool ? { file: basename(model.path), type: pool.model.modelType, multilingual: languages.multilingual, synthetic: model.synthetic } : null,
+        defaultLanguage,
+        pool: pool ? { size: config.poolSize, threadsPerTask: config.threadsPerTask } : null,
+        settings: { ...settings, partialIntervalMs: load.partialIntervalMs },
+        load: load.snapshot,
+        auth: authenticator.enabled,
+        forwarding: remote !== null,
+        scheduler: scheduler.stats,
+      }),
+      stats: () => ({ sessions: registry.stats, scheduler: scheduler.stats, load: load.snapshot }),
+    });
+    listening.ready({
+      registry,
+      authenticator,
+      adapterSettings: { ackIntervalMs: config.ackIntervalMs },
+      limits: {
+        maxMessagesPerS: config.maxMessagesPerS,
+        maxErrorsPerS: config.maxErrorsPerS,
+        maxBufferedBytes: config.maxBufferedBytes,
+        maxAudioRate: config.maxAudioRate,
+        audioBurstMs: config.audioBurstMs,
+        pingIntervalMs: config.pingIntervalMs,
+        idleTimeoutMs: config.idleTimeoutMs,
+        maxSessionMs: config.maxSessionMs,
+        overloadPendingMs: config.overloadPendingMs,
+      },
+    });
+    log.info('ready', { model: model ? basename(model.path) : null, multilingual: languages.multilingual, defaultLanguage, auth: authenticator.enabled });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  const scheme = tls ? 'https' : 'http';
   return {
     port: address.port,
-    streamUrl: `ws://${host}:${address.port}/stream`,
-    httpUrl: `http://${host}:${address.port}`,
+    streamUrl: `${tls ? 'wss' : 'ws'}://${host}:${address.port}/stream`,
+    httpUrl: `${scheme}://${host}:${address.port}`,
     model,
     close,
   };

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { SAMPLE_RATE, type JobEnd, type SchedulerObserver, type SchedulerStats } from '../engine/pipeline/index.js';
+import { SAMPLE_RATE, type JobClass, type JobEnd, type LoadSnapshot, type SchedulerObserver, type SchedulerStats } from '../engine/pipeline/index.js';
 import type { SessionStats, SessionTotals } from './sessions/session-registry.js';
 
 /** What the metrics read at scrape time rather than being told as it happens. */
@@ -7,6 +7,7 @@ export interface MetricSources {
   sessions: () => SessionStats;
   totals: () => SessionTotals;
   scheduler: () => SchedulerStats;
+  load: () => LoadSnapshot;
 }
 
 type Kind = 'partial' | 'final';
@@ -24,6 +25,7 @@ export class ServerMetrics implements SchedulerObserver {
   readonly registry = new Registry();
   private sources: MetricSources | null = null;
   private readonly runs: Counter<'kind' | 'end'>;
+  private readonly refusals: Counter<'reason'>;
   private readonly runSeconds: Histogram<'kind'>;
   private readonly waitSeconds: Histogram<'kind'>;
   private readonly latencySeconds: Record<Kind, Histogram>;
@@ -68,6 +70,31 @@ export class ServerMetrics implements SchedulerObserver {
         const stats = read((s) => s.scheduler());
         this.set({ kind: 'final' }, stats?.queuedFinals ?? 0);
         this.set({ kind: 'partial' }, stats?.queuedPartials ?? 0);
+        this.set({ kind: 'upload' }, stats?.queuedUploads ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'stt_load_ratio',
+      help: 'Demand on the transcription workers over what they can do in real time (smoothed); above 1 is overload',
+      registers,
+      collect() {
+        this.set(read((s) => s.load().load) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'stt_partial_interval_seconds',
+      help: 'Audio time between partials now: PARTIAL_INTERVAL_MS, widened under load up to MAX_PARTIAL_INTERVAL_MS',
+      registers,
+      collect() {
+        this.set((read((s) => s.load().partialIntervalMs) ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'stt_admitting_sessions',
+      help: '1 while new sessions are admitted, 0 while the load refuses them (503 with Retry-After)',
+      registers,
+      collect() {
+        this.set(read((s) => (s.load().admitting ? 1 : 0)) ?? 1);
       },
     });
     new Gauge({
@@ -98,6 +125,12 @@ export class ServerMetrics implements SchedulerObserver {
       buckets: WAIT_BUCKETS,
       registers,
     });
+    this.refusals = new Counter({
+      name: 'stt_refused_total',
+      help: 'Connections and requests refused or closed by a limit, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
     this.pausedReads = new Counter({
       name: 'stt_reads_paused_total',
       help: 'Times a socket stopped being read because its session was over twice OVERLOAD_PENDING_MS behind on finals',
@@ -111,6 +144,11 @@ export class ServerMetrics implements SchedulerObserver {
     };
   }
 
+  /** A limit refused a connection or request, or closed a connection. */
+  refused(reason: string): void {
+    this.refusals.inc({ reason });
+  }
+
   readsPaused(): void {
     this.pausedReads.inc();
   }
@@ -120,11 +158,11 @@ export class ServerMetrics implements SchedulerObserver {
     this.sources = sources;
   }
 
-  started(kind: Kind, waitedMs: number): void {
+  started(kind: JobClass, waitedMs: number): void {
     this.waitSeconds.observe({ kind }, waitedMs / 1000);
   }
 
-  finished(kind: Kind, runMs: number, end: JobEnd): void {
+  finished(kind: JobClass, runMs: number, end: JobEnd): void {
     this.runs.inc({ kind, end });
     if (end === 'done') this.runSeconds.observe({ kind }, runMs / 1000);
   }

@@ -117,11 +117,12 @@ export class RemoteTranscriber implements TranscriptionRunner {
       endMs: num(s.end, 0) * 1000,
       avgLogProb: num(s.avg_logprob, 0),
       noSpeechProb: num(s.no_speech_prob, 0),
+      tokens: [],
     }));
     return {
       text,
       language: languageCode(body.language, task.options.language ?? 'en'),
-      segments: segments.length > 0 ? segments : [{ text, startMs: 0, endMs: 0, avgLogProb: 0, noSpeechProb: 0 }],
+      segments: segments.length > 0 ? segments : [{ text, startMs: 0, endMs: 0, avgLogProb: 0, noSpeechProb: 0, tokens: [] }],
       timings: { encodeMs: 0, decodeMs: 0, totalMs },
     };
   }

@@ -12,6 +12,8 @@ import { EventLoopLagMonitor } from '../server/event-loop-lag.js';
 import { createLogger } from '../server/log.js';
 import { ServerMetrics } from '../server/metrics.js';
 import { StreamServer } from '../server/stream-server.js';
+import { HttpRouter } from '../server/http/router.js';
+import { OriginPolicy } from '../server/http/origin-policy.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 t.test('configuration: defaults, environment, flags over environment, validation', async (t) => {
@@ -29,7 +31,11 @@ t.test('configuration: defaults, environment, flags over environment, validation
 
 t.test('before the model is loaded: alive, not ready, streams refused', async (t) => {
   const lag = new EventLoopLagMonitor();
-  const server = new StreamServer(createLogger('error'), lag, new ServerMetrics());
+  const log = createLogger('error');
+  const serverMetrics = new ServerMetrics();
+  const origins = new OriginPolicy([], 'http');
+  const router = new HttpRouter(log, lag, serverMetrics, origins, () => 0);
+  const server = new StreamServer({ log, metrics: serverMetrics, router, origins, tls: null, shutdownTimeoutMs: 1000 });
   const { port } = await server.listen(0, '127.0.0.1');
   t.teardown(async () => {
     await server.close();

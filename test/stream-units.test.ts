@@ -59,7 +59,7 @@ t.test('text filters', async (t) => {
   const outcome = (text: string, noSpeechProb: number, avgLogProb: number): TranscriptionOutcome => ({
     text,
     language: 'en',
-    segments: [{ text, startMs: 0, endMs: 1000, noSpeechProb, avgLogProb }],
+    segments: [{ text, startMs: 0, endMs: 1000, noSpeechProb, avgLogProb, tokens: [] }],
     timings: { encodeMs: 0, decodeMs: 0, totalMs: 0 },
   });
   t.equal(speechText(outcome(' And so my fellow Americans,', 0.01, -0.3)), 'And so my fellow Americans,');
@@ -160,7 +160,7 @@ t.test('utterance detector: hysteresis, minimum speech, padding, pause, cut and 
 const jfk = readWav16kMono(join(fixturesDir, 'speech', 'jfk.wav'));
 
 async function withPool(t: { teardown: (fn: () => Promise<void>) => void }, size: number): Promise<TranscriberPool> {
-  const pool = await TranscriberPool.start({ modelPath: resolveModelPath(join(modelsDir, 'ggml-tiny.en-synthetic.bin')).path, size, threads: 1 });
+  const pool = await TranscriberPool.start({ modelPath: resolveModelPath(join(modelsDir, 'ggml-tiny.en-synthetic.bin')).path, size, threads: 1, wordTimestamps: false });
   t.teardown(() => pool.close());
   return pool;
 }
@@ -190,7 +190,7 @@ function recorder(): { order: string[]; track: (tag: string, job: Promise<JobRes
 }
 
 t.test('scheduler: finals first, one partial per owner, newest partial wins, aborts', async (t) => {
-  const scheduler = new TranscriptionScheduler(await withPool(t, 1), 1);
+  const scheduler = new TranscriptionScheduler(await withPool(t, 1), { slots: 1, uploads: 1 });
   const { order, track } = recorder();
   const a = {};
   const b = {};
@@ -200,12 +200,12 @@ t.test('scheduler: finals first, one partial per owner, newest partial wins, abo
   const newest = track('a-partial-3', scheduler.partial(a, quick));
   const bPartial = track('b-partial', scheduler.partial(b, quick));
   const bFinal = track('b-final', scheduler.final(b, quick));
-  t.same(scheduler.stats, { running: 1, queuedFinals: 1, queuedPartials: 2 }, 'one running, the rest queued');
+  t.same(scheduler.stats, { running: 1, queuedFinals: 1, queuedPartials: 2, queuedUploads: 0 }, 'one running, the rest queued');
   await Promise.all([first, replaced, newest, bPartial, bFinal]);
   t.same(
     order,
-    ['a-partial-2:dropped', 'a-partial-1', 'b-final', 'a-partial-3', 'b-partial'],
-    'the replaced partial is dropped at once; the final overtakes older partials; partials keep their owners\' order',
+    ['a-partial-2:dropped', 'a-partial-1:dropped', 'b-final', 'a-partial-3', 'b-partial'],
+    'the replaced partial is dropped at once; the final takes the running partial\'s slot (a newer partial of that owner waits); partials keep their owners\' order',
   );
   t.match(await newest, { language: 'en' }, 'a completed job resolves with the transcription');
 
@@ -218,35 +218,35 @@ t.test('scheduler: finals first, one partial per owner, newest partial wins, abo
   scheduler.cancel(a);
   t.equal(await queued, null, 'cancel drops queued work');
   t.not(await busy, null, 'other owners are unaffected');
-  t.same(scheduler.stats, { running: 0, queuedFinals: 0, queuedPartials: 0 });
+  t.same(scheduler.stats, { running: 0, queuedFinals: 0, queuedPartials: 0, queuedUploads: 0 });
 });
 
 t.test("scheduler: an owner's partials wait for its finals, and finals of one owner run one at a time", async (t) => {
-  const scheduler = new TranscriptionScheduler(await withPool(t, 2), 2);
+  const scheduler = new TranscriptionScheduler(await withPool(t, 2), { slots: 2, uploads: 1 });
   const { order, track } = recorder();
   const a = {};
   const jobs = [track('final-1', scheduler.final(a, slow)), track('final-2', scheduler.final(a, quick)), track('partial', scheduler.partial(a, quick))];
-  t.same(scheduler.stats, { running: 1, queuedFinals: 1, queuedPartials: 1 }, 'a second worker is free, yet only one final runs');
+  t.same(scheduler.stats, { running: 1, queuedFinals: 1, queuedPartials: 1, queuedUploads: 0 }, 'a second worker is free, yet only one final runs');
   await Promise.all(jobs);
   t.same(order, ['final-1', 'final-2', 'partial']);
 });
 
 t.test('scheduler: with a limit per kind, finals running elsewhere leave the partial slots free', async (t) => {
   const pool = await withPool(t, 2);
-  const shared = new TranscriptionScheduler(pool, 1);
-  const split = new TranscriptionScheduler(pool, { final: 2, partial: 1 });
+  const shared = new TranscriptionScheduler(pool, { slots: 1, uploads: 1 });
+  const split = new TranscriptionScheduler(pool, { slots: 1, uploads: 1, remoteFinals: 2 });
   const jobs: Promise<JobResult>[] = [];
   for (const scheduler of [shared, split]) {
     const [a, b, c] = [{}, {}, {}];
     jobs.push(scheduler.final(a, slow), scheduler.final(b, slow), scheduler.partial(c, quick));
   }
-  t.same(shared.stats, { running: 1, queuedFinals: 1, queuedPartials: 1 }, 'one shared slot: everything else waits');
-  t.same(split.stats, { running: 3, queuedFinals: 0, queuedPartials: 0 }, 'two final slots and a partial slot: all three run');
+  t.same(shared.stats, { running: 1, queuedFinals: 1, queuedPartials: 1, queuedUploads: 0 }, 'one shared slot: everything else waits');
+  t.same(split.stats, { running: 3, queuedFinals: 0, queuedPartials: 0, queuedUploads: 0 }, 'two final slots and a partial slot: all three run');
   await Promise.all(jobs);
 });
 
 t.test('scheduler: a final can be withdrawn while queued or while running', async (t) => {
-  const scheduler = new TranscriptionScheduler(await withPool(t, 1), 1);
+  const scheduler = new TranscriptionScheduler(await withPool(t, 1), { slots: 1, uploads: 1 });
   const a = {};
   const b = {};
   const running = new AbortController();
@@ -255,8 +255,8 @@ t.test('scheduler: a final can be withdrawn while queued or while running', asyn
   const second = scheduler.final(b, quick, queued.signal);
   queued.abort();
   t.equal(await second, null, 'a queued final leaves the queue');
-  t.same(scheduler.stats, { running: 1, queuedFinals: 0, queuedPartials: 0 });
+  t.same(scheduler.stats, { running: 1, queuedFinals: 0, queuedPartials: 0, queuedUploads: 0 });
   running.abort();
   t.equal(await first, null, 'a running final is aborted');
-  t.same(scheduler.stats, { running: 0, queuedFinals: 0, queuedPartials: 0 });
+  t.same(scheduler.stats, { running: 0, queuedFinals: 0, queuedPartials: 0, queuedUploads: 0 });
 });

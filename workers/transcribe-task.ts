@@ -9,6 +9,8 @@ import { toOutcome, type TranscriptionOutcome, type TranscriptionTask } from '..
 
 export interface TranscribeWorkerData {
   modelPath: string;
+  /** Load the model with DTW word timestamps (see ModelLoadOptions.wordTimestamps). */
+  wordTimestamps: boolean;
 }
 
 export interface TranscribeRequest {
@@ -26,8 +28,8 @@ export interface WarmupReply {
 }
 
 // One model state per worker thread, created when the thread starts; the weights are shared across threads.
-const { modelPath } = workerData as TranscribeWorkerData;
-const model = new WhisperModel(modelPath);
+const { modelPath, wordTimestamps } = workerData as TranscribeWorkerData;
+const model = new WhisperModel(modelPath, { wordTimestamps });
 
 /** Runs one tiny transcription so the first real one does not pay for buffer allocation. */
 export function warmup(threads: number): WarmupReply {

@@ -10,6 +10,8 @@ export interface TranscriberPoolOptions {
   size: number;
   /** CPU threads each transcription uses. */
   threads: number;
+  /** Time every word (DTW): partials commit by it and transcripts carry it; costs an extra decoder pass per job. */
+  wordTimestamps: boolean;
 }
 
 /** Runs transcriptions on worker threads so the server's event loop never waits for the model. */
@@ -24,7 +26,7 @@ export class TranscriberPool implements TranscriptionRunner {
 
   /** Starts the workers, loads the model in each and warms them up; rejects if the model cannot be loaded. */
   static async start(options: TranscriberPoolOptions): Promise<TranscriberPool> {
-    const workerData: TranscribeWorkerData = { modelPath: options.modelPath };
+    const workerData: TranscribeWorkerData = { modelPath: options.modelPath, wordTimestamps: options.wordTimestamps };
     const piscina = new Piscina({
       filename: new URL('./transcribe-task.js', import.meta.url).href,
       minThreads: options.size,

@@ -12,8 +12,21 @@ export class WavFormatError extends Error {
   readonly code = 'BAD_WAV';
 }
 
-/** Parses a RIFF/WAVE file of 16-bit PCM. Other encodings are refused with a message that says what was found. */
-export function parseWav(data: Uint8Array): WavAudio {
+/** Where a WAV file's samples are and what they are, read from its header alone. */
+export interface WavHeader {
+  sampleRate: number;
+  channels: number;
+  /** Byte offset and length of the sample data (the length clipped to the file). */
+  dataOffset: number;
+  dataBytes: number;
+  durationMs: number;
+}
+
+/**
+ * Reads the header of a RIFF/WAVE file of 16-bit PCM without touching its samples, so limits on rate, channels and
+ * length can be checked before any work. Other encodings are refused with a message that says what was found.
+ */
+export function readWavHeader(data: Uint8Array): WavHeader {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const tag = (offset: number): string => String.fromCharCode(...data.subarray(offset, offset + 4));
   if (data.byteLength < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') throw new WavFormatError('not a WAV file (no RIFF/WAVE header)');
@@ -39,21 +52,28 @@ export function parseWav(data: Uint8Array): WavAudio {
         throw new WavFormatError(`WAV must be 16-bit PCM; this one is format ${format.audioFormat} at ${format.bits} bits`);
       }
       if (format.channels < 1 || format.sampleRate < 1) throw new WavFormatError('WAV header has no channels or no sample rate');
-      const end = Math.min(body + size, data.byteLength);
       const frameBytes = 2 * format.channels;
-      const length = Math.floor((end - body) / frameBytes) * format.channels;
-      const samples = new Int16Array(length);
-      for (let i = 0; i < length; i++) samples[i] = view.getInt16(body + 2 * i, true);
+      const dataBytes = Math.floor((Math.min(body + size, data.byteLength) - body) / frameBytes) * frameBytes;
       return {
         sampleRate: format.sampleRate,
         channels: format.channels,
-        samples,
-        durationMs: (length / format.channels / format.sampleRate) * 1000,
+        dataOffset: body,
+        dataBytes,
+        durationMs: (dataBytes / frameBytes / format.sampleRate) * 1000,
       };
     }
     offset = body + size + (size % 2);
   }
   throw new WavFormatError('WAV file has no data chunk');
+}
+
+/** Parses a RIFF/WAVE file of 16-bit PCM (see readWavHeader for what is refused). */
+export function parseWav(data: Uint8Array): WavAudio {
+  const header = readWavHeader(data);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const samples = new Int16Array(header.dataBytes / 2);
+  for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(header.dataOffset + 2 * i, true);
+  return { sampleRate: header.sampleRate, channels: header.channels, samples, durationMs: header.durationMs };
 }
 
 export function readWav(path: string): WavAudio {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { modelsDir, projectRoot } from '../paths.js';
 
@@ -46,3 +46,24 @@ export const BUNDLED_VAD_MODEL: string = join(projectRoot, 'engine', 'assets', D
 export function resolveVadModelPath(explicit?: string): string {
   return resolve(explicit || process.env['VAD_MODEL'] || BUNDLED_VAD_MODEL);
 }
+
+/**
+ * Whether a Whisper model file is multilingual, from its header alone (the vocabulary size: multilingual models
+ * have 51865 tokens or more), so a configuration can be checked before the model is loaded. Throws for a file that
+ * is not a ggml Whisper model.
+ */
+export function isMultilingualModel(path: string): boolean {
+  const header = Buffer.alloc(8);
+  const fd = openSync(path, 'r');
+  try {
+    if (readSync(fd, header, 0, 8, 0) < 8 || header.readUInt32LE(0) !== GGML_MAGIC) {
+      throw Object.assign(new Error(`${path} is not a Whisper ggml model file`), { code: 'MODEL_FILE' });
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return header.readInt32LE(4) >= MULTILINGUAL_VOCAB;
+}
+
+const GGML_MAGIC = 0x67676d6c;
+const MULTILINGUAL_VOCAB = 51865;

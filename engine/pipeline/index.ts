@@ -1,9 +1,25 @@
-export { StreamSession, MAX_FRAME_MS, type StreamSessionOptions, type StreamSessionEvents } from './stream-session.js';
-export { TranscriptionScheduler, type Concurrency, type SchedulerStats, type TaskBuilder, type JobResult, type JobEnd, type SchedulerObserver } from './scheduler.js';
+export { StreamSession, MAX_FRAME_MS, MIN_END_SILENCE_MS, PARTIAL_OVERLAP_MS, PARTIAL_MAX_TAIL_MS, type StreamSessionOptions, type StreamSessionEvents, type SpeechEvent } from './stream-session.js';
+export {
+  TranscriptionScheduler,
+  type Concurrency,
+  type SchedulerStats,
+  type TaskBuilder,
+  type JobResult,
+  type JobEnd,
+  type JobClass,
+  type SchedulerObserver,
+} from './scheduler.js';
+export { LoadController, WIDEN_ABOVE, NARROW_BELOW, type LoadControllerOptions, type LoadSnapshot } from './load-controller.js';
+export { CommittedWindow, type CommittedWindowOptions, type WindowPlan } from './committed-window.js';
+export { EarlyFinal } from './early-final.js';
+export { decodeOptions, type DecodeSettings } from './decode-options.js';
+export { LocalSpeechDetector } from './local-speech-detector.js';
 export { LanguagePolicy } from './language-policy.js';
 export { PcmRingBuffer } from '../audio/pcm-ring-buffer.js';
-export { UtteranceDetector, SPEECH_THRESHOLD, SILENCE_THRESHOLD, MIN_SPEECH_MS, PRE_PAD_MS, POST_PAD_MS, type UtteranceEvent } from './utterance-detector.js';
+export { UtteranceDetector, MAX_END_SILENCE_MS, SPEECH_THRESHOLD, SILENCE_THRESHOLD, MIN_SPEECH_MS, PRE_PAD_MS, POST_PAD_MS, type UtteranceEvent } from './utterance-detector.js';
 export { PartialStabilizer } from './partial-stabilizer.js';
 export { speechText, stripPunctuation, removeNonSpeech, collapseRepetitions } from './text-filters.js';
+export { wordsOf, shiftWords } from './words.js';
 export { toOutcome } from './outcome.js';
 export * from './types.js';
+export { transcribeLong, WINDOW_SAMPLES, type LongAudioOptions, type WindowRunner } from './long-audio.js';

@@ -1,3 +1,13 @@
+/**
+ * Decides what the runner works on next, across all sessions and uploads. Work waits here rather than in the
+ * runner's own queue, so priorities still apply when the runner is busy:
+ * - finals first, in arrival order, one at a time per owner (each prompts with the one before); when every slot is
+ *   busy, a final takes the slot of a running partial, which goes back to the head of the line;
+ * - partials next, taking turns across owners: at most one running and one queued per owner, a newer partial
+ *   replaces the owner's queued one and keeps its place, and an owner's partials wait while one of its finals is
+ *   queued or running, so its messages stay in order;
+ * - file uploads last, at most `uploads` at a time, never ahead of live work that could run.
+ */
 import type { TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from './types.js';
 
 /**
@@ -12,14 +22,16 @@ export type JobResult = TranscriptionOutcome | null;
 /** How a job that reached the runner ended. */
 export type JobEnd = 'done' | 'failed' | 'aborted';
 
-/** Told about every job the runner works on; for metrics. */
+export type JobClass = 'final' | 'partial' | 'upload';
+
+/** Told about every job the runner works on; for metrics and the load controller. */
 export interface SchedulerObserver {
-  started(kind: 'final' | 'partial', waitedMs: number): void;
-  finished(kind: 'final' | 'partial', runMs: number, end: JobEnd): void;
+  started(kind: JobClass, waitedMs: number): void;
+  finished(kind: JobClass, runMs: number, end: JobEnd): void;
 }
 
 interface Job {
-  kind: 'final' | 'partial';
+  cls: JobClass;
   owner: object;
   build: TaskBuilder;
   resolve: (result: JobResult) => void;
@@ -27,6 +39,8 @@ interface Job {
   queuedAt: number;
   /** Present while the job runs. */
   abort?: AbortController;
+  /** Taken off its worker for a final: it is queued again instead of settling. */
+  preempted?: boolean;
 }
 
 interface OwnerState {
@@ -36,55 +50,58 @@ interface OwnerState {
 }
 
 /**
- * How many jobs may run at once: one limit shared by both kinds when one runner does both, or a limit per kind when
- * finals run elsewhere (a remote server) and must not hold the slots that local partials need.
+ * How many jobs may run at once: `slots` shared by all classes when one runner does everything; or, when finals run
+ * elsewhere (a remote server), a limit of their own so a slow remote cannot hold the slots partials need.
  */
-export type Concurrency = number | { final: number; partial: number };
+export interface Concurrency {
+  slots: number;
+  /** Finals run on slots of their own, at most this many at a time. */
+  remoteFinals?: number;
+  /** At most this many uploads at a time (within `slots`). */
+  uploads: number;
+}
 
 export interface SchedulerStats {
   running: number;
   queuedFinals: number;
   queuedPartials: number;
+  queuedUploads: number;
 }
 
-/**
- * Decides what the runner works on next, across all sessions. Work waits here rather than in the runner's own
- * queue, so priorities still apply when the runner is busy:
- * - finals before partials, finals in arrival order, one at a time per owner (each prompts with the one before);
- * - at most one partial running per owner, and a newer partial replaces that owner's queued one;
- * - an owner's partials wait while one of its finals is queued or running, so its messages stay in order.
- */
 export class TranscriptionScheduler {
   private readonly finals: Job[] = [];
   /** Queued partials by owner; a replacement keeps its owner's place in line. */
   private readonly partials = new Map<object, Job>();
+  private readonly uploads: Job[] = [];
   private readonly owners = new Map<object, OwnerState>();
-  private readonly running = { final: 0, partial: 0 };
+  private readonly running = new Set<Job>();
+  /** Owners that asked for partials since takePartialOwners() last counted them. */
+  private partialOwners = new Set<object>();
   private pumpScheduled = false;
 
   constructor(
     private readonly runner: TranscriptionRunner,
     private readonly concurrency: Concurrency,
-    private readonly observer?: SchedulerObserver,
+    private readonly observers: SchedulerObserver[] = [],
   ) {}
 
   /** `signal` withdraws the final: dropped if still queued, aborted if running; either way it resolves with null. */
   final(owner: object, build: TaskBuilder, signal?: AbortSignal): Promise<JobResult> {
+    return this.enqueue('final', owner, build, signal);
+  }
+
+  partial(owner: object, build: TaskBuilder): Promise<JobResult> {
+    this.partialOwners.add(owner);
     return new Promise((resolve, reject) => {
-      const job: Job = { kind: 'final', owner, build, resolve, reject, queuedAt: performance.now() };
-      this.finals.push(job);
-      this.state(owner).finalsQueued++;
-      signal?.addEventListener('abort', () => this.withdraw(job), { once: true });
+      this.partials.get(owner)?.resolve(null);
+      this.partials.set(owner, { cls: 'partial', owner, build, resolve, reject, queuedAt: performance.now() });
       this.pump();
     });
   }
 
-  partial(owner: object, build: TaskBuilder): Promise<JobResult> {
-    return new Promise((resolve, reject) => {
-      this.partials.get(owner)?.resolve(null);
-      this.partials.set(owner, { kind: 'partial', owner, build, resolve, reject, queuedAt: performance.now() });
-      this.pump();
-    });
+  /** A piece of a file upload; `signal` withdraws it like a final's. */
+  upload(owner: object, build: TaskBuilder, signal?: AbortSignal): Promise<JobResult> {
+    return this.enqueue('upload', owner, build, signal);
   }
 
   /** Stops the owner's running partial, whose result nobody wants any more (its utterance ended); frees the worker. */
@@ -92,52 +109,93 @@ export class TranscriptionScheduler {
     this.owners.get(owner)?.runningPartial?.abort?.abort();
   }
 
+  /** Drops the owner's queued work and aborts its running work; all of it resolves with null. */
+  cancel(owner: object): void {
+    for (const queue of [this.finals, this.uploads]) {
+      for (let i = queue.length - 1; i >= 0; i--) {
+        const job = queue[i] as Job;
+        if (job.owner !== owner) continue;
+        queue.splice(i, 1);
+        job.resolve(null);
+      }
+    }
+    this.partials.get(owner)?.resolve(null);
+    this.partials.delete(owner);
+    for (const job of this.running) if (job.owner === owner) job.abort?.abort();
+    const state = this.owners.get(owner);
+    if (state) state.finalsQueued = 0;
+  }
+
+  /** How many owners asked for partials since the last call: the sessions speaking now. */
+  takePartialOwners(): number {
+    const count = this.partialOwners.size;
+    this.partialOwners = new Set();
+    return count;
+  }
+
+  get stats(): SchedulerStats {
+    return { running: this.running.size, queuedFinals: this.finals.length, queuedPartials: this.partials.size, queuedUploads: this.uploads.length };
+  }
+
+  private enqueue(cls: 'final' | 'upload', owner: object, build: TaskBuilder, signal?: AbortSignal): Promise<JobResult> {
+    return new Promise((resolve, reject) => {
+      const job: Job = { cls, owner, build, resolve, reject, queuedAt: performance.now() };
+      (cls === 'final' ? this.finals : this.uploads).push(job);
+      if (cls === 'final') this.state(owner).finalsQueued++;
+      signal?.addEventListener('abort', () => this.withdraw(job), { once: true });
+      this.pump();
+    });
+  }
+
   private withdraw(job: Job): void {
-    const at = this.finals.indexOf(job);
+    const queue = job.cls === 'final' ? this.finals : this.uploads;
+    const at = queue.indexOf(job);
     if (at < 0) {
       job.abort?.abort();
       return;
     }
-    this.finals.splice(at, 1);
-    const state = this.state(job.owner);
-    state.finalsQueued--;
-    this.forget(job.owner, state);
-    job.resolve(null);
-  }
-
-  /** Drops the owner's queued work and aborts its running work; all of it resolves with null. */
-  cancel(owner: object): void {
-    for (let i = this.finals.length - 1; i >= 0; i--) {
-      const job = this.finals[i] as Job;
-      if (job.owner !== owner) continue;
-      this.finals.splice(i, 1);
-      job.resolve(null);
+    queue.splice(at, 1);
+    if (job.cls === 'final') {
+      const state = this.state(job.owner);
+      state.finalsQueued--;
+      this.forget(job.owner, state);
     }
-    this.partials.get(owner)?.resolve(null);
-    this.partials.delete(owner);
-    const state = this.owners.get(owner);
-    if (!state) return;
-    state.finalsQueued = 0;
-    state.runningFinal?.abort?.abort();
-    state.runningPartial?.abort?.abort();
-  }
-
-  get stats(): SchedulerStats {
-    return { running: this.running.final + this.running.partial, queuedFinals: this.finals.length, queuedPartials: this.partials.size };
+    job.resolve(null);
   }
 
   private pump(): void {
     for (let job = this.next(); job; job = this.next()) this.start(job);
+    this.preemptForFinals();
   }
 
-  private hasSlot(kind: Job['kind']): boolean {
-    const limit = this.concurrency;
-    if (typeof limit === 'number') return this.running.final + this.running.partial < limit;
-    return this.running[kind] < limit[kind];
+  private count(cls: JobClass): number {
+    let n = 0;
+    for (const job of this.running) if (job.cls === cls) n++;
+    return n;
+  }
+
+  private hasSlot(cls: JobClass): boolean {
+    const { slots, remoteFinals, uploads } = this.concurrency;
+    if (cls === 'final' && remoteFinals !== undefined) return this.count('final') < remoteFinals;
+    const local = remoteFinals === undefined ? this.running.size : this.running.size - this.count('final');
+    if (local >= slots) return false;
+    return cls !== 'upload' || this.count('upload') < uploads;
+  }
+
+  private runnableFinal(): number {
+    return this.finals.findIndex((job) => !this.state(job.owner).runningFinal);
+  }
+
+  private runnablePartial(): Job | undefined {
+    for (const [owner, job] of this.partials) {
+      const state = this.state(owner);
+      if (!state.runningPartial && !state.runningFinal && state.finalsQueued === 0) return job;
+    }
+    return undefined;
   }
 
   private next(): Job | undefined {
-    const finalAt = this.hasSlot('final') ? this.finals.findIndex((job) => !this.state(job.owner).runningFinal) : -1;
+    const finalAt = this.hasSlot('final') ? this.runnableFinal() : -1;
     if (finalAt >= 0) {
       const [job] = this.finals.splice(finalAt, 1) as [Job];
       const state = this.state(job.owner);
@@ -145,15 +203,26 @@ export class TranscriptionScheduler {
       state.runningFinal = job;
       return job;
     }
-    if (!this.hasSlot('partial')) return undefined;
-    for (const [owner, job] of this.partials) {
-      const state = this.state(owner);
-      if (state.runningPartial || state.runningFinal || state.finalsQueued > 0) continue;
-      this.partials.delete(owner);
-      state.runningPartial = job;
-      return job;
+    const partial = this.hasSlot('partial') ? this.runnablePartial() : undefined;
+    if (partial) {
+      this.partials.delete(partial.owner);
+      this.state(partial.owner).runningPartial = partial;
+      return partial;
     }
+    // Uploads only when no live work that could run is waiting for the slot.
+    if (this.runnableFinal() >= 0 || this.runnablePartial()) return undefined;
+    if (this.uploads.length > 0 && this.hasSlot('upload')) return this.uploads.shift();
     return undefined;
+  }
+
+  /** A final that waits for a slot that only partials hold takes the newest partial's slot. */
+  private preemptForFinals(): void {
+    if (this.concurrency.remoteFinals !== undefined || this.runnableFinal() < 0 || this.hasSlot('final')) return;
+    let newest: Job | undefined;
+    for (const job of this.running) if (job.cls === 'partial' && !job.preempted && (!newest || job.queuedAt > newest.queuedAt)) newest = job;
+    if (!newest) return;
+    newest.preempted = true;
+    newest.abort?.abort();
   }
 
   private start(job: Job): void {
@@ -170,12 +239,13 @@ export class TranscriptionScheduler {
     }
     const abort = new AbortController();
     job.abort = abort;
-    this.running[job.kind]++;
+    job.preempted = false;
+    this.running.add(job);
     const startedAt = performance.now();
-    this.observer?.started(job.kind, startedAt - job.queuedAt);
+    for (const observer of this.observers) observer.started(job.cls, startedAt - job.queuedAt);
     const ended = (end: JobEnd): void => {
-      this.running[job.kind]--;
-      this.observer?.finished(job.kind, performance.now() - startedAt, abort.signal.aborted ? 'aborted' : end);
+      this.running.delete(job);
+      for (const observer of this.observers) observer.finished(job.cls, performance.now() - startedAt, abort.signal.aborted ? 'aborted' : end);
     };
     this.runner.transcribe(task, abort.signal).then(
       (outcome) => {
@@ -193,8 +263,18 @@ export class TranscriptionScheduler {
     const state = this.state(job.owner);
     if (state.runningFinal === job) state.runningFinal = null;
     if (state.runningPartial === job) state.runningPartial = null;
-    this.forget(job.owner, state);
-    settle();
+    if (job.preempted && !this.partials.has(job.owner)) {
+      // Back to the head of the line, rebuilt with the newest audio when it runs again.
+      const rest = [...this.partials];
+      this.partials.clear();
+      this.partials.set(job.owner, { ...job, abort: undefined, queuedAt: performance.now() });
+      for (const [owner, queued] of rest) this.partials.set(owner, queued);
+    } else if (job.preempted) {
+      job.resolve(null);
+    } else {
+      this.forget(job.owner, state);
+      settle();
+    }
     // The owner's reaction to this result (a final's text becomes the next final's prompt) runs in promise
     // callbacks; starting the next job only after them lets its builder see that state.
     if (!this.pumpScheduled) {

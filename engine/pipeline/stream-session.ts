@@ -1,45 +1,71 @@
+/**
+ * The session core: one audio stream's pipeline. Ring buffer, speech detection (injected), utterance boundaries,
+ * partials over a committed window, early finals, decode options and text clean-up. It knows nothing of sockets:
+ * audio and commands come in as method calls, transcripts leave as events, so any transport (or none) can drive it.
+ *
+ * Message invariant: each segment's messages are zero or more partials followed by exactly one final, and all of
+ * them come before any message of the next segment. A final whose text is filtered away (silence, non-speech) is
+ * still sent, with text '', when partials of it were sent, so a client can clear them; otherwise nothing is sent.
+ */
 import { EventEmitter } from 'node:events';
-import { VadModel } from '../vad.js';
-import type { TranscribeOptions } from '../types.js';
-import type { LanguagePolicy } from './language-policy.js';
-import { PartialStabilizer } from './partial-stabilizer.js';
 import { PcmRingBuffer } from '../audio/pcm-ring-buffer.js';
+import { CommittedWindow, type WindowPlan } from './committed-window.js';
+import { decodeOptions } from './decode-options.js';
+import { EarlyFinal } from './early-final.js';
+import type { LanguagePolicy } from './language-policy.js';
 import type { JobResult, TranscriptionScheduler } from './scheduler.js';
 import { speechText, stripPunctuation } from './text-filters.js';
-import { PRE_PAD_MS, UtteranceDetector, type UtteranceEvent } from './utterance-detector.js';
+import { MAX_END_SILENCE_MS, PRE_PAD_MS, UtteranceDetector, type UtteranceEvent } from './utterance-detector.js';
 import {
-  SAMPLE_RATE,
   SessionError,
   msToSamples,
   samplesToMs,
+  type SpeechDetector,
   type StreamSettings,
   type TranscriptEvent,
   type TranscriptionOutcome,
-  type TranscriptionTask,
+  type Word,
 } from './types.js';
+import { shiftWords, wordsOf } from './words.js';
 
+/** Shortest end-of-utterance silence a session may ask for: less would split words at their stops. */
+export const MIN_END_SILENCE_MS = 100;
 /** Longest frame a session must absorb at once; the protocol refuses longer ones. */
 export const MAX_FRAME_MS = 1000;
-// Token caps bound the cost of a runaway decode. Whisper's byte-level BPE spends a few tokens per English word
-// and many more per word in other scripts, so the cap per second of audio depends on the language.
-const TOKENS_PER_SECOND_EN = 6;
-const TOKENS_PER_SECOND_OTHER = 16;
-const TOKEN_MARGIN = 8;
-const MAX_TOKENS = 224;
 /** The naive strategy's window: whisper.cpp's `stream` example re-reads its last 10 s (`--length 10000`). */
 const NAIVE_WINDOW_MS = 10_000;
+/** Committed-window partials: see CommittedWindow and docs/PROTOCOL.md. */
+export const PARTIAL_OVERLAP_MS = 200;
+export const PARTIAL_MAX_TAIL_MS = 5000;
+const PARTIAL_PROMPT_CHARS = 200;
+/** Finals are prompted with the previous final (and the client's hint): as much as Whisper reads, about 1 KB. */
+const FINAL_PROMPT_CHARS = 1000;
+/** How far speech detection may lag behind the audio before an utterance's start leaves the ring buffer. */
+const DETECTION_SLACK_MS = 5000;
+/** Audio positions of utterance bounds are whole milliseconds, so a final's start_ms/end_ms name its samples exactly. */
+const SAMPLES_PER_MS = 16;
 
 export interface StreamSessionOptions {
   scheduler: TranscriptionScheduler;
-  vadModelPath: string;
+  detector: SpeechDetector;
   languages: LanguagePolicy;
   /** Language of every utterance until the client asks for another; already checked against `languages`. */
   defaultLanguage: string;
   settings: StreamSettings;
+  /** The current audio time between partials (the load controller widens it under load); default the setting's. */
+  partialIntervalMs?: () => number;
+}
+
+/** Speech began (an utterance opened) or stopped (it ended, or was cut), at `ms` of session audio. */
+export interface SpeechEvent {
+  type: 'started' | 'stopped';
+  segmentId: number;
+  ms: number;
 }
 
 export interface StreamSessionEvents {
   transcript: [TranscriptEvent];
+  speech: [SpeechEvent];
   /** Something went wrong in the background (a failed transcription); the session carries on. */
   failure: [SessionError];
 }
@@ -51,40 +77,24 @@ interface Utterance {
   endSample: number | null;
   /** What the engine is asked for: a code, or `auto` until the session has detected one. */
   language: string;
-  stabilizer: PartialStabilizer;
+  window: CommittedWindow;
   lastPartial: string;
   /** Language of the newest partial, for the closing final when its transcription fails. */
   lastLanguage: string;
   partialPending: boolean;
   /** Newest sample the latest partial covered; the partial clock runs on audio time from here. */
   partialCoveredTo: number;
-  /** A final started at a pause, before the silence was long enough to end the utterance. */
   early: EarlyFinal | null;
 }
 
-interface EarlyFinal {
-  endSample: number;
-  result: Promise<JobResult>;
-  withdraw: AbortController;
-}
-
-/**
- * One audio stream's pipeline: ring buffer, streaming VAD, utterance boundaries, partial and final scheduling, text
- * clean-up. It knows nothing of sockets: audio and commands come in as method calls, transcripts leave as events,
- * so any transport (or none) can drive it.
- *
- * Message invariant: each segment's messages are zero or more partials followed by exactly one final, and all of
- * them come before any message of the next segment. A final whose text is filtered away (silence, non-speech) is
- * still sent, with text '', when partials of it were sent, so a client can clear them; otherwise nothing is sent.
- */
 export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private readonly scheduler: TranscriptionScheduler;
+  private readonly detector: SpeechDetector;
   private readonly languages: LanguagePolicy;
   private readonly settings: StreamSettings;
   private readonly ring: PcmRingBuffer;
-  private readonly vad: VadModel;
-  private readonly detector: UtteranceDetector;
-  private readonly partialInterval: number;
+  private readonly boundaries: UtteranceDetector;
+  private readonly partialIntervalMs: () => number;
   private requestedLanguage: string;
   /** The language `auto` settled on with the first final that had text. */
   private detectedLanguage: string | null = null;
@@ -92,6 +102,10 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private readonly finals = new Set<Promise<void>>();
   private pendingFinalSamples = 0;
   private previousFinal = '';
+  /** The client's vocabulary hint, before every prompt. */
+  private hint = '';
+  /** Speech detection results not yet applied, in order: commands wait for them to see every boundary. */
+  private detection: Promise<void> = Promise.resolve();
   /** Naive strategy: newest sample its latest partial covered, and whether one is on its way. */
   private naiveCoveredTo = 0;
   private naivePending = false;
@@ -103,20 +117,20 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   constructor(options: StreamSessionOptions) {
     super();
     this.scheduler = options.scheduler;
+    this.detector = options.detector;
     this.languages = options.languages;
     this.settings = options.settings;
     this.requestedLanguage = options.defaultLanguage;
-    this.vad = new VadModel(options.vadModelPath);
-    this.detector = new UtteranceDetector({
-      windowSamples: this.vad.windowSize,
+    this.partialIntervalMs = options.partialIntervalMs ?? (() => this.settings.partialIntervalMs);
+    this.boundaries = new UtteranceDetector({
+      windowSamples: this.detector.windowSamples,
       endSilenceMs: this.settings.endSilenceMs,
       maxUtteranceMs: this.settings.maxUtteranceMs,
     });
     // Enough to copy an utterance out after its end is detected: longest utterance, its lead-in, the silence that
-    // ends it and one more frame of audio.
-    const holdMs = this.settings.maxUtteranceMs + PRE_PAD_MS + this.settings.endSilenceMs + MAX_FRAME_MS;
-    this.ring = new PcmRingBuffer(msToSamples(holdMs) + 2 * this.vad.windowSize);
-    this.partialInterval = msToSamples(this.settings.partialIntervalMs);
+    // ends it, one more frame of audio, and what the detector (on another thread) may still be working on.
+    const holdMs = this.settings.maxUtteranceMs + PRE_PAD_MS + MAX_END_SILENCE_MS + MAX_FRAME_MS + DETECTION_SLACK_MS;
+    this.ring = new PcmRingBuffer(msToSamples(holdMs) + 2 * this.detector.windowSamples);
   }
 
   /** The language the next utterance will be transcribed in (`auto` until detection settles it). */
@@ -134,6 +148,32 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     return samplesToMs(this.pendingFinalSamples);
   }
 
+  /** The seq the next transcript will carry: every transcript so far has a lower one. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /**
+   * A vocabulary and style hint (names, terms) that goes before the prompt of every transcription from now on; ''
+   * removes it. The engine keeps only a prompt's last 1 KB, so keep hints short.
+   */
+  setPrompt(prompt: string): void {
+    this.assertOpen();
+    this.hint = prompt.trim();
+  }
+
+  /**
+   * The silence that ends an utterance, from now on (100 ms to MAX_END_SILENCE_MS); null: only flush() and the
+   * maximum utterance length end one (a client that decides turns itself).
+   */
+  setEndpointing(silenceMs: number | null): void {
+    this.assertOpen();
+    if (silenceMs !== null && !(silenceMs >= MIN_END_SILENCE_MS && silenceMs <= MAX_END_SILENCE_MS)) {
+      throw new SessionError('bad_option', `end-of-speech silence must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} ms, or none`);
+    }
+    this.boundaries.setEndSilence(silenceMs);
+  }
+
   /** Takes effect from the next utterance. Throws SessionError and keeps the current language when refused. */
   setLanguage(code: string): void {
     this.assertOpen();
@@ -146,14 +186,16 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.assertOpen();
     const from = this.ring.written;
     this.ring.write(pcm);
-    for (const view of this.ring.views(Math.max(from, this.ring.oldest), this.ring.written)) this.detect(this.vad.push(view));
+    for (const view of this.ring.views(Math.max(from, this.ring.oldest), this.ring.written)) this.detect(this.detector.push(view));
     this.requestPartial();
   }
 
-  /** Ends the current utterance now, as if the speaker had paused. */
-  flush(): void {
+  /** Ends the current utterance once the audio sent before it has been through speech detection. */
+  flush(): Promise<void> {
     this.assertOpen();
-    for (const event of this.detector.flush(this.ring.written)) this.onBoundary(event);
+    return this.afterDetection(() => {
+      for (const event of this.boundaries.flush(this.wholeMs(this.ring.written))) this.onBoundary(event);
+    });
   }
 
   /**
@@ -163,42 +205,79 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   end(): Promise<void> {
     if (this.ending) return this.ending;
     this.assertOpen();
-    this.detect(this.vad.flush());
-    for (const event of this.detector.flush(this.ring.written)) this.onBoundary(event);
-    this.ending = Promise.all(this.finals).then(() => undefined);
+    this.detect(this.detector.flush());
+    this.ending = this.afterDetection(() => {
+      for (const event of this.boundaries.flush(this.wholeMs(this.ring.written))) this.onBoundary(event);
+    }).then(() => this.allFinals());
     return this.ending;
   }
 
-  /** Drops queued work and frees the VAD; results still running are ignored. Safe to call more than once. */
+  /** Drops queued work and frees the detector; results still running are ignored. Safe to call more than once. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.current?.early?.withdraw();
     this.current = null;
     this.scheduler.cancel(this);
-    this.vad.free();
+    this.detector.close();
+  }
+
+  private async allFinals(): Promise<void> {
+    while (this.finals.size > 0) await Promise.all(this.finals);
   }
 
   private assertOpen(): void {
     if (this.closed || this.ending) throw new SessionError('session_ended', 'the session has ended; open a new connection');
   }
 
-  private detect(probabilities: Float32Array): void {
-    for (let i = 0; i < probabilities.length; i++) {
-      const event = this.detector.process(probabilities[i] as number);
-      if (event) this.onBoundary(event);
-    }
+  /**
+   * Samples [from, to) from the ring. Only when detection lagged by more than DETECTION_SLACK_MS has the start been
+   * overwritten; the oldest audio held is then the best there is.
+   */
+  private copy(from: number, to: number): Int16Array {
+    return this.ring.copy(Math.min(to, Math.max(from, this.ring.oldest)), to);
+  }
+
+  private wholeMs(sample: number): number {
+    return sample - (sample % SAMPLES_PER_MS);
+  }
+
+  private afterDetection(step: () => void): Promise<void> {
+    const done = this.detection.then(() => {
+      if (!this.closed) step();
+    });
+    this.detection = done.catch(() => undefined);
+    return done;
+  }
+
+  private detect(probabilities: Promise<Float32Array>): void {
+    this.detection = this.detection
+      .then(() => probabilities)
+      .then(
+        (probs) => {
+          if (this.closed) return;
+          for (let i = 0; i < probs.length; i++) {
+            const event = this.boundaries.process(probs[i] as number);
+            if (event) this.onBoundary(event);
+          }
+          this.requestPartial();
+        },
+        (error: unknown) => this.fail(error),
+      );
   }
 
   private onBoundary(event: UtteranceEvent): void {
     switch (event.type) {
       case 'start':
         this.current = this.open(event.startSample);
+        this.emit('speech', { type: 'started', segmentId: this.current.segmentId, ms: samplesToMs(this.current.startSample) });
         return;
       case 'pause':
-        if (this.current) this.startEarlyFinal(this.current, event.endSample);
+        if (this.current && this.settings.earlyFinals) this.startEarlyFinal(this.current, event.endSample);
         return;
       case 'resume':
-        if (this.current) this.dropEarlyFinal(this.current);
+        this.current?.early?.withdraw();
+        if (this.current) this.current.early = null;
         return;
       case 'end':
         if (this.current) this.finish(this.current, event.endSample);
@@ -207,6 +286,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       case 'cut':
         if (this.current) this.finish(this.current, event.cutSample);
         this.current = this.open(event.cutSample);
+        this.emit('speech', { type: 'started', segmentId: this.current.segmentId, ms: samplesToMs(this.current.startSample) });
         return;
     }
   }
@@ -218,7 +298,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       startSample: start,
       endSample: null,
       language: this.language,
-      stabilizer: new PartialStabilizer(),
+      window: new CommittedWindow(start, { overlapMs: PARTIAL_OVERLAP_MS, maxTailMs: PARTIAL_MAX_TAIL_MS }),
       lastPartial: '',
       lastLanguage: this.language,
       partialPending: false,
@@ -228,42 +308,45 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   private requestPartial(): void {
-    if (!this.settings.partials) return;
+    if (!this.settings.partials || this.closed || this.ending) return;
     if (this.settings.strategy === 'naive') return this.requestNaivePartial();
     const utterance = this.current;
     // Nothing new is being said during a pause, and a partial would only delay the final that may follow.
-    if (!utterance || utterance.partialPending || !this.detector.speaking) return;
-    if (this.ring.written - utterance.partialCoveredTo < this.partialInterval) return;
+    if (!utterance || utterance.partialPending || !this.boundaries.speaking) return;
+    if (this.ring.written - utterance.partialCoveredTo < msToSamples(this.partialIntervalMs())) return;
     utterance.partialPending = true;
-    this.scheduler.partial(this, () => this.partialTask(utterance)).then(
-      (result) => {
-        utterance.partialPending = false;
-        this.onPartial(utterance, result);
-        this.requestPartial();
-      },
-      (error: unknown) => {
-        utterance.partialPending = false;
-        this.fail(error);
-      },
-    );
-  }
-
-  private partialTask(utterance: Utterance): TranscriptionTask | null {
-    if (this.closed || utterance !== this.current) return null;
-    const to = this.ring.written;
-    utterance.partialCoveredTo = to;
-    return {
-      kind: 'partial',
-      pcm: this.ring.copy(utterance.startSample, to),
-      options: this.options(utterance.language, to - utterance.startSample, { beamSize: 1 }),
-    };
+    let plan: WindowPlan | null = null;
+    this.scheduler
+      .partial(this, () => {
+        if (this.closed || utterance !== this.current) return null;
+        plan = utterance.window.plan(this.ring.written);
+        utterance.partialCoveredTo = plan.toSample;
+        const samples = plan.toSample - plan.fromSample;
+        return {
+          kind: 'partial',
+          pcm: this.copy(plan.fromSample, plan.toSample),
+          options: decodeOptions('partial', this.engineLanguage(utterance.language), samples, this.withHint(plan.prompt, PARTIAL_PROMPT_CHARS), this.settings),
+        };
+      })
+      .then(
+        (result) => {
+          utterance.partialPending = false;
+          if (result && plan) this.onPartial(utterance, plan, result);
+          this.requestPartial();
+        },
+        (error: unknown) => {
+          utterance.partialPending = false;
+          this.fail(error);
+        },
+      );
   }
 
   /** Whether or not anyone speaks; the result only shows if an utterance is open when it comes back. */
   private requestNaivePartial(): void {
-    if (this.closed || this.ending || this.naivePending || this.ring.written - this.naiveCoveredTo < this.partialInterval) return;
+    if (this.naivePending || this.ring.written - this.naiveCoveredTo < msToSamples(this.partialIntervalMs())) return;
     this.naivePending = true;
     let utterance: Utterance | null = null;
+    let plan: WindowPlan | null = null;
     this.scheduler
       .partial(this, () => {
         if (this.closed) return null;
@@ -272,12 +355,13 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         const from = Math.max(this.ring.oldest, to - msToSamples(NAIVE_WINDOW_MS));
         this.naiveCoveredTo = to;
         if (utterance) utterance.partialCoveredTo = to;
-        return { kind: 'partial', pcm: this.ring.copy(from, to), options: this.options(utterance?.language ?? this.language, to - from, { beamSize: 1 }) };
+        plan = { fromSample: from, toSample: to, prompt: '' };
+        return { kind: 'partial', pcm: this.copy(from, to), options: decodeOptions('partial', this.engineLanguage(utterance?.language ?? this.language), to - from, this.hint, this.settings) };
       })
       .then(
         (result) => {
           this.naivePending = false;
-          if (utterance && utterance === this.current) this.onPartial(utterance, result);
+          if (result && plan && utterance && utterance === this.current) this.onNaivePartial(utterance, result);
           this.requestPartial();
         },
         (error: unknown) => {
@@ -287,50 +371,41 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       );
   }
 
-  private onPartial(utterance: Utterance, result: JobResult): void {
-    if (!result || this.closed || utterance.endSample !== null) return;
+  private onPartial(utterance: Utterance, plan: WindowPlan, result: TranscriptionOutcome): void {
+    if (this.closed || utterance.endSample !== null) return;
     const text = stripPunctuation(speechText(result));
-    if (!text) return;
-    const shown = utterance.stabilizer.update(text);
-    if (shown === utterance.lastPartial) return;
+    const heard = shiftWords(wordsOf(text, result, samplesToMs(plan.toSample - plan.fromSample)), samplesToMs(plan.fromSample));
+    utterance.window.accept(plan, heard);
+    this.showPartial(utterance, utterance.window.text, result.language, [...utterance.window.stable]);
+  }
+
+  private onNaivePartial(utterance: Utterance, result: TranscriptionOutcome): void {
+    if (this.closed || utterance.endSample !== null) return;
+    this.showPartial(utterance, stripPunctuation(speechText(result)), result.language, []);
+  }
+
+  private showPartial(utterance: Utterance, shown: string, language: string, words: Word[]): void {
+    if (!shown || shown === utterance.lastPartial) return;
     utterance.lastPartial = shown;
-    utterance.lastLanguage = result.language;
-    this.emitTranscript(utterance, shown, false, result.language, utterance.partialCoveredTo);
+    utterance.lastLanguage = language;
+    this.emitTranscript(utterance, shown, false, language, utterance.partialCoveredTo, words);
   }
 
-  /**
-   * Transcribes the utterance as it would end if the pause lasts, while the end-of-speech silence is still being
-   * waited out; if it does end there, its final is ready that much sooner.
-   */
   private startEarlyFinal(utterance: Utterance, endSample: number): void {
-    this.dropEarlyFinal(utterance);
+    utterance.early?.withdraw();
     this.scheduler.abortPartial(this);
-    const withdraw = new AbortController();
-    const pcm = this.ring.copy(utterance.startSample, Math.min(endSample, this.ring.written));
-    const result = this.submitFinal(utterance, pcm, withdraw.signal);
-    // A withdrawn early final's failure concerns nobody; an adopted one's is handled where it is adopted.
-    result.catch(() => undefined);
-    utterance.early = { endSample, withdraw, result };
-  }
-
-  private dropEarlyFinal(utterance: Utterance): void {
-    utterance.early?.withdraw.abort();
-    utterance.early = null;
+    const pcm = this.copy(utterance.startSample, Math.min(endSample, this.ring.written));
+    utterance.early = new EarlyFinal(endSample, (signal) => this.submitFinal(utterance, pcm, signal));
   }
 
   private finish(utterance: Utterance, endSample: number): void {
-    const end = Math.max(utterance.startSample, Math.min(endSample, this.ring.written));
-    utterance.endSample = end;
+    const end = this.wholeMs(Math.max(utterance.startSample, Math.min(endSample, this.ring.written)));
+    utterance.endSample = Math.max(utterance.startSample, end);
+    this.emit('speech', { type: 'stopped', segmentId: utterance.segmentId, ms: samplesToMs(utterance.endSample) });
     this.scheduler.abortPartial(this);
     const early = utterance.early;
     utterance.early = null;
-    let result: Promise<JobResult>;
-    if (early && early.endSample === end) {
-      result = early.result;
-    } else {
-      early?.withdraw.abort();
-      result = this.submitFinal(utterance, this.ring.copy(utterance.startSample, end));
-    }
+    const result = early?.adopt(utterance.endSample) ?? this.submitFinal(utterance, this.copy(utterance.startSample, utterance.endSample));
     const done = result.then(
       (outcome) => this.onFinal(utterance, outcome),
       (error: unknown) => {
@@ -338,7 +413,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         this.onFinal(utterance, null);
       },
     );
-    const samples = end - utterance.startSample;
+    const samples = utterance.endSample - utterance.startSample;
     this.pendingFinalSamples += samples;
     this.finals.add(done);
     void done.finally(() => {
@@ -350,7 +425,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private submitFinal(utterance: Utterance, pcm: Int16Array, signal?: AbortSignal): Promise<JobResult> {
     return this.scheduler.final(
       this,
-      () => ({ kind: 'final', pcm, options: this.options(utterance.language, pcm.length, { beamSize: this.settings.finalBeamSize, prompt: this.previousFinal }) }),
+      () => ({ kind: 'final', pcm, options: decodeOptions('final', this.engineLanguage(utterance.language), pcm.length, this.withHint(this.previousFinal, FINAL_PROMPT_CHARS), this.settings) }),
       signal,
     );
   }
@@ -365,25 +440,25 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       this.previousFinal = text;
       if (this.requestedLanguage === 'auto' && !this.detectedLanguage && result) this.detectedLanguage = result.language;
     }
-    this.emitTranscript(utterance, text, true, language, utterance.endSample ?? utterance.startSample);
+    const endSample = utterance.endSample ?? utterance.startSample;
+    const words = result && text ? shiftWords(wordsOf(text, result, samplesToMs(endSample - utterance.startSample)), samplesToMs(utterance.startSample)) : [];
+    this.emitTranscript(utterance, text, true, language, endSample, words);
   }
 
-  private options(requested: string, samples: number, extra: TranscribeOptions): TranscribeOptions {
-    const language = requested === 'auto' ? (this.detectedLanguage ?? 'auto') : requested;
-    const perSecond = language === 'en' ? TOKENS_PER_SECOND_EN : TOKENS_PER_SECOND_OTHER;
-    return {
-      language,
-      audioCtx: this.settings.strategy === 'naive' ? 'full' : 'auto',
-      maxTokens: Math.min(MAX_TOKENS, Math.ceil((samples / SAMPLE_RATE) * perSecond) + TOKEN_MARGIN),
-      singleSegment: true,
-      noTimestamps: true,
-      temperatureFallback: false,
-      threads: this.settings.threads,
-      ...extra,
-    };
+  /** The client's hint, then as much of `context`'s end as fits in `limit` characters with it. */
+  private withHint(context: string, limit: number): string {
+    if (!this.hint) return context.length > limit ? context.slice(context.length - limit) : context;
+    const room = limit - this.hint.length - 1;
+    if (room <= 0 || !context) return this.hint;
+    return `${this.hint} ${context.length > room ? context.slice(context.length - room) : context}`;
   }
 
-  private emitTranscript(utterance: Utterance, text: string, isFinal: boolean, language: string, endSample: number): void {
+  /** The language to ask the engine for: the requested one, or the detected one once `auto` has settled. */
+  private engineLanguage(requested: string): string {
+    return requested === 'auto' ? (this.detectedLanguage ?? 'auto') : requested;
+  }
+
+  private emitTranscript(utterance: Utterance, text: string, isFinal: boolean, language: string, endSample: number, words: Word[]): void {
     this.emit('transcript', {
       text,
       isFinal,
@@ -392,12 +467,14 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       seq: this.seq++,
       startMs: samplesToMs(utterance.startSample),
       endMs: samplesToMs(endSample),
+      words,
     });
   }
 
   private fail(error: unknown): void {
     if (this.closed) return;
     const message = error instanceof Error ? error.message : String(error);
-    this.emit('failure', new SessionError('transcription_failed', `transcription failed: ${message}`));
+    const code = error instanceof Error && typeof Reflect.get(error, 'code') === 'string' ? ` (${String(Reflect.get(error, 'code'))})` : '';
+    this.emit('failure', new SessionError('transcription_failed', `transcription failed${code}: ${message}`));
   }
 }

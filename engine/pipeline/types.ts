@@ -30,6 +30,23 @@ export interface OutcomeSegment {
   noSpeechProb: number;
   /** Mean natural-log probability of the segment's text tokens; 0 when it has none. */
   avgLogProb: number;
+  tokens: OutcomeToken[];
+}
+
+export interface OutcomeToken {
+  text: string;
+  /** Probability the decoder gave the token. */
+  p: number;
+  /** Where the token begins in the task's audio (DTW), when the model times tokens. */
+  timeMs?: number;
+}
+
+/** A word with its place in time and the decoder's confidence in it (the mean probability of its tokens). */
+export interface Word {
+  text: string;
+  startMs: number;
+  endMs: number;
+  confidence: number;
 }
 
 export interface TranscriptionRunner {
@@ -38,8 +55,22 @@ export interface TranscriptionRunner {
 }
 
 /**
- * `adaptive`: partials only while the VAD hears speech, over the current utterance, with the encoder context sized to
- * it. `naive`: what most Whisper streamers do, kept as a benchmark baseline: every partial interval, speech or not,
+ * Speech probabilities for one stream (Silero VAD, in this process or on a worker thread). `push` reads `pcm` before
+ * it returns (the caller may reuse the buffer) and its promises settle in call order.
+ */
+export interface SpeechDetector {
+  /** Samples per probability. */
+  readonly windowSamples: number;
+  /** Probabilities of the windows this audio completes; leftover samples wait for the next call. */
+  push(pcm: Int16Array): Promise<Float32Array>;
+  /** Pads the leftover samples, if any, to a last window and returns its probability. */
+  flush(): Promise<Float32Array>;
+  close(): void;
+}
+
+/**
+ * `adaptive`: partials only while the VAD hears speech, over the uncommitted tail of the current utterance (see
+ * CommittedWindow), with the encoder context sized to it. `naive`: what most Whisper streamers do, kept as a benchmark baseline: every partial interval, speech or not,
  * re-transcribe a fixed trailing window with the full 30 s context (finals keep the VAD's end points but also use the
  * full context).
  */
@@ -58,11 +89,18 @@ export interface StreamSettings {
   maxUtteranceMs: number;
   /** CPU threads each transcription uses. */
   threads: number;
-  /** Beam width of finals; 1 (greedy) makes finals repeatable run to run, wider ones are slightly more accurate. */
+  /** Beam width of finals (the engine is deterministic either way); wider is slightly more accurate and slower. */
   finalBeamSize: number;
+  /** Start a final at a pause, before the end-of-speech silence is confirmed, and withdraw it if speech goes on. */
+  earlyFinals: boolean;
+  /**
+   * Benchmarks only: make every decode produce this many text tokens per second of audio (see
+   * TranscribeOptions.exactTokens), so a synthetic model costs what a real one would; 0 lets the model decide.
+   */
+  emulatedTokensPerSecond: number;
 }
 
-export type SessionErrorCode = 'unknown_language' | 'unsupported_language' | 'session_ended' | 'transcription_failed';
+export type SessionErrorCode = 'unknown_language' | 'unsupported_language' | 'session_ended' | 'transcription_failed' | 'bad_option';
 
 /** A problem a session reports to its client; the session keeps working. */
 export class SessionError extends Error {
@@ -83,7 +121,13 @@ export interface TranscriptEvent {
   segmentId: number;
   /** Per session, increasing by one with every transcript. */
   seq: number;
+  /** Whole milliseconds: a final covers exactly samples [startMs × 16, endMs × 16). */
   startMs: number;
   /** For a partial, the newest audio it covers; for a final, the end of the utterance. */
   endMs: number;
+  /**
+   * The text's words with session-time bounds and confidence. For a partial, its committed (stable) words only:
+   * they never change once sent.
+   */
+  words: Word[];
 }

@@ -30,9 +30,13 @@ export type UtteranceEvent =
 export interface UtteranceDetectorOptions {
   /** Samples per VAD probability. */
   windowSamples: number;
-  endSilenceMs: number;
+  /** Silence that ends an utterance; null: silence never does (only flush and the maximum length). */
+  endSilenceMs: number | null;
   maxUtteranceMs: number;
 }
+
+/** The longest end-of-utterance silence a session may ask for: the probability history is sized for it. */
+export const MAX_END_SILENCE_MS = 5000;
 
 type State = 'silence' | 'candidate' | 'speech';
 
@@ -43,7 +47,8 @@ type State = 'silence' | 'candidate' | 'speech';
 export class UtteranceDetector {
   private readonly window: number;
   private readonly minSpeechWindows: number;
-  private readonly endSilenceWindows: number;
+  /** Silence windows that end an utterance; null while only flush and the maximum length end one. */
+  private endSilenceWindows: number | null;
   private readonly maxUtteranceSamples: number;
   private readonly prePad: number;
   private readonly postPad: number;
@@ -64,11 +69,19 @@ export class UtteranceDetector {
   constructor(options: UtteranceDetectorOptions) {
     this.window = options.windowSamples;
     this.minSpeechWindows = Math.max(1, Math.ceil(msToSamples(MIN_SPEECH_MS) / this.window));
-    this.endSilenceWindows = Math.max(1, Math.ceil(msToSamples(options.endSilenceMs) / this.window));
+    this.endSilenceWindows = null;
     this.maxUtteranceSamples = msToSamples(options.maxUtteranceMs);
     this.prePad = msToSamples(PRE_PAD_MS);
     this.postPad = msToSamples(POST_PAD_MS);
-    this.history = new Float32Array(Math.ceil((this.maxUtteranceSamples + this.prePad) / this.window) + this.endSilenceWindows + 2);
+    const maxSilenceWindows = Math.ceil(msToSamples(MAX_END_SILENCE_MS) / this.window);
+    this.history = new Float32Array(Math.ceil((this.maxUtteranceSamples + this.prePad) / this.window) + maxSilenceWindows + 2);
+    this.setEndSilence(options.endSilenceMs);
+  }
+
+  /** Changes the silence that ends an utterance (at most MAX_END_SILENCE_MS; null: none does), from the next window on. */
+  setEndSilence(ms: number | null): void {
+    this.endSilenceWindows = ms === null ? null : Math.max(1, Math.ceil(msToSamples(Math.min(ms, MAX_END_SILENCE_MS)) / this.window));
+    if (this.endSilenceWindows === null) this.paused = false;
   }
 
   /** An utterance is open and its newest window is speech (not part of a silence run). */
@@ -114,7 +127,7 @@ export class UtteranceDetector {
       }
     }
 
-    if (this.silenceStart >= 0) {
+    if (this.silenceStart >= 0 && this.endSilenceWindows !== null) {
       const end = this.silenceStart * this.window + this.postPad;
       // While speech may be resuming, the end waits for it to be confirmed or to fade.
       if (w + 1 - this.silenceStart >= this.endSilenceWindows && this.resumeStart < 0) return this.close(Math.min(end, windowEnd));

@@ -1,18 +1,39 @@
+/**
+ * `POST /v1/audio/transcriptions`, shaped like OpenAI's endpoint: multipart with `file` (WAV, 16-bit PCM, 8-192 kHz,
+ * up to 8 channels), optional `model` (accepted and ignored: the server has one), `language`, `prompt`,
+ * `response_format` and `timestamp_granularities[]`. Everything the client controls is bounded before any work;
+ * decoding runs on a worker thread and transcription in 30 s windows that the scheduler runs after live sessions'
+ * work. Every error is in OpenAI's `{"error": {...}}` shape.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import busboy from 'busboy';
-import { Resampler } from '../../engine/audio/resampler.js';
-import { SAMPLE_RATE, SessionError, type LanguagePolicy, type TranscriptionOutcome, type TranscriptionScheduler } from '../../engine/pipeline/index.js';
-import { parseWav, WavFormatError } from '../../engine/audio/wav.js';
+import { readWavHeader, WavFormatError } from '../../engine/audio/wav.js';
 import { native } from '../../engine/native.js';
+import {
+  SAMPLE_RATE,
+  SessionError,
+  transcribeLong,
+  wordsOf,
+  type LanguagePolicy,
+  type TranscriptionOutcome,
+  type TranscriptionScheduler,
+} from '../../engine/pipeline/index.js';
+import { MAX_PROMPT_CHARS } from '../../protocol/errors.js';
+import type { AudioDecoder } from '../../workers/audio-decoder.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Logger } from '../log.js';
+import { openAiError } from './respond.js';
+import type { UploadGate } from './upload-gate.js';
 
 export interface TranscriptionsOptions {
   scheduler: TranscriptionScheduler;
   authenticator: Authenticator;
   languages: LanguagePolicy;
   defaultLanguage: string;
+  uploads: UploadGate;
+  decoder: AudioDecoder;
   maxUploadBytes: number;
+  maxUploadSeconds: number;
   beamSize: number;
   threads: number;
   log: Logger;
@@ -20,6 +41,15 @@ export interface TranscriptionsOptions {
 
 type ResponseFormat = 'json' | 'text' | 'verbose_json';
 const FORMATS: readonly ResponseFormat[] = ['json', 'text', 'verbose_json'];
+const GRANULARITIES = ['word', 'segment'] as const;
+type Granularity = (typeof GRANULARITIES)[number];
+/** Sample rates and channel counts a WAV may have: what microphones and files use, and nothing that costs absurdly. */
+export const MIN_SAMPLE_RATE = 8000;
+export const MAX_SAMPLE_RATE = 192_000;
+export const MAX_CHANNELS = 8;
+/** Longest form field: a prompt at its limit, with room for multi-byte characters. */
+const MAX_FIELD_BYTES = MAX_PROMPT_CHARS * 4;
+const RETRY_AFTER_S = '5';
 
 class ApiError extends Error {
   constructor(
@@ -34,21 +64,28 @@ class ApiError extends Error {
 
 interface Upload {
   file: Buffer | undefined;
-  fields: Map<string, string>;
+  fields: Map<string, string[]>;
 }
 
-/** Reads the multipart body, refusing it once it passes the size limit. */
+/** Reads the multipart body, refusing it once it passes a size limit. */
 function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { fileSize: maxBytes, files: 1, fields: 20 } });
+      parser = busboy({ headers: req.headers, limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 24 } });
     } catch {
       reject(new ApiError(400, 'invalid_request', 'the body must be multipart/form-data with a "file" field'));
       return;
     }
     const upload: Upload = { file: undefined, fields: new Map() };
-    parser.on('field', (name, value) => upload.fields.set(name, value));
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) {
+        const code = name === 'prompt' ? 'prompt_too_long' : 'field_too_long';
+        reject(new ApiError(400, code, `the "${name.slice(0, 40)}" field is longer than the server takes (prompts: ${MAX_PROMPT_CHARS} characters)`, name.slice(0, 40)));
+        return;
+      }
+      upload.fields.set(name, [...(upload.fields.get(name) ?? []), value]);
+    });
     parser.on('file', (name, stream) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -57,58 +94,74 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
         if (name === 'file') upload.file = Buffer.concat(chunks);
       });
     });
+    parser.on('partsLimit', () => reject(new ApiError(400, 'invalid_request', 'the form has too many parts')));
+    parser.on('fieldsLimit', () => reject(new ApiError(400, 'invalid_request', 'the form has too many fields')));
     parser.on('error', () => reject(new ApiError(400, 'invalid_request', 'the multipart body could not be parsed')));
     parser.on('close', () => resolve(upload));
     req.pipe(parser);
   });
 }
 
-function toPcm16kMono(file: Buffer): Int16Array {
-  const wav = parseWav(file);
-  if (wav.samples.length === 0) throw new ApiError(400, 'empty_audio', 'the WAV file holds no samples', 'file');
-  if (wav.sampleRate === SAMPLE_RATE && wav.channels === 1) return wav.samples;
-  return new Resampler(wav.sampleRate, wav.channels).process(wav.samples);
+const field = (upload: Upload, name: string): string | undefined => upload.fields.get(name)?.[0];
+
+function checkAudio(file: Buffer, maxSeconds: number): void {
+  let header;
+  try {
+    header = readWavHeader(file);
+  } catch (error) {
+    if (error instanceof WavFormatError) throw new ApiError(400, 'unsupported_audio', `${error.message}; send a 16-bit PCM WAV file`, 'file');
+    throw error;
+  }
+  if (header.sampleRate < MIN_SAMPLE_RATE || header.sampleRate > MAX_SAMPLE_RATE) {
+    throw new ApiError(400, 'unsupported_audio', `the WAV file says ${header.sampleRate} Hz; sample rates from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz are taken`, 'file');
+  }
+  if (header.channels > MAX_CHANNELS) throw new ApiError(400, 'unsupported_audio', `the WAV file has ${header.channels} channels; at most ${MAX_CHANNELS} are taken`, 'file');
+  if (header.dataBytes === 0) throw new ApiError(400, 'empty_audio', 'the WAV file holds no samples', 'file');
+  if (header.durationMs > maxSeconds * 1000) {
+    throw new ApiError(413, 'audio_too_long', `the audio lasts ${Math.round(header.durationMs / 1000)} s; at most ${maxSeconds} s are taken (MAX_UPLOAD_SECONDS)`, 'file');
+  }
 }
 
-function send(res: ServerResponse, status: number, body: string, type: string): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+function granularities(upload: Upload): Set<Granularity> {
+  const asked = [...(upload.fields.get('timestamp_granularities[]') ?? []), ...(upload.fields.get('timestamp_granularities') ?? [])];
+  const out = new Set<Granularity>();
+  for (const value of asked) {
+    const known = GRANULARITIES.find((g) => g === value);
+    if (!known) throw new ApiError(400, 'invalid_value', `timestamp_granularities[] takes "word" and "segment"`, 'timestamp_granularities[]');
+    out.add(known);
+  }
+  return out;
 }
 
-function sendError(res: ServerResponse, error: ApiError): void {
-  const body = { error: { message: error.message, type: 'invalid_request_error', param: error.param, code: error.code } };
-  send(res, error.status, JSON.stringify(body), 'application/json');
-}
-
-function render(format: ResponseFormat, outcome: TranscriptionOutcome, durationMs: number): [string, string] {
+function render(format: ResponseFormat, outcome: TranscriptionOutcome, durationMs: number, detail: Set<Granularity>): [string, string] {
   if (format === 'text') return [`${outcome.text}\n`, 'text/plain; charset=utf-8'];
   if (format === 'json') return [JSON.stringify({ text: outcome.text }), 'application/json'];
   const name = native.languages().find((l) => l.code === outcome.language)?.name ?? outcome.language;
-  return [
-    JSON.stringify({
-      task: 'transcribe',
-      language: name,
-      duration: durationMs / 1000,
-      text: outcome.text,
-      segments: outcome.segments.map((s, id) => ({
-        id,
-        start: s.startMs / 1000,
-        end: s.endMs / 1000,
-        text: s.text,
-        avg_logprob: s.avgLogProb,
-        no_speech_prob: s.noSpeechProb,
-      })),
-    }),
-    'application/json',
-  ];
+  const body: Record<string, unknown> = { task: 'transcribe', language: name, duration: durationMs / 1000, text: outcome.text };
+  if (detail.size === 0 || detail.has('segment')) {
+    body['segments'] = outcome.segments.map((s, id) => ({
+      id,
+      start: s.startMs / 1000,
+      end: s.endMs / 1000,
+      text: s.text,
+      avg_logprob: s.avgLogProb,
+      no_speech_prob: s.noSpeechProb,
+    }));
+  }
+  if (detail.has('word')) {
+    body['words'] = outcome.segments.flatMap((s) =>
+      wordsOf(s.text.trim(), { ...outcome, segments: [s] }, s.endMs, s.startMs).map((w) => ({ word: w.text, start: w.startMs / 1000, end: w.endMs / 1000 })),
+    );
+  }
+  return [JSON.stringify(body), 'application/json'];
 }
 
-/**
- * `POST /v1/audio/transcriptions`, shaped like OpenAI's endpoint: multipart with `file` (WAV, 16-bit PCM, any rate),
- * optional `model` (accepted and ignored: the server has one), `language`, `prompt`, `response_format`. The work
- * goes through the same scheduler as streaming finals, so uploads and live streams share the pool fairly.
- */
+/** Who an upload's quota belongs to: the principal, or the client's address when authentication is off. */
+const quotaKey = (req: IncomingMessage, principal: string, authenticated: boolean): string =>
+  authenticated ? principal : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
+
 export async function handleTranscriptions(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, options: TranscriptionsOptions): Promise<void> {
+  let release = (): void => undefined;
   try {
     const auth = await options.authenticator.authenticate(req, query);
     if (!auth.ok) throw new ApiError(401, 'unauthorized', auth.reason);
@@ -116,48 +169,50 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     if (declared > options.maxUploadBytes + 64 * 1024) {
       throw new ApiError(413, 'file_too_large', `the request is larger than ${options.maxUploadBytes} bytes`, 'file');
     }
+    const admission = options.uploads.admit(quotaKey(req, auth.principal, options.authenticator.enabled));
+    if (!admission.ok) throw new ApiError(admission.status, admission.status === 429 ? 'rate_limit_exceeded' : 'server_busy', admission.reason);
+    release = admission.release;
     const upload = await readUpload(req, options.maxUploadBytes);
     if (!upload.file) throw new ApiError(400, 'missing_file', 'the "file" field (a WAV file) is required', 'file');
-    const format = (upload.fields.get('response_format') ?? 'json') as ResponseFormat;
-    if (!FORMATS.includes(format)) {
-      throw new ApiError(400, 'unsupported_response_format', `response_format must be one of ${FORMATS.join(', ')}`, 'response_format');
+    const formatField = field(upload, 'response_format') ?? 'json';
+    const format = FORMATS.find((f) => f === formatField);
+    if (!format) throw new ApiError(400, 'unsupported_response_format', `response_format must be one of ${FORMATS.join(', ')}`, 'response_format');
+    const detail = granularities(upload);
+    if (detail.size > 0 && format !== 'verbose_json') {
+      throw new ApiError(400, 'invalid_value', 'timestamp_granularities[] needs response_format verbose_json', 'timestamp_granularities[]');
     }
     let language: string;
     try {
-      language = options.languages.check(upload.fields.get('language') || options.defaultLanguage);
+      language = options.languages.check(field(upload, 'language') || options.defaultLanguage);
     } catch (error) {
       if (error instanceof SessionError) throw new ApiError(400, error.code, error.message, 'language');
       throw error;
     }
-    let pcm: Int16Array;
-    try {
-      pcm = toPcm16kMono(upload.file);
-    } catch (error) {
-      if (error instanceof WavFormatError) throw new ApiError(400, 'unsupported_audio', `${error.message}; send a 16-bit PCM WAV file`, 'file');
-      throw error;
-    }
-    const durationMs = (pcm.length / SAMPLE_RATE) * 1000;
-    const prompt = upload.fields.get('prompt');
+    const prompt = field(upload, 'prompt') ?? '';
+    if (prompt.length > MAX_PROMPT_CHARS) throw new ApiError(400, 'prompt_too_long', `prompt may hold at most ${MAX_PROMPT_CHARS} characters`, 'prompt');
+    checkAudio(upload.file, options.maxUploadSeconds);
+    const pcm = await options.decoder.decode(upload.file);
     const aborted = new AbortController();
     res.once('close', () => aborted.abort());
-    const outcome = await options.scheduler.final(
-      {},
-      () => ({
-        kind: 'final',
-        pcm,
-        options: { language, beamSize: options.beamSize, threads: options.threads, temperatureFallback: false, ...(prompt ? { prompt } : {}) },
-      }),
-      aborted.signal,
+    const owner = {};
+    const outcome = await transcribeLong(pcm, { language, beamSize: options.beamSize, threads: options.threads, prompt }, (window, decode) =>
+      options.scheduler.upload(owner, () => ({ kind: 'final', pcm: window, options: decode }), aborted.signal),
     );
     if (outcome === null) return;
-    const [body, type] = render(format, outcome, durationMs);
-    send(res, 200, body, type);
+    const [body, type] = render(format, outcome, (pcm.length / SAMPLE_RATE) * 1000, detail);
+    res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
   } catch (error) {
     if (error instanceof ApiError) {
-      sendError(res, error);
+      const headers: Record<string, string> = error.status === 429 || error.status === 503 ? { 'Retry-After': RETRY_AFTER_S } : {};
+      // The client may still be sending a body the server refused: close rather than read it.
+      if (!req.complete) headers['Connection'] = 'close';
+      openAiError(res, error.status, error.code, error.message, error.param, headers);
       return;
     }
     options.log.error('transcription request failed', { error });
-    sendError(res, new ApiError(500, 'internal_error', 'the transcription failed'));
+    openAiError(res, 500, 'internal_error', 'the transcription failed');
+  } finally {
+    release();
   }
 }

@@ -1,4 +1,4 @@
-import { msToSamples, type SessionError, type StreamSession, type TranscriptEvent } from '../../engine/pipeline/index.js';
+import { msToSamples, type SessionError, type SpeechEvent, type StreamSession, type TranscriptEvent } from '../../engine/pipeline/index.js';
 import type { Logger } from '../log.js';
 import { ArrivalClock } from './arrival-clock.js';
 import type { SessionStore } from './session-store.js';
@@ -7,6 +7,8 @@ import type { SessionStore } from './session-store.js';
 export interface SessionSink {
   transcript(event: TranscriptEvent): void;
   failure(error: SessionError): void;
+  /** Speech began or stopped (advice about the moment, not replayed after a resume). */
+  speech(event: SpeechEvent): void;
   /** Another socket has taken the session over; this one must go. */
   replaced(): void;
   /** The session has ended and everything was delivered: close the socket with `code`. */
@@ -16,6 +18,8 @@ export interface SessionSink {
 export interface HostedSessionOptions {
   id: string;
   principal: string;
+  /** Whose quota of detached sessions this one counts against: the principal, or the client's address without auth. */
+  quotaKey: string;
   createdAt: number;
   session: StreamSession;
   store: SessionStore;
@@ -23,6 +27,8 @@ export interface HostedSessionOptions {
   log: Logger;
   /** Called when the resume window of a detached session runs out. */
   expire: () => void;
+  /** Called when the session loses its socket and starts waiting to be resumed. */
+  detached: () => void;
   /** Told, for each transcript, how long after the audio it covers arrived it was emitted. */
   latency?: (isFinal: boolean, ms: number) => void;
 }
@@ -35,7 +41,10 @@ export interface HostedSessionOptions {
 export class HostedSession {
   readonly id: string;
   readonly principal: string;
+  readonly quotaKey: string;
   readonly createdAt: number;
+  /** When the session lost its socket; null while one is attached or before the first. */
+  detachedAt: number | null = null;
   readonly session: StreamSession;
   private readonly store: SessionStore;
   private readonly options: HostedSessionOptions;
@@ -52,6 +61,7 @@ export class HostedSession {
     this.options = options;
     this.id = options.id;
     this.principal = options.principal;
+    this.quotaKey = options.quotaKey;
     this.createdAt = options.createdAt;
     this.session = options.session;
     this.store = options.store;
@@ -62,8 +72,9 @@ export class HostedSession {
         await this.pump();
       });
     });
-    // Failures are advice about the moment (a transcription failed), not part of the transcript: not replayed.
+    // Failures and speech events are advice about the moment, not part of the transcript: not replayed.
     this.session.on('failure', (error) => this.sink?.failure(error));
+    this.session.on('speech', (event) => this.sink?.speech(event));
   }
 
   get attached(): boolean {
@@ -89,6 +100,7 @@ export class HostedSession {
   attach(sink: SessionSink, lastSeq: number): void {
     const previous = this.sink;
     this.switchTo(sink, lastSeq);
+    this.detachedAt = null;
     if (previous && previous !== sink) previous.replaced();
     this.enqueue(() => this.store.update(this.id, { detachedAt: null }));
     this.enqueue(() => this.pump());
@@ -99,8 +111,10 @@ export class HostedSession {
     if (this.sink !== sink) return;
     this.switchTo(null, -1);
     const now = Date.now();
+    this.detachedAt = now;
     this.enqueue(() => this.store.update(this.id, { detachedAt: now }));
     this.ttl = setTimeout(this.options.expire, this.options.resumeTtlMs);
+    this.options.detached();
   }
 
   /** The client provably has every transcript up to `seq` (see Heartbeat): the log need not keep them. */

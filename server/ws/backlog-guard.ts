@@ -1,22 +1,20 @@
-import type { WebSocket } from 'ws';
-import type { Heartbeat } from './heartbeat.js';
-import type { Logger } from '../log.js';
-
-const RECHECK_MS = 100;
-
 /**
  * Keeps what one connection makes the server hold bounded when inference falls behind. Above `warnMs` of audio
  * awaiting finals the client is warned once per stretch (re-armed when the backlog falls under half of it); above
- * twice that the socket is no longer read, so TCP pushes back on the sender instead of the server buffering without
+ * twice that the connection is no longer read, so TCP pushes back on the sender instead of the server buffering without
  * limit. Nothing is dropped: reading resumes once finals bring the backlog back under `warnMs`.
  */
+import type { Logger } from '../log.js';
+import type { ReadGate } from './read-gate.js';
+
+const RECHECK_MS = 100;
+
 export class BacklogGuard {
   private warned = false;
   private recheck: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly ws: WebSocket,
-    private readonly heartbeat: Pick<Heartbeat<unknown>, 'hold'>,
+    private readonly gate: ReadGate,
     private readonly warnMs: number,
     private readonly log: () => Logger,
     /** Sends the `overloaded` warning in the connection's own protocol. */
@@ -34,9 +32,7 @@ export class BacklogGuard {
       this.warn(`the server is ${pending} ms of audio behind on finals; they will come, late. No audio was dropped.`);
     }
     if (pending <= 2 * this.warnMs || this.recheck) return;
-    this.ws.pause();
-    // A paused socket reads no pongs either: the peer is not dead, the server is busy.
-    this.heartbeat.hold(true);
+    this.gate.pause('backlog');
     this.log().warn('reading paused until finals catch up', { pendingMs: pending });
     this.paused();
     this.recheck = setInterval(() => {
@@ -45,12 +41,11 @@ export class BacklogGuard {
     }, RECHECK_MS);
   }
 
-  /** Reads the socket again (when it is still open) and stops watching. */
+  /** Reads the connection again and stops watching. */
   stop(): void {
     if (!this.recheck) return;
     clearInterval(this.recheck);
     this.recheck = null;
-    this.heartbeat.hold(false);
-    if (this.ws.readyState === this.ws.OPEN) this.ws.resume();
+    this.gate.resume('backlog');
   }
 }

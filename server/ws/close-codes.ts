@@ -2,6 +2,8 @@
 export const CloseCode = {
   normal: 1000,
   shuttingDown: 1001,
+  /** A limit: too many messages or errors, or a client that does not read what it is sent. */
+  policyViolation: 1008,
   internalError: 1011,
   /** MAX_SESSIONS sessions exist: a resume that failed could not fall back on a new session. */
   tryAgainLater: 1013,

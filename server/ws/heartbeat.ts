@@ -1,5 +1,3 @@
-import type { WebSocket } from 'ws';
-
 /**
  * Pings a socket every interval. A pong proves the peer is there and, since TCP delivers in order, that it has
  * received everything written before the ping: `delivered` gets the mark taken when that ping was sent. No pong
@@ -10,8 +8,14 @@ export class Heartbeat<Mark> {
   private awaiting: { mark: Mark } | null = null;
   private held = false;
 
-  constructor(ws: WebSocket, intervalMs: number, mark: () => Mark, delivered: (mark: Mark) => void, dead: () => void) {
-    ws.on('pong', () => {
+  constructor(
+    socket: { ping(): void; onPong(handler: () => void): void },
+    intervalMs: number,
+    mark: () => Mark,
+    delivered: (mark: Mark) => void,
+    dead: () => void,
+  ) {
+    socket.onPong(() => {
       if (this.awaiting === null) return;
       const proven = this.awaiting;
       this.awaiting = null;
@@ -25,11 +29,11 @@ export class Heartbeat<Mark> {
         return;
       }
       this.awaiting = { mark: mark() };
-      ws.ping();
+      socket.ping();
     }, intervalMs);
   }
 
-  /** While held, no pings and no verdicts: for a socket the server itself stopped reading (see BacklogGuard). */
+  /** While held, no pings and no verdicts: for a socket the server itself stopped reading. */
   hold(held: boolean): void {
     this.held = held;
     this.awaiting = null;

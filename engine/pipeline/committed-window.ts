@@ -1,0 +1,105 @@
+/**
+ * The partial strategy: partials whose cost does not grow with the utterance. Each transcribes only the audio after
+ * the last committed word (less a short overlap), prompted with the words committed before it. A word is committed
+ * once two consecutive hypotheses agree on it and on everything before it (LocalAgreement-2); the start of the word
+ * after it, as this hypothesis times it, is where the next window begins. When nothing becomes stable while the tail
+ * grows past its bound, the oldest words of the newest hypothesis are committed anyway.
+ */
+import { msToSamples, samplesToMs, type Word } from './types.js';
+
+export interface CommittedWindowOptions {
+  /** Audio before the commit point that the next window re-reads, so a word cut early by its timing is heard whole. */
+  overlapMs: number;
+  /** Longest uncommitted tail before words are committed without agreement. */
+  maxTailMs: number;
+}
+
+/** What the next partial transcribes: samples [fromSample, toSample) with `prompt` before them. */
+export interface WindowPlan {
+  fromSample: number;
+  toSample: number;
+  prompt: string;
+}
+
+/** Letters and digits, lower case: agreement ignores case and punctuation. */
+const keyOf = (word: Word): string => word.text.toLocaleLowerCase().replace(/[^\p{L}\p{M}\p{N}]/gu, '');
+const sameWords = (a: Word[], b: Word[]): boolean => a.length === b.length && a.every((word, i) => keyOf(word) === keyOf(b[i] as Word));
+/** Repeated words a window may hear again from the overlap, at most. */
+const MAX_REPEAT = 4;
+
+export class CommittedWindow {
+  private readonly committed: Word[] = [];
+  /** Where the audio after the committed words begins. */
+  private commitSample: number;
+  /** The newest hypothesis's words after the committed ones, in session time. */
+  private tail: Word[] = [];
+  private readonly overlap: number;
+  private readonly maxTail: number;
+
+  constructor(
+    private readonly startSample: number,
+    options: CommittedWindowOptions,
+  ) {
+    this.commitSample = startSample;
+    this.overlap = msToSamples(options.overlapMs);
+    this.maxTail = msToSamples(options.maxTailMs);
+  }
+
+  /** The committed words, which never change. */
+  get stable(): readonly Word[] {
+    return this.committed;
+  }
+
+  /** What a partial shows: the committed words, then the newest hypothesis's tail. */
+  get text(): string {
+    return [...this.committed, ...this.tail].map((word) => word.text).join(' ');
+  }
+
+  plan(toSample: number): WindowPlan {
+    return {
+      fromSample: Math.min(toSample, Math.max(this.startSample, this.commitSample - this.overlap)),
+      toSample,
+      prompt: this.committed.map((word) => word.text).join(' '),
+    };
+  }
+
+  /** Takes the words (session time, punctuation already stripped) a partial heard in `plan`'s window. */
+  accept(plan: WindowPlan, heard: Word[]): void {
+    const tail = this.newWords(heard);
+    let agreed = 0;
+    while (agreed < tail.length && agreed < this.tail.length && keyOf(tail[agreed] as Word) === keyOf(this.tail[agreed] as Word)) agreed++;
+    // The newest word's end is not known until a word follows it, so it stays in the tail.
+    let commit = Math.min(agreed, tail.length - 1);
+    if (commit <= 0 && plan.toSample - this.commitSample > this.maxTail) commit = this.forcedCount(tail, plan.toSample);
+    if (commit > 0) {
+      this.committed.push(...tail.slice(0, commit));
+      this.commitSample = Math.max(this.commitSample, msToSamples((tail[commit] as Word).startMs));
+    } else if (tail.length === 0 && plan.toSample - this.commitSample > this.maxTail) {
+      // Nothing but noise for a whole tail: the window moves on without it.
+      this.commitSample = plan.toSample - Math.floor(this.maxTail / 2);
+    }
+    this.tail = tail.slice(Math.max(0, commit));
+  }
+
+  /** The hypothesis's words past the committed ones: overlap audio may repeat the last few committed words. */
+  private newWords(heard: Word[]): Word[] {
+    const commitMs = samplesToMs(this.commitSample);
+    let from = 0;
+    // A word that ends before the commit point is a piece of the last committed word, heard again in the overlap.
+    while (from < heard.length && (heard[from] as Word).endMs <= commitMs) from++;
+    const words = heard.slice(from);
+    for (let n = Math.min(MAX_REPEAT, words.length, this.committed.length); n > 0; n--) {
+      if (sameWords(words.slice(0, n), this.committed.slice(this.committed.length - n))) return words.slice(n);
+    }
+    return words;
+  }
+
+  /** How many of the oldest words to commit so the tail shrinks to about half its bound (at least one). */
+  private forcedCount(tail: Word[], toSample: number): number {
+    if (tail.length < 2) return 0;
+    const keepFromMs = samplesToMs(toSample - Math.floor(this.maxTail / 2));
+    let count = 1;
+    while (count < tail.length - 1 && (tail[count] as Word).startMs < keepFromMs) count++;
+    return count;
+  }
+}

@@ -1,0 +1,27 @@
+/** Writing small HTTP answers: JSON bodies, and refusals of WebSocket upgrades on the raw socket. */
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'cache-control': 'no-store', ...headers });
+  res.end(payload);
+}
+
+/** OpenAI's error shape, which every /v1/ route answers in. */
+export function openAiError(res: ServerResponse, status: number, code: string, message: string, param: string | null = null, headers: Record<string, string> = {}): void {
+  const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : status === 401 ? 'authentication_error' : 'invalid_request_error';
+  json(res, status, { error: { message, type, param, code } }, headers);
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
+export function refuseUpgrade(socket: Duplex, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n${extra}\r\n${payload}`,
+  );
+}

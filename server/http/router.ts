@@ -1,0 +1,94 @@
+/**
+ * The HTTP routes: /healthz, /readyz, /stats, /metrics, POST /v1/audio/transcriptions, and the demo page. /readyz
+ * and /stats answer anyone, so they carry counts and settings, never paths, URLs or credentials.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EventLoopLagMonitor } from '../event-loop-lag.js';
+import type { Logger } from '../log.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { OriginPolicy } from './origin-policy.js';
+import { requestTarget } from './request-target.js';
+import { json, openAiError } from './respond.js';
+import { serveStatic } from './static-files.js';
+
+/** What the routes read once the server is ready. */
+export interface RouterRuntime {
+  /** Answers POST on an OpenAI route (`/v1/...`). */
+  openAi: Map<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>>;
+  /** Shown on /readyz. */
+  describe: () => Record<string, unknown>;
+  /** Shown on /stats. */
+  stats: () => Record<string, unknown>;
+}
+
+export class HttpRouter {
+  private runtime: RouterRuntime | null = null;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly lag: EventLoopLagMonitor,
+    private readonly metrics: ServerMetrics,
+    private readonly origins: OriginPolicy,
+    private readonly connections: () => number,
+  ) {}
+
+  ready(runtime: RouterRuntime | null): void {
+    this.runtime = runtime;
+  }
+
+  route(req: IncomingMessage, res: ServerResponse, accepting: boolean): void {
+    const target = requestTarget(req);
+    if (!target) return json(res, 400, { error: 'bad request target' });
+    const path = target.pathname;
+    const runtime = accepting ? this.runtime : null;
+    if (path.startsWith('/v1/')) return this.openAi(req, res, path, target.searchParams, runtime);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/metrics') return this.renderMetrics(res);
+    if (path === '/readyz') {
+      const lag = this.lag.read();
+      if (!runtime) return json(res, 503, { status: 'loading', eventLoopLag: lag });
+      return json(res, 200, { status: 'ready', ...runtime.describe(), sessions: this.connections(), eventLoopLag: lag });
+    }
+    if (path === '/stats') {
+      if (!runtime) return json(res, 503, { error: 'not ready' });
+      return json(res, 200, { ...runtime.stats(), connections: this.connections() });
+    }
+    void serveStatic(req, res, path).then(
+      (served) => served || json(res, 404, { error: 'not found' }),
+      (error: unknown) => {
+        this.log.error('serving a file failed', { error });
+        json(res, 500, { error: 'internal error' });
+      },
+    );
+  }
+
+  private openAi(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, runtime: RouterRuntime | null): void {
+    const handler = runtime?.openAi.get(path);
+    if (runtime && !handler) return openAiError(res, 404, 'not_found', `no route ${path.slice(0, 80)}`);
+    if (req.method !== 'POST') return openAiError(res, 405, 'method_not_allowed', `${path.slice(0, 80)} takes POST`, null, { allow: 'POST' });
+    // A browser page of another site may not post audio here: it could otherwise use a server on the user's network.
+    if (!this.origins.allows(req)) {
+      this.metrics.refused('origin');
+      return openAiError(res, 403, 'forbidden_origin', 'requests from this origin are not allowed (ALLOWED_ORIGINS)');
+    }
+    if (!runtime || !handler) return openAiError(res, 503, 'not_ready', 'the server is not ready', null, { 'Retry-After': '5' });
+    void handler(req, res, query).catch((error: unknown) => {
+      this.log.error('request failed', { error });
+      if (!res.headersSent) openAiError(res, 500, 'internal_error', 'the request failed');
+    });
+  }
+
+  private renderMetrics(res: ServerResponse): void {
+    void this.metrics.render().then(
+      (body) => {
+        res.writeHead(200, { 'content-type': this.metrics.contentType, 'cache-control': 'no-store' });
+        res.end(body);
+      },
+      (error: unknown) => {
+        this.log.error('rendering metrics failed', { error });
+        json(res, 500, { error: 'internal error' });
+      },
+    );
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The boundary between one wire protocol and the socket binding: an adapter turns what a client sends into session
+ * commands and the session's events into that protocol's messages. Limits, heartbeat, backlog, authentication and
+ * session bookkeeping are the binding's (socket-binding.ts), the same for every protocol.
+ */
+import type { SpeechEvent, TranscriptEvent } from '../../engine/pipeline/index.js';
+import type { ErrorCode } from '../../protocol/errors.js';
+import type { ResumeRequest } from '../../protocol/stream.js';
+
+/** Session settings a client may choose, at start or later. */
+export interface SessionOptions {
+  language?: string;
+  /** Vocabulary hint for Whisper's prompt (already checked against MAX_PROMPT_CHARS). */
+  prompt?: string;
+  /** Silence that ends an utterance; null: only the client ends utterances (flush). */
+  endpointingMs?: number | null;
+}
+
+export type Command =
+  /** 16 kHz mono s16le PCM, whatever the client sent (adapters convert). */
+  | { type: 'audio'; pcm: Uint8Array }
+  /** Opens a session on a connection that has none; `done` learns its id, or why not. */
+  | { type: 'start'; options: SessionOptions; done?: (outcome: { sessionId: string } | { code: ErrorCode; message: string }) => void }
+  | { type: 'configure'; options: SessionOptions }
+  | { type: 'flush' }
+  /** Finalizes the session; the connection stays open for another start. `done` runs after the last final. */
+  | { type: 'stop'; done?: () => void }
+  /** Finalizes the session and closes the connection normally. */
+  | { type: 'end' }
+  | { type: 'resume'; request: ResumeRequest }
+  /** The client is there though it sends no audio: the idle clock starts over. */
+  | { type: 'keepalive' };
+
+/** What a new or resumed session looks like to the adapter that announces it. */
+export interface SessionInfo {
+  id: string;
+  /** Only on resumable protocols, only for a new session. */
+  resumeToken: string | null;
+  resumeTtlMs: number;
+  resumed: boolean;
+  /** Audio the session has received (a resumed one: what the client must resend from). */
+  samplesReceived: number;
+}
+
+export interface ProtocolAdapter<In> {
+  /** Metrics label and log field. */
+  readonly protocol: string;
+  /** The session starts with the connection; otherwise with a `start` command. */
+  readonly startsAtConnect: boolean;
+  /** A dropped connection leaves the session waiting to be resumed (native /stream only). */
+  readonly resumable: boolean;
+  /** Options of the session a connection starts with (query parameters of the upgrade, say). */
+  readonly connectOptions: SessionOptions;
+  /** Throws ProtocolError for anything it cannot make sense of. */
+  decode(message: In): Command[];
+  started(session: SessionInfo): void;
+  transcript(event: TranscriptEvent): void;
+  speech(event: SpeechEvent): void;
+  /** Audio went into the session; `samplesReceived` counts all of it. */
+  audio(samplesReceived: number): void;
+  error(code: ErrorCode, message: string): void;
+  /** The session ended and everything it had to say was sent; the connection stays. */
+  stopped(sessionId: string): void;
+  /** The connection is about to close: a protocol's last words (totals, a termination message). */
+  closing(): void;
+}

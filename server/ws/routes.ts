@@ -1,0 +1,51 @@
+/**
+ * The WebSocket endpoints: for each path, its protocol's adapter, where its clients put their credential, and how its
+ * query string starts a session. A new protocol adds one entry here and one adapter file.
+ */
+import type { IncomingMessage } from 'node:http';
+import { resumeFromQuery, type ResumeRequest } from '../../protocol/stream.js';
+import { MISSING_CREDENTIAL } from '../auth/authenticator.js';
+import { extractCredential } from '../auth/credential.js';
+import type { ProtocolAdapter } from './adapter.js';
+import { SpeechAdapter } from './adapters/speech.js';
+import { StreamAdapter } from './adapters/stream.js';
+import type { Frame } from './ws-transport.js';
+
+/** What an adapter may need from the server's settings. */
+export interface AdapterSettings {
+  ackIntervalMs: number;
+}
+
+export interface WsRoute {
+  path: string;
+  /** The credential in this protocol's own place, and the message a client without one gets. */
+  credential(req: IncomingMessage, query: URLSearchParams): string | undefined;
+  missingCredential: string;
+  /** A resume the upgrade asks for (native /stream), `malformed`, or null. */
+  resume(query: URLSearchParams): ResumeRequest | null | 'malformed';
+  /**
+   * The adapter for an accepted connection; throws ProtocolError when the query string is unusable, which refuses the
+   * upgrade with 400 and the error's message.
+   */
+  adapter(send: (message: string) => void, query: URLSearchParams, settings: AdapterSettings): ProtocolAdapter<Frame>;
+}
+
+const bearer = (req: IncomingMessage, query: URLSearchParams): string | undefined => extractCredential(req, query)?.token;
+const noResume = (): null => null;
+
+export const WS_ROUTES: readonly WsRoute[] = [
+  {
+    path: '/stream',
+    credential: bearer,
+    missingCredential: MISSING_CREDENTIAL,
+    resume: resumeFromQuery,
+    adapter: (send, _query, settings) => new StreamAdapter(send, settings.ackIntervalMs),
+  },
+  {
+    path: '/speech',
+    credential: bearer,
+    missingCredential: MISSING_CREDENTIAL,
+    resume: noResume,
+    adapter: (send) => new SpeechAdapter(send),
+  },
+];

@@ -1,0 +1,429 @@
+/**
+ * The one socket binding: binds a connection (any Transport) to at most one hosted session at a time and applies,
+ * for every protocol alike, the limits on what a client may send (message and error rates, audio pacing, frame and
+ * outbound buffer sizes), the heartbeat, the backlog guard, the idle and lifetime clocks, and session bookkeeping
+ * (create, resume, detach, purge). What the messages look like is the adapter's business (adapter.ts).
+ *
+ * Nothing a client sends can throw past this point: it gets an error in its protocol instead, and a client that
+ * keeps causing errors is closed with 1008. Messages are handled strictly in order, including while a session is
+ * being created or resumed.
+ */
+import { SessionError, msToSamples, type SpeechEvent, type TranscriptEvent } from '../../engine/pipeline/index.js';
+import { ProtocolError, type ErrorCode } from '../../protocol/errors.js';
+import { resendOverlap, type ResumeRequest } from '../../protocol/stream.js';
+import type { Logger } from '../log.js';
+import type { HostedSession, SessionSink } from '../sessions/hosted-session.js';
+import { SessionLimits } from '../sessions/session-limits.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { Command, ProtocolAdapter, SessionOptions } from './adapter.js';
+import { BacklogGuard } from './backlog-guard.js';
+import { CloseCode } from './close-codes.js';
+import { Heartbeat } from './heartbeat.js';
+import { ReadGate } from './read-gate.js';
+import { TokenBucket } from './token-bucket.js';
+import type { Transport } from './transport.js';
+
+export interface ConnectionLimits {
+  /** Audio per message, in bytes of 16 kHz s16le PCM. */
+  maxFrameBytes: number;
+  maxMessagesPerS: number;
+  maxErrorsPerS: number;
+  maxBufferedBytes: number;
+  /** Sustained audio rate allowed, in multiples of real time, after `audioBurstMs` ahead of it. */
+  maxAudioRate: number;
+  audioBurstMs: number;
+  pingIntervalMs: number;
+  idleTimeoutMs: number;
+  maxSessionMs: number;
+  /** See BacklogGuard. */
+  overloadPendingMs: number;
+}
+
+export interface BindingOptions {
+  registry: SessionRegistry;
+  principal: string;
+  /** Whose detached-session quota this connection's sessions count against. */
+  quotaKey: string;
+  limits: ConnectionLimits;
+  /** A resume the connection asked for in its upgrade request. */
+  resume: ResumeRequest | null;
+  log: Logger;
+  /** A limit closed or refused something (metrics). */
+  refused: (reason: string) => void;
+  readsPaused: () => void;
+}
+
+export class SocketBinding<In> implements SessionSink {
+  private host: HostedSession | null = null;
+  private inbox: Promise<void> = Promise.resolve();
+  /** Anything but a resume arrived: a resume message is no longer allowed. */
+  private started = false;
+  private finishing: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  /** After a resume: samples at the start of the client's resend that the session already has (see resendOverlap). */
+  private skipSamples = 0;
+  private readonly limits: SessionLimits;
+  private readonly heartbeat: Heartbeat<{ host: HostedSession; seq: number } | null> | null;
+  private readonly gate: ReadGate;
+  private readonly backlog: BacklogGuard;
+  private readonly messages: TokenBucket;
+  private readonly errors: TokenBucket;
+  private readonly audioPace: TokenBucket;
+  private paceTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private log: Logger;
+
+  constructor(
+    private readonly transport: Transport<In, unknown>,
+    private readonly adapter: ProtocolAdapter<In>,
+    private readonly options: BindingOptions,
+  ) {
+    this.log = options.log;
+    const { limits } = options;
+    this.messages = new TokenBucket(limits.maxMessagesPerS, limits.maxMessagesPerS);
+    this.errors = new TokenBucket(limits.maxErrorsPerS, limits.maxErrorsPerS);
+    const realTime = msToSamples(1000);
+    this.audioPace = new TokenBucket(msToSamples(limits.audioBurstMs) + realTime, realTime * limits.maxAudioRate);
+    this.limits = new SessionLimits(
+      limits.idleTimeoutMs,
+      limits.maxSessionMs,
+      () => void this.finish(CloseCode.idle, 'idle timeout: no audio'),
+      () => void this.finish(CloseCode.maxDuration, 'maximum session duration reached'),
+    );
+    const liveness = transport.liveness;
+    this.heartbeat = liveness
+      ? new Heartbeat(
+          liveness,
+          limits.pingIntervalMs,
+          () => (this.host?.isAttachedTo(this) ? { host: this.host, seq: this.host.sentSeq } : null),
+          // Only what went to this socket while it was the session's; a replaced socket's pong proves nothing now.
+          (proof) => {
+            if (proof?.host.isAttachedTo(this)) proof.host.delivered(proof.seq);
+          },
+          () => {
+            this.log.info('no pong: dropping the connection');
+            transport.terminate();
+          },
+        )
+      : null;
+    this.gate = new ReadGate(transport, (held) => this.heartbeat?.hold(held));
+    this.backlog = new BacklogGuard(
+      this.gate,
+      limits.overloadPendingMs,
+      () => this.log,
+      (message) => this.adapter.error('overloaded', message),
+      options.readsPaused,
+    );
+    transport.onMessage((message) => {
+      if (!this.admit()) return;
+      this.inbox = this.inbox.then(() => this.receive(message));
+    });
+    transport.onClose((code) => void this.inbox.then(() => this.closedBy(code)));
+    // Between sessions the idle clock runs too, so a connection that never starts one does not stay open for ever.
+    this.limits.touch();
+    if (adapter.startsAtConnect) this.inbox = this.inbox.then(() => this.open(options.resume));
+  }
+
+  /** Finalizes the session, sends its finals, and closes with `code`; the session is gone afterwards. */
+  finish(code: number, reason: string): Promise<void> {
+    if (this.finishing) return this.finishing;
+    this.started = true;
+    this.limits.stop();
+    // A replaced connection's session belongs to the connection that replaced it.
+    const host = this.host?.isAttachedTo(this) ? this.host : null;
+    this.finishing = (async () => {
+      if (host) {
+        await this.finalize(host);
+        // The client may have resumed the session on another socket while it ended: that one is closed too.
+        host.ended(code, reason);
+      }
+      this.adapter.closing();
+      this.transport.close(code, reason);
+      if (host) await this.options.registry.purge(host);
+    })();
+    return this.finishing;
+  }
+
+  /** Drops the connection without another word (shutdown past its deadline). */
+  terminate(): void {
+    this.transport.terminate();
+  }
+
+  // SessionSink: the hosted session's events, for the socket it is attached to.
+
+  transcript(event: TranscriptEvent): void {
+    this.adapter.transcript(event);
+    this.checkOutbound();
+  }
+
+  failure(error: SessionError): void {
+    this.log.warn('session failure', { code: error.code, error: error.message });
+    this.adapter.error(error.code, error.message);
+  }
+
+  speech(event: SpeechEvent): void {
+    this.adapter.speech(event);
+  }
+
+  replaced(): void {
+    this.log.info('session resumed on another connection');
+    this.limits.stop();
+    this.transport.close(CloseCode.replaced, 'session resumed elsewhere');
+  }
+
+  /** The session, resumed here while another connection ended it, has ended: this connection closes too. */
+  ended(code: number, reason: string): void {
+    this.limits.stop();
+    if (this.finishing) return;
+    this.adapter.closing();
+    this.transport.close(code, reason);
+  }
+
+  /** Counts a message against the connection's rate; a connection past it is closed with 1008. */
+  private admit(): boolean {
+    if (this.closed) return false;
+    if (this.messages.take()) return true;
+    this.violation('rate_limited', `more than ${this.options.limits.maxMessagesPerS} messages per second`);
+    return false;
+  }
+
+  private violation(reason: string, message: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.options.refused(reason);
+    this.log.warn('closing a connection that broke a limit', { reason, message });
+    this.adapter.error('rate_limited', `${message}: closing the connection`);
+    this.transport.close(CloseCode.policyViolation, message.slice(0, 120));
+  }
+
+  private checkOutbound(): void {
+    if (this.transport.bufferedAmount <= this.options.limits.maxBufferedBytes || this.closed) return;
+    this.closed = true;
+    this.options.refused('buffer');
+    this.log.warn('dropping a client that does not read', { bufferedBytes: this.transport.bufferedAmount });
+    this.transport.terminate();
+  }
+
+  private async open(resume: ResumeRequest | null): Promise<void> {
+    try {
+      if (resume) {
+        const outcome = await this.options.registry.resume(resume, this.options.principal);
+        if (outcome.ok) return this.resumeOn(outcome.host, resume.lastSeq);
+        this.adapter.error('resume_failed', `cannot resume: ${outcome.reason}; continuing with a new session`);
+      }
+      await this.startSession(this.adapter.connectOptions);
+    } catch (error) {
+      if (error instanceof ProtocolError || error instanceof SessionError) {
+        this.adapter.error(error.code, error.message);
+        this.options.refused(error.code);
+        this.transport.close(CloseCode.tryAgainLater, error.code === 'overloaded' ? 'server at capacity' : 'too many sessions');
+        return;
+      }
+      this.log.error('could not start a session', { error });
+      this.transport.close(CloseCode.internalError, 'could not start a session');
+    }
+  }
+
+  private async startSession(options: SessionOptions): Promise<HostedSession> {
+    const { host, resumeToken } = await this.options.registry.create(this.options.principal, this.options.quotaKey);
+    try {
+      this.configure(host, options);
+    } catch (error) {
+      await this.options.registry.purge(host);
+      throw error;
+    }
+    this.adapter.started({
+      id: host.id,
+      resumeToken: this.adapter.resumable ? resumeToken : null,
+      resumeTtlMs: this.options.registry.resumeTtlMs,
+      resumed: false,
+      samplesReceived: 0,
+    });
+    this.attach(host, -1);
+    this.log.info('session started', { session: host.id });
+    return host;
+  }
+
+  private resumeOn(host: HostedSession, lastSeq: number): void {
+    this.adapter.started({ id: host.id, resumeToken: null, resumeTtlMs: this.options.registry.resumeTtlMs, resumed: true, samplesReceived: host.session.samplesReceived });
+    this.skipSamples = resendOverlap(host.session.samplesReceived);
+    this.attach(host, lastSeq);
+    this.log.info('session resumed', { session: host.id, lastSeq });
+  }
+
+  private attach(host: HostedSession, lastSeq: number): void {
+    this.host = host;
+    this.log = this.options.log.child({ session: host.id });
+    // Attached even if the socket closed meanwhile: its close then detaches it like any lost connection.
+    host.attach(this, lastSeq);
+    this.limits.start(host.createdAt);
+  }
+
+  private configure(host: HostedSession, options: SessionOptions): void {
+    if (options.language !== undefined) host.session.setLanguage(options.language);
+    if (options.prompt !== undefined) host.session.setPrompt(options.prompt);
+    if (options.endpointingMs !== undefined) host.session.setEndpointing(options.endpointingMs);
+  }
+
+  private closedBy(code: number): void {
+    this.closed = true;
+    this.heartbeat?.stop();
+    this.backlog.stop();
+    this.limits.stop();
+    if (this.paceTimer) clearTimeout(this.paceTimer);
+    const host = this.host;
+    this.log.info('connection closed', { code, protocol: this.adapter.protocol, audioMs: host ? Math.floor(host.session.samplesReceived / 16) : 0 });
+    if (!host || this.finishing || this.stopping || !host.isAttachedTo(this)) return;
+    // A clean close from the client means it is done; anything else may be a lost connection it will resume.
+    if (this.adapter.resumable && code !== CloseCode.normal) host.detach(this);
+    else void this.options.registry.purge(host);
+  }
+
+  private async receive(message: In): Promise<void> {
+    if (this.closed) return;
+    let commands: Command[];
+    try {
+      commands = this.adapter.decode(message);
+    } catch (error) {
+      this.reportError(error);
+      return;
+    }
+    for (const command of commands) {
+      try {
+        await this.run(command);
+      } catch (error) {
+        this.reportError(error);
+      }
+    }
+  }
+
+  private async run(command: Command): Promise<void> {
+    if (command.type === 'resume') return this.resumeMessage(command.request);
+    this.started = true;
+    const host = this.host?.isAttachedTo(this) ? this.host : null;
+    switch (command.type) {
+      case 'audio':
+        return this.audio(host, command.pcm);
+      case 'keepalive':
+        this.limits.touch();
+        return;
+      case 'start': {
+        if (host || this.stopping) {
+          const refusal = { code: 'already_started' as const, message: 'a session is running; stop it first' };
+          command.done?.(refusal);
+          throw new ProtocolError(refusal.code, refusal.message);
+        }
+        try {
+          const started = await this.startSession(command.options);
+          command.done?.({ sessionId: started.id });
+        } catch (error) {
+          if (error instanceof ProtocolError || error instanceof SessionError) command.done?.({ code: error.code, message: error.message });
+          throw error;
+        }
+        return;
+      }
+      case 'configure':
+        if (!host) throw new ProtocolError('not_started', 'there is no session to configure; start one first');
+        this.configure(host, command.options);
+        return;
+      case 'flush':
+        if (!host) throw new ProtocolError('not_started', 'there is no session to flush');
+        await host.session.flush();
+        return;
+      case 'stop':
+        if (!host) {
+          command.done?.();
+          throw new ProtocolError('not_started', 'there is no session to stop');
+        }
+        await this.stop(host);
+        command.done?.();
+        return;
+      case 'end':
+        if (this.finishing) throw new SessionError('session_ended', 'the session is already ending');
+        void this.finish(CloseCode.normal, 'end of stream');
+        return;
+    }
+  }
+
+  private audio(host: HostedSession | null, pcm: Uint8Array): void {
+    if (pcm.byteLength % 2 !== 0) {
+      throw new ProtocolError('odd_frame_length', `audio must hold whole 16-bit samples; got ${pcm.byteLength} bytes, dropped`);
+    }
+    if (pcm.byteLength > this.options.limits.maxFrameBytes) {
+      throw new ProtocolError('frame_too_large', `one message may carry at most ${this.options.limits.maxFrameBytes} bytes of 16 kHz audio (1 s); got ${pcm.byteLength}, dropped`);
+    }
+    if (this.finishing || this.stopping) throw new SessionError('session_ended', 'the session has ended; open a new connection');
+    if (!host) throw new ProtocolError('not_started', 'start a session before sending audio; this audio was dropped');
+    const skip = Math.min(this.skipSamples, pcm.byteLength / 2);
+    this.skipSamples -= skip;
+    if (skip * 2 < pcm.byteLength) host.pushAudio(skip > 0 ? pcm.subarray(skip * 2) : pcm);
+    this.limits.touch();
+    this.adapter.audio(host.session.samplesReceived);
+    this.backlog.check(() => host.session.pendingFinalMs);
+    this.pace(pcm.byteLength / 2);
+  }
+
+  /** Reads more slowly from a client that sends audio faster than MAX_AUDIO_RATE allows after its burst. */
+  private pace(samples: number): void {
+    const waitMs = this.audioPace.spend(samples);
+    if (waitMs === 0 || this.paceTimer) return;
+    this.gate.pause('pacing');
+    this.paceTimer = setTimeout(() => {
+      this.paceTimer = null;
+      this.gate.resume('pacing');
+    }, waitMs);
+  }
+
+  /** A resume as the first message replaces the fresh session announced at connect. */
+  private async resumeMessage(request: ResumeRequest): Promise<void> {
+    if (!this.adapter.resumable) throw new ProtocolError('unknown_type', 'this protocol has no resume');
+    if (this.started) throw new ProtocolError('bad_message', 'resume must be the first message on a connection');
+    this.started = true;
+    const fresh = this.host;
+    const outcome = await this.options.registry.resume(request, this.options.principal);
+    if (!outcome.ok || outcome.host === fresh) {
+      const reason = outcome.ok ? 'that is this connection’s own new session' : outcome.reason;
+      this.adapter.error('resume_failed', `cannot resume: ${reason}; continuing with the new session`);
+      return;
+    }
+    this.resumeOn(outcome.host, request.lastSeq);
+    if (fresh) await this.options.registry.purge(fresh);
+  }
+
+  /** Finalizes the session's audio, sends the remaining events, then tells the adapter it stopped. */
+  private stop(host: HostedSession): Promise<void> {
+    this.limits.stop();
+    this.stopping ??= (async () => {
+      await this.finalize(host);
+      this.adapter.stopped(host.id);
+      await this.options.registry.purge(host);
+      this.host = null;
+      this.stopping = null;
+      if (this.transport.open) this.limits.touch();
+    })();
+    return this.stopping;
+  }
+
+  private async finalize(host: HostedSession): Promise<void> {
+    try {
+      await host.session.end();
+    } catch (error) {
+      if (!(error instanceof SessionError)) this.log.error('ending the session failed', { error });
+    }
+    await host.drained();
+  }
+
+  private reportError(error: unknown): void {
+    if (!this.errors.take()) {
+      this.violation('errors', `more than ${this.options.limits.maxErrorsPerS} bad messages per second`);
+      return;
+    }
+    if (error instanceof ProtocolError || error instanceof SessionError) {
+      this.adapter.error(error.code, error.message);
+      return;
+    }
+    this.log.error('unexpected error handling a client message', { error });
+    const code: ErrorCode = 'internal_error';
+    this.adapter.error(code, 'the server could not handle that message');
+  }
+}

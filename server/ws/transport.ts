@@ -1,0 +1,26 @@
+/**
+ * What a socket binding needs of a connection, whatever carries it: a plain WebSocket (`ws`) or a Socket.IO socket.
+ * `In` is what the client sends (a frame; a Socket.IO event), `Out` what the server sends back.
+ */
+export interface Transport<In, Out> {
+  /** Delivers every client message, in order. */
+  onMessage(handler: (message: In) => void): void;
+  /** Once, when the connection is gone for whatever reason; `code` is the WebSocket close code where there is one. */
+  onClose(handler: (code: number) => void): void;
+  send(message: Out): void;
+  readonly open: boolean;
+  /** Bytes queued for a client that is slow to read them. */
+  readonly bufferedAmount: number;
+  /** Stops reading from the client: TCP then pushes back on the sender. */
+  pause(): void;
+  resume(): void;
+  /** Closes with a close frame and a reason the client can read. */
+  close(code: number, reason: string): void;
+  /** Drops the connection at once (a client that does not read would never take the close frame). */
+  terminate(): void;
+  /**
+   * Proof of delivery: `ping` asks the client to answer, `onPong` hears the answer, which (TCP being in order) shows
+   * the client has read everything sent before the ping. Absent where the transport keeps itself alive.
+   */
+  readonly liveness?: { ping(): void; onPong(handler: () => void): void };
+}
