@@ -36,6 +36,7 @@ export interface ServerConfig {
   apiKeyHashes: string[];
   jwtSecret: string | undefined;
   logLevel: LogLevel;
+  logFormat: 'text' | 'json';
 }
 
 export class ConfigError extends Error {
@@ -150,6 +151,7 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   apiKeyHashes: { flag: 'api-key-hashes', env: 'API_KEY_HASHES', help: 'comma-separated sha256 hex of accepted API keys; turns auth on', parse: sha256List, fallback: () => [] },
   jwtSecret: { flag: 'jwt-secret', env: 'JWT_SECRET', help: 'HS256 secret for JWTs (exp and sub required); turns auth on', parse: text, fallback: () => undefined },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', help: 'debug, info, warn or error', parse: oneOf(LOG_LEVELS), fallback: () => 'info' },
+  logFormat: { flag: 'log-format', env: 'LOG_FORMAT', help: "'text' or 'json' log lines (default: text on a terminal, else json)", parse: oneOf(['text', 'json'] as const), fallback: () => (process.stdout.isTTY ? 'text' : 'json') },
 };
 
 export const HELP = `Usage: npm start -- [options]   (or: node dist/server/main.js [options])
