@@ -1,3 +1,4 @@
+// `whisper-stream models list`: the official models and what models/ holds.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelsDir } from '../engine/index.js';

@@ -3,24 +3,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ConnectionError, HandshakeError } from '../client/index.js';
 import { listModels } from './list-models.js';
-import { streamMicrophone } from './microphone.js';
+import { RecorderError, streamMicrophone } from './microphone.js';
 import { transcribeFile } from './transcribe-file.js';
-
-const HELP = `Usage: whisper-stream <command> [options]
-
-  serve [server options]          start the server (same settings as npm start; serve --help lists them)
-  transcribe FILE [options]       stream a WAV file through /stream, printing partials on one line and finals below
-  mic [options]                   stream the default microphone (needs arecord or sox)
-  models list|fetch|synthetic     list official and installed models, download and verify them, or generate synthetic stand-ins
-
-Options for transcribe and mic:
-  --url URL        server stream URL (default ws://127.0.0.1:8080/stream, or $WHISPER_STREAM_URL)
-  --language CODE  ISO 639-1 code or auto (default: the server's)
-  --token TOKEN    API key or JWT when the server requires one
-  --json           print every transcript and error as a JSON line
-  --fast           (transcribe) send the file as fast as possible instead of at real-time pace
-`;
+import { DEFAULT_URL, EXIT, MAIN_HELP, MIC_HELP, MODELS_HELP, TRANSCRIBE_HELP } from './usage.js';
 
 const script = (name: string): string => fileURLToPath(new URL(`../${name}`, import.meta.url));
 
@@ -29,7 +16,67 @@ function delegate(entry: string, args: string[]): Promise<number> {
   const child = spawn(process.execPath, [script(entry), ...args], { stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward).on('SIGTERM', forward);
-  return new Promise((resolve) => child.once('close', (code) => resolve(code ?? 1)));
+  return new Promise((resolve) => child.once('close', (code) => resolve(code ?? EXIT.failed)));
+}
+
+function usageError(message: string, help: string): number {
+  process.stderr.write(`${message}\n\n${help}`);
+  return EXIT.usage;
+}
+
+function models(args: string[]): Promise<number> | number {
+  const [action, ...names] = args;
+  if (action === 'fetch') return delegate('scripts/fetch-model.js', names);
+  if (action === 'synthetic') return delegate('scripts/make-synthetic-model.js', names);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(MODELS_HELP);
+    return EXIT.ok;
+  }
+  if (action === 'list') {
+    listModels(process.stdout);
+    return EXIT.ok;
+  }
+  return usageError('models takes list, fetch or synthetic', MODELS_HELP);
+}
+
+const CONNECTION_OPTIONS = {
+  url: { type: 'string', default: process.env['WHISPER_STREAM_URL'] ?? DEFAULT_URL },
+  language: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+async function transcribe(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, fast: { type: 'boolean', default: false } } });
+  } catch (error) {
+    return usageError((error as Error).message, TRANSCRIBE_HELP);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(TRANSCRIBE_HELP);
+    return EXIT.ok;
+  }
+  const file = positionals[0];
+  if (!file) return usageError('transcribe needs a WAV file', TRANSCRIBE_HELP);
+  return transcribeFile(file, { url: values.url, language: values.language, token: values.token, json: values.json, fast: values.fast });
+}
+
+async function mic(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: CONNECTION_OPTIONS });
+  } catch (error) {
+    return usageError((error as Error).message, MIC_HELP);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(MIC_HELP);
+    return EXIT.ok;
+  }
+  return streamMicrophone({ url: values.url, language: values.language, token: values.token, json: values.json });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -37,54 +84,34 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return delegate('server/main.js', rest);
-    case 'models': {
-      const [action, ...names] = rest;
-      if (action === 'fetch') return delegate('scripts/fetch-model.js', names);
-      if (action === 'synthetic') return delegate('scripts/make-synthetic-model.js', names);
-      if (action === 'list') {
-        listModels(process.stdout);
-        return 0;
-      }
-      process.stderr.write(`models takes list, fetch or synthetic\n\n${HELP}`);
-      return 2;
-    }
+    case 'models':
+      return models(rest);
     case 'transcribe':
-    case 'mic': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          url: { type: 'string', default: process.env['WHISPER_STREAM_URL'] ?? 'ws://127.0.0.1:8080/stream' },
-          language: { type: 'string' },
-          token: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          fast: { type: 'boolean', default: false },
-        },
-      });
-      const common = { url: values.url, language: values.language, token: values.token, json: values.json };
-      if (command === 'mic') return streamMicrophone(common);
-      const file = positionals[0];
-      if (!file) {
-        process.stderr.write(`transcribe needs a WAV file\n\n${HELP}`);
-        return 2;
-      }
-      return transcribeFile(file, { ...common, fast: values.fast });
-    }
+      return transcribe(rest);
+    case 'mic':
+      return mic(rest);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(HELP);
-      return command === undefined ? 2 : 0;
+      process.stdout.write(MAIN_HELP);
+      return command === undefined ? EXIT.usage : EXIT.ok;
     default:
-      process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
-      return 2;
+      return usageError(`unknown command ${JSON.stringify(command)}`, MAIN_HELP);
   }
+}
+
+/** The exit code of a failure's kind (see EXIT). */
+function exitCodeOf(error: unknown): number {
+  if (error instanceof HandshakeError) return EXIT.refused;
+  if (error instanceof ConnectionError) return EXIT.cannotConnect;
+  if (error instanceof RecorderError) return EXIT.recorder;
+  return EXIT.failed;
 }
 
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  process.stderr.write(`whisper-stream: ${(error as Error).message}\n`);
-  process.exitCode = 1;
+  process.stderr.write(`whisper-stream: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = exitCodeOf(error);
 }

@@ -1,8 +1,10 @@
+// `whisper-stream transcribe FILE`: streams a WAV file through the client library and prints the transcripts.
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StreamClient, type Transcript } from '../client/index.js';
+import { StreamClient, type ClosedEvent, type Transcript } from '../client/index.js';
 import { parseWav } from '../engine/audio/wav.js';
 import { TranscriptPrinter } from './transcript-printer.js';
+import { EXIT } from './usage.js';
 
 export interface TranscribeFileOptions {
   url: string;
@@ -15,7 +17,11 @@ export interface TranscribeFileOptions {
 
 const CHUNK_MS = 100;
 
-/** Streams a WAV file (16-bit PCM, any rate and channel count) through /stream and prints what comes back. */
+/**
+ * Streams a WAV file (16-bit PCM, any rate and channel count) through /stream and prints what comes back. A refused
+ * or failed connection (at the start, or when a reconnect gives up) is thrown as the client's HandshakeError or
+ * ConnectionError.
+ */
 export async function transcribeFile(path: string, options: TranscribeFileOptions): Promise<number> {
   const wav = parseWav(readFileSync(path));
   const client = new StreamClient(options.url, {
@@ -28,20 +34,23 @@ export async function transcribeFile(path: string, options: TranscribeFileOption
   client.on('partial', (m: Transcript) => printer.partial(m));
   client.on('final', (m: Transcript) => printer.final(m));
   client.on('error', (e) => printer.error(e.code, e.message));
-  client.on('reconnecting', (r) => printer.note(`connection lost; reconnecting (attempt ${r.attempt})`));
+  client.on('reconnecting', (r) => printer.note(`connection lost${r.error ? ` (${r.error.message})` : ''}; reconnecting (attempt ${r.attempt})`));
+  let ended: ClosedEvent | undefined;
+  client.on('closed', (event) => (ended = event));
 
   await client.connect();
   const frame = Math.round((wav.sampleRate * CHUNK_MS) / 1000) * wav.channels;
-  for (let offset = 0; offset < wav.samples.length; offset += frame) {
+  for (let offset = 0; offset < wav.samples.length && !ended; offset += frame) {
     client.send(wav.samples.subarray(offset, offset + frame));
     printer.progress(Math.min(1, (offset + frame) / wav.samples.length));
     if (!options.fast) await sleep(CHUNK_MS);
   }
   const closed = await client.end();
   printer.done();
+  if (closed.error) throw closed.error;
   if (closed.code !== 1000) {
     printer.note(`the server closed the stream with ${closed.code} ${closed.reason}`);
-    return 1;
+    return EXIT.failed;
   }
-  return 0;
+  return EXIT.ok;
 }

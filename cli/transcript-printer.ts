@@ -1,3 +1,4 @@
+// How `transcribe` and `mic` print transcripts: a live status line on terminals, plain or JSON lines otherwise.
 import type { Transcript } from '../client/index.js';
 
 interface Output {

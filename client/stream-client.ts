@@ -1,4 +1,7 @@
+// The streaming client: typed transcript events over /stream, with the client half of resume and typed connection errors.
 import { Emitter } from './emitter.js';
+import { ConnectionError, HandshakeError } from './errors.js';
+import { connectionFailure, defaultFactory, displayUrl, type WebSocketFactory, type WebSocketLike } from './socket.js';
 import { Resampler, TARGET_RATE } from '../engine/audio/resampler.js';
 
 /** A transcript as the server sends it on /stream. */
@@ -19,27 +22,25 @@ export interface ServerError {
   message: string;
 }
 
+/** Why a connection attempt failed: the server refused the handshake, or no connection came about. */
+export type ConnectFailure = HandshakeError | ConnectionError;
+
+/** The end of the client: the last socket's close code and reason, and the failure that ended it, if one did. */
+export interface ClosedEvent {
+  code: number;
+  reason: string;
+  error?: ConnectFailure;
+}
+
 export interface ClientEvents extends Record<string, unknown> {
   partial: Transcript;
   final: Transcript;
   error: ServerError;
   session: { sessionId: string; resumed: boolean };
-  reconnecting: { attempt: number; delayMs: number };
-  closed: { code: number; reason: string };
+  /** A dropped connection is reopened after `delayMs`; `error` says why the previous attempt failed, if it did. */
+  reconnecting: { attempt: number; delayMs: number; error?: ConnectFailure };
+  closed: ClosedEvent;
 }
-
-/** The W3C WebSocket surface both browsers and the `ws` package provide. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  binaryType: string;
-  send(data: string | ArrayBufferView | ArrayBuffer): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-export type WebSocketFactory = (url: string, protocols?: string[]) => WebSocketLike;
 
 export interface StreamClientOptions {
   /** ISO 639-1 code or 'auto'; default: the server's DEFAULT_LANGUAGE. */
@@ -61,13 +62,11 @@ export interface StreamClientOptions {
 
 const OPEN = 1;
 const SAMPLES_PER_MS = TARGET_RATE / 1000;
+/** Close codes after which the session is over for good (see docs/PROTOCOL.md): normal end, shutdown, policy, 4xxx. */
+const isFinalClose = (code: number): boolean => code === 1000 || code === 1001 || code === 1008 || (code >= 4000 && code < 5000);
 
-async function defaultFactory(): Promise<WebSocketFactory> {
-  const global = (globalThis as { WebSocket?: new (url: string, protocols?: string[]) => WebSocketLike }).WebSocket;
-  if (global) return (url, protocols) => new global(url, protocols);
-  const { WebSocket } = await import('ws');
-  return (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike;
-}
+const isTranscript = (message: Record<string, unknown>): message is Record<string, unknown> & Transcript =>
+  typeof message['text'] === 'string' && typeof message['is_final'] === 'boolean' && typeof message['seq'] === 'number';
 
 /**
  * Streams audio to /stream and surfaces typed transcript events. It implements the client half of resume: audio the
@@ -93,8 +92,8 @@ export class StreamClient extends Emitter<ClientEvents> {
   private attempts = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private ready: Promise<void> | undefined;
-  private done: Promise<{ code: number; reason: string }>;
-  private resolveDone: (value: { code: number; reason: string }) => void = () => undefined;
+  private done: Promise<ClosedEvent>;
+  private resolveDone: (value: ClosedEvent) => void = () => undefined;
 
   constructor(
     readonly url: string,
@@ -107,7 +106,10 @@ export class StreamClient extends Emitter<ClientEvents> {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  /** Opens the connection; resolves once the server has announced the session. */
+  /**
+   * Opens the connection; resolves once the server has announced the session. Rejects with a HandshakeError when the
+   * server refuses the upgrade (Node only: status, body, Retry-After), else with a ConnectionError.
+   */
   connect(): Promise<void> {
     this.ready ??= this.open(false);
     return this.ready;
@@ -123,8 +125,11 @@ export class StreamClient extends Emitter<ClientEvents> {
     if (this.attached()) this.transmit(converted);
   }
 
-  /** Asks the server to finalize everything sent; resolves when it has closed the session (code 1000). */
-  end(): Promise<{ code: number; reason: string }> {
+  /**
+   * Asks the server to finalize everything sent; resolves when it has closed the session (code 1000), or with the
+   * close that ended the client otherwise (its `error` says why, when a reconnect was refused or failed).
+   */
+  end(): Promise<ClosedEvent> {
     if (!this.ending) {
       this.ending = true;
       if (this.attached()) this.ws?.send(JSON.stringify({ type: 'end' }));
@@ -135,7 +140,7 @@ export class StreamClient extends Emitter<ClientEvents> {
   /** Closes without finalizing. */
   close(): void {
     clearTimeout(this.reconnectTimer);
-    this.finish(1000, 'closed by client');
+    this.finish({ code: 1000, reason: 'closed by client' });
     this.ws?.close(1000);
   }
 
@@ -157,7 +162,12 @@ export class StreamClient extends Emitter<ClientEvents> {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     return new Promise((resolve, reject) => {
+      let opened = false;
       let announced = false;
+      let failure: ConnectFailure | undefined;
+      ws.onopen = () => {
+        opened = true;
+      };
       ws.onmessage = (event) => {
         if (typeof event.data !== 'string') return;
         const message = JSON.parse(event.data) as Record<string, unknown>;
@@ -167,12 +177,17 @@ export class StreamClient extends Emitter<ClientEvents> {
           resolve();
         }
       };
+      ws.onerror = (event) => {
+        if (!opened) failure = connectionFailure(event, displayUrl(this.url));
+      };
       ws.onclose = (event) => {
         if (this.ws !== ws) return;
-        if (!announced && !resume) reject(new Error(`connection closed before the session started (${event.code} ${event.reason})`));
-        this.onDrop(event.code, event.reason);
+        if (!announced && !resume) {
+          failure ??= new ConnectionError(`the connection closed before the session started (${`${event.code} ${event.reason}`.trim()})`);
+          reject(failure);
+        }
+        this.onDrop(event.code, event.reason, failure);
       };
-      ws.onerror = () => undefined;
     });
   }
 
@@ -196,10 +211,9 @@ export class StreamClient extends Emitter<ClientEvents> {
         this.dropAcked(Number(message['audio_ms']) * SAMPLES_PER_MS);
         return false;
       case 'transcript': {
-        const transcript = message as unknown as Transcript;
-        if (transcript.seq <= this.lastSeq) return false;
-        this.lastSeq = transcript.seq;
-        this.emit(transcript.is_final ? 'final' : 'partial', transcript);
+        if (!isTranscript(message) || message.seq <= this.lastSeq) return false;
+        this.lastSeq = message.seq;
+        this.emit(message.is_final ? 'final' : 'partial', message);
         return false;
       }
       case 'error':
@@ -208,7 +222,7 @@ export class StreamClient extends Emitter<ClientEvents> {
           this.resuming = false;
           this.lastSeq = -1;
         }
-        this.emit('error', message as unknown as ServerError);
+        this.emit('error', { type: 'error', code: String(message['code']), message: String(message['message']) });
         return false;
       default:
         return false;
@@ -243,27 +257,33 @@ export class StreamClient extends Emitter<ClientEvents> {
     }
   }
 
-  private onDrop(code: number, reason: string): void {
+  /**
+   * A socket closed: the end of the client, or a reconnect with backoff. A refusal that retrying cannot change (401,
+   * 403, ...) ends it; a 503's Retry-After lengthens the wait.
+   */
+  private onDrop(code: number, reason: string, failure: ConnectFailure | undefined): void {
     if (this.finished) return;
-    if (code === 1000 || code === 1001 || code === 1008 || (code >= 4000 && code < 5000) || this.sessionId === undefined) {
-      this.finish(code, reason);
+    if (isFinalClose(code) || this.sessionId === undefined || (failure instanceof HandshakeError && failure.permanent)) {
+      this.finish({ code, reason, error: failure });
       return;
     }
     const max = this.options.maxReconnects ?? 8;
     if (this.attempts >= max) {
-      this.finish(code, `gave up after ${max} reconnect attempts: ${reason}`);
+      this.finish({ code, reason: `gave up after ${max} reconnect attempts: ${failure?.message ?? reason}`, error: failure });
       return;
     }
-    const delayMs = Math.min(5000, (this.options.reconnectDelayMs ?? 250) * 2 ** this.attempts++);
-    this.emit('reconnecting', { attempt: this.attempts, delayMs });
+    const backoffMs = Math.min(5000, (this.options.reconnectDelayMs ?? 250) * 2 ** this.attempts++);
+    const retryAfterMs = failure instanceof HandshakeError && failure.retryAfterS !== undefined ? failure.retryAfterS * 1000 : 0;
+    const delayMs = Math.max(backoffMs, retryAfterMs);
+    this.emit('reconnecting', { attempt: this.attempts, delayMs, error: failure });
     this.reconnectTimer = setTimeout(() => void this.open(true), delayMs);
   }
 
-  private finish(code: number, reason: string): void {
+  private finish(event: ClosedEvent): void {
     if (this.finished) return;
     this.finished = true;
-    this.emit('closed', { code, reason });
-    this.resolveDone({ code, reason });
+    this.emit('closed', event);
+    this.resolveDone(event);
   }
 
   /** Samples (16 kHz) given to send() so far. */

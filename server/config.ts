@@ -59,6 +59,7 @@ export interface ServerConfig {
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
   logLevel: LogLevel;
+  logFormat: 'text' | 'json';
 }
 
 export class ConfigError extends Error {
@@ -263,6 +264,7 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   tlsCertFile: { flag: 'tls-cert-file', env: 'TLS_CERT_FILE', help: 'PEM certificate (chain): serve https:// and wss:// (with TLS_KEY_FILE)', parse: optional(text), fallback: none },
   tlsKeyFile: { flag: 'tls-key-file', env: 'TLS_KEY_FILE', help: 'PEM private key of TLS_CERT_FILE', parse: optional(text), fallback: none },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', help: 'debug, info, warn or error', parse: oneOf(LOG_LEVELS), fallback: () => 'info' },
+  logFormat: { flag: 'log-format', env: 'LOG_FORMAT', help: "'text' or 'json' log lines (default: text on a terminal, else json)", parse: oneOf(['text', 'json'] as const), fallback: () => (process.stdout.isTTY ? 'text' : 'json') },
 };
 
 function shownDefault(setting: Setting<unknown>): string {

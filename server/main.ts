@@ -1,7 +1,35 @@
+// The server's entry point (npm start): settings from the environment and flags, start-up, graceful shutdown.
 import { ConfigError, HELP, loadConfig } from './config.js';
 import { startApp } from './app.js';
 import { prepareDefaultModels } from './default-models.js';
-import { createLogger } from './log.js';
+import { createLogger, stackFrames, type LogLevel, type Logger } from './log.js';
+
+/** Engine codes of a model file that is not a usable Whisper model: the operator's to fix, not a bug. */
+const MODEL_CODES: ReadonlySet<unknown> = new Set(['MODEL_FILE', 'MODEL_LOAD']);
+
+/**
+ * The message of a start-up failure the operator can fix (a bad setting, a missing or unusable model file, a port in
+ * use), or undefined for anything else, which is a bug and is logged with its stack.
+ */
+function operatorMessage(error: unknown): string | undefined {
+  if (error instanceof ConfigError) return error.message;
+  if (!(error instanceof Error)) return undefined;
+  const code = 'code' in error ? error.code : undefined;
+  if (MODEL_CODES.has(code)) return error.message;
+  if (!('syscall' in error) || error.syscall !== 'listen') return undefined;
+  return code === 'EADDRINUSE' ? `${error.message}: another process has this port; choose another with --port or PORT` : error.message;
+}
+
+/** Says once why the server did not start. */
+function reportStartFailure(log: Logger, level: LogLevel, error: unknown): void {
+  const message = operatorMessage(error);
+  if (message === undefined) {
+    log.error('server failed to start', { error });
+    return;
+  }
+  const stack = level === 'debug' && error instanceof Error ? stackFrames(error) : undefined;
+  log.error(message, stack === undefined ? {} : { stack });
+}
 
 async function main(): Promise<number> {
   let config;
@@ -15,13 +43,13 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, config.logFormat);
   let app;
   try {
     await prepareDefaultModels(config, log);
     app = await startApp(config, log);
   } catch (error) {
-    log.error(error instanceof ConfigError ? error.message : 'server failed to start', { error });
+    reportStartFailure(log, config.logLevel, error);
     return 1;
   }
   const started = app;

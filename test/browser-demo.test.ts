@@ -32,6 +32,9 @@ t.test('the browser demo streams a (fake) microphone and shows partials and fina
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
   await page.goto(`${app.httpUrl}/`);
+  await page.waitForSelector('#model-notice', { state: 'visible' });
+  t.match(await page.textContent('#model-notice'), /synthetic stand-in model: transcripts are nonsense\. Run npm run models:fetch/, 'the synthetic model is called out');
+  t.equal(await page.textContent('#model'), 'ggml-tiny.en-synthetic.bin (synthetic)', 'model indicator');
   await page.click('#start');
   await page.waitForFunction(() => Number(document.body.dataset['finals'] ?? 0) >= 1 && Number(document.body.dataset['partials'] ?? 0) >= 1);
   t.match(await page.textContent('#connection'), /connected/, 'connection indicator');

@@ -74,11 +74,11 @@ t.test('clear errors: unknown command, missing file, unreachable server, no reco
     code: 1,
     stderr: /ENOENT|no such file/,
   });
-  await t.rejects(run(process.execPath, [cli, 'transcribe', jfkPath, '--url', 'ws://127.0.0.1:9/stream']), { code: 1, stderr: /whisper-stream:/ });
+  await t.rejects(run(process.execPath, [cli, 'transcribe', jfkPath, '--url', 'ws://127.0.0.1:9/stream']), { code: 3, stderr: /whisper-stream: cannot connect/ });
   const mic = await run(process.execPath, [cli, 'mic', '--url', app.streamUrl], { env: { ...process.env, PATH: '/nonexistent' } }).catch(
     (error: { code: number; stderr: string }) => error,
   );
-  t.match(mic, { code: 1, stderr: /arecord .* or sox/ }, 'mic says what to install');
+  t.match(mic, { code: 5, stderr: /arecord .* or sox/ }, 'mic says what to install');
 });
 
 t.test('models list shows the catalog with what models/ holds, synthetic stand-ins included', async (t) => {
