@@ -264,7 +264,7 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   tlsCertFile: { flag: 'tls-cert-file', env: 'TLS_CERT_FILE', help: 'PEM certificate (chain): serve https:// and wss:// (with TLS_KEY_FILE)', parse: optional(text), fallback: none },
   tlsKeyFile: { flag: 'tls-key-file', env: 'TLS_KEY_FILE', help: 'PEM private key of TLS_CERT_FILE', parse: optional(text), fallback: none },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', help: 'debug, info, warn or error', parse: oneOf(LOG_LEVELS), fallback: () => 'info' },
-  logFormat: { flag: 'log-format', env: 'LOG_FORMAT', help: "'text' or 'json' log lines (default: text on a terminal, else json)", parse: oneOf(['text', 'json'] as const), fallback: () => (process.stdout.isTTY ? 'text' : 'json') },
+  logFormat: { flag: 'log-format', env: 'LOG_FORMAT', help: "'text' or 'json' log lines", parse: oneOf(['text', 'json'] as const), fallback: () => (process.stdout.isTTY ? 'text' : 'json'), shownDefault: 'text on a terminal, else json' },
 };
 
 function shownDefault(setting: Setting<unknown>): string {
@@ -351,6 +351,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     tlsCertFile: value('tlsCertFile'),
     tlsKeyFile: value('tlsKeyFile'),
     logLevel: value('logLevel'),
+    logFormat: value('logFormat'),
   };
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both, or neither');
   if (config.maxPartialIntervalMs < config.partialIntervalMs) {
