@@ -37,6 +37,8 @@ export interface App {
   httpUrl: string;
   /** The local Whisper model; null when finals are forwarded and there is no real model to run partials. */
   model: ResolvedModel | null;
+  /** Counts a promise rejection nobody handled (see main.ts). */
+  unhandledRejection(): void;
   close(): Promise<void>;
 }
 
@@ -265,6 +267,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     streamUrl: `${tls ? 'wss' : 'ws'}://${host}:${address.port}/stream`,
     httpUrl: `${scheme}://${host}:${address.port}`,
     model,
+    unhandledRejection: () => metrics.unhandledRejection(),
     close,
   };
 }

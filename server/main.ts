@@ -1,6 +1,6 @@
 // The server's entry point (npm start): settings from the environment and flags, start-up, graceful shutdown.
 import { ConfigError, HELP, loadConfig } from './config.js';
-import { startApp } from './app.js';
+import { startApp, type App } from './app.js';
 import { prepareDefaultModels } from './default-models.js';
 import { createLogger, stackFrames, type LogLevel, type Logger } from './log.js';
 
@@ -44,7 +44,13 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(config.logLevel, undefined, config.logFormat);
-  let app;
+  let app: App | undefined;
+  // A promise nobody handled is a bug, but one request's bug must not end every session: it is logged, counted in
+  // stt_unhandled_rejections_total, and the server goes on.
+  process.on('unhandledRejection', (reason) => {
+    log.error('unhandled promise rejection (a bug; the server goes on)', { error: reason });
+    app?.unhandledRejection();
+  });
   try {
     await prepareDefaultModels(config, log);
     app = await startApp(config, log);

@@ -26,6 +26,7 @@ export class ServerMetrics implements SchedulerObserver {
   private sources: MetricSources | null = null;
   private readonly runs: Counter<'kind' | 'end'>;
   private readonly refusals: Counter<'reason'>;
+  private readonly unhandled: Counter;
   private readonly runSeconds: Histogram<'kind'>;
   private readonly waitSeconds: Histogram<'kind'>;
   private readonly latencySeconds: Record<Kind, Histogram>;
@@ -131,6 +132,11 @@ export class ServerMetrics implements SchedulerObserver {
       labelNames: ['reason'],
       registers,
     });
+    this.unhandled = new Counter({
+      name: 'stt_unhandled_rejections_total',
+      help: 'Promise rejections nothing handled: bugs, logged with their stack; the server goes on',
+      registers,
+    });
     this.pausedReads = new Counter({
       name: 'stt_reads_paused_total',
       help: 'Times a socket stopped being read because its session was over twice OVERLOAD_PENDING_MS behind on finals',
@@ -147,6 +153,10 @@ export class ServerMetrics implements SchedulerObserver {
   /** A limit refused a connection or request, or closed a connection. */
   refused(reason: string): void {
     this.refusals.inc({ reason });
+  }
+
+  unhandledRejection(): void {
+    this.unhandled.inc();
   }
 
   readsPaused(): void {

@@ -134,6 +134,7 @@ export class SocketBinding<In> implements SessionSink {
     this.finishing = (async () => {
       if (host) {
         await this.finalize(host);
+        this.adapter.stopped(host.id);
         // The client may have resumed the session on another socket while it ended: that one is closed too.
         host.ended(code, reason);
       }
