@@ -33,6 +33,8 @@ export interface TranscribeOptions {
   noTimestamps?: boolean;
   /** 1 (default) decodes greedily; 2 to 8 run beam search with that many beams. */
   beamSize?: number;
+  /** Whisper's translate task: English text from speech in any language (multilingual models only). Default false. */
+  translate?: boolean;
   /** Retry at higher temperatures when decoding looks degenerate. Default true, as in whisper.cpp. */
   temperatureFallback?: boolean;
   /**

@@ -149,6 +149,10 @@ TranscribeOptions parse_transcribe_options(const Napi::Value& value, whisper_con
   t.no_timestamps = o.boolean("noTimestamps", false);
   // whisper.cpp runs at most WHISPER_MAX_DECODERS (8) decoders.
   t.beam_size = o.integer("beamSize", 1, 1, 8);
+  t.translate = o.boolean("translate", false);
+  if (t.translate && !whisper_is_multilingual(ctx)) {
+    throw Napi::RangeError::New(env, "options.translate: this model is English-only; translating to English needs a multilingual model (e.g. tiny)");
+  }
   t.temperature_fallback = o.boolean("temperatureFallback", true);
   t.prompt = prompt_tail(o.string("prompt", ""), kMaxPromptBytes);
   t.no_speech_thold = o.number("noSpeechThold", 0.6f, 0.0f, 1.0f);
@@ -190,6 +194,7 @@ bool run_transcription(whisper_context* ctx, whisper_state* state, const std::ve
   p.max_tokens = options.max_tokens;
   p.audio_ctx = options.audio_ctx;
   p.language = options.language.c_str();
+  p.translate = options.translate;
   p.initial_prompt = options.prompt.empty() ? nullptr : options.prompt.c_str();
   p.temperature_inc = options.temperature_fallback ? 0.2f : 0.0f;
   p.no_speech_thold = options.no_speech_thold;

@@ -17,6 +17,7 @@ struct TranscribeOptions {
   bool single_segment = false;
   bool no_timestamps = false;
   int beam_size = 1;
+  bool translate = false;
   bool temperature_fallback = true;
   std::string prompt;
   float no_speech_thold = 0.6f;
