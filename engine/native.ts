@@ -44,6 +44,8 @@ export interface NativeAddon {
   loadedModelCount(): number;
   /** Silero contexts (weights and buffers) loaded in this process; VadModels of one file share them. */
   vadContextCount(): number;
+  /** Returns freed heap memory to the system (glibc's malloc_trim); true when some was. */
+  trimMemory(): boolean;
   defaultThreads(): number;
 }
 

@@ -57,6 +57,26 @@ function localModel(config: ServerConfig): ResolvedModel | null {
   return model;
 }
 
+/** After sessions end, memory goes back to the system, at most once per MEMORY_RETURN_MS (a trim walks the heap). */
+const MEMORY_RETURN_MS = 5000;
+
+function memoryReturn(): { released: () => void; stop: () => void } {
+  let timer: NodeJS.Timeout | null = null;
+  return {
+    released: () => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        native.trimMemory();
+      }, MEMORY_RETURN_MS);
+      timer.unref();
+    },
+    stop: () => {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
 /** Tells the load controller about the work that runs on local workers (not finals sent to a remote server). */
 function localWork(load: LoadController, remoteFinals: boolean): SchedulerObserver {
   const local = (kind: string): boolean => !(remoteFinals && kind !== 'partial');
@@ -187,6 +207,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       earlyFinals: config.earlyFinals,
       emulatedTokensPerSecond: config.emulateTokensPerS,
     };
+    const memory = memoryReturn();
+    stops.push(memory.stop);
     const registry = new SessionRegistry({
       store: new MemorySessionStore(),
       resumeTtlMs: config.resumeTtlMs,
@@ -199,6 +221,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         return session;
       },
       admitting: () => load.admitting,
+      released: memory.released,
       log,
       latency: (isFinal, ms) => metrics.latency(isFinal, ms),
     });

@@ -47,7 +47,19 @@ function languageCode(name: unknown, fallback: string): string {
  * the remote server and what went wrong, which reaches the client as a `transcription_failed` error.
  */
 export class RemoteTranscriber implements TranscriptionRunner {
-  constructor(private readonly options: RemoteOptions) {}
+  /** The URL without credentials: what requests go to, and all that error messages (which clients see) name. */
+  private readonly url: string;
+  private readonly authorization: string | undefined;
+
+  constructor(private readonly options: RemoteOptions) {
+    const url = new URL(options.url);
+    // fetch refuses URLs with credentials; user:pass@ becomes Basic authentication unless a token is given.
+    const basic = url.username || url.password ? Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64') : undefined;
+    url.username = '';
+    url.password = '';
+    this.url = url.toString();
+    this.authorization = options.token ? `Bearer ${options.token}` : basic && `Basic ${basic}`;
+  }
 
   async transcribe(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionOutcome> {
     const started = performance.now();
@@ -59,7 +71,7 @@ export class RemoteTranscriber implements TranscriptionRunner {
         const retryable = !(error instanceof RemoteError) || error.retryable;
         if (!retryable || attempt >= this.options.retries) {
           const why = error instanceof Error ? error.message : String(error);
-          throw new Error(`remote transcription at ${this.options.url} failed after ${attempt + 1} attempt(s): ${why}`);
+          throw new Error(`remote transcription at ${this.url} failed after ${attempt + 1} attempt(s): ${why}`);
         }
         await sleep(BACKOFF_MS * 2 ** attempt, undefined, { signal });
       }
@@ -84,10 +96,10 @@ export class RemoteTranscriber implements TranscriptionRunner {
     try {
       let response: Response;
       try {
-        response = await fetch(this.options.url, {
+        response = await fetch(this.url, {
           method: 'POST',
           body: form,
-          headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},
+          headers: this.authorization ? { authorization: this.authorization } : {},
           signal: deadline.signal,
         });
       } catch (error) {

@@ -19,6 +19,8 @@ export interface SessionRegistryOptions {
   newSession: () => StreamSession;
   /** Whether the machine has room for another session now (the load controller's verdict). */
   admitting: () => boolean;
+  /** A session ended and its memory is free (see app.ts: memory goes back to the system). */
+  released?: () => void;
   log: Logger;
   /** See HostedSessionOptions.latency. */
   latency?: (isFinal: boolean, ms: number) => void;
@@ -152,6 +154,7 @@ export class SessionRegistry {
     this.purgedSamples += host.session.samplesReceived;
     host.dispose();
     await this.options.store.delete(host.id);
+    this.options.released?.();
   }
 
   async closeAll(): Promise<void> {

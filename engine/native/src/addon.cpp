@@ -1,5 +1,9 @@
 #include <napi.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "transcription.h"
 #include "vad_contexts.h"
 #include "log_capture.h"
@@ -44,6 +48,16 @@ Napi::Value LoadedModelCount(const Napi::CallbackInfo& info) { return Napi::Numb
 
 Napi::Value VadContextCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), VadContextPool::loaded_count()); }
 
+// Hands memory freed by finished sessions back to the system. glibc keeps freed heap memory (in every thread's arena)
+// for reuse, so after a burst of sessions a process would stay at its peak size for good.
+Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
+#ifdef __GLIBC__
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Value DefaultThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), default_threads()); }
 
 }  // namespace
@@ -60,6 +74,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("autoAudioCtx", Napi::Function::New<AutoAudioCtx>(env, "autoAudioCtx"));
   exports.Set("loadedModelCount", Napi::Function::New<LoadedModelCount>(env, "loadedModelCount"));
   exports.Set("vadContextCount", Napi::Function::New<VadContextCount>(env, "vadContextCount"));
+  exports.Set("trimMemory", Napi::Function::New<TrimMemory>(env, "trimMemory"));
   exports.Set("defaultThreads", Napi::Function::New<DefaultThreads>(env, "defaultThreads"));
   return exports;
 }
