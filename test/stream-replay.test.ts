@@ -33,6 +33,10 @@ async function play(client: StreamClient, audio: Int16Array, speed: number, at =
   }
 }
 
+/** What a final says, without its seq (the number of partials before it depends on timing). */
+const said = (finals: Transcript[]): { segment: number; text: string; start: number; end: number }[] =>
+  finals.map((f) => ({ segment: f.segment_id, text: f.text, start: f.start_ms, end: f.end_ms }));
+
 async function stream(url: string, audio: Int16Array, speed: number, at?: Map<number, () => void>): Promise<Transcript[]> {
   const client = new StreamClient(url, { reconnectDelayMs: 50 });
   const finals: Transcript[] = [];
@@ -78,7 +82,7 @@ t.test('jfk.wav at real time and at 4x: the same finals, each replaying exactly,
   const realTime = await stream(app.streamUrl, jfk, 1);
   const fast = await stream(app.streamUrl, jfk, 4);
   t.ok(realTime.length >= 2, `${realTime.length} finals`);
-  t.same(fast, realTime, 'pace changes nothing: the same utterances, the same texts');
+  t.same(said(fast), said(realTime), 'pace changes nothing: the same utterances, the same texts');
   await checkReplay(t, jfk, realTime);
   checkCoverage(t, await vadRegions(jfk), realTime);
 });
@@ -89,7 +93,7 @@ t.test('a drop and resume in the middle of an utterance changes nothing', async 
   // jfk.wav speaks from 3.27 to 4.41 s and from 8.16 to 10.62 s: both cuts fall inside speech.
   const resumed = await stream(app.streamUrl.replace(/:\d+\//, `:${proxy.port}/`), jfk, 4, new Map([[16000 * 3.8, () => proxy.cut()], [16000 * 9, () => proxy.cut()]]));
   t.equal(proxy.connections, 3, 'two drops, two resumes');
-  t.same(resumed, await stream(app.streamUrl, jfk, 4), 'the same finals as without the drops');
+  t.same(said(resumed), said(await stream(app.streamUrl, jfk, 4)), 'the same finals as without the drops');
   await checkReplay(t, jfk, resumed);
   checkCoverage(t, await vadRegions(jfk), resumed);
 });
