@@ -1,7 +1,7 @@
 // `whisper-stream models list`: the official models and what models/ holds.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelsDir } from '../engine/index.js';
+import { DEFAULT_VAD_FILE, modelsDir } from '../engine/index.js';
 import { MODEL_FILES } from '../engine/models/catalog.js';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1).padStart(6)} MB`;
@@ -20,7 +20,9 @@ export function listModels(out: NodeJS.WritableStream, dir: string = modelsDir):
   const size = (file: string): number => statSync(join(dir, file)).size;
   out.write(`Official models (npm run models:fetch -- NAME), in ${dir}:\n`);
   for (const model of MODEL_FILES) {
-    const state = !present.includes(model.file) ? 'not installed' : size(model.file) === model.bytes ? 'installed' : 'incomplete';
+    const installed = !present.includes(model.file) ? 'not installed' : size(model.file) === model.bytes ? 'installed' : 'incomplete';
+    // The default VAD model ships with the package and is used from there.
+    const state = installed === 'not installed' && model.file === DEFAULT_VAD_FILE ? 'bundled with the package' : installed;
     out.write(`  ${model.name.padEnd(14)} ${model.file.padEnd(26)} ${mb(model.bytes)}  ${state}\n`);
   }
   const others = present.filter((file) => !MODEL_FILES.some((model) => model.file === file));

@@ -84,6 +84,6 @@ t.test('clear errors: unknown command, missing file, unreachable server, no reco
 t.test('models list shows the catalog with what models/ holds, synthetic stand-ins included', async (t) => {
   const { stdout } = await run(process.execPath, [cli, 'models', 'list']);
   t.match(stdout, /tiny\.en\s+ggml-tiny\.en\.bin\s+77\.7 MB\s+(installed|not installed)/);
-  t.match(stdout, /silero-v6\.2\.0\s+ggml-silero-v6\.2\.0\.bin\s+0\.9 MB\s+installed/, 'CI copies the real VAD model into models/');
+  t.match(stdout, /silero-v6\.2\.0\s+ggml-silero-v6\.2\.0\.bin\s+0\.9 MB\s+(installed|bundled with the package)/, 'the VAD model ships with the package');
   t.match(stdout, /ggml-tiny\.en-synthetic\.bin\s+77\.7 MB/, 'the synthetic stand-in is listed');
 });

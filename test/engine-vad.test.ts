@@ -3,7 +3,7 @@ import { VadModel, segmentsFromProbs } from '../engine/index.js';
 import { SILERO, speech } from './helpers/engine-fixtures.js';
 
 const jfk = speech('jfk.wav');
-// ../shared/README.md: Silero v6.2.0 with whisper.cpp's default parameters on jfk.wav.
+// NOTICE / docs: Silero v6.2.0 with whisper.cpp's default parameters on jfk.wav.
 const JFK_SEGMENTS_MS = [
   [320, 2270],
   [3270, 4410],
@@ -67,7 +67,7 @@ t.test('segment parameters are honoured, including the maximum speech length', a
   }
   const capped = await vad.segments(long, { maxSpeechDurationS: 8, minSilenceDurationMs: 300 });
   const free = await vad.segments(long, { minSilenceDurationMs: 300 });
-  t.equal(free.length, 12, 'the twelve segments listed in ../shared/README.md');
+  t.equal(free.length, 12, 'the twelve segments of silero_test_en.wav (min silence 300 ms)');
   // whisper.cpp merges pieces closer than 200 ms after cutting, so only cuts at a real pause survive.
   t.ok(capped.length > free.length, 'a maximum speech length cuts at least one long segment at a pause');
 });
