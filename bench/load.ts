@@ -1,11 +1,15 @@
 /**
- * Capacity bench: ramps the number of concurrent streams against a fresh server process per step, for our
- * strategy and for the naive baseline, and reports latency, throughput and resource use per step, plus the
- * largest stream count that meets the requirement (partial p95 < 500 ms, final p95 < 2 s, no errors).
+ * Capacity bench: ramps the number of concurrent real-time streams against a fresh server process per step, for our
+ * strategy and for the naive baseline, and reports latency, partial cadence, per-partial worker time by utterance
+ * length and resource use per step, plus the capacity: the largest stream count with partial p95 < 500 ms, final
+ * p95 < 2 s, partials at least once a second of ongoing speech (gap p50 <= 1 s, p95 <= 2 s) and no errors.
+ * The synthetic model decodes as many tokens as a real one would (the reference transcripts' rate) unless
+ * --decode model says to let it decide.
  *
- *   node dist/bench/load.js [--streams 1,2,4,6,8,10,12,16] [--seconds 60] [--baseline-streams 1,2,4]
- *                           [--files a.wav,b.wav (from fixtures/speech; default: every WAV in fixtures/)]
- *                           [--name load (names the JSON and docs/NAME-latency.svg)] [server flags, e.g. --threads 1]
+ *   node dist/bench/load.js [--streams 1,2,4,6,8,10,12] [--seconds 60] [--baseline-streams 1,2,4]
+ *                           [--files a.wav,b.wav (from fixtures/speech; default: every WAV there, the mixed corpus)]
+ *                           [--decode emulated|model] [--name load (names the JSON and docs/NAME-latency.svg)]
+ *                           [server flags, e.g. --threads 1]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,28 +21,32 @@ import { benchArgs } from './lib/bench-args.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { metric, scrapeMetrics, type Scrape } from './lib/metrics-scrape.js';
 import { startServer } from './lib/server-process.js';
+import { realTokenRate } from './lib/decode-emulation.js';
 import { buildTimeline, loadClips, type SpeechClip } from './lib/speech-timeline.js';
 import { latencyStats, type LatencyStats } from './lib/stats.js';
 import { lineChart } from './lib/svg-chart.js';
 
 const PARTIAL_P95_LIMIT_MS = 500;
 const FINAL_P95_LIMIT_MS = 2000;
+const GAP_P50_LIMIT_MS = 1000;
+const GAP_P95_LIMIT_MS = 2000;
+const UTTERANCE_BUCKETS = ['0-3s', '3-6s', '6-10s', '10-15s', '15s+'];
 const SAMPLE_EVERY_MS = 2000;
 /** /healthz probe rate: enough to see stalls, too little to load the machine itself. */
 const HEALTH_RATE = 20;
 const MiB = 2 ** 20;
-/**
- * Coalescing keeps partial latency low under any load by skipping partials, so latency alone cannot show
- * saturation: we also report where each stream still gets at least this share of the partials per second that
- * the first step's streams get.
- */
-const MIN_PARTIAL_RATE_SHARE = 0.5;
 
 interface StepResult {
   strategy: StreamStrategy;
   streams: number;
   partial: LatencyStats;
   final: LatencyStats;
+  /** Time without a partial during ongoing speech (see ClientResult.partialGaps). */
+  gap: LatencyStats;
+  /** Worker time of one partial by utterance length so far: mean ms and count. */
+  partialWorker: Record<string, { meanMs: number; count: number }>;
+  /** Partial interval the server had widened to by the end of the step. */
+  partialIntervalMs: number;
   /** Partials each stream received per second of its stream. */
   partialsPerStreamSecond: number;
   /** Worker time spent transcribing per second of audio received. */
@@ -53,10 +61,8 @@ interface StepResult {
   healthz: { p50Ms: number; p99Ms: number; maxMs: number; requests: number; failures: number };
   errors: string[];
   unmatchedFinals: number;
-  /** The seed requirement: partial p95 < 500 ms, final p95 < 2 s, no errors. */
+  /** Partial p95 < 500 ms, final p95 < 2 s, gap p50 <= 1 s and p95 <= 2 s, no errors. */
   meetsRequirement: boolean;
-  /** Partials per stream per second at least MIN_PARTIAL_RATE_SHARE of the first step's. */
-  keepsPartialRate: boolean;
 }
 
 const inferenceSeconds = (s: Scrape): number =>
@@ -96,13 +102,22 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
     const ready = (await (await fetch(`${http}/readyz`)).json()) as { eventLoopLag: { p99Ms: number; maxMs: number } };
     const partial = latencyStats(runs.flatMap((r) => r.partials.map((p) => p.ms)));
     const final = latencyStats(runs.flatMap((r) => r.finals.map((f) => f.ms)));
+    const gap = latencyStats(runs.flatMap((r) => r.partialGaps));
     const errors = runs.flatMap((r) => r.errors);
+    const partialWorker: StepResult['partialWorker'] = {};
+    for (const bucket of UTTERANCE_BUCKETS) {
+      const count = metric(end, `stt_partial_worker_seconds_count{utterance="${bucket}"}`);
+      if (count > 0) partialWorker[bucket] = { meanMs: Math.round((metric(end, `stt_partial_worker_seconds_sum{utterance="${bucket}"}`) / count) * 1000), count };
+    }
     const audioSeconds = metric(end, 'stt_audio_received_seconds_total');
     return {
       strategy,
       streams,
       partial,
       final,
+      gap,
+      partialWorker,
+      partialIntervalMs: Math.round(metric(end, 'stt_partial_interval_seconds') * 1000),
       partialsPerStreamSecond: round(partial.count / streams / wallSeconds, 2),
       inferencePerAudioSecond: round(inferenceSeconds(end) / audioSeconds, 3),
       cpuCores: round((metric(end, 'process_cpu_seconds_total') - metric(idle, 'process_cpu_seconds_total')) / wallSeconds, 2),
@@ -120,8 +135,8 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
       },
       errors,
       unmatchedFinals: runs.reduce((n, r) => n + r.unmatchedFinals, 0),
-      meetsRequirement: partial.p95 < PARTIAL_P95_LIMIT_MS && final.p95 < FINAL_P95_LIMIT_MS && errors.length === 0,
-      keepsPartialRate: true,
+      meetsRequirement:
+        partial.p95 < PARTIAL_P95_LIMIT_MS && final.p95 < FINAL_P95_LIMIT_MS && gap.p50 <= GAP_P50_LIMIT_MS && gap.p95 <= GAP_P95_LIMIT_MS && errors.length === 0,
     };
   } finally {
     child.kill('SIGTERM');
@@ -130,17 +145,15 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
 
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** The first step is the reference for the partial rate. Our strategy ramps until two steps in a row miss the requirement; the baseline runs the stream counts it is given. */
+/** Our strategy ramps until two steps in a row miss the requirement; the baseline runs the stream counts it is given. */
 async function ramp(strategy: StreamStrategy, counts: number[], stopOnMiss: boolean, seconds: number, clips: SpeechClip[], flags: string[]): Promise<StepResult[]> {
   const results: StepResult[] = [];
   let misses = 0;
   for (const streams of counts) {
     const result = await step(strategy, streams, seconds, clips, flags);
-    const single = results[0] ?? result;
-    result.keepsPartialRate = result.partialsPerStreamSecond >= MIN_PARTIAL_RATE_SHARE * single.partialsPerStreamSecond;
     results.push(result);
     console.error(
-      `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms, errors ${result.errors.length}` +
+      `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms, gap p50/p95 ${result.gap.p50}/${result.gap.p95} ms, errors ${result.errors.length}` +
         `${result.meetsRequirement ? '' : ' (misses the requirement)'}`,
     );
     misses = result.meetsRequirement ? 0 : misses + 1;
@@ -157,17 +170,27 @@ function largestPassing(results: StepResult[], passes: (r: StepResult) => boolea
 
 function table(results: StepResult[]): string[] {
   const lines = [
-    '| strategy | streams | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | partials per stream per s | inference s per audio s | CPU cores | RSS MiB per stream | event-loop lag p99 / max ms | /healthz p50 / p99 / max ms | errors | meets requirement | keeps partial rate |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    '| strategy | streams | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | partial gap p50 / p95 ms | partial interval ms | partials per stream per s | inference s per audio s | CPU cores | RSS MiB per stream | event-loop lag p99 / max ms | /healthz p50 / p99 / max ms | errors | meets requirement |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     const p = r.partial;
     const f = r.final;
     lines.push(
-      `| ${r.strategy} | ${r.streams} | ${p.p50} / ${p.p95} / ${p.p99} (${p.count}) | ${f.p50} / ${f.p95} / ${f.p99} (${f.count}) | ${r.partialsPerStreamSecond} | ` +
-        `${r.inferencePerAudioSecond} | ${r.cpuCores} | ${r.rssPerStreamMiB} | ${round(r.eventLoopLagP99Ms, 1)} / ${round(r.eventLoopLagMaxMs, 1)} | ` +
-        `${r.healthz.p50Ms} / ${r.healthz.p99Ms} / ${r.healthz.maxMs} | ${r.errors.length} | ${r.meetsRequirement ? 'yes' : 'no'} | ${r.keepsPartialRate ? 'yes' : 'no'} |`,
+      `| ${r.strategy} | ${r.streams} | ${p.p50} / ${p.p95} / ${p.p99} (${p.count}) | ${f.p50} / ${f.p95} / ${f.p99} (${f.count}) | ${r.gap.p50} / ${r.gap.p95} | ` +
+        `${r.partialIntervalMs} | ${r.partialsPerStreamSecond} | ${r.inferencePerAudioSecond} | ${r.cpuCores} | ${r.rssPerStreamMiB} | ` +
+        `${round(r.eventLoopLagP99Ms, 1)} / ${round(r.eventLoopLagMaxMs, 1)} | ${r.healthz.p50Ms} / ${r.healthz.p99Ms} / ${r.healthz.maxMs} | ${r.errors.length} | ${r.meetsRequirement ? 'yes' : 'no'} |`,
     );
+  }
+  return lines;
+}
+
+/** Worker ms per partial by the utterance's length so far, per step: flat when partials cost what their tail does. */
+function workerTable(results: StepResult[]): string[] {
+  const lines = [`| strategy | streams | ${UTTERANCE_BUCKETS.map((b) => `utterance ${b}: ms (n)`).join(' | ')} |`, `| --- | ---: |${' ---: |'.repeat(UTTERANCE_BUCKETS.length)}`];
+  for (const r of results) {
+    const cells = UTTERANCE_BUCKETS.map((b) => (r.partialWorker[b] ? `${r.partialWorker[b].meanMs} (${r.partialWorker[b].count})` : '-'));
+    lines.push(`| ${r.strategy} | ${r.streams} | ${cells.join(' | ')} |`);
   }
   return lines;
 }
@@ -207,35 +230,45 @@ function chart(ours: StepResult[], baseline: StepResult[]): string {
 
 async function main(): Promise<void> {
   const { values, serverFlags } = benchArgs({
-      streams: { type: 'string', default: '1,2,4,6,8,10,12,16' },
+      streams: { type: 'string', default: '1,2,4,6,8,10,12' },
       seconds: { type: 'string', default: '60' },
       'baseline-streams': { type: 'string', default: '1,2,4' },
       files: { type: 'string', default: '' },
       name: { type: 'string', default: 'load' },
+      decode: { type: 'string', default: 'emulated' },
     });
   const list = (value: unknown): number[] => (String(value) === '' ? [] : String(value).split(',').map(Number));
   const seconds = Number(values.seconds);
   const clips = await loadClips(values.files ? String(values.files).split(',') : undefined);
   const machine = machineInfo();
-  console.error(`machine: ${describeMachine(machine)}; clips: ${clips.map((c) => c.name).join(', ')}; ${seconds} s per stream per step`);
+  const rate = realTokenRate(clips);
+  const emulated = values.decode !== 'model';
+  const decode = emulated
+    ? `emulated real decode length: ${rate.tokensPerSecond} tokens per second of audio (GPT-2 tokens of the reference transcripts per second of speech: ${rate.measuredOn.map((m) => `${m.clip} ${m.tokens} tokens / ${m.speechSeconds} s`).join(', ')})`
+    : "the synthetic model's own decode length (random: ends at once or runs to the token cap)";
+  const flags = emulated ? ['--emulate-tokens-per-s', String(rate.tokensPerSecond), ...serverFlags] : serverFlags;
+  console.error(`machine: ${describeMachine(machine)}; clips: ${clips.map((c) => c.name).join(', ')}; ${seconds} s per stream per step; decode: ${decode}`);
 
-  const ours = await ramp('adaptive', list(values.streams), true, seconds, clips, serverFlags);
-  const baseline = await ramp('naive', list(values['baseline-streams']), false, seconds, clips, serverFlags);
+  const ours = await ramp('adaptive', list(values.streams), true, seconds, clips, flags);
+  const baseline = await ramp('naive', list(values['baseline-streams']), false, seconds, clips, flags);
   const capacity = largestPassing(ours, (r) => r.meetsRequirement);
-  const fullRateCapacity = largestPassing(ours, (r) => r.meetsRequirement && r.keepsPartialRate);
 
   const command = `node dist/bench/load.js ${process.argv.slice(2).join(' ')}`.trim();
   const report = [
     `machine: ${describeMachine(machine)}`,
+    `model: synthetic tiny.en; decode: ${decode}`,
     `audio per stream: ${clips.map((c) => c.name).join(', ')} in turn (each stream starts at a different one), 0.6-2.5 s pauses, ${seconds} s, real time, 20 ms frames`,
     `command: ${command}`,
     '',
     ...table([...ours, ...baseline]),
     '',
+    'Worker time per partial by utterance length (mean ms, count):',
+    '',
+    ...workerTable([...ours, ...baseline]),
+    '',
     ...comparison(ours, baseline),
     '',
-    `streams per machine: ${capacity} (largest N that, like every smaller N measured, has partial p95 < ${PARTIAL_P95_LIMIT_MS} ms, final p95 < ${FINAL_P95_LIMIT_MS} ms and no errors)`,
-    `streams per machine with partials at least ${MIN_PARTIAL_RATE_SHARE * 100}% as frequent as at ${ours[0]?.streams} stream(s): ${fullRateCapacity}`,
+    `capacity: ${capacity} streams (largest N that, like every smaller N measured, has partial p95 < ${PARTIAL_P95_LIMIT_MS} ms, final p95 < ${FINAL_P95_LIMIT_MS} ms, partial gap p50 <= ${GAP_P50_LIMIT_MS} ms and p95 <= ${GAP_P95_LIMIT_MS} ms, and no errors)`,
   ];
   console.log(report.join('\n'));
 
@@ -243,7 +276,7 @@ async function main(): Promise<void> {
   const dir = join(projectRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${String(values.name)}-${stamp}.json`);
-  writeFileSync(file, JSON.stringify({ command, machine, seconds, clips: clips.map((c) => c.name), capacity, fullRateCapacity, ours, baseline }, null, 2));
+  writeFileSync(file, JSON.stringify({ command, machine, decode, seconds, clips: clips.map((c) => c.name), capacity, ours, baseline }, null, 2));
   const svg = join(projectRoot, 'docs', `${String(values.name)}-latency.svg`);
   writeFileSync(svg, chart(ours, baseline));
   console.log(`\nraw results: ${file}\nchart: ${svg}`);

@@ -224,6 +224,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       released: memory.released,
       log,
       latency: (isFinal, ms) => metrics.latency(isFinal, ms),
+      partialWork: (work) => metrics.partialWork(work.utteranceMs, work.workerMs),
     });
     stops.push(() => registry.closeAll());
     metrics.watch({ sessions: () => registry.stats, totals: () => registry.totals, scheduler: () => scheduler.stats, load: () => load.snapshot });

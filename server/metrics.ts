@@ -13,6 +13,13 @@ export interface MetricSources {
 type Kind = 'partial' | 'final';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
+/** Utterance lengths partial costs are reported by. */
+const UTTERANCE_BUCKETS: [number, string][] = [
+  [3000, '0-3s'],
+  [6000, '3-6s'],
+  [10_000, '6-10s'],
+  [15_000, '10-15s'],
+];
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 
 /**
@@ -27,6 +34,7 @@ export class ServerMetrics implements SchedulerObserver {
   private readonly runs: Counter<'kind' | 'end'>;
   private readonly refusals: Counter<'reason'>;
   private readonly unhandled: Counter;
+  private readonly partialWorker: Histogram<'utterance'>;
   private readonly runSeconds: Histogram<'kind'>;
   private readonly waitSeconds: Histogram<'kind'>;
   private readonly latencySeconds: Record<Kind, Histogram>;
@@ -132,6 +140,13 @@ export class ServerMetrics implements SchedulerObserver {
       labelNames: ['reason'],
       registers,
     });
+    this.partialWorker = new Histogram({
+      name: 'stt_partial_worker_seconds',
+      help: 'Worker time of one partial, by the length of its utterance so far: committed-window partials cost the same however long the utterance',
+      labelNames: ['utterance'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
     this.unhandled = new Counter({
       name: 'stt_unhandled_rejections_total',
       help: 'Promise rejections nothing handled: bugs, logged with their stack; the server goes on',
@@ -153,6 +168,11 @@ export class ServerMetrics implements SchedulerObserver {
   /** A limit refused a connection or request, or closed a connection. */
   refused(reason: string): void {
     this.refusals.inc({ reason });
+  }
+
+  partialWork(utteranceMs: number, workerMs: number): void {
+    const bucket = UTTERANCE_BUCKETS.find(([limitMs]) => utteranceMs < limitMs)?.[1] ?? '15s+';
+    this.partialWorker.observe({ utterance: bucket }, workerMs / 1000);
   }
 
   unhandledRejection(): void {

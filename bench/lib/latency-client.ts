@@ -11,6 +11,11 @@ export interface Sample {
 export interface ClientResult {
   partials: Sample[];
   finals: Sample[];
+  /**
+   * How long speech went on without a partial, in ms: from the moment an utterance's speech was sent to its first
+   * partial, then between its partials, for utterances that lasted over a second.
+   */
+  partialGaps: number[];
   /** Finals that match no speech end in the source (forced cuts of long utterances). */
   unmatchedFinals: number;
   errors: string[];
@@ -35,7 +40,7 @@ export async function runClient(url: string, timeline: Timeline, drainMs: number
   try {
     client = await StreamClient.connect(url);
   } catch (error) {
-    return { partials: [], finals: [], unmatchedFinals: 0, errors: [`connect: ${(error as Error).message}`] };
+    return { partials: [], finals: [], partialGaps: [], unmatchedFinals: 0, errors: [`connect: ${(error as Error).message}`] };
   }
   await client.stream(timeline.pcm, { speed: 1, frameMs: FRAME_MS });
   let timer: NodeJS.Timeout | undefined;
@@ -55,23 +60,43 @@ export async function runClient(url: string, timeline: Timeline, drainMs: number
   return { ...latencies(client, timeline.regions), errors: [...errors, ...client.errors().map((e) => `${String(e['code'])}: ${String(e['message'])}`)] };
 }
 
+/** Partials keep coming while someone speaks: the gaps between them, per utterance longer than a second. */
+const MIN_UTTERANCE_FOR_GAPS_MS = 1000;
+
 function latencies(client: StreamClient, regions: VadSegment[]): Omit<ClientResult, 'errors'> {
   const partials: Sample[] = [];
   const finals: Sample[] = [];
+  const partialGaps: number[] = [];
   let unmatchedFinals = 0;
+  let segment = -1;
+  let lastPartialAt = 0;
+  /** Gaps of the utterance in progress: they count once its final shows it lasted long enough. */
+  let gaps: number[] = [];
   for (const { at, data } of client.messages) {
     if (data['type'] !== 'transcript') continue;
     const endMs = data['end_ms'] as number;
+    const startMs = data['start_ms'] as number;
+    if (data['segment_id'] !== segment) {
+      segment = data['segment_id'] as number;
+      // Speech starts being heard 200 ms after the utterance's padded start.
+      lastPartialAt = client.sentAt(startMs + 200);
+      gaps = [];
+    }
     if (data['is_final'] !== true) {
       partials.push({ at, ms: at - client.sentAt(endMs) });
+      gaps.push(at - lastPartialAt);
+      lastPartialAt = at;
       continue;
     }
-    const startMs = data['start_ms'] as number;
+    // Up to where the speaker stopped; the silence after that is no gap.
+    const spokeUntil = lastEndingIn(regions, startMs, endMs + 50)?.endMs ?? endMs;
+    if (client.sentAt(spokeUntil) > lastPartialAt) gaps.push(client.sentAt(spokeUntil) - lastPartialAt);
+    if (spokeUntil - startMs >= MIN_UTTERANCE_FOR_GAPS_MS) partialGaps.push(...gaps);
     const region = lastEndingIn(regions, startMs, endMs + 50);
     if (region) finals.push({ at, ms: at - client.sentAt(region.endMs) });
     else unmatchedFinals++;
   }
-  return { partials, finals, unmatchedFinals };
+  return { partials, finals, partialGaps, unmatchedFinals };
 }
 
 /** The last region whose end falls in (from, to]; regions are in time order. */

@@ -1,4 +1,4 @@
-export { StreamSession, MAX_FRAME_MS, MIN_END_SILENCE_MS, PARTIAL_OVERLAP_MS, PARTIAL_MAX_TAIL_MS, type StreamSessionOptions, type StreamSessionEvents, type SpeechEvent } from './stream-session.js';
+export { StreamSession, MAX_FRAME_MS, MIN_END_SILENCE_MS, PARTIAL_OVERLAP_MS, PARTIAL_MAX_TAIL_MS, type StreamSessionOptions, type StreamSessionEvents, type SpeechEvent, type PartialWork } from './stream-session.js';
 export {
   TranscriptionScheduler,
   type Concurrency,

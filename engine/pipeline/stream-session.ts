@@ -63,9 +63,17 @@ export interface SpeechEvent {
   ms: number;
 }
 
+/** What a partial cost: worker time, and how long the utterance and the window it read were. */
+export interface PartialWork {
+  utteranceMs: number;
+  windowMs: number;
+  workerMs: number;
+}
+
 export interface StreamSessionEvents {
   transcript: [TranscriptEvent];
   speech: [SpeechEvent];
+  partialWork: [PartialWork];
   /** Something went wrong in the background (a failed transcription); the session carries on. */
   failure: [SessionError];
 }
@@ -372,6 +380,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   private onPartial(utterance: Utterance, plan: WindowPlan, result: TranscriptionOutcome): void {
+    this.emit('partialWork', {
+      utteranceMs: samplesToMs(plan.toSample - utterance.startSample),
+      windowMs: samplesToMs(plan.toSample - plan.fromSample),
+      workerMs: result.timings.totalMs,
+    });
     if (this.closed || utterance.endSample !== null) return;
     const text = stripPunctuation(speechText(result));
     const heard = shiftWords(wordsOf(text, result, samplesToMs(plan.toSample - plan.fromSample)), samplesToMs(plan.fromSample));

@@ -1,4 +1,4 @@
-import { msToSamples, type SessionError, type SpeechEvent, type StreamSession, type TranscriptEvent } from '../../engine/pipeline/index.js';
+import { msToSamples, type PartialWork, type SessionError, type SpeechEvent, type StreamSession, type TranscriptEvent } from '../../engine/pipeline/index.js';
 import type { Logger } from '../log.js';
 import { ArrivalClock } from './arrival-clock.js';
 import type { SessionStore } from './session-store.js';
@@ -31,6 +31,8 @@ export interface HostedSessionOptions {
   detached: () => void;
   /** Told, for each transcript, how long after the audio it covers arrived it was emitted. */
   latency?: (isFinal: boolean, ms: number) => void;
+  /** Told what each partial cost (metrics). */
+  partialWork?: (work: PartialWork) => void;
 }
 
 /**
@@ -75,6 +77,8 @@ export class HostedSession {
     // Failures and speech events are advice about the moment, not part of the transcript: not replayed.
     this.session.on('failure', (error) => this.sink?.failure(error));
     this.session.on('speech', (event) => this.sink?.speech(event));
+    const partialWork = options.partialWork;
+    if (partialWork) this.session.on('partialWork', partialWork);
   }
 
   get attached(): boolean {

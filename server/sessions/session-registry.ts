@@ -1,6 +1,6 @@
 /** The sessions of this process by id: creation within the limits, resume checks, detached-session quotas, purging. */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { StreamSession } from '../../engine/pipeline/index.js';
+import type { PartialWork, StreamSession } from '../../engine/pipeline/index.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import type { ResumeRequest } from '../../protocol/stream.js';
 import type { Logger } from '../log.js';
@@ -22,8 +22,9 @@ export interface SessionRegistryOptions {
   /** A session ended and its memory is free (see app.ts: memory goes back to the system). */
   released?: () => void;
   log: Logger;
-  /** See HostedSessionOptions.latency. */
+  /** See HostedSessionOptions.latency and .partialWork. */
   latency?: (isFinal: boolean, ms: number) => void;
+  partialWork?: (work: PartialWork) => void;
 }
 
 export type ResumeOutcome = { ok: true; host: HostedSession } | { ok: false; reason: string };
@@ -111,6 +112,7 @@ export class SessionRegistry {
       resumeTtlMs: this.options.resumeTtlMs,
       log: this.options.log,
       latency: this.options.latency,
+      partialWork: this.options.partialWork,
       expire: () => {
         this.expired++;
         this.options.log.info('resume window expired', { session: id });
