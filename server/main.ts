@@ -4,6 +4,9 @@ import { startApp, type App } from './app.js';
 import { prepareDefaultModels } from './default-models.js';
 import { createLogger, stackFrames, type LogLevel, type Logger } from './log.js';
 
+/** After a shutdown, time for the last writes to flush before the process exits regardless. */
+const EXIT_GRACE_MS = 1000;
+
 /** Engine codes of a model file that is not a usable Whisper model: the operator's to fix, not a bug. */
 const MODEL_CODES: ReadonlySet<unknown> = new Set(['MODEL_FILE', 'MODEL_LOAD']);
 
@@ -74,3 +77,5 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
+// Everything was closed; whatever handle a dropped client or a library still holds must not keep the process alive.
+setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
