@@ -39,6 +39,7 @@ export class ServerMetrics implements SchedulerObserver {
   private readonly waitSeconds: Histogram<'kind'>;
   private readonly latencySeconds: Record<Kind, Histogram>;
   private readonly pausedReads: Counter;
+  private readonly pacedReads: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -157,6 +158,11 @@ export class ServerMetrics implements SchedulerObserver {
       help: 'Times a socket stopped being read because its session was over twice OVERLOAD_PENDING_MS behind on finals',
       registers,
     });
+    this.pacedReads = new Counter({
+      name: 'stt_reads_paced_total',
+      help: 'Times a connection was read more slowly because its audio ran ahead of MAX_AUDIO_RATE after its burst',
+      registers,
+    });
     const latency = (kind: Kind, help: string): Histogram =>
       new Histogram({ name: `stt_${kind}_latency_seconds`, help, buckets: LATENCY_BUCKETS, registers });
     this.latencySeconds = {
@@ -177,6 +183,10 @@ export class ServerMetrics implements SchedulerObserver {
 
   unhandledRejection(): void {
     this.unhandled.inc();
+  }
+
+  readsPaced(): void {
+    this.pacedReads.inc();
   }
 
   readsPaused(): void {

@@ -208,6 +208,7 @@ export class StreamServer {
       log,
       refused: (reason) => this.options.metrics.refused(reason),
       readsPaused: () => this.options.metrics.readsPaused(),
+      readsPaced: () => this.options.metrics.readsPaced(),
     });
     this.track(binding, (done) => ws.once('close', done));
   }

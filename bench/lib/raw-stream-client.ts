@@ -54,7 +54,8 @@ export class StreamClient {
 
   /** Loses the connection the way a network failure does: the TCP socket goes, with no close frame. */
   drop(): void {
-    (this.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    // terminate() destroys the socket without a close frame.
+    this.ws.terminate();
   }
 
   /** The `session` message every connection starts with. */

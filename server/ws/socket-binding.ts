@@ -51,6 +51,8 @@ export interface BindingOptions {
   /** A limit closed or refused something (metrics). */
   refused: (reason: string) => void;
   readsPaused: () => void;
+  /** The connection is read more slowly: its audio ran ahead of MAX_AUDIO_RATE (metrics). */
+  readsPaced: () => void;
 }
 
 export class SocketBinding<In> implements SessionSink {
@@ -369,6 +371,7 @@ export class SocketBinding<In> implements SessionSink {
     const waitMs = this.audioPace.spend(samples);
     if (waitMs === 0 || this.paceTimer) return;
     this.gate.pause('pacing');
+    this.options.readsPaced();
     this.paceTimer = setTimeout(() => {
       this.paceTimer = null;
       this.gate.resume('pacing');

@@ -36,6 +36,11 @@ export class TcpProxy {
     return proxy;
   }
 
+  /** Stops reading from the server on every relayed connection, as a client that never reads would. */
+  stall(): void {
+    for (const [, upstream] of this.pairs) upstream.pause();
+  }
+
   /** Destroys every relayed connection at once, as a network outage would. */
   cut(): void {
     for (const [client, upstream] of this.pairs) {
