@@ -266,7 +266,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     listening.ready({
       registry,
       authenticator,
-      adapterSettings: { ackIntervalMs: config.ackIntervalMs },
+      adapterSettings: { ackIntervalMs: config.ackIntervalMs, languages, maxSessionMs: config.maxSessionMs },
       limits: {
         maxMessagesPerS: config.maxMessagesPerS,
         maxErrorsPerS: config.maxErrorsPerS,

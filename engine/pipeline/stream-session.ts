@@ -206,6 +206,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     });
   }
 
+  /** Resolves once the utterances that have ended so far have had their finals emitted (or dropped as empty). */
+  finalsSettled(): Promise<void> {
+    return Promise.all([...this.finals]).then(() => undefined);
+  }
+
   /**
    * Finalizes everything received, including speech too short to have opened an utterance, and resolves once the
    * last final has been emitted. Later audio and commands are refused.

@@ -15,11 +15,16 @@ export function extractCredential(req: IncomingMessage, query: URLSearchParams):
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match?.[1]) return { token: match[1], via: 'authorization' };
   }
-  const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-  const at = protocols.indexOf(BEARER_SUBPROTOCOL);
-  const fromProtocol = at >= 0 ? protocols[at + 1] : undefined;
+  const fromProtocol = subprotocolAfter(req, BEARER_SUBPROTOCOL);
   if (fromProtocol) return { token: fromProtocol, via: 'subprotocol' };
   const fromQuery = query.get('token');
   if (fromQuery) return { token: fromQuery, via: 'query' };
   return undefined;
+}
+
+/** The subprotocol that follows `name` in an upgrade's list: how browsers pass a credential as `[name, credential]`. */
+export function subprotocolAfter(req: IncomingMessage, name: string): string | undefined {
+  const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const at = protocols.indexOf(name);
+  return at >= 0 ? protocols[at + 1] || undefined : undefined;
 }

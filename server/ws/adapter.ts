@@ -22,7 +22,11 @@ export type Command =
   /** Opens a session on a connection that has none; `done` learns its id, or why not. */
   | { type: 'start'; options: SessionOptions; done?: (outcome: { sessionId: string } | { code: ErrorCode; message: string }) => void }
   | { type: 'configure'; options: SessionOptions }
-  | { type: 'flush' }
+  /**
+   * Ends the current utterance now. `done` runs once its end is known (its speech `stopped` event came first);
+   * `settled`, without holding up later messages, once its final has been sent or dropped as empty.
+   */
+  | { type: 'flush'; done?: () => void; settled?: () => void }
   /** Finalizes the session; the connection stays open for another start. `done` runs after the last final. */
   | { type: 'stop'; done?: () => void }
   /** Finalizes the session and closes the connection normally. */

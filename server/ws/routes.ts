@@ -3,10 +3,13 @@
  * query string starts a session. A new protocol adds one entry here and one adapter file.
  */
 import type { IncomingMessage } from 'node:http';
+import type { LanguagePolicy } from '../../engine/pipeline/index.js';
 import { resumeFromQuery, type ResumeRequest } from '../../protocol/stream.js';
 import { MISSING_CREDENTIAL } from '../auth/authenticator.js';
 import { extractCredential } from '../auth/credential.js';
 import type { ProtocolAdapter } from './adapter.js';
+import { ASSEMBLYAI_MISSING_CREDENTIAL, AssemblyAiAdapter, assemblyAiCredential } from './adapters/assemblyai.js';
+import { DEEPGRAM_MISSING_CREDENTIAL, DeepgramAdapter, deepgramCredential } from './adapters/deepgram.js';
 import { SpeechAdapter } from './adapters/speech.js';
 import { StreamAdapter } from './adapters/stream.js';
 import type { Frame } from './ws-transport.js';
@@ -14,6 +17,10 @@ import type { Frame } from './ws-transport.js';
 /** What an adapter may need from the server's settings. */
 export interface AdapterSettings {
   ackIntervalMs: number;
+  /** The languages the model serves, for protocols that name theirs in the upgrade's query string. */
+  languages: LanguagePolicy;
+  /** MAX_SESSION_MS, for protocols that tell clients when their session expires. */
+  maxSessionMs: number;
 }
 
 export interface WsRoute {
@@ -47,5 +54,19 @@ export const WS_ROUTES: readonly WsRoute[] = [
     missingCredential: MISSING_CREDENTIAL,
     resume: noResume,
     adapter: (send) => new SpeechAdapter(send),
+  },
+  {
+    path: '/v1/listen',
+    credential: deepgramCredential,
+    missingCredential: DEEPGRAM_MISSING_CREDENTIAL,
+    resume: noResume,
+    adapter: (send, query, settings) => new DeepgramAdapter(send, query, settings),
+  },
+  {
+    path: '/v3/ws',
+    credential: assemblyAiCredential,
+    missingCredential: ASSEMBLYAI_MISSING_CREDENTIAL,
+    resume: noResume,
+    adapter: (send, query, settings) => new AssemblyAiAdapter(send, query, settings),
   },
 ];

@@ -75,6 +75,23 @@ t.test('scheduler: a final takes the slot of the newest running partial, which g
   t.same(done, ['c-final', 'a-partial', 'b-partial'], "the preempted partial ran again before b's: its turn was kept");
 });
 
+t.test('scheduler: a preempted partial whose utterance ended meanwhile resolves with null when its turn comes', async (t) => {
+  const runner = new ManualRunner();
+  const scheduler = new TranscriptionScheduler(runner, { slots: 1, uploads: 1 });
+  const [a, c] = [{}, {}];
+  let utteranceOpen = true;
+  const partial = scheduler.partial(a, () => (utteranceOpen ? task('partial') : null));
+  const running = await runner.next();
+  const final = scheduler.final(c, () => task('final'));
+  await settle();
+  t.ok(running?.signal.aborted, 'preempted for the final');
+  utteranceOpen = false;
+  (await runner.next())?.resolve(outcome([['final', 0]]));
+  t.not(await final, null, 'the final ran');
+  t.equal(await partial, null, 'the partial had nothing left to do');
+  t.equal(await runner.next(), undefined, 'and nothing else runs');
+});
+
 t.test('scheduler: uploads run only when no live work waits, at most `uploads` at a time', async (t) => {
   const runner = new ManualRunner();
   const scheduler = new TranscriptionScheduler(runner, { slots: 2, uploads: 1 });

@@ -1,0 +1,116 @@
+/** AssemblyAI's Universal-Streaming v3 protocol (/v3/ws, protocol/assemblyai.ts) as an adapter over the session core. */
+import type { IncomingMessage } from 'node:http';
+import { samplesToMs, type LanguagePolicy, type SpeechEvent, type TranscriptEvent } from '../../../engine/pipeline/index.js';
+import {
+  beginMessage,
+  parseStreamingMessage,
+  parseStreamingQuery,
+  streamingErrorMessage,
+  terminationMessage,
+  turnMessage,
+  type TurnWord,
+} from '../../../protocol/assemblyai.js';
+import type { ErrorCode } from '../../../protocol/errors.js';
+import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
+import type { AdapterSettings } from '../routes.js';
+import type { Frame } from '../ws-transport.js';
+import { AudioInput } from './audio-input.js';
+import { sessionOptions } from './session-options.js';
+import { plainText, rounded, seconds, shownWords } from './transcript-words.js';
+
+export const ASSEMBLYAI_MISSING_CREDENTIAL = 'missing credential: send Authorization: <key>, or ?token=<key or JWT>';
+
+/** AssemblyAI's credential forms: the bare key in `Authorization` (a `Bearer ` before it is allowed), or `?token=`. */
+export function assemblyAiCredential(req: IncomingMessage, query: URLSearchParams): string | undefined {
+  const header = req.headers.authorization?.replace(/^Bearer\s+/i, '').trim();
+  return header || (query.get('token') ?? undefined);
+}
+
+export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
+  readonly protocol = 'assemblyai';
+  readonly startsAtConnect = true;
+  readonly resumable = false;
+  readonly connectOptions: SessionOptions;
+  private formatTurns: boolean;
+  private turnOrder = 0;
+  private readonly input: AudioInput;
+  private readonly languages: LanguagePolicy;
+  private readonly maxSessionMs: number;
+  private startedAt = Date.now();
+  private audioMs = 0;
+
+  constructor(
+    private readonly send: (message: string) => void,
+    query: URLSearchParams,
+    settings: AdapterSettings,
+  ) {
+    const options = parseStreamingQuery(query);
+    this.input = new AudioInput(options.sampleRate, 1);
+    this.languages = settings.languages;
+    this.maxSessionMs = settings.maxSessionMs;
+    this.formatTurns = options.formatTurns;
+    this.connectOptions = sessionOptions(options, this.languages);
+  }
+
+  decode(frame: Frame): Command[] {
+    if (frame.binary) return [{ type: 'audio', pcm: this.input.convert(frame.data) }];
+    const command = parseStreamingMessage(frame.data.toString('utf8'));
+    switch (command.type) {
+      case 'ForceEndpoint':
+        return [{ type: 'flush' }];
+      case 'KeepAlive':
+        return [{ type: 'keepalive' }];
+      case 'Terminate':
+        return [{ type: 'end' }];
+      case 'UpdateConfiguration': {
+        const { formatTurns, ...asked } = command.update;
+        if (formatTurns !== undefined) this.formatTurns = formatTurns;
+        const options = sessionOptions(asked, this.languages);
+        return Object.keys(options).length > 0 ? [{ type: 'configure', options }] : [];
+      }
+    }
+  }
+
+  started(session: SessionInfo): void {
+    this.startedAt = Date.now();
+    this.send(beginMessage(session.id, Math.floor((this.startedAt + this.maxSessionMs) / 1000)));
+  }
+
+  /** A partial's transcript holds its committed words only; its tail follows in `words`, not final yet. */
+  transcript(event: TranscriptEvent): void {
+    const shown = shownWords(event);
+    const formatted = event.isFinal && this.formatTurns;
+    const text = (word: string): string => (formatted ? word : plainText(word));
+    const words: TurnWord[] = shown.map((word) => ({ start: word.startMs, end: word.endMs, text: text(word.text), confidence: rounded(word.confidence), word_is_final: word.stable }));
+    const transcript = event.isFinal ? text(event.text) : words.filter((word) => word.word_is_final).map((word) => word.text).join(' ');
+    this.send(
+      turnMessage({
+        turn_order: this.turnOrder,
+        turn_is_formatted: formatted,
+        end_of_turn: event.isFinal,
+        transcript,
+        end_of_turn_confidence: event.isFinal ? 1 : 0,
+        words,
+        utterance: event.isFinal ? transcript : '',
+      }),
+    );
+    if (event.isFinal) this.turnOrder++;
+  }
+
+  /** Speech events are not part of Universal-Streaming's default messages. */
+  speech(_event: SpeechEvent): void {}
+
+  audio(samplesReceived: number): void {
+    this.audioMs = samplesToMs(samplesReceived);
+  }
+
+  error(code: ErrorCode, message: string): void {
+    this.send(streamingErrorMessage(code, message));
+  }
+
+  stopped(): void {}
+
+  closing(): void {
+    this.send(terminationMessage(seconds(this.audioMs), seconds(Date.now() - this.startedAt)));
+  }
+}

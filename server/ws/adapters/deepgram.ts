@@ -1,0 +1,182 @@
+/** Deepgram's live transcription protocol (/v1/listen, protocol/deepgram.ts) as an adapter over the session core. */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { samplesToMs, type SpeechEvent, type TranscriptEvent } from '../../../engine/pipeline/index.js';
+import {
+  listenErrorMessage,
+  metadataMessage,
+  parseControl,
+  parseListenQuery,
+  resultsMessage,
+  speechStartedMessage,
+  utteranceEndMessage,
+  type ListenOptions,
+  type ResultsWord,
+} from '../../../protocol/deepgram.js';
+import type { ErrorCode } from '../../../protocol/errors.js';
+import { BEARER_SUBPROTOCOL, subprotocolAfter } from '../../auth/credential.js';
+import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
+import type { AdapterSettings } from '../routes.js';
+import type { Frame } from '../ws-transport.js';
+import { AudioInput } from './audio-input.js';
+import { sessionOptions } from './session-options.js';
+import { meanConfidence, plainText, rounded, seconds, shownWords, type ShownWord } from './transcript-words.js';
+
+/** Utterance starts kept for UtteranceEnd: more than the finals that can be on their way at once. */
+const MAX_PENDING_STARTS = 16;
+
+interface Finalize {
+  /** A Results with from_finalize was sent for it. */
+  answered: boolean;
+}
+
+export const DEEPGRAM_MISSING_CREDENTIAL = 'missing credential: send Authorization: Token <key> (or Bearer <JWT>), or the subprotocols ["token", <key>]';
+
+/** Deepgram's credential forms: `Authorization: Token <key>` or `Bearer <token>`; in browsers, `['token', key]`. */
+export function deepgramCredential(req: IncomingMessage): string | undefined {
+  const header = /^(?:Token|Bearer)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+  return header ?? subprotocolAfter(req, 'token') ?? subprotocolAfter(req, BEARER_SUBPROTOCOL);
+}
+
+export class DeepgramAdapter implements ProtocolAdapter<Frame> {
+  readonly protocol = 'deepgram';
+  readonly startsAtConnect = true;
+  readonly resumable = false;
+  readonly connectOptions: SessionOptions;
+  private readonly options: ListenOptions;
+  private readonly input: AudioInput;
+  /** Of the audio as the client sent it, for Metadata. */
+  private readonly digest = createHash('sha256');
+  private requestId = '';
+  private created = '';
+  private audioMs = 0;
+  /** Finalize messages whose flush has not ended its utterance yet: utterances ending meanwhile end because of them. */
+  private readonly finalizing: Finalize[] = [];
+  /** Utterances a Finalize ended whose finals are not out yet. */
+  private readonly finalizedBy = new Map<number, Finalize>();
+  /** The latest final's segment and the end of its last word, while its UtteranceEnd is due. */
+  private due: { segmentId: number; lastWordEndMs: number } | null = null;
+  /** Where the utterances whose finals are not out yet began (only with utterance_end_ms). */
+  private readonly speechStarts = new Map<number, number>();
+
+  constructor(
+    private readonly send: (message: string) => void,
+    query: URLSearchParams,
+    settings: AdapterSettings,
+  ) {
+    this.options = parseListenQuery(query);
+    this.input = new AudioInput(this.options.sampleRate, this.options.channels);
+    this.connectOptions = sessionOptions(this.options, settings.languages);
+  }
+
+  decode(frame: Frame): Command[] {
+    if (frame.binary) {
+      const pcm = this.input.convert(frame.data);
+      this.digest.update(frame.data);
+      return [{ type: 'audio', pcm }];
+    }
+    const control = parseControl(frame.data.toString('utf8'));
+    if (control === 'KeepAlive') return [{ type: 'keepalive' }];
+    if (control === 'CloseStream') return [{ type: 'end' }];
+    const finalize: Finalize = { answered: false };
+    this.finalizing.push(finalize);
+    return [{ type: 'flush', done: () => this.finalizing.splice(this.finalizing.indexOf(finalize), 1), settled: () => this.answer(finalize) }];
+  }
+
+  started(session: SessionInfo): void {
+    this.requestId = session.id;
+    this.created = new Date().toISOString();
+  }
+
+  transcript(event: TranscriptEvent): void {
+    if (!event.isFinal && !this.options.interimResults) return;
+    const finalize = event.isFinal ? this.finalizedBy.get(event.segmentId) : undefined;
+    if (finalize) finalize.answered = true;
+    const words = shownWords(event);
+    this.send(
+      resultsMessage({
+        requestId: this.requestId,
+        start: seconds(event.startMs),
+        duration: seconds(event.endMs - event.startMs),
+        isFinal: event.isFinal,
+        speechFinal: event.isFinal,
+        fromFinalize: finalize !== undefined,
+        transcript: this.options.punctuate ? event.text : plainText(event.text),
+        confidence: meanConfidence(words),
+        words: words.map((word) => this.wireWord(word)),
+      }),
+    );
+    const last = words.at(-1);
+    if (event.isFinal && last) {
+      for (const id of this.speechStarts.keys()) if (id <= event.segmentId) this.speechStarts.delete(id);
+      this.due = { segmentId: event.segmentId, lastWordEndMs: last.endMs };
+      this.utteranceEnd();
+    }
+  }
+
+  speech(event: SpeechEvent): void {
+    if (event.type === 'stopped') {
+      const finalize = this.finalizing[0];
+      if (finalize) this.finalizedBy.set(event.segmentId, finalize);
+      return;
+    }
+    if (this.options.utteranceEndMs !== undefined) {
+      this.speechStarts.set(event.segmentId, event.ms);
+      // Utterances whose finals never come (nothing was said) are forgotten past a few.
+      const oldest = this.speechStarts.keys().next();
+      if (this.speechStarts.size > MAX_PENDING_STARTS && !oldest.done) this.speechStarts.delete(oldest.value);
+    }
+    if (this.options.vadEvents) this.send(speechStartedMessage(seconds(event.ms)));
+  }
+
+  audio(samplesReceived: number): void {
+    this.audioMs = samplesToMs(samplesReceived);
+    this.utteranceEnd();
+  }
+
+  error(code: ErrorCode, message: string): void {
+    this.send(listenErrorMessage(code, message));
+  }
+
+  stopped(): void {}
+
+  closing(): void {
+    this.send(metadataMessage(this.requestId, this.digest.copy().digest('hex'), this.created, seconds(this.audioMs), this.options.channels));
+  }
+
+  /**
+   * Every Finalize gets a Results with from_finalize: the final of an utterance it ended, or, when it ended none or
+   * that final was dropped as empty (nothing was said), an empty one, so a client waiting for it is never left waiting.
+   */
+  private answer(finalize: Finalize): void {
+    for (const [segmentId, by] of this.finalizedBy) if (by === finalize) this.finalizedBy.delete(segmentId);
+    if (finalize.answered) return;
+    const at = seconds(this.audioMs);
+    this.send(
+      resultsMessage({ requestId: this.requestId, start: at, duration: 0, isFinal: true, speechFinal: true, fromFinalize: true, transcript: '', confidence: 0, words: [] }),
+    );
+  }
+
+  private wireWord(word: ShownWord): ResultsWord {
+    const wire: ResultsWord = { word: plainText(word.text), start: seconds(word.startMs), end: seconds(word.endMs), confidence: rounded(word.confidence) };
+    if (this.options.punctuate) wire.punctuated_word = word.text;
+    return wire;
+  }
+
+  /**
+   * UtteranceEnd once `utterance_end_ms` of audio has passed after the last final's last word with no new speech
+   * in it; the next utterance starting within the gap cancels it. Audio time, not the clock: the outcome does not
+   * depend on how late the final was.
+   */
+  private utteranceEnd(): void {
+    const gap = this.options.utteranceEndMs;
+    if (gap === undefined || !this.due) return;
+    const { segmentId, lastWordEndMs } = this.due;
+    const next = this.speechStarts.get(segmentId + 1);
+    if (next !== undefined && next < lastWordEndMs + gap) this.due = null;
+    else if (this.audioMs >= lastWordEndMs + gap) {
+      this.due = null;
+      this.send(utteranceEndMessage(seconds(lastWordEndMs)));
+    }
+  }
+}

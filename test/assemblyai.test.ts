@@ -1,0 +1,169 @@
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StreamingTranscriber, type TurnEvent } from 'assemblyai';
+import t, { type Test } from 'tap';
+import WebSocket from 'ws';
+import { hashApiKey } from '../server/auth/authenticator.js';
+import { speech } from './helpers/engine-fixtures.js';
+import { refusedUpgrade } from './helpers/handshake.js';
+import { MessageLog } from './helpers/message-log.js';
+import { sendPaced } from './helpers/paced-audio.js';
+import { startTestServer } from './helpers/stream-server.js';
+
+/**
+ * The SDK connects to wss:// only and takes no CA of its own, so this file runs twice: first it makes a self-signed
+ * certificate and runs itself again in a child process that trusts it (NODE_EXTRA_CA_CERTS), where the tests run.
+ */
+const tlsDir = process.env['ASSEMBLYAI_TEST_TLS_DIR'];
+if (tlsDir === undefined) {
+  const dir = mkdtempSync(join(tmpdir(), 'assemblyai-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cert = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  t.spawn(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, ASSEMBLYAI_TEST_TLS_DIR: dir, NODE_EXTRA_CA_CERTS: cert } }, 'over TLS, trusting a self-signed certificate');
+} else {
+  await run(tlsDir);
+}
+
+type Message = Record<string, unknown>;
+
+async function run(dir: string): Promise<void> {
+  const KEY = 'assemblyai-test-key-0123456789';
+  const ca = readFileSync(join(dir, 'cert.pem'));
+  /** A server of the test's own: one test's streaming leaves no load behind that would make the next one's server refuse it. */
+  async function server(t: Test): Promise<string> {
+    const app = await startTestServer({ API_KEY_HASHES: hashApiKey(KEY), TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') });
+    t.teardown(() => app.close());
+    return `wss://127.0.0.1:${app.port}/v3/ws`;
+  }
+  const jfk = speech('jfk.wav');
+  const seconds = (s: number): number => Math.round(s * 16000);
+  const realTime = { samplesPerS: 16000, chunkMs: 100, speed: 1 };
+  const fast = { ...realTime, speed: 4 };
+
+  /** The official SDK's streaming client against this server: `websocketBaseUrl` is the one change its user makes. */
+  const transcriber = (url: string, credential: { apiKey: string } | { token: string }, formatTurns = false): StreamingTranscriber =>
+    new StreamingTranscriber({ websocketBaseUrl: url, ...credential, sampleRate: 16000, formatTurns, connectTimeout: 60_000, maxConnectionRetries: 0 });
+
+  /** A plain WebSocket for what the SDK does not expose: every message as sent. */
+  async function raw(url: string, query = '', credential = KEY): Promise<{ ws: WebSocket; log: MessageLog<Message>; closed: Promise<number> }> {
+    const ws = new WebSocket(`${url}${query}`, { ca, headers: { authorization: credential } });
+    const log = new MessageLog<Message>();
+    ws.on('message', (data) => log.push(JSON.parse(String(data)) as Message));
+    const closed = once(ws, 'close').then(([code]) => code as number);
+    await once(ws, 'open');
+    return { ws, log, closed };
+  }
+
+  t.test('the SDK streams jfk.wav at real time: Begin, Turns, ForceEndpoint, Termination', async (t) => {
+    const client = transcriber(await server(t), { apiKey: KEY }, true);
+    const turns = new MessageLog<TurnEvent>();
+    client.on('turn', (turn) => turns.push(turn));
+    const errors: Error[] = [];
+    client.on('error', (error) => errors.push(error));
+    const begin = await client.connect();
+    t.match(begin, { type: 'Begin', id: String, expires_at: Number });
+    t.ok(begin.expires_at > Date.now() / 1000, 'expires_at lies ahead, in seconds');
+    const send = (chunk: Buffer): void => client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength));
+    // jfk.wav's first utterance runs from 0.15 s to 2.3 s: ForceEndpoint at 2 s ends the turn early.
+    await sendPaced(jfk.subarray(0, seconds(2)), realTime, send);
+    // Partials come while the turn is open; on a busy machine, maybe only after the audio has.
+    t.match(await turns.waitFor((turn) => !turn.end_of_turn), { end_of_turn: false, turn_is_formatted: false }, 'a partial turn');
+    client.forceEndpoint();
+    const forced = await turns.waitFor((turn) => turn.end_of_turn);
+    t.match(forced, { turn_order: 0, turn_is_formatted: true, end_of_turn_confidence: 1 }, 'ForceEndpoint ended the turn');
+    await sendPaced(jfk.subarray(seconds(2)), realTime, send);
+    // Sends Terminate and waits for Termination (the plain-WebSocket test below checks it and the close code).
+    await client.close(true, 0);
+    t.same(errors, [], 'no errors');
+
+    const all = turns.messages;
+    const ends = all.filter((turn) => turn.end_of_turn);
+    t.ok(ends.length >= 2, 'several turns');
+    t.same(
+      ends.map((turn) => turn.turn_order),
+      ends.map((_, i) => i),
+      'turn_order counts the turns',
+    );
+    for (const turn of all) {
+      t.same(Object.keys(turn).sort(), ['end_of_turn', 'end_of_turn_confidence', 'transcript', 'turn_is_formatted', 'turn_order', 'type', 'utterance', 'words']);
+      for (const word of turn.words) {
+        t.match(word, { start: Number, end: Number, text: String, confidence: Number, word_is_final: Boolean });
+        t.ok(word.start <= word.end && word.end <= 11_000, 'word times in ms');
+      }
+      const final = turn.words.filter((word) => word.word_is_final).map((word) => word.text);
+      if (!turn.end_of_turn) {
+        t.equal(turn.transcript, final.join(' '), "a partial's transcript is its final words");
+        t.same(turn.words.slice(0, final.length).map((word) => word.word_is_final), final.map(() => true), 'final words first');
+      } else t.equal(Reflect.get(turn, 'utterance'), turn.transcript, 'the whole turn at its end');
+    }
+  });
+
+  t.test('authentication: Authorization header or ?token=; anything else gets 401', async (t) => {
+    const url = await server(t);
+    await t.rejects(transcriber(url, { apiKey: 'not-the-key' }).connect(), /401/, 'the SDK reports the 401');
+    t.match(await refusedUpgrade(url, { ca }), { status: 401, body: { error: 'unauthorized', message: /Authorization: <key>/ } });
+    const byToken = transcriber(url, { token: KEY });
+    t.match(await byToken.connect(), { type: 'Begin' }, 'a ?token= is accepted');
+    await byToken.close(true, 0);
+  });
+
+  t.test('unusable query strings are refused at the handshake with 400', async (t) => {
+    const url = await server(t);
+    const refusal = (query: string) => refusedUpgrade(`${url}?${query}`, { ca, headers: { authorization: KEY } });
+    t.match(await refusal('encoding=pcm_mulaw'), { status: 400, body: { error: 'bad_option', message: /pcm_s16le/ } });
+    t.match(await refusal('sample_rate=100'), { status: 400, body: { message: /sample_rate must be a whole number from 8000 to 192000/ } });
+    t.match(await refusal('keyterms_prompt=notjson'), { status: 400, body: { message: /keyterms_prompt/ } });
+    t.match(await refusal('end_of_turn_confidence_threshold=2'), { status: 400, body: { message: /end_of_turn_confidence_threshold/ } });
+  });
+
+  t.test('messages as sent: partial words, unformatted turns, errors that leave the socket usable, Termination', async (t) => {
+    const { ws, log, closed } = await raw(await server(t), '?sample_rate=16000&keyterms_prompt=%5B%22Kennedy%22%5D&min_turn_silence=300');
+    const begin = await log.waitFor((m) => m['type'] === 'Begin');
+    t.same(Object.keys(begin).sort(), ['expires_at', 'id', 'type']);
+    ws.send('{"type": "Nope"}');
+    ws.send('[');
+    ws.send(JSON.stringify({ type: 'UpdateConfiguration', min_turn_silence: 'soon' }));
+    ws.send(Buffer.alloc(3));
+    await log.waitFor((m) => m['type'] === 'Error' && (m['error'] as string).includes('whole frames'));
+    const errors = log.messages.filter((m) => m['type'] === 'Error');
+    t.same(
+      errors.map((m) => m['error_code']),
+      [3006, 3006, 3006, 3006],
+      'invalid messages get 3006, and the connection stays open',
+    );
+    for (const error of errors) t.same(Object.keys(error).sort(), ['error', 'error_code', 'type']);
+    ws.send(JSON.stringify({ type: 'UpdateConfiguration', max_turn_silence: 1000, min_turn_silence: 400, end_of_turn_confidence_threshold: 0.5, keyterms_prompt: ['Americans'] }));
+    ws.send('{"type": "KeepAlive"}');
+    await sendPaced(jfk.subarray(0, seconds(3)), fast, (chunk) => ws.send(chunk));
+    ws.send('{"type": "Terminate"}');
+    t.equal(await closed, 1000);
+    t.equal(log.messages.filter((m) => m['type'] === 'Error').length, 4, 'the good UpdateConfiguration and KeepAlive were taken');
+    const ends = log.messages.filter((m) => m['type'] === 'Turn' && m['end_of_turn'] === true);
+    t.ok(ends.length >= 1, 'the audio after the errors was transcribed');
+    for (const turn of ends) {
+      t.equal(turn['turn_is_formatted'], false);
+      t.equal(turn['transcript'], (turn['transcript'] as string).toLowerCase(), 'unformatted: lower case');
+      t.notMatch(turn['transcript'], /[.,?!]/, 'unformatted: no punctuation');
+    }
+    const termination = log.messages.at(-1) as Message;
+    t.same(Object.keys(termination).sort(), ['audio_duration_seconds', 'session_duration_seconds', 'type']);
+    t.match(termination, { type: 'Termination', audio_duration_seconds: 3, session_duration_seconds: Number });
+  });
+
+  t.test('48 kHz audio is resampled', async (t) => {
+    const at48k = new Int16Array(seconds(3) * 3);
+    for (let i = 0; i < at48k.length; i++) at48k[i] = jfk[Math.floor(i / 3)] as number;
+    const { ws, log, closed } = await raw(await server(t), '?sample_rate=48000');
+    await sendPaced(at48k, { samplesPerS: 48000, chunkMs: 100, speed: 4 }, (chunk) => ws.send(chunk));
+    ws.send('{"type": "Terminate"}');
+    t.equal(await closed, 1000);
+    t.ok(log.messages.some((m) => m['type'] === 'Turn' && m['end_of_turn'] === true), 'turns');
+    const termination = log.messages.at(-1) as Message;
+    t.ok(Math.abs((termination['audio_duration_seconds'] as number) - 3) < 0.01, 'the audio sent, in seconds');
+  });
+}

@@ -1,0 +1,236 @@
+// The Deepgram and AssemblyAI adapters fed session events by hand: what each sends for partials, finals, Finalize,
+// UtteranceEnd and errors, how query strings and messages are read, and how their audio is converted. No server.
+import t from 'tap';
+import { LanguagePolicy, type TranscriptEvent } from '../../engine/pipeline/index.js';
+import { ProtocolError } from '../../protocol/errors.js';
+import type { Command } from '../../server/ws/adapter.js';
+import { AssemblyAiAdapter } from '../../server/ws/adapters/assemblyai.js';
+import { AudioInput } from '../../server/ws/adapters/audio-input.js';
+import { DeepgramAdapter } from '../../server/ws/adapters/deepgram.js';
+import type { AdapterSettings } from '../../server/ws/routes.js';
+
+type Message = Record<string, unknown>;
+
+const settings: AdapterSettings = { ackIntervalMs: 1000, languages: new LanguagePolicy(['en', 'de'], true), maxSessionMs: 3_600_000 };
+const session = { id: 'session-1', resumeToken: null, resumeTtlMs: 0, resumed: false, samplesReceived: 0 };
+const text = (data: string): { data: Buffer; binary: boolean } => ({ data: Buffer.from(data), binary: false });
+
+function event(fields: Partial<TranscriptEvent> & Pick<TranscriptEvent, 'text' | 'isFinal' | 'segmentId'>): TranscriptEvent {
+  return { language: 'en', seq: 0, startMs: 1000, endMs: 2000, words: [], ...fields };
+}
+
+function deepgram(query: string): { adapter: DeepgramAdapter; sent: Message[] } {
+  const sent: Message[] = [];
+  const adapter = new DeepgramAdapter((m) => sent.push(JSON.parse(m) as Message), new URLSearchParams(`encoding=linear16&sample_rate=16000&${query}`), settings);
+  adapter.started(session);
+  return { adapter, sent };
+}
+
+function flushOf(commands: Command[]): { done: () => void; settled: () => void } {
+  const [command] = commands;
+  if (command?.type !== 'flush' || !command.done || !command.settled) throw new Error('expected a flush with done and settled');
+  return { done: command.done, settled: command.settled };
+}
+
+const alternative = (m: Message | undefined): Message => (m?.['channel'] as { alternatives: Message[] }).alternatives[0] as Message;
+
+t.test('deepgram: partials and finals as Results, words in seconds, the tail of a partial estimated', async (t) => {
+  const { adapter, sent } = deepgram('interim_results=true&punctuate=true');
+  adapter.transcript(event({ text: 'And so my', isFinal: false, segmentId: 0, words: [{ text: 'And', startMs: 1000, endMs: 1200, confidence: 0.9 }] }));
+  adapter.transcript(event({ text: 'And so, my.', isFinal: true, segmentId: 0, endMs: 1800, words: [{ text: 'And', startMs: 1000, endMs: 1200, confidence: 0.9 }, { text: 'so,', startMs: 1200, endMs: 1500, confidence: 0.7 }, { text: 'my.', startMs: 1500, endMs: 1800, confidence: 0.5 }] }));
+  t.match(sent[0], { type: 'Results', is_final: false, speech_final: false, from_finalize: false, start: 1, duration: 1, metadata: { request_id: 'session-1' } });
+  t.same(alternative(sent[0])['words'], [
+    { word: 'and', start: 1, end: 1.2, confidence: 0.9, punctuated_word: 'And' },
+    { word: 'so', start: 1.2, end: 1.6, confidence: 0, punctuated_word: 'so' },
+    { word: 'my', start: 1.6, end: 2, confidence: 0, punctuated_word: 'my' },
+  ]);
+  t.match(alternative(sent[0]), { transcript: 'And so my', confidence: 0.9 });
+  t.match(sent[1], { is_final: true, speech_final: true, from_finalize: false, duration: 0.8 });
+  t.match(alternative(sent[1]), { transcript: 'And so, my.', confidence: 0.7 });
+
+  const plain = deepgram('');
+  plain.adapter.transcript(event({ text: 'And so', isFinal: false, segmentId: 0 }));
+  plain.adapter.transcript(event({ text: 'And so, my.', isFinal: true, segmentId: 0, words: [{ text: 'my.', startMs: 1500, endMs: 1800, confidence: 0.5 }] }));
+  t.equal(plain.sent.length, 1, 'no interim_results: finals only');
+  t.equal(alternative(plain.sent[0])['transcript'], 'and so my', 'no punctuate: lower case, no punctuation');
+  t.same(alternative(plain.sent[0])['words'], [{ word: 'my', start: 1.5, end: 1.8, confidence: 0.5 }]);
+});
+
+t.test('deepgram: Finalize marks the final of the utterance it ended, and always gets an answer', async (t) => {
+  const { adapter, sent } = deepgram('');
+  const first = flushOf(adapter.decode(text('{"type": "Finalize"}')));
+  adapter.speech({ type: 'stopped', segmentId: 0, ms: 2000 });
+  first.done();
+  adapter.speech({ type: 'stopped', segmentId: 1, ms: 4000 });
+  adapter.transcript(event({ text: 'Hello.', isFinal: true, segmentId: 0 }));
+  adapter.transcript(event({ text: 'Later.', isFinal: true, segmentId: 1 }));
+  first.settled();
+  t.same(
+    sent.map((m) => [alternative(m)['transcript'], m['from_finalize']]),
+    [
+      ['hello', true],
+      ['later', false],
+    ],
+    'only the utterance the flush ended, and no extra answer',
+  );
+
+  const empty = flushOf(adapter.decode(text('{"type": "Finalize", "channel": 0}')));
+  adapter.audio(16000 * 5);
+  empty.done();
+  empty.settled();
+  t.match(sent.at(-1), { type: 'Results', is_final: true, from_finalize: true, start: 5, duration: 0, channel: { alternatives: [{ transcript: '', words: [] }] } }, 'nothing to finalize: an empty final says so');
+});
+
+t.test('deepgram: UtteranceEnd after utterance_end_ms of audio past the last word, unless speech resumes within it', async (t) => {
+  const { adapter, sent } = deepgram('utterance_end_ms=1000&vad_events=true');
+  adapter.speech({ type: 'started', segmentId: 0, ms: 500 });
+  adapter.transcript(event({ text: 'One.', isFinal: true, segmentId: 0, words: [{ text: 'One.', startMs: 600, endMs: 1000, confidence: 1 }] }));
+  adapter.audio(16000 * 1.9);
+  t.equal(sent.filter((m) => m['type'] === 'UtteranceEnd').length, 0, 'not yet');
+  adapter.audio(16000 * 2);
+  t.match(sent.at(-1), { type: 'UtteranceEnd', channel: [0, 1], last_word_end: 1 });
+
+  adapter.speech({ type: 'started', segmentId: 1, ms: 3000 });
+  adapter.speech({ type: 'started', segmentId: 2, ms: 4500 });
+  adapter.transcript(event({ text: 'Two.', isFinal: true, segmentId: 1, words: [{ text: 'Two.', startMs: 3100, endMs: 4000, confidence: 1 }] }));
+  adapter.audio(16000 * 6);
+  t.equal(sent.filter((m) => m['type'] === 'UtteranceEnd').length, 1, 'the next utterance began 500 ms after the last word: no UtteranceEnd');
+  t.same(
+    sent.filter((m) => m['type'] === 'SpeechStarted').map((m) => m['timestamp']),
+    [0.5, 3, 4.5],
+  );
+});
+
+t.test('deepgram: control messages, errors in its shape, Metadata', async (t) => {
+  const { adapter, sent } = deepgram('channels=2');
+  t.same(adapter.decode(text('{"type": "KeepAlive"}')), [{ type: 'keepalive' }]);
+  t.same(adapter.decode(text('{"type": "CloseStream"}')), [{ type: 'end' }]);
+  t.throws(() => adapter.decode(text('{"type": "Nope"}')), { code: 'unknown_type' });
+  adapter.error('bad_json', 'not JSON');
+  adapter.error('frame_too_large', 'too big');
+  t.same(sent, [
+    { type: 'Error', code: 'UNPARSABLE_CLIENT_MESSAGE', description: 'not JSON' },
+    { type: 'Error', code: 'FRAME_TOO_LARGE', description: 'too big' },
+  ]);
+  const [audio] = adapter.decode({ data: Buffer.alloc(16000 * 4), binary: true });
+  t.equal(audio?.type === 'audio' && audio.pcm.byteLength, 32000 - 2, '1 s of stereo: one channel (its last sample waits for the next frame)');
+  adapter.audio(16000);
+  adapter.closing();
+  t.match(sent.at(-1), { type: 'Metadata', transaction_key: 'deprecated', request_id: 'session-1', sha256: /^[0-9a-f]{64}$/, duration: 1, channels: 2 });
+});
+
+t.test('deepgram: the query string', async (t) => {
+  const query = (q: string): URLSearchParams => new URLSearchParams(q);
+  const make = (q: string) => new DeepgramAdapter(() => undefined, query(q), settings);
+  t.same(make('encoding=linear16&sample_rate=16000&language=de-CH&endpointing=10&keyterm=Kennedy&keyterm=%20Berlin%20').connectOptions, { language: 'de', prompt: 'Kennedy, Berlin', endpointingMs: 100 });
+  t.same(make('encoding=linear16&sample_rate=16000&language=multi&endpointing=false').connectOptions, { language: 'auto', endpointingMs: null });
+  t.same(make('encoding=linear16&sample_rate=16000&endpointing=60000').connectOptions, { endpointingMs: 5000 }, 'held to 5 s');
+  t.same(make('encoding=LINEAR16&sample_rate=44100&endpointing=true&model=nova-3&diarize=true').connectOptions, {}, 'defaults; unknown parameters ignored');
+  for (const [bad, code] of [
+    ['sample_rate=16000', 'bad_option'],
+    ['encoding=linear16', 'bad_option'],
+    ['encoding=mulaw&sample_rate=8000', 'bad_option'],
+    ['encoding=linear16&sample_rate=16000.5', 'bad_option'],
+    ['encoding=linear16&sample_rate=16000&channels=0', 'bad_option'],
+    ['encoding=linear16&sample_rate=16000&multichannel=true', 'bad_option'],
+    ['encoding=linear16&sample_rate=16000&callback=http://x', 'bad_option'],
+    ['encoding=linear16&sample_rate=16000&interim_results=yes', 'bad_option'],
+    ['encoding=linear16&sample_rate=16000&language=english!', 'bad_option'],
+    ['encoding=linear16&sample_rate=16000&language=xx', 'unknown_language'],
+    ['encoding=linear16&sample_rate=16000&utterance_end_ms=0', 'bad_option'],
+    [`encoding=linear16&sample_rate=16000&keyterm=${'k'.repeat(1025)}`, 'prompt_too_long'],
+  ] as const) {
+    t.throws(() => make(bad), new ProtocolError(code, ''), bad.slice(0, 80));
+  }
+});
+
+function assemblyAi(query = ''): { adapter: AssemblyAiAdapter; sent: Message[] } {
+  const sent: Message[] = [];
+  const adapter = new AssemblyAiAdapter((m) => sent.push(JSON.parse(m) as Message), new URLSearchParams(query), settings);
+  return { adapter, sent };
+}
+
+t.test('assemblyai: Begin, Turns from partials and finals, Termination', async (t) => {
+  const { adapter, sent } = assemblyAi('format_turns=true');
+  adapter.started(session);
+  t.match(sent[0], { type: 'Begin', id: 'session-1' });
+  t.ok(Math.abs((sent[0]?.['expires_at'] as number) - (Date.now() / 1000 + 3600)) < 5, 'expires_at: MAX_SESSION_MS from now, in seconds');
+  adapter.transcript(event({ text: 'Hi my name', isFinal: false, segmentId: 4, words: [{ text: 'Hi', startMs: 1000, endMs: 1300, confidence: 0.8 }] }));
+  adapter.transcript(event({ text: 'Hi, my name.', isFinal: true, segmentId: 4, words: [{ text: 'Hi,', startMs: 1000, endMs: 1300, confidence: 0.8 }, { text: 'my', startMs: 1300, endMs: 1500, confidence: 0.6 }, { text: 'name.', startMs: 1500, endMs: 2000, confidence: 0.4 }] }));
+  adapter.transcript(event({ text: 'Next', isFinal: false, segmentId: 5 }));
+  t.same(sent[1], {
+    type: 'Turn',
+    turn_order: 0,
+    turn_is_formatted: false,
+    end_of_turn: false,
+    transcript: 'hi',
+    end_of_turn_confidence: 0,
+    words: [
+      { start: 1000, end: 1300, text: 'hi', confidence: 0.8, word_is_final: true },
+      { start: 1300, end: 1650, text: 'my', confidence: 0, word_is_final: false },
+      { start: 1650, end: 2000, text: 'name', confidence: 0, word_is_final: false },
+    ],
+    utterance: '',
+  });
+  t.match(sent[2], { turn_order: 0, turn_is_formatted: true, end_of_turn: true, transcript: 'Hi, my name.', utterance: 'Hi, my name.', end_of_turn_confidence: 1 });
+  t.same(
+    (sent[2]?.['words'] as Message[]).map((w) => [w['text'], w['word_is_final']]),
+    [
+      ['Hi,', true],
+      ['my', true],
+      ['name.', true],
+    ],
+  );
+  t.match(sent[3], { turn_order: 1, transcript: '' }, 'the next turn');
+  adapter.audio(16000 * 2.5);
+  adapter.closing();
+  t.match(sent.at(-1), { type: 'Termination', audio_duration_seconds: 2.5, session_duration_seconds: Number });
+});
+
+t.test('assemblyai: client messages, UpdateConfiguration, errors with its codes', async (t) => {
+  const { adapter, sent } = assemblyAi('sample_rate=16000&min_turn_silence=300&max_turn_silence=200&keyterms_prompt=%5B%22Kennedy%22%5D&end_of_turn_confidence_threshold=0.7&speech_model=universal-streaming-english');
+  t.same(adapter.connectOptions, { prompt: 'Kennedy', endpointingMs: 200 }, 'max_turn_silence caps min_turn_silence');
+  t.same(adapter.decode(text('{"type": "ForceEndpoint"}')), [{ type: 'flush' }]);
+  t.same(adapter.decode(text('{"type": "KeepAlive"}')), [{ type: 'keepalive' }]);
+  t.same(adapter.decode(text('{"type": "Terminate"}')), [{ type: 'end' }]);
+  t.same(adapter.decode(text('{"type": "UpdateConfiguration", "min_end_of_turn_silence_when_confident": 20, "keyterms_prompt": ["a", "b"]}')), [{ type: 'configure', options: { prompt: 'a, b', endpointingMs: 100 } }]);
+  t.same(adapter.decode(text('{"type": "UpdateConfiguration", "max_turn_silence": 900, "vad_threshold": 0.5}')), [], 'max_turn_silence alone changes nothing');
+  t.same(adapter.decode(text('{"type": "UpdateConfiguration", "format_turns": true}')), []);
+  adapter.transcript(event({ text: 'Done.', isFinal: true, segmentId: 0 }));
+  t.match(sent.at(-1), { turn_is_formatted: true, transcript: 'Done.' }, 'format_turns took effect');
+  t.throws(() => adapter.decode(text('{"type": "UpdateConfiguration", "format_turns": "yes"}')), { code: 'bad_message' });
+  t.throws(() => adapter.decode(text('{"type": "UpdateConfiguration", "end_of_turn_confidence_threshold": 3}')), { code: 'bad_option' });
+  t.throws(() => adapter.decode(text('{"type": "Nope"}')), { code: 'unknown_type' });
+  t.throws(() => adapter.decode({ data: Buffer.alloc(3), binary: true }), { code: 'odd_frame_length' });
+  for (const code of ['bad_json', 'frame_too_large', 'too_many_sessions', 'transcription_failed'] as const) adapter.error(code, code);
+  t.same(
+    sent.slice(-4).map((m) => [m['type'], m['error_code'], m['error']]),
+    [
+      ['Error', 3006, 'bad_json'],
+      ['Error', 3007, 'frame_too_large'],
+      ['Error', 3009, 'too_many_sessions'],
+      ['Error', 3005, 'transcription_failed'],
+    ],
+  );
+  for (const bad of ['encoding=pcm_mulaw', 'sample_rate=7999', 'keyterms_prompt=[1]', 'keyterms_prompt=x', 'format_turns=1', 'end_of_turn_confidence_threshold=x']) {
+    t.throws(() => assemblyAi(bad), { code: 'bad_option' }, bad);
+  }
+});
+
+t.test('audio input: mixed down, resampled, bounded; frames at odd offsets are read right', async (t) => {
+  const stereo = new AudioInput(48000, 2);
+  const frame = new Int16Array(4800 * 2).map((_, i) => (i % 2 === 0 ? 1000 : 3000));
+  const out = new Int16Array(stereo.convert(new Uint8Array(frame.buffer)).slice().buffer);
+  t.ok(Math.abs(out.length - 1600) <= 1, `100 ms at 48 kHz is 1600 samples at 16 kHz (${out.length})`);
+  t.ok(out.every((s) => s === 2000), 'the channels averaged');
+
+  const bytes = new Uint8Array(new Int16Array([100, -200, 300, -400]).buffer);
+  const odd = Buffer.alloc(bytes.length + 1);
+  odd.set(bytes, 1);
+  t.same(new AudioInput(8000, 1).convert(odd.subarray(1)), new AudioInput(8000, 1).convert(bytes), 'same samples from an odd offset');
+  const passThrough = new AudioInput(16000, 1);
+  t.equal(passThrough.convert(bytes), bytes, '16 kHz mono passes through untouched');
+  t.throws(() => stereo.convert(new Uint8Array(6)), { code: 'odd_frame_length' }, 'stereo frames are 4 bytes');
+  t.throws(() => passThrough.convert(new Uint8Array(32002)), { code: 'frame_too_large' }, 'over 1 s of audio');
+  t.doesNotThrow(() => passThrough.convert(new Uint8Array(32000)));
+});
