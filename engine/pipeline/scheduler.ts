@@ -264,10 +264,11 @@ export class TranscriptionScheduler {
     if (state.runningFinal === job) state.runningFinal = null;
     if (state.runningPartial === job) state.runningPartial = null;
     if (job.preempted && !this.partials.has(job.owner)) {
-      // Back to the head of the line, rebuilt with the newest audio when it runs again.
+      // Back to the head of the line, rebuilt with the newest audio when it runs again. Not preempted any more: if
+      // its builder then has nothing to do (its utterance ended), it is settled, not queued again for ever.
       const rest = [...this.partials];
       this.partials.clear();
-      this.partials.set(job.owner, { ...job, abort: undefined, queuedAt: performance.now() });
+      this.partials.set(job.owner, { ...job, abort: undefined, preempted: false, queuedAt: performance.now() });
       for (const [owner, queued] of rest) this.partials.set(owner, queued);
     } else if (job.preempted) {
       job.resolve(null);

@@ -326,10 +326,23 @@ export class SocketBinding<In> implements SessionSink {
       case 'configure':
         if (!host) throw new ProtocolError('not_started', 'there is no session to configure; start one first');
         this.configure(host, command.options);
+        command.done?.();
         return;
-      case 'flush':
-        if (!host) throw new ProtocolError('not_started', 'there is no session to flush');
-        await host.session.flush();
+      case 'flush': {
+        try {
+          if (!host) throw new ProtocolError('not_started', 'there is no session to flush');
+          await host.session.flush();
+        } finally {
+          command.done?.();
+        }
+        const settled = command.settled;
+        if (settled) void host.session.finalsSettled().then(() => host.drained()).then(settled);
+        return;
+      }
+      case 'discard':
+        if (!host) throw new ProtocolError('not_started', 'there is no session to discard audio of');
+        await host.session.discard();
+        command.done?.();
         return;
       case 'stop':
         if (!host) {
