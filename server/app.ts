@@ -1,5 +1,6 @@
 /** Wiring only: builds the server's parts from its configuration, in order, and takes them down again. */
 import { existsSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, join } from 'node:path';
 import { DEFAULT_MODEL_FILES, isMultilingualModel, modelsDir, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
 import {
@@ -230,25 +231,31 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     metrics.watch({ sessions: () => registry.stats, totals: () => registry.totals, scheduler: () => scheduler.stats, load: () => load.snapshot });
     const authenticator = new Authenticator({ apiKeyHashes: config.apiKeyHashes, jwtSecret: config.jwtSecret, jwtMaxLifetimeS: config.jwtMaxLifetimeS });
     const uploads = new UploadGate(config.uploadConcurrency + config.uploadQueue, config.uploadsPerPrincipal);
+    const files = (task: 'transcribe' | 'translate') => (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) =>
+      handleTranscriptions(req, res, query, {
+        scheduler,
+        authenticator,
+        languages,
+        defaultLanguage,
+        uploads,
+        decoder,
+        maxUploadBytes: config.maxUploadBytes,
+        maxUploadSeconds: config.maxUploadSeconds,
+        beamSize: config.finalBeamSize,
+        threads: config.threadsPerTask,
+        log,
+        task,
+        // FORWARD_URL's server is asked for transcriptions only.
+        translationUnavailable: !languages.multilingual
+          ? 'the loaded model is English-only; translating needs a multilingual model (e.g. tiny)'
+          : remote
+            ? 'uploads go to FORWARD_URL, which transcribes only; translations are not offered'
+            : null,
+      });
     router.ready({
       openAi: new Map([
-        [
-          '/v1/audio/transcriptions',
-          (req, res, query) =>
-            handleTranscriptions(req, res, query, {
-              scheduler,
-              authenticator,
-              languages,
-              defaultLanguage,
-              uploads,
-              decoder,
-              maxUploadBytes: config.maxUploadBytes,
-              maxUploadSeconds: config.maxUploadSeconds,
-              beamSize: config.finalBeamSize,
-              threads: config.threadsPerTask,
-              log,
-            }),
-        ],
+        ['/v1/audio/transcriptions', files('transcribe')],
+        ['/v1/audio/translations', files('translate')],
       ]),
       describe: () => ({
         // The file's name, not its path: /readyz answers anyone, so it discloses no paths, URLs or credentials.

@@ -13,6 +13,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import type { ResumeRequest } from '../protocol/stream.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { BEARER_SUBPROTOCOL } from './auth/credential.js';
+import { REALTIME_SUBPROTOCOL } from './auth/realtime-credential.js';
 import type { OriginPolicy } from './http/origin-policy.js';
 import { requestTarget } from './http/request-target.js';
 import { refuseUpgrade } from './http/respond.js';
@@ -61,8 +62,14 @@ export class StreamServer {
   private readonly wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_PAYLOAD_BYTES,
-    // A browser passing its token as ['bearer', token] needs `bearer` echoed back, or it drops the connection.
-    handleProtocols: (protocols) => (protocols.has(BEARER_SUBPROTOCOL) ? BEARER_SUBPROTOCOL : (protocols.values().next().value ?? false)),
+    // A browser passing its token as ['bearer', token] needs `bearer` echoed back, or it drops the connection; OpenAI's
+    // browser client offers ['realtime', 'openai-insecure-api-key.<key>'] and needs `realtime`.
+    handleProtocols: (protocols) =>
+      protocols.has(BEARER_SUBPROTOCOL)
+        ? BEARER_SUBPROTOCOL
+        : protocols.has(REALTIME_SUBPROTOCOL)
+          ? REALTIME_SUBPROTOCOL
+          : (protocols.values().next().value ?? false),
   });
   private readonly connections = new Set<Connection>();
   private runtime: StreamRuntime | null = null;
@@ -167,8 +174,8 @@ export class StreamServer {
     let adapterFor: ((send: (message: string) => void) => ReturnType<WsRoute['adapter']>) | null = null;
     try {
       const query = target.searchParams;
-      route.adapter(() => undefined, query, runtime.adapterSettings);
-      adapterFor = (send) => route.adapter(send, query, runtime.adapterSettings);
+      route.adapter(() => undefined, query, runtime.adapterSettings, req);
+      adapterFor = (send) => route.adapter(send, query, runtime.adapterSettings, req);
     } catch (error) {
       if (error instanceof ProtocolError) return refuseUpgrade(socket, 400, { error: error.code, message: error.message });
       throw error;

@@ -17,6 +17,8 @@ export interface LongAudioOptions {
   threads: number;
   /** The client's prompt, before the first window; later windows are prompted with the text before them. */
   prompt: string;
+  /** Whisper's translate task: English text whatever the language spoken (multilingual models only). */
+  translate?: boolean;
 }
 
 /** Runs one window's transcription; null when it was withdrawn (the client went away). */
@@ -43,6 +45,7 @@ export async function transcribeLong(
       threads: options.threads,
       temperatureFallback: false,
       ...(prompt ? { prompt } : {}),
+      ...(options.translate ? { translate: true } : {}),
     });
     if (!outcome) return null;
     language = outcome.language;

@@ -495,4 +495,23 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const code = error instanceof Error && typeof Reflect.get(error, 'code') === 'string' ? ` (${String(Reflect.get(error, 'code'))})` : '';
     this.emit('failure', new SessionError('transcription_failed', `transcription failed${code}: ${message}`));
   }
+
+  /**
+   * Drops the audio received so far that no utterance has ended over, once speech detection has seen it: the open
+   * utterance gets no final, though partials of it may have been sent (the caller asked for that). Utterances that
+   * ended before are not touched, and detection goes on with the audio that follows.
+   */
+  discard(): Promise<void> {
+    this.assertOpen();
+    return this.afterDetection(() => {
+      this.boundaries.flush(this.wholeMs(this.ring.written));
+      const utterance = this.current;
+      if (!utterance) return;
+      this.current = null;
+      // An ended utterance's late partial results are dropped (onPartial), and its early final is not wanted.
+      utterance.endSample = utterance.startSample;
+      utterance.early?.withdraw();
+      this.scheduler.abortPartial(this);
+    });
+  }
 }

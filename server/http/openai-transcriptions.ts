@@ -1,9 +1,10 @@
 /**
- * `POST /v1/audio/transcriptions`, shaped like OpenAI's endpoint: multipart with `file` (WAV, 16-bit PCM, 8-192 kHz,
- * up to 8 channels), optional `model` (accepted and ignored: the server has one), `language`, `prompt`,
- * `response_format` and `timestamp_granularities[]`. Everything the client controls is bounded before any work;
- * decoding runs on a worker thread and transcription in 30 s windows that the scheduler runs after live sessions'
- * work. Every error is in OpenAI's `{"error": {...}}` shape.
+ * `POST /v1/audio/transcriptions` and `/v1/audio/translations`, shaped like OpenAI's endpoints: multipart with `file`
+ * (WAV, 16-bit PCM, 8-192 kHz, up to 8 channels), optional `model` (accepted and ignored: the server has one),
+ * `language`, `prompt`, `response_format`, `timestamp_granularities[]` and `stream` (server-sent events, a delta per
+ * 30 s window). Everything the client controls is bounded before any work; decoding runs on a worker thread and
+ * transcription in 30 s windows that the scheduler runs after live sessions' work. Every error is in OpenAI's
+ * `{"error": {...}}` shape.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import busboy from 'busboy';
@@ -15,6 +16,7 @@ import {
   transcribeLong,
   wordsOf,
   type LanguagePolicy,
+  type OutcomeSegment,
   type TranscriptionOutcome,
   type TranscriptionScheduler,
 } from '../../engine/pipeline/index.js';
@@ -37,6 +39,10 @@ export interface TranscriptionsOptions {
   beamSize: number;
   threads: number;
   log: Logger;
+  /** Translations give English text whatever the language spoken (Whisper's translate task). */
+  task: 'transcribe' | 'translate';
+  /** Why this server cannot translate (an English-only model, say), or null when it can. */
+  translationUnavailable: string | null;
 }
 
 type ResponseFormat = 'json' | 'text' | 'verbose_json';
@@ -133,11 +139,21 @@ function granularities(upload: Upload): Set<Granularity> {
   return out;
 }
 
-function render(format: ResponseFormat, outcome: TranscriptionOutcome, durationMs: number, detail: Set<Granularity>): [string, string] {
+/** `stream`: "true" or "false", as a form sends booleans. */
+function streamed(upload: Upload): boolean {
+  const value = field(upload, 'stream');
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ApiError(400, 'invalid_value', 'stream must be "true" or "false"', 'stream');
+}
+
+function render(format: ResponseFormat, outcome: TranscriptionOutcome, durationMs: number, detail: Set<Granularity>, task: 'transcribe' | 'translate'): [string, string] {
   if (format === 'text') return [`${outcome.text}\n`, 'text/plain; charset=utf-8'];
   if (format === 'json') return [JSON.stringify({ text: outcome.text }), 'application/json'];
-  const name = native.languages().find((l) => l.code === outcome.language)?.name ?? outcome.language;
-  const body: Record<string, unknown> = { task: 'transcribe', language: name, duration: durationMs / 1000, text: outcome.text };
+  // A translation's language is that of its text, as OpenAI's says.
+  const code = task === 'translate' ? 'en' : outcome.language;
+  const name = native.languages().find((l) => l.code === code)?.name ?? code;
+  const body: Record<string, unknown> = { task, language: name, duration: durationMs / 1000, text: outcome.text };
   if (detail.size === 0 || detail.has('segment')) {
     body['segments'] = outcome.segments.map((s, id) => ({
       id,
@@ -156,6 +172,26 @@ function render(format: ResponseFormat, outcome: TranscriptionOutcome, durationM
   return [JSON.stringify(body), 'application/json'];
 }
 
+/**
+ * Answers with server-sent events as OpenAI's streaming transcription does: `transcript.text.delta` as each 30 s
+ * window is done, then `transcript.text.done`. The deltas put together are exactly the done event's text.
+ */
+async function streamTranscription(res: ServerResponse, transcribe: (onWindow: (segments: OutcomeSegment[]) => void) => Promise<TranscriptionOutcome | null>): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
+  const event = (body: Record<string, unknown>): boolean => res.write(`data: ${JSON.stringify(body)}\n\n`);
+  let raw = '';
+  let sent = 0;
+  const outcome = await transcribe((segments) => {
+    raw += segments.map((s) => s.text).join('');
+    // Trimmed text only grows at its end as windows are added, so what was sent stays a prefix of it.
+    const shown = raw.trim();
+    if (shown.length > sent) event({ type: 'transcript.text.delta', delta: shown.slice(sent) });
+    sent = shown.length;
+  });
+  if (outcome) event({ type: 'transcript.text.done', text: outcome.text });
+  res.end();
+}
+
 /** Who an upload's quota belongs to: the principal, or the client's address when authentication is off. */
 const quotaKey = (req: IncomingMessage, principal: string, authenticated: boolean): string =>
   authenticated ? principal : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
@@ -165,6 +201,7 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
   try {
     const auth = await options.authenticator.authenticate(req, query);
     if (!auth.ok) throw new ApiError(401, 'unauthorized', auth.reason);
+    if (options.task === 'translate' && options.translationUnavailable !== null) throw new ApiError(400, 'translation_unavailable', options.translationUnavailable, 'model');
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > options.maxUploadBytes + 64 * 1024) {
       throw new ApiError(413, 'file_too_large', `the request is larger than ${options.maxUploadBytes} bytes`, 'file');
@@ -181,9 +218,12 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     if (detail.size > 0 && format !== 'verbose_json') {
       throw new ApiError(400, 'invalid_value', 'timestamp_granularities[] needs response_format verbose_json', 'timestamp_granularities[]');
     }
+    const stream = streamed(upload);
+    if (stream && format === 'verbose_json') throw new ApiError(400, 'invalid_value', 'stream=true answers with text events; verbose_json cannot be streamed', 'stream');
     let language: string;
     try {
-      language = options.languages.check(field(upload, 'language') || options.defaultLanguage);
+      // What is spoken in a file to translate is whatever it is: detected unless the client says.
+      language = options.languages.check(field(upload, 'language') || (options.task === 'translate' ? 'auto' : options.defaultLanguage));
     } catch (error) {
       if (error instanceof SessionError) throw new ApiError(400, error.code, error.message, 'language');
       throw error;
@@ -195,14 +235,27 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     const aborted = new AbortController();
     res.once('close', () => aborted.abort());
     const owner = {};
-    const outcome = await transcribeLong(pcm, { language, beamSize: options.beamSize, threads: options.threads, prompt }, (window, decode) =>
-      options.scheduler.upload(owner, () => ({ kind: 'final', pcm: window, options: decode }), aborted.signal),
-    );
+    const transcribe = (onWindow?: (segments: OutcomeSegment[]) => void): Promise<TranscriptionOutcome | null> =>
+      transcribeLong(
+        pcm,
+        { language, beamSize: options.beamSize, threads: options.threads, prompt, translate: options.task === 'translate' },
+        (window, decode) => options.scheduler.upload(owner, () => ({ kind: 'final', pcm: window, options: decode }), aborted.signal),
+        onWindow,
+      );
+    if (stream) return await streamTranscription(res, transcribe);
+    const outcome = await transcribe();
     if (outcome === null) return;
-    const [body, type] = render(format, outcome, (pcm.length / SAMPLE_RATE) * 1000, detail);
+    const [body, type] = render(format, outcome, (pcm.length / SAMPLE_RATE) * 1000, detail, options.task);
     res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
     res.end(body);
   } catch (error) {
+    // Once events flow the status is sent: the failure becomes the last event, which OpenAI's SDK raises.
+    if (res.headersSent) {
+      if (!(error instanceof ApiError)) options.log.error('transcription request failed', { error });
+      const message = error instanceof ApiError ? error.message : 'the transcription failed';
+      res.end(`data: ${JSON.stringify({ type: 'error', error: { message, type: 'server_error', param: null, code: 'transcription_failed' } })}\n\n`);
+      return;
+    }
     if (error instanceof ApiError) {
       const headers: Record<string, string> = error.status === 429 || error.status === 503 ? { 'Retry-After': RETRY_AFTER_S } : {};
       // The client may still be sending a body the server refused: close rather than read it.

@@ -21,12 +21,15 @@ export type Command =
   | { type: 'audio'; pcm: Uint8Array }
   /** Opens a session on a connection that has none; `done` learns its id, or why not. */
   | { type: 'start'; options: SessionOptions; done?: (outcome: { sessionId: string } | { code: ErrorCode; message: string }) => void }
-  | { type: 'configure'; options: SessionOptions }
+  /** `done` runs once the options are applied (not when they were refused). */
+  | { type: 'configure'; options: SessionOptions; done?: () => void }
   /**
    * Ends the current utterance now. `done` runs once its end is known (its speech `stopped` event came first);
    * `settled`, without holding up later messages, once its final has been sent or dropped as empty.
    */
   | { type: 'flush'; done?: () => void; settled?: () => void }
+  /** Drops the audio no utterance has ended over yet (see StreamSession.discard); `done` runs after. */
+  | { type: 'discard'; done?: () => void }
   /** Finalizes the session; the connection stays open for another start. `done` runs after the last final. */
   | { type: 'stop'; done?: () => void }
   /** Finalizes the session and closes the connection normally. */

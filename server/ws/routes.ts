@@ -7,9 +7,11 @@ import type { LanguagePolicy } from '../../engine/pipeline/index.js';
 import { resumeFromQuery, type ResumeRequest } from '../../protocol/stream.js';
 import { MISSING_CREDENTIAL } from '../auth/authenticator.js';
 import { extractCredential } from '../auth/credential.js';
+import { MISSING_REALTIME_CREDENTIAL, realtimeCredential } from '../auth/realtime-credential.js';
 import type { ProtocolAdapter } from './adapter.js';
 import { ASSEMBLYAI_MISSING_CREDENTIAL, AssemblyAiAdapter, assemblyAiCredential } from './adapters/assemblyai.js';
 import { DEEPGRAM_MISSING_CREDENTIAL, DeepgramAdapter, deepgramCredential } from './adapters/deepgram.js';
+import { realtimeAdapter } from './adapters/openai-realtime.js';
 import { SpeechAdapter } from './adapters/speech.js';
 import { StreamAdapter } from './adapters/stream.js';
 import type { Frame } from './ws-transport.js';
@@ -32,9 +34,9 @@ export interface WsRoute {
   resume(query: URLSearchParams): ResumeRequest | null | 'malformed';
   /**
    * The adapter for an accepted connection; throws ProtocolError when the query string is unusable, which refuses the
-   * upgrade with 400 and the error's message.
+   * upgrade with 400 and the error's message. `req` is the upgrade request, for headers a protocol reads.
    */
-  adapter(send: (message: string) => void, query: URLSearchParams, settings: AdapterSettings): ProtocolAdapter<Frame>;
+  adapter(send: (message: string) => void, query: URLSearchParams, settings: AdapterSettings, req: IncomingMessage): ProtocolAdapter<Frame>;
 }
 
 const bearer = (req: IncomingMessage, query: URLSearchParams): string | undefined => extractCredential(req, query)?.token;
@@ -68,5 +70,12 @@ export const WS_ROUTES: readonly WsRoute[] = [
     missingCredential: ASSEMBLYAI_MISSING_CREDENTIAL,
     resume: noResume,
     adapter: (send, query, settings) => new AssemblyAiAdapter(send, query, settings),
+  },
+  {
+    path: '/v1/realtime',
+    credential: realtimeCredential,
+    missingCredential: MISSING_REALTIME_CREDENTIAL,
+    resume: noResume,
+    adapter: (send, query, _settings, req) => realtimeAdapter(send, query, req.headers),
   },
 ];

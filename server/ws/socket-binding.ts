@@ -328,6 +328,7 @@ export class SocketBinding<In> implements SessionSink {
       case 'configure':
         if (!host) throw new ProtocolError('not_started', 'there is no session to configure; start one first');
         this.configure(host, command.options);
+        command.done?.();
         return;
       case 'flush': {
         try {
@@ -340,6 +341,11 @@ export class SocketBinding<In> implements SessionSink {
         if (settled) void host.session.finalsSettled().then(() => host.drained()).then(settled);
         return;
       }
+      case 'discard':
+        if (!host) throw new ProtocolError('not_started', 'there is no session to discard audio of');
+        await host.session.discard();
+        command.done?.();
+        return;
       case 'stop':
         if (!host) {
           command.done?.();

@@ -1,0 +1,299 @@
+/**
+ * OpenAI Realtime transcription (`/v1/realtime`): the client events this server understands, parsed and bounded, and
+ * the server events it sends, in OpenAI's GA shape (`session.*`) or the beta one (`transcription_session.*`).
+ */
+import { ProtocolError, checkPrompt, excerpt, parseObject, type ErrorCode } from './errors.js';
+
+/** The only input format: PCM16 mono at 24 kHz, as OpenAI's `audio/pcm` (GA) or `pcm16` (beta). */
+export const INPUT_RATE = 24000;
+/** Audio one append may carry; OpenAI takes more, but a WebSocket message here holds at most 1 MiB. */
+export const MAX_APPEND_MS = 15_000;
+const MAX_APPEND_BYTES = (INPUT_RATE * 2 * MAX_APPEND_MS) / 1000;
+export const MAX_APPEND_CHARS = Math.ceil(MAX_APPEND_BYTES / 3) * 4;
+/** Client strings that come back in server events are bounded. */
+const MAX_EVENT_ID_CHARS = 64;
+const MAX_MODEL_CHARS = 64;
+const MAX_LANGUAGE_CHARS = 16;
+const MAX_PADDING_MS = 10_000;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** What OpenAI's own servers assume when a client names no silence. */
+export const DEFAULT_SILENCE_MS = 500;
+
+export type RealtimeShape = 'ga' | 'beta';
+
+/** A session.update or transcription_session.update: only what it names changes. */
+export interface SessionUpdate {
+  shape: RealtimeShape;
+  model?: string;
+  /** '' asks for the server's default language. */
+  language?: string;
+  prompt?: string;
+  /** Server VAD's end-of-speech silence; null: the client commits each turn itself. */
+  silenceMs?: number | null;
+}
+
+export type RealtimeClientEvent =
+  | { type: 'session.update'; update: SessionUpdate }
+  /** Base64 of 24 kHz mono PCM16, checked: whole samples, at most MAX_APPEND_MS. */
+  | { type: 'input_audio_buffer.append'; audio: string }
+  | { type: 'input_audio_buffer.commit' }
+  | { type: 'input_audio_buffer.clear' };
+
+/** The settings a session has, as session.created and session.updated show them. */
+export interface RealtimeSettings {
+  model: string;
+  /** null: the server's default. */
+  language: string | null;
+  prompt: string;
+  silenceMs: number | null;
+  /** Fixed by the server, shown as OpenAI shows its own. */
+  threshold: number;
+  prefixPaddingMs: number;
+}
+
+/** A refusal in OpenAI's terms: its `code` and the `param` it concerns, beside our own ErrorCode. */
+export class RealtimeInputError extends ProtocolError {
+  constructor(
+    code: ErrorCode,
+    readonly openAiCode: string,
+    readonly param: string | null,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+const CLIENT_EVENTS = ['session.update', 'transcription_session.update', 'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear'];
+
+/** The JSON object of a client event; throws RealtimeInputError for anything else. */
+export function parseEventObject(text: string): Record<string, unknown> {
+  try {
+    return parseObject(text, 'client events must be JSON objects');
+  } catch (error) {
+    if (error instanceof ProtocolError) throw new RealtimeInputError(error.code, error.code === 'bad_json' ? 'invalid_json' : 'invalid_type', null, error.message);
+    throw error;
+  }
+}
+
+/** The client's own `event_id`, which errors about its event quote back. */
+export function clientEventId(fields: Record<string, unknown>): string | null {
+  const id = fields['event_id'];
+  if (id === undefined || id === null) return null;
+  if (typeof id !== 'string' || id.length > MAX_EVENT_ID_CHARS) {
+    throw new RealtimeInputError('bad_message', 'invalid_value', 'event_id', `event_id must be a string of at most ${MAX_EVENT_ID_CHARS} characters`);
+  }
+  return id;
+}
+
+export function parseClientEvent(fields: Record<string, unknown>): RealtimeClientEvent {
+  const type = fields['type'];
+  switch (type) {
+    case 'session.update':
+      return { type, update: gaSession(object(fields['session'], 'session')) };
+    case 'transcription_session.update':
+      return { type: 'session.update', update: betaSession(object(fields['session'], 'session')) };
+    case 'input_audio_buffer.append':
+      return { type, audio: audio(fields['audio']) };
+    case 'input_audio_buffer.commit':
+    case 'input_audio_buffer.clear':
+      return { type };
+  }
+  throw new RealtimeInputError('unknown_type', 'invalid_value', 'type', `unknown or unsupported event type ${excerpt(type)}; a transcription session takes ${CLIENT_EVENTS.join(', ')}`);
+}
+
+function object(value: unknown, param: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RealtimeInputError('bad_message', 'invalid_type', param, `${param} must be an object`);
+  return Object.fromEntries(Object.entries(value));
+}
+
+function optionalObject(value: unknown, param: string): Record<string, unknown> | null {
+  return value === undefined || value === null ? null : object(value, param);
+}
+
+function gaSession(session: Record<string, unknown>): SessionUpdate {
+  const type = session['type'];
+  if (type !== undefined && type !== 'transcription') {
+    throw new RealtimeInputError('bad_option', 'invalid_value', 'session.type', `this server runs transcription sessions only: session.type must be "transcription", not ${excerpt(type)}`);
+  }
+  const update: SessionUpdate = { shape: 'ga' };
+  const input = optionalObject(optionalObject(session['audio'], 'session.audio')?.['input'], 'session.audio.input');
+  if (!input) return update;
+  const format = optionalObject(input['format'], 'session.audio.input.format');
+  if (format) {
+    if (format['type'] !== undefined && format['type'] !== 'audio/pcm') {
+      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.audio.input.format.type', `the only input format is "audio/pcm" (PCM16 mono at 24 kHz), not ${excerpt(format['type'])}`);
+    }
+    if (format['rate'] !== undefined && format['rate'] !== INPUT_RATE) {
+      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.audio.input.format.rate', `audio/pcm is taken at ${INPUT_RATE} Hz only, not ${excerpt(format['rate'])}`);
+    }
+  }
+  transcription(update, optionalObject(input['transcription'], 'session.audio.input.transcription'), 'session.audio.input.transcription');
+  if ('turn_detection' in input) update.silenceMs = turnDetection(input['turn_detection'], 'session.audio.input.turn_detection');
+  return update;
+}
+
+function betaSession(session: Record<string, unknown>): SessionUpdate {
+  const update: SessionUpdate = { shape: 'beta' };
+  const format = session['input_audio_format'];
+  if (format !== undefined && format !== 'pcm16') {
+    throw new RealtimeInputError('bad_option', 'invalid_value', 'session.input_audio_format', `the only input format is "pcm16" (mono at 24 kHz), not ${excerpt(format)}`);
+  }
+  transcription(update, optionalObject(session['input_audio_transcription'], 'session.input_audio_transcription'), 'session.input_audio_transcription');
+  if ('turn_detection' in session) update.silenceMs = turnDetection(session['turn_detection'], 'session.turn_detection');
+  return update;
+}
+
+function transcription(update: SessionUpdate, fields: Record<string, unknown> | null, param: string): void {
+  if (!fields) return;
+  const { model, language, prompt } = fields;
+  if (model !== undefined) update.model = boundedString(model, `${param}.model`, MAX_MODEL_CHARS);
+  if (language !== undefined && language !== null) update.language = boundedString(language, `${param}.language`, MAX_LANGUAGE_CHARS);
+  if (prompt !== undefined && prompt !== null) {
+    if (typeof prompt !== 'string') throw new RealtimeInputError('bad_message', 'invalid_type', `${param}.prompt`, `${param}.prompt must be a string`);
+    try {
+      update.prompt = checkPrompt(prompt);
+    } catch (error) {
+      if (error instanceof ProtocolError) throw new RealtimeInputError(error.code, 'invalid_value', `${param}.prompt`, error.message);
+      throw error;
+    }
+  }
+}
+
+function boundedString(value: unknown, param: string, max: number): string {
+  if (typeof value !== 'string' || value.length > max) throw new RealtimeInputError('bad_message', 'invalid_value', param, `${param} must be a string of at most ${max} characters`);
+  return value;
+}
+
+/** Server VAD's silence (OpenAI's default when it names none), or null for manual commits. */
+function turnDetection(value: unknown, param: string): number | null {
+  if (value === null) return null;
+  const fields = object(value, param);
+  const type = fields['type'] ?? 'server_vad';
+  if (type !== 'server_vad') {
+    throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.type`, `turn detection is "server_vad", or null to commit turns with input_audio_buffer.commit; ${excerpt(type)} is not offered`);
+  }
+  const { threshold, prefix_padding_ms: padding, silence_duration_ms: silence } = fields;
+  if (threshold !== undefined && !(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
+    throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.threshold`, `${param}.threshold must be a number from 0 to 1`);
+  }
+  if (padding !== undefined && !(Number.isInteger(padding) && typeof padding === 'number' && padding >= 0 && padding <= MAX_PADDING_MS)) {
+    throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.prefix_padding_ms`, `${param}.prefix_padding_ms must be a whole number from 0 to ${MAX_PADDING_MS}`);
+  }
+  if (silence === undefined) return DEFAULT_SILENCE_MS;
+  if (!(typeof silence === 'number' && Number.isInteger(silence) && silence > 0)) {
+    throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.silence_duration_ms`, `${param}.silence_duration_ms must be a whole number of milliseconds`);
+  }
+  return silence;
+}
+
+/** Checks base64 PCM16 (size first, then form) without decoding it: browsers and Node decode it differently. */
+function audio(value: unknown): string {
+  if (typeof value !== 'string') throw new RealtimeInputError('bad_message', 'missing_required_parameter', 'audio', 'audio must be a string of base64-encoded PCM16');
+  if (value.length > MAX_APPEND_CHARS) {
+    throw new RealtimeInputError(
+      'frame_too_large',
+      'invalid_value',
+      'audio',
+      `one append may carry at most ${MAX_APPEND_MS / 1000} s of 24 kHz PCM16 (${MAX_APPEND_CHARS} base64 characters); got ${value.length}, dropped`,
+    );
+  }
+  if (value.length % 4 !== 0 || !BASE64.test(value)) throw new RealtimeInputError('bad_message', 'invalid_value', 'audio', 'audio must be base64-encoded PCM16; dropped');
+  const bytes = (value.length / 4) * 3 - (value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0);
+  if (bytes % 2 !== 0) throw new RealtimeInputError('odd_frame_length', 'invalid_value', 'audio', `audio must hold whole 16-bit samples; got ${bytes} bytes, dropped`);
+  return value;
+}
+
+// Server events. Every one carries the event_id the adapter gives it.
+
+export function sessionEvent(kind: 'created' | 'updated', shape: RealtimeShape, eventId: string, sessionId: string, settings: RealtimeSettings): string {
+  const transcription = { model: settings.model, ...(settings.language === null ? {} : { language: settings.language }), prompt: settings.prompt };
+  const turnDetection =
+    settings.silenceMs === null
+      ? null
+      : { type: 'server_vad', threshold: settings.threshold, prefix_padding_ms: settings.prefixPaddingMs, silence_duration_ms: settings.silenceMs };
+  if (shape === 'beta') {
+    return JSON.stringify({
+      type: `transcription_session.${kind}`,
+      event_id: eventId,
+      session: {
+        id: sessionId,
+        object: 'realtime.transcription_session',
+        modalities: ['text'],
+        input_audio_format: 'pcm16',
+        input_audio_transcription: transcription,
+        turn_detection: turnDetection,
+        input_audio_noise_reduction: null,
+        include: null,
+      },
+    });
+  }
+  return JSON.stringify({
+    type: `session.${kind}`,
+    event_id: eventId,
+    session: {
+      type: 'transcription',
+      object: 'realtime.transcription_session',
+      id: sessionId,
+      audio: { input: { format: { type: 'audio/pcm', rate: INPUT_RATE }, transcription, noise_reduction: null, turn_detection: turnDetection } },
+      include: null,
+    },
+  });
+}
+
+export function speechStartedEvent(eventId: string, itemId: string, audioStartMs: number): string {
+  return JSON.stringify({ type: 'input_audio_buffer.speech_started', event_id: eventId, audio_start_ms: audioStartMs, item_id: itemId });
+}
+
+export function speechStoppedEvent(eventId: string, itemId: string, audioEndMs: number): string {
+  return JSON.stringify({ type: 'input_audio_buffer.speech_stopped', event_id: eventId, audio_end_ms: audioEndMs, item_id: itemId });
+}
+
+export function committedEvent(eventId: string, itemId: string, previousItemId: string | null): string {
+  return JSON.stringify({ type: 'input_audio_buffer.committed', event_id: eventId, previous_item_id: previousItemId, item_id: itemId });
+}
+
+export function clearedEvent(eventId: string): string {
+  return JSON.stringify({ type: 'input_audio_buffer.cleared', event_id: eventId });
+}
+
+export function deltaEvent(eventId: string, itemId: string, delta: string): string {
+  return JSON.stringify({ type: 'conversation.item.input_audio_transcription.delta', event_id: eventId, item_id: itemId, content_index: 0, delta });
+}
+
+export function completedEvent(eventId: string, itemId: string, transcript: string, seconds: number): string {
+  return JSON.stringify({
+    type: 'conversation.item.input_audio_transcription.completed',
+    event_id: eventId,
+    item_id: itemId,
+    content_index: 0,
+    transcript,
+    usage: { type: 'duration', seconds },
+  });
+}
+
+export function failedEvent(eventId: string, itemId: string, message: string): string {
+  return JSON.stringify({
+    type: 'conversation.item.input_audio_transcription.failed',
+    event_id: eventId,
+    item_id: itemId,
+    content_index: 0,
+    error: { type: 'server_error', code: 'transcription_failed', message, param: null },
+  });
+}
+
+export interface RealtimeErrorFields {
+  type: 'invalid_request_error' | 'server_error';
+  code: string;
+  message: string;
+  param: string | null;
+  /** The client event it concerns. */
+  eventId: string | null;
+}
+
+export function errorEvent(eventId: string, error: RealtimeErrorFields): string {
+  return JSON.stringify({
+    type: 'error',
+    event_id: eventId,
+    error: { type: error.type, code: error.code, message: error.message, param: error.param, event_id: error.eventId },
+  });
+}

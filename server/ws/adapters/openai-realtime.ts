@@ -1,0 +1,272 @@
+/**
+ * OpenAI Realtime transcription (protocol/openai-realtime.ts) as an adapter: base64 PCM16 at 24 kHz in, one
+ * conversation item per utterance out, whose deltas are only words that will not change and whose completion is the
+ * punctuated final.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Resampler } from '../../../engine/audio/resampler.js';
+import {
+  MAX_END_SILENCE_MS,
+  MAX_FRAME_MS,
+  MIN_END_SILENCE_MS,
+  PRE_PAD_MS,
+  SPEECH_THRESHOLD,
+  msToSamples,
+  type SpeechEvent,
+  type TranscriptEvent,
+} from '../../../engine/pipeline/index.js';
+import { ProtocolError, excerpt, type ErrorCode } from '../../../protocol/errors.js';
+import {
+  DEFAULT_SILENCE_MS,
+  INPUT_RATE,
+  RealtimeInputError,
+  clearedEvent,
+  clientEventId,
+  committedEvent,
+  completedEvent,
+  deltaEvent,
+  errorEvent,
+  failedEvent,
+  parseClientEvent,
+  parseEventObject,
+  sessionEvent,
+  speechStartedEvent,
+  speechStoppedEvent,
+  type RealtimeClientEvent,
+  type RealtimeSettings,
+  type RealtimeShape,
+  type SessionUpdate,
+} from '../../../protocol/openai-realtime.js';
+import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
+import type { Frame } from '../ws-transport.js';
+
+/** An utterance as the client sees it: its item, and how many of its words the deltas have given so far. */
+interface Item {
+  id: string;
+  words: number;
+}
+
+const FRAME_SAMPLES = msToSamples(MAX_FRAME_MS);
+
+/**
+ * The adapter for an upgrade to /v1/realtime (`?intent=transcription`, or `?model=` with any name); refuses a query
+ * that asks for what this server does not run. Beta clients say so in a header or subprotocol and get beta events.
+ */
+export function realtimeAdapter(send: (message: string) => void, query: URLSearchParams, headers: IncomingHttpHeaders): OpenAiRealtimeAdapter {
+  const intent = query.get('intent');
+  if (intent !== null && intent !== 'transcription') {
+    throw new ProtocolError('bad_option', `this server runs transcription sessions only: intent must be "transcription", not ${excerpt(intent)}`);
+  }
+  if (query.has('call_id')) throw new ProtocolError('bad_option', 'this server has no calls to attach to (call_id)');
+  const protocols = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const beta = /\brealtime=v1\b/.test(String(headers['openai-beta'] ?? '')) || protocols.includes('openai-beta.realtime-v1');
+  return new OpenAiRealtimeAdapter(send, beta ? 'beta' : 'ga');
+}
+
+export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
+  readonly protocol = 'openai-realtime';
+  readonly startsAtConnect = true;
+  readonly resumable = false;
+  /** OpenAI's defaults: server VAD with 500 ms of silence. */
+  readonly connectOptions: SessionOptions = { endpointingMs: DEFAULT_SILENCE_MS };
+  /** Ids of this connection's events and items: a random part, then a counter or the utterance number. */
+  private readonly idPrefix = randomBytes(8).toString('hex');
+  private nextEventId = 0;
+  private sessionId = '';
+  private settings: RealtimeSettings = {
+    model: 'whisper-1',
+    language: null,
+    prompt: '',
+    silenceMs: DEFAULT_SILENCE_MS,
+    threshold: SPEECH_THRESHOLD,
+    prefixPaddingMs: PRE_PAD_MS,
+  };
+  private readonly resampler = new Resampler(INPUT_RATE);
+  /** Utterances not yet completed, by segment id. */
+  private readonly items = new Map<number, Item>();
+  private previousItemId: string | null = null;
+  /** The newest utterance whose item completed; finals come in utterance order. */
+  private completedThrough = -1;
+  /** While a commit runs: the utterances that ended meanwhile (none: it had nothing to commit). */
+  private committing: number[] | null = null;
+  /** The `event_id` of the client event being handled, which errors about it quote. */
+  private clientEventId: string | null = null;
+  /** The refusal this adapter threw, for its OpenAI code and param when the binding reports it. */
+  private refusal: RealtimeInputError | null = null;
+  /** Why the latest transcription failed: an utterance that then completes without text failed. */
+  private failure: string | null = null;
+
+  /** `shape`: the beta event names when the client asked for them at connect (OpenAI-Beta: realtime=v1). */
+  constructor(
+    private readonly send: (message: string) => void,
+    private shape: RealtimeShape,
+  ) {}
+
+  decode(frame: Frame): Command[] {
+    this.clientEventId = null;
+    try {
+      if (frame.binary) {
+        throw new RealtimeInputError('bad_message', 'invalid_type', null, 'send audio in input_audio_buffer.append events (JSON, base64 PCM16), not in binary frames');
+      }
+      const fields = parseEventObject(frame.data.toString('utf8'));
+      this.clientEventId = clientEventId(fields);
+      return this.commands(parseClientEvent(fields));
+    } catch (error) {
+      if (error instanceof RealtimeInputError) this.refusal = error;
+      throw error;
+    }
+  }
+
+  started(session: SessionInfo): void {
+    this.sessionId = `sess_${session.id}`;
+    this.send(sessionEvent('created', this.shape, this.eventId(), this.sessionId, this.settings));
+  }
+
+  transcript(event: TranscriptEvent): void {
+    const item = this.item(event.segmentId);
+    if (!event.isFinal) {
+      // Partials' words are the committed ones, which never change: a delta never needs taking back.
+      if (event.words.length <= item.words) return;
+      const delta = event.words
+        .slice(item.words)
+        .map((word) => word.text)
+        .join(' ');
+      this.send(deltaEvent(this.eventId(), item.id, item.words > 0 ? ` ${delta}` : delta));
+      item.words = event.words.length;
+      return;
+    }
+    this.complete(event.segmentId, event.text, (event.endMs - event.startMs) / 1000);
+  }
+
+  speech(event: SpeechEvent): void {
+    if (event.type === 'stopped') this.committing?.push(event.segmentId);
+    else this.failure = null;
+    // Like OpenAI's, VAD events only come with server VAD.
+    if (this.settings.silenceMs === null) return;
+    const { id } = this.item(event.segmentId);
+    this.send(event.type === 'started' ? speechStartedEvent(this.eventId(), id, event.ms) : speechStoppedEvent(this.eventId(), id, event.ms));
+  }
+
+  audio(): void {}
+
+  error(code: ErrorCode, message: string): void {
+    const refusal = this.refusal?.code === code && this.refusal.message === message ? this.refusal : null;
+    this.refusal = null;
+    if (code === 'transcription_failed') {
+      this.failure = message;
+      return;
+    }
+    const serverSide = code === 'overloaded' || code === 'internal_error';
+    this.send(
+      errorEvent(this.eventId(), {
+        type: serverSide ? 'server_error' : 'invalid_request_error',
+        code: refusal?.openAiCode ?? code,
+        message,
+        param: refusal?.param ?? null,
+        // An overload warning concerns no event of the client's.
+        eventId: code === 'overloaded' ? null : this.clientEventId,
+      }),
+    );
+  }
+
+  stopped(): void {}
+
+  closing(): void {}
+
+  private commands(event: RealtimeClientEvent): Command[] {
+    switch (event.type) {
+      case 'session.update':
+        return [this.configure(event.update)];
+      case 'input_audio_buffer.append':
+        return this.audioCommands(event.audio);
+      case 'input_audio_buffer.commit': {
+        const ended: number[] = [];
+        this.committing = ended;
+        const done = (): void => {
+          this.committing = null;
+          if (ended.length === 0) this.refuse('input_audio_buffer_commit_empty', null, 'nothing to commit: no speech since the last commit or end of speech');
+        };
+        // A committed utterance that held no words sends nothing of its own; the client still gets its item.
+        const settled = (): void => {
+          for (const segmentId of ended) if (segmentId > this.completedThrough) this.complete(segmentId, '', 0);
+        };
+        return [{ type: 'flush', done, settled }];
+      }
+      case 'input_audio_buffer.clear':
+        return [{ type: 'discard', done: () => this.send(clearedEvent(this.eventId())) }];
+    }
+  }
+
+  private configure(update: SessionUpdate): Command {
+    const silenceMs = update.silenceMs;
+    if (silenceMs !== undefined && silenceMs !== null && !(silenceMs >= MIN_END_SILENCE_MS && silenceMs <= MAX_END_SILENCE_MS)) {
+      const param = update.shape === 'ga' ? 'session.audio.input.turn_detection.silence_duration_ms' : 'session.turn_detection.silence_duration_ms';
+      this.refuse('invalid_value', param, `silence_duration_ms must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} here; got ${silenceMs}`);
+    }
+    const options: SessionOptions = {};
+    // '' names no language: the session keeps the one it has.
+    if (update.language) options.language = update.language;
+    if (update.prompt !== undefined) options.prompt = update.prompt;
+    if (silenceMs !== undefined) options.endpointingMs = silenceMs;
+    const done = (): void => {
+      this.shape = update.shape;
+      this.settings = {
+        ...this.settings,
+        ...(update.model === undefined ? {} : { model: update.model }),
+        ...(options.language === undefined ? {} : { language: options.language }),
+        ...(update.prompt === undefined ? {} : { prompt: update.prompt }),
+        ...(silenceMs === undefined ? {} : { silenceMs }),
+      };
+      this.send(sessionEvent('updated', this.shape, this.eventId(), this.sessionId, this.settings));
+    };
+    return { type: 'configure', options, done };
+  }
+
+  /** 24 kHz base64 PCM16 as 16 kHz commands of at most MAX_FRAME_MS each, the most the binding takes at once. */
+  private audioCommands(base64: string): Command[] {
+    const bytes = Buffer.from(base64, 'base64');
+    // A small Buffer may sit at an odd offset in Node's pool, where no Int16Array can view it: copy it out.
+    const aligned = bytes.byteOffset % 2 === 0 ? bytes : new Uint8Array(bytes);
+    const pcm = this.resampler.process(new Int16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2));
+    const commands: Command[] = [];
+    for (let at = 0; at < pcm.length; at += FRAME_SAMPLES) {
+      const part = pcm.subarray(at, at + FRAME_SAMPLES);
+      commands.push({ type: 'audio', pcm: new Uint8Array(part.buffer, part.byteOffset, part.byteLength) });
+    }
+    return commands;
+  }
+
+  /** Commits the utterance's item, with its text: an utterance that held no words is an item only when committed by the client. */
+  private complete(segmentId: number, text: string, seconds: number): void {
+    const { id } = this.item(segmentId);
+    this.send(committedEvent(this.eventId(), id, this.previousItemId));
+    if (text === '' && this.failure !== null) this.send(failedEvent(this.eventId(), id, this.failure));
+    else this.send(completedEvent(this.eventId(), id, text, seconds));
+    this.failure = null;
+    this.previousItemId = id;
+    this.completedThrough = segmentId;
+    // Utterances before this one that never got a final held no words.
+    for (const earlier of this.items.keys()) if (earlier <= segmentId) this.items.delete(earlier);
+  }
+
+  private item(segmentId: number): Item {
+    let item = this.items.get(segmentId);
+    if (!item) {
+      item = { id: `item_${this.idPrefix}${segmentId}`, words: 0 };
+      this.items.set(segmentId, item);
+    }
+    return item;
+  }
+
+  private eventId(): string {
+    return `event_${this.idPrefix}${this.nextEventId++}`;
+  }
+
+  /** Throws a refusal the binding reports through error(), which then knows its OpenAI code and param. */
+  private refuse(openAiCode: string, param: string | null, message: string): never {
+    const refusal = new RealtimeInputError('bad_option', openAiCode, param, message);
+    this.refusal = refusal;
+    throw refusal;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The OpenAI Realtime adapter driven by scripted session events, no server: deltas carry only committed words and
+ * never need taking back, one item per utterance, and client input is bounded and refused in OpenAI's error shape.
+ */
+import t from 'tap';
+import type { TranscriptEvent, Word } from '../../engine/pipeline/index.js';
+import { ProtocolError } from '../../protocol/errors.js';
+import { MAX_APPEND_CHARS } from '../../protocol/openai-realtime.js';
+import type { Command } from '../../server/ws/adapter.js';
+import { OpenAiRealtimeAdapter, realtimeAdapter } from '../../server/ws/adapters/openai-realtime.js';
+
+type Event = Record<string, unknown> & { type: string };
+
+function harness(): { adapter: OpenAiRealtimeAdapter; sent: Event[]; decode: (message: unknown) => Command[] } {
+  const sent: Event[] = [];
+  const adapter = new OpenAiRealtimeAdapter((message) => sent.push(JSON.parse(message) as Event), 'ga');
+  adapter.started({ id: 'abc', resumeToken: null, resumeTtlMs: 0, resumed: false, samplesReceived: 0 });
+  const decode = (message: unknown): Command[] => adapter.decode({ data: Buffer.from(typeof message === 'string' ? message : JSON.stringify(message)), binary: false });
+  return { adapter, sent, decode };
+}
+
+const words = (...texts: string[]): Word[] => texts.map((text, i) => ({ text, startMs: i * 100, endMs: i * 100 + 90, confidence: 0.9 }));
+let seq = 0;
+const partial = (segmentId: number, text: string, committed: Word[]): TranscriptEvent => ({
+  text,
+  isFinal: false,
+  language: 'en',
+  segmentId,
+  seq: seq++,
+  startMs: 0,
+  endMs: 1000,
+  words: committed,
+});
+const final = (segmentId: number, text: string): TranscriptEvent => ({ ...partial(segmentId, text, []), isFinal: true, endMs: 1500 });
+
+/** The binding's way: decode, then report what it threw as an error in the protocol. */
+function reject(adapter: OpenAiRealtimeAdapter, run: () => unknown): void {
+  try {
+    run();
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    adapter.error(error.code, error.message);
+  }
+}
+
+t.test('deltas are only the newly committed words, so together they are the committed words so far', async (t) => {
+  const { adapter, sent } = harness();
+  adapter.speech({ type: 'started', segmentId: 0, ms: 120 });
+  adapter.transcript(partial(0, 'and so', []));
+  adapter.transcript(partial(0, 'and so my fellow', words('and', 'so')));
+  adapter.transcript(partial(0, 'and so my fellow americans', words('and', 'so')));
+  adapter.transcript(partial(0, 'and so my fellow americans ask', words('and', 'so', 'my', 'fellow')));
+  adapter.speech({ type: 'stopped', segmentId: 0, ms: 2300 });
+  adapter.transcript(final(0, 'And so, my fellow Americans, ask'));
+  const types = sent.map((e) => e.type);
+  t.same(types, [
+    'session.created',
+    'input_audio_buffer.speech_started',
+    'conversation.item.input_audio_transcription.delta',
+    'conversation.item.input_audio_transcription.delta',
+    'input_audio_buffer.speech_stopped',
+    'input_audio_buffer.committed',
+    'conversation.item.input_audio_transcription.completed',
+  ]);
+  const deltas = sent.filter((e) => e.type.endsWith('.delta')).map((e) => e['delta']);
+  t.same(deltas, ['and so', ' my fellow']);
+  t.equal(deltas.join(''), 'and so my fellow', 'together: the committed words, one space apart');
+  const itemIds = new Set(sent.filter((e) => 'item_id' in e).map((e) => e['item_id']));
+  t.equal(itemIds.size, 1, 'one item for the utterance');
+  t.match(sent.at(-2), { previous_item_id: null });
+  t.match(sent.at(-1), { transcript: 'And so, my fellow Americans, ask', content_index: 0, usage: { type: 'duration', seconds: 1.5 } });
+  t.ok(sent.every((e) => typeof e['event_id'] === 'string'), 'every server event has an event_id');
+  t.equal(new Set(sent.map((e) => e['event_id'])).size, sent.length, 'event ids are unique');
+});
+
+t.test('items chain by previous_item_id; an utterance without words never becomes one', async (t) => {
+  const { adapter, sent } = harness();
+  for (const segmentId of [0, 1, 2]) {
+    adapter.speech({ type: 'started', segmentId, ms: segmentId * 1000 });
+    adapter.speech({ type: 'stopped', segmentId, ms: segmentId * 1000 + 500 });
+  }
+  adapter.transcript(final(0, 'One.'));
+  adapter.transcript(final(2, 'Three.'));
+  const committed = sent.filter((e) => e.type === 'input_audio_buffer.committed');
+  t.equal(committed.length, 2);
+  t.equal(committed[1]?.['previous_item_id'], committed[0]?.['item_id']);
+  const started = sent.filter((e) => e.type === 'input_audio_buffer.speech_started').map((e) => e['item_id']);
+  t.same([committed[0]?.['item_id'], committed[1]?.['item_id']], [started[0], started[2]], 'speech events and items share ids');
+});
+
+t.test('a failed transcription completes its item as failed', async (t) => {
+  const { adapter, sent } = harness();
+  adapter.speech({ type: 'started', segmentId: 0, ms: 0 });
+  adapter.transcript(partial(0, 'hello', words('hello')));
+  adapter.error('transcription_failed', 'transcription failed: boom');
+  adapter.transcript(final(0, ''));
+  t.match(sent.at(-1), { type: 'conversation.item.input_audio_transcription.failed', error: { type: 'server_error', code: 'transcription_failed', message: 'transcription failed: boom' } });
+  t.notOk(sent.some((e) => e.type === 'error'), 'no separate error event');
+});
+
+t.test('session.update in both shapes maps onto session options and is confirmed once applied', async (t) => {
+  const { decode, sent } = harness();
+  const [ga] = decode({
+    type: 'session.update',
+    session: {
+      type: 'transcription',
+      audio: {
+        input: {
+          format: { type: 'audio/pcm', rate: 24000 },
+          transcription: { model: 'gpt-4o-transcribe', language: 'de', prompt: 'Kennedy' },
+          turn_detection: { type: 'server_vad', threshold: 0.6, prefix_padding_ms: 300, silence_duration_ms: 700 },
+          noise_reduction: { type: 'near_field' },
+        },
+      },
+    },
+  });
+  t.match(ga, { type: 'configure', options: { language: 'de', prompt: 'Kennedy', endpointingMs: 700 } });
+  t.equal(sent.length, 1, 'nothing confirmed before it is applied');
+  if (ga?.type === 'configure') ga.done?.();
+  t.match(sent.at(-1), {
+    type: 'session.updated',
+    session: { type: 'transcription', audio: { input: { transcription: { model: 'gpt-4o-transcribe', language: 'de', prompt: 'Kennedy' }, turn_detection: { type: 'server_vad', silence_duration_ms: 700 } } } },
+  });
+
+  const [beta] = decode({ type: 'transcription_session.update', session: { input_audio_format: 'pcm16', input_audio_transcription: { model: 'whisper-1' }, turn_detection: null } });
+  t.match(beta, { type: 'configure', options: { endpointingMs: null } });
+  if (beta?.type === 'configure') beta.done?.();
+  t.match(sent.at(-1), { type: 'transcription_session.updated', session: { input_audio_format: 'pcm16', turn_detection: null, input_audio_transcription: { model: 'whisper-1' } } });
+});
+
+t.test('manual turns: no VAD events; a commit flushes, and one with nothing to commit is refused', async (t) => {
+  const { adapter, decode, sent } = harness();
+  const [update] = decode({ type: 'session.update', session: { type: 'transcription', audio: { input: { turn_detection: null } } } });
+  if (update?.type === 'configure') update.done?.();
+  adapter.speech({ type: 'started', segmentId: 0, ms: 0 });
+  const [commit] = decode({ type: 'input_audio_buffer.commit', event_id: 'client-1' });
+  t.equal(commit?.type, 'flush');
+  adapter.speech({ type: 'stopped', segmentId: 0, ms: 900 });
+  if (commit?.type === 'flush') commit.done?.();
+  t.notOk(sent.some((e) => e.type.startsWith('input_audio_buffer.speech')), 'no speech events without server VAD');
+  adapter.transcript(final(0, 'Hello.'));
+  if (commit?.type === 'flush') commit.settled?.();
+  t.same(
+    sent.slice(-2).map((e) => e.type),
+    ['input_audio_buffer.committed', 'conversation.item.input_audio_transcription.completed'],
+    'the final completes the item, once',
+  );
+
+  // Speech that held no words: the session sends nothing, the commit still gets its item.
+  adapter.speech({ type: 'started', segmentId: 1, ms: 1000 });
+  const [quiet] = decode({ type: 'input_audio_buffer.commit' });
+  adapter.speech({ type: 'stopped', segmentId: 1, ms: 1300 });
+  if (quiet?.type === 'flush') quiet.done?.();
+  if (quiet?.type === 'flush') quiet.settled?.();
+  t.match(sent.slice(-2), [{ type: 'input_audio_buffer.committed', previous_item_id: sent.at(-3)?.['item_id'] }, { type: 'conversation.item.input_audio_transcription.completed', transcript: '' }]);
+
+  const [empty] = decode({ type: 'input_audio_buffer.commit', event_id: 'client-2' });
+  reject(adapter, () => (empty?.type === 'flush' ? empty.done?.() : undefined));
+  t.match(sent.at(-1), { type: 'error', error: { type: 'invalid_request_error', code: 'input_audio_buffer_commit_empty', event_id: 'client-2' } });
+});
+
+t.test('clear discards, then says cleared', async (t) => {
+  const { decode, sent } = harness();
+  const [clear] = decode({ type: 'input_audio_buffer.clear' });
+  t.equal(clear?.type, 'discard');
+  if (clear?.type === 'discard') clear.done?.();
+  t.equal(sent.at(-1)?.type, 'input_audio_buffer.cleared');
+});
+
+t.test('append: 24 kHz base64 PCM16 becomes 16 kHz audio commands of at most 1 s', async (t) => {
+  const { decode } = harness();
+  const samples = new Int16Array(24000 * 3).map((_, i) => Math.round(8000 * Math.sin(i / 10)));
+  const commands = decode({ type: 'input_audio_buffer.append', audio: Buffer.from(samples.buffer).toString('base64') });
+  t.ok(commands.every((c) => c.type === 'audio' && c.pcm.byteLength <= 32000), 'no command over 1 s');
+  const total = commands.reduce((sum, c) => sum + (c.type === 'audio' ? c.pcm.byteLength / 2 : 0), 0);
+  t.ok(Math.abs(total - 48000) <= 2, `3 s at 16 kHz (${total} samples)`);
+  t.same(decode({ type: 'input_audio_buffer.append', audio: '' }), [], 'empty audio is nothing');
+});
+
+t.test('bad input is refused in OpenAI error shape, quoting the client event id, never echoing much', async (t) => {
+  const { adapter, decode, sent } = harness();
+  const refused = (message: unknown, code: string, param: string | null): void => {
+    reject(adapter, () => decode(message));
+    t.match(sent.at(-1), { type: 'error', error: { type: 'invalid_request_error', code, param } }, `${code} ${param ?? ''}`);
+  };
+  refused('{not json', 'invalid_json', null);
+  refused('[1]', 'invalid_type', null);
+  refused({ type: 'response.create' }, 'invalid_value', 'type');
+  refused({ type: 'x'.repeat(5000) }, 'invalid_value', 'type');
+  t.ok(JSON.stringify(sent.at(-1)).length < 600, 'a huge type is quoted short');
+  refused({ type: 'input_audio_buffer.append' }, 'missing_required_parameter', 'audio');
+  refused({ type: 'input_audio_buffer.append', audio: 'not base64!' }, 'invalid_value', 'audio');
+  refused({ type: 'input_audio_buffer.append', audio: 'AAA=' }, 'invalid_value', 'audio');
+  refused({ type: 'input_audio_buffer.append', audio: 'A'.repeat(MAX_APPEND_CHARS + 4) }, 'invalid_value', 'audio');
+  refused({ type: 'session.update', session: { type: 'realtime' } }, 'invalid_value', 'session.type');
+  refused({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcmu' } } } } }, 'invalid_value', 'session.audio.input.format.type');
+  refused({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } } }, 'invalid_value', 'session.audio.input.format.rate');
+  refused({ type: 'transcription_session.update', session: { input_audio_format: 'g711_ulaw' } }, 'invalid_value', 'session.input_audio_format');
+  refused({ type: 'session.update', session: { audio: { input: { turn_detection: { type: 'semantic_vad' } } } } }, 'invalid_value', 'session.audio.input.turn_detection.type');
+  refused({ type: 'session.update', session: { audio: { input: { turn_detection: { silence_duration_ms: 50 } } } } }, 'invalid_value', 'session.audio.input.turn_detection.silence_duration_ms');
+  refused({ type: 'session.update', session: { audio: { input: { transcription: { prompt: 'x'.repeat(5000) } } } } }, 'invalid_value', 'session.audio.input.transcription.prompt');
+  refused({ type: 'session.update', session: { audio: { input: { transcription: { model: 'm'.repeat(500) } } } } }, 'invalid_value', 'session.audio.input.transcription.model');
+  refused({ type: 'input_audio_buffer.commit', event_id: 'e'.repeat(500) }, 'invalid_value', 'event_id');
+  reject(adapter, () => adapter.decode({ data: Buffer.from([1, 2]), binary: true }));
+  t.match(sent.at(-1), { type: 'error', error: { code: 'invalid_type' } }, 'binary frames are refused');
+  reject(adapter, () => decode({ type: 'nope', event_id: 'mine-7' }));
+  t.match(sent.at(-1), { error: { event_id: 'mine-7' } }, 'the client event id comes back');
+});
+
+t.test('the upgrade: intent must be transcription, any model is fine, beta clients are told apart', async (t) => {
+  const created = (query: string, headers: Record<string, string> = {}): string => {
+    const sent: string[] = [];
+    realtimeAdapter((m) => sent.push(m), new URLSearchParams(query), headers).started({ id: 'x', resumeToken: null, resumeTtlMs: 0, resumed: false, samplesReceived: 0 });
+    return (JSON.parse(sent[0] ?? '{}') as Event).type;
+  };
+  t.equal(created('intent=transcription'), 'session.created');
+  t.equal(created('model=gpt-realtime-2099'), 'session.created');
+  t.equal(created('intent=transcription', { 'openai-beta': 'realtime=v1' }), 'transcription_session.created');
+  t.equal(created('intent=transcription', { 'sec-websocket-protocol': 'realtime, openai-beta.realtime-v1' }), 'transcription_session.created');
+  t.throws(() => created('intent=conversation'), ProtocolError);
+  t.throws(() => created('call_id=rtc_1'), ProtocolError);
+});
