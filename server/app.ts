@@ -28,6 +28,7 @@ import { ServerMetrics } from './metrics.js';
 import { ForwardingRunner, RemoteTranscriber } from './remote-transcriber.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { MemorySessionStore } from './sessions/session-store.js';
+import { attachSocketIo } from './socketio/attach.js';
 import { StreamServer } from './stream-server.js';
 
 export interface App {
@@ -142,6 +143,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   let server: StreamServer | null = null;
   const router = new HttpRouter(log, lag, metrics, origins, () => server?.openConnections ?? 0);
   server = new StreamServer({ log, metrics, router, origins, tls, shutdownTimeoutMs: config.shutdownTimeoutMs });
+  attachSocketIo(server, { log, metrics, origins });
   const listening = server;
   let address;
   try {

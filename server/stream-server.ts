@@ -21,9 +21,11 @@ import type { HttpRouter } from './http/router.js';
 import type { Logger } from './log.js';
 import type { ServerMetrics } from './metrics.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
+import type { ProtocolAdapter } from './ws/adapter.js';
 import { CloseCode } from './ws/close-codes.js';
 import { WS_ROUTES, type AdapterSettings, type WsRoute } from './ws/routes.js';
 import { SocketBinding, type ConnectionLimits } from './ws/socket-binding.js';
+import type { Transport } from './ws/transport.js';
 import { WsTransport, type Frame } from './ws/ws-transport.js';
 
 /** What shutdown needs of a socket binding. */
@@ -40,6 +42,15 @@ export interface StreamRuntime {
   adapterSettings: AdapterSettings;
 }
 
+/** Who an accepted connection is, besides its transport and adapter. */
+export interface AcceptedConnection {
+  principal: string;
+  /** Without authentication, detached-session quotas count per client address. */
+  remoteAddress: string | undefined;
+  resume: ResumeRequest | null;
+  log: Logger;
+}
+
 export interface StreamServerOptions {
   log: Logger;
   metrics: ServerMetrics;
@@ -53,7 +64,7 @@ export interface StreamServerOptions {
 /** Audio per message a protocol may carry, as 16 kHz PCM after conversion. */
 export const MAX_FRAME_BYTES = msToSamples(MAX_FRAME_MS) * 2;
 // Frames over MAX_FRAME_BYTES get a protocol error and are dropped; only absurd ones make ws close the socket (1009).
-const MAX_PAYLOAD_BYTES = 1 << 20;
+export const MAX_PAYLOAD_BYTES = 1 << 20;
 /** Seconds a client refused for load should wait before trying again. */
 const RETRY_AFTER_S = 5;
 
@@ -74,6 +85,10 @@ export class StreamServer {
   private readonly connections = new Set<Connection>();
   private runtime: StreamRuntime | null = null;
   private nextConnectionId = 1;
+  /** Path prefixes whose upgrades a protocol attached to the HTTP server handles itself (Socket.IO). */
+  private readonly delegatedUpgrades: string[] = [];
+  /** Such protocols' own shutdown, once the connections are finished and before the listener closes. */
+  private readonly closers: (() => void)[] = [];
 
   constructor(private readonly options: StreamServerOptions) {
     const handler = (req: IncomingMessage, res: import('node:http').ServerResponse): void => options.router.route(req, res, this.runtime !== null);
@@ -88,6 +103,41 @@ export class StreamServer {
   /** The HTTP server, for protocols that attach to it themselves (Socket.IO). */
   get server(): Server {
     return this.http;
+  }
+
+  /** The runtime while new connections are accepted: null until ready, and again from the start of shutdown. */
+  get accepting(): StreamRuntime | null {
+    return this.runtime;
+  }
+
+  /**
+   * Leaves upgrades whose target starts with `prefix` to a protocol that listens on the HTTP server itself; `close`
+   * drops its remaining connections at shutdown (the HTTP server cannot close while any is open).
+   */
+  delegateUpgrades(prefix: string, close: () => void): void {
+    this.delegatedUpgrades.push(prefix);
+    this.closers.push(close);
+  }
+
+  /** A logger for one more connection, numbered across every protocol. */
+  connectionLog(): Logger {
+    return this.options.log.child({ connection: this.nextConnectionId++ });
+  }
+
+  /** Binds an accepted connection, whatever carries it, to the session core, and tracks it for shutdown. */
+  bind<In>(runtime: StreamRuntime, transport: Transport<In, unknown>, adapter: ProtocolAdapter<In>, accepted: AcceptedConnection): void {
+    const binding = new SocketBinding<In>(transport, adapter, {
+      registry: runtime.registry,
+      principal: accepted.principal,
+      quotaKey: runtime.authenticator.enabled ? accepted.principal : `addr:${accepted.remoteAddress ?? 'unknown'}`,
+      limits: { ...runtime.limits, maxFrameBytes: MAX_FRAME_BYTES },
+      resume: accepted.resume,
+      log: accepted.log,
+      refused: (reason) => this.options.metrics.refused(reason),
+      readsPaused: () => this.options.metrics.readsPaused(),
+      readsPaced: () => this.options.metrics.readsPaced(),
+    });
+    this.track(binding, (done) => transport.onClose(() => done()));
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -134,6 +184,7 @@ export class StreamServer {
       this.options.log.warn('shutdown deadline passed: dropping the connections still open', { connections: this.connections.size });
       for (const connection of this.connections) connection.terminate();
     }
+    for (const close of this.closers) close();
     await new Promise<void>((resolve) => {
       this.wss.close(() => this.http.close(() => resolve()));
       this.http.closeAllConnections();
@@ -141,6 +192,7 @@ export class StreamServer {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (this.delegatedUpgrades.some((prefix) => req.url?.startsWith(prefix))) return;
     // The client may hang up while we authenticate; that must not become an unhandled 'error'.
     const ignore = (): void => undefined;
     socket.on('error', ignore);
@@ -187,36 +239,23 @@ export class StreamServer {
       return refuseUpgrade(socket, 503, { error: message, retry_after_s: RETRY_AFTER_S }, { 'Retry-After': String(RETRY_AFTER_S) });
     }
     socket.off('error', ignore);
-    const quotaKey = runtime.authenticator.enabled ? principal : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
     const build = adapterFor;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runtime, principal, quotaKey, route.path, resume, build, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runtime, principal, route.path, resume, build, req));
   }
 
   private accept(
     ws: WebSocket,
     runtime: StreamRuntime,
     principal: string,
-    quotaKey: string,
     path: string,
     resume: ResumeRequest | null,
     adapterFor: (send: (message: string) => void) => ReturnType<WsRoute['adapter']>,
     req: IncomingMessage,
   ): void {
-    const log = this.options.log.child({ connection: this.nextConnectionId++ });
+    const log = this.connectionLog();
     log.info('socket opened', { path, remote: req.socket.remoteAddress, principal, resume: resume !== null });
     const transport = new WsTransport(ws);
     const adapter = adapterFor((message) => transport.send(message));
-    const binding = new SocketBinding<Frame>(transport, adapter, {
-      registry: runtime.registry,
-      principal,
-      quotaKey,
-      limits: { ...runtime.limits, maxFrameBytes: MAX_FRAME_BYTES },
-      resume,
-      log,
-      refused: (reason) => this.options.metrics.refused(reason),
-      readsPaused: () => this.options.metrics.readsPaused(),
-      readsPaced: () => this.options.metrics.readsPaced(),
-    });
-    this.track(binding, (done) => ws.once('close', done));
+    this.bind<Frame>(runtime, transport, adapter, { principal, remoteAddress: req.socket.remoteAddress, resume, log });
   }
 }

@@ -1,32 +1,16 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { chromium } from 'playwright-core';
 import { fixturesDir, projectRoot } from '../engine/index.js';
+import { launchWithMicrophone, noChromium } from './helpers/chromium.js';
 import { startTestServer } from './helpers/stream-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const artifacts = join(projectRoot, 'test-results');
 
-t.test('the browser demo streams a (fake) microphone and shows partials and finals', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)` }, async (t) => {
+t.test('the browser demo streams a (fake) microphone and shows partials and finals', { skip: noChromium }, async (t) => {
   const app = await startTestServer();
   t.teardown(() => app.close());
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${join(fixturesDir, 'speech', 'jfk.wav')}`,
-    ],
-  });
+  const browser = await launchWithMicrophone(join(fixturesDir, 'speech', 'jfk.wav'));
   t.teardown(() => browser.close());
   const page = await browser.newPage();
   const problems: string[] = [];

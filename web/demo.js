@@ -1,16 +1,8 @@
 // The demo page: microphone -> AudioWorklet -> client library (resampling to 16 kHz s16le, resume on drops) -> /stream.
 // Plain ES modules served by the server itself: no build step, no CDN.
 import { StreamClient } from '/client/index.js';
-
-const $ = (id) => document.getElementById(id);
-// Counters on <body> let people and tests see traffic without reading the console.
-const count = (name) => {
-  document.body.dataset[name] = String(Number(document.body.dataset[name] ?? 0) + 1);
-};
-const state = (text, kind = text) => {
-  $('connection').textContent = text;
-  $('connection').className = `state ${kind}`;
-};
+import { openMicrophone } from '/microphone.js';
+import { $, count, state } from '/page.js';
 
 let client;
 let audio;
@@ -19,14 +11,10 @@ let startedAt = 0;
 async function start() {
   $('start').disabled = true;
   state('connecting');
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
-  const context = new AudioContext();
-  await context.audioWorklet.addModule('/capture-worklet.js');
-  const source = context.createMediaStreamSource(stream);
-  const node = new AudioWorkletNode(context, 'capture');
+  const microphone = await openMicrophone();
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream`;
   const language = $('language').value;
-  client = new StreamClient(url, { sampleRate: context.sampleRate, ...(language ? { language } : {}) });
+  client = new StreamClient(url, { sampleRate: microphone.sampleRate, ...(language ? { language } : {}) });
   client.on('session', ({ resumed }) => state(resumed ? 'connected (resumed)' : 'connected', 'connected'));
   client.on('reconnecting', ({ attempt }) => state(`reconnecting (${attempt})`, 'reconnecting'));
   client.on('partial', (m) => {
@@ -44,19 +32,14 @@ async function start() {
   client.on('closed', ({ code }) => state(code === 1000 ? 'closed' : `closed (${code})`, code === 1000 ? 'idle' : 'error'));
   await client.connect();
   startedAt = performance.now();
-  node.port.onmessage = ({ data }) => client.send(data);
-  source.connect(node);
-  audio = { context, stream, source, node };
+  microphone.start((block) => client.send(block));
+  audio = microphone;
   $('stop').disabled = false;
 }
 
 async function stop() {
   $('stop').disabled = true;
-  // Blocks already posted by the worklet must not reach the client after end().
-  if (audio) audio.node.port.onmessage = null;
-  audio?.source.disconnect();
-  audio?.stream.getTracks().forEach((track) => track.stop());
-  await audio?.context.close();
+  await audio?.close();
   await client?.end();
   $('start').disabled = false;
 }

@@ -3,7 +3,7 @@
  * POST, and lets any page make them: without this check any web page a user visits could stream to, or upload to,
  * a server on their machine or network. Requests without `Origin` come from programs, not pages, and are allowed.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 export class OriginPolicy {
   private readonly allowed: ReadonlySet<string>;
@@ -18,7 +18,7 @@ export class OriginPolicy {
     this.allowed = new Set(allowed);
   }
 
-  allows(req: IncomingMessage): boolean {
+  allows(req: { headers: IncomingHttpHeaders }): boolean {
     const origin = req.headers.origin;
     if (origin === undefined || this.any || this.allowed.has(origin)) return true;
     // The page's own server: its origin names the host the request was sent to.

@@ -16,11 +16,14 @@ export interface SessionOptions {
   endpointingMs?: number | null;
 }
 
+/** How a start or stop went: the session's id, or why it was refused. */
+export type SessionOutcome = { sessionId: string } | { code: ErrorCode; message: string };
+
 export type Command =
   /** 16 kHz mono s16le PCM, whatever the client sent (adapters convert). */
   | { type: 'audio'; pcm: Uint8Array }
   /** Opens a session on a connection that has none; `done` learns its id, or why not. */
-  | { type: 'start'; options: SessionOptions; done?: (outcome: { sessionId: string } | { code: ErrorCode; message: string }) => void }
+  | { type: 'start'; options: SessionOptions; done?: (outcome: SessionOutcome) => void }
   /** `done` runs once the options are applied (not when they were refused). */
   | { type: 'configure'; options: SessionOptions; done?: () => void }
   /**
@@ -31,7 +34,7 @@ export type Command =
   /** Drops the audio no utterance has ended over yet (see StreamSession.discard); `done` runs after. */
   | { type: 'discard'; done?: () => void }
   /** Finalizes the session; the connection stays open for another start. `done` runs after the last final. */
-  | { type: 'stop'; done?: () => void }
+  | { type: 'stop'; done?: (outcome: SessionOutcome) => void }
   /** Finalizes the session and closes the connection normally. */
   | { type: 'end' }
   | { type: 'resume'; request: ResumeRequest }

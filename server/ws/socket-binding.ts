@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import type { HostedSession, SessionSink } from '../sessions/hosted-session.js';
 import { SessionLimits } from '../sessions/session-limits.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
-import type { Command, ProtocolAdapter, SessionOptions } from './adapter.js';
+import type { Command, ProtocolAdapter, SessionOptions, SessionOutcome } from './adapter.js';
 import { BacklogGuard } from './backlog-guard.js';
 import { CloseCode } from './close-codes.js';
 import { Heartbeat } from './heartbeat.js';
@@ -53,6 +53,12 @@ export interface BindingOptions {
   readsPaused: () => void;
   /** The connection is read more slowly: its audio ran ahead of MAX_AUDIO_RATE (metrics). */
   readsPaced: () => void;
+}
+
+/** Tells a start's or stop's `done` why it was refused, then throws the same error for the protocol to report. */
+function refuse(done: ((outcome: SessionOutcome) => void) | undefined, code: ErrorCode, message: string): never {
+  done?.({ code, message });
+  throw new ProtocolError(code, message);
 }
 
 export class SocketBinding<In> implements SessionSink {
@@ -311,16 +317,13 @@ export class SocketBinding<In> implements SessionSink {
         this.limits.touch();
         return;
       case 'start': {
-        if (host || this.stopping) {
-          const refusal = { code: 'already_started' as const, message: 'a session is running; stop it first' };
-          command.done?.(refusal);
-          throw new ProtocolError(refusal.code, refusal.message);
-        }
+        if (host || this.stopping) return refuse(command.done, 'already_started', 'a session is running; stop it first');
         try {
           const started = await this.startSession(command.options);
           command.done?.({ sessionId: started.id });
         } catch (error) {
-          if (error instanceof ProtocolError || error instanceof SessionError) command.done?.({ code: error.code, message: error.message });
+          const known = error instanceof ProtocolError || error instanceof SessionError;
+          command.done?.(known ? { code: error.code, message: error.message } : { code: 'internal_error', message: 'the server could not start a session' });
           throw error;
         }
         return;
@@ -347,12 +350,9 @@ export class SocketBinding<In> implements SessionSink {
         command.done?.();
         return;
       case 'stop':
-        if (!host) {
-          command.done?.();
-          throw new ProtocolError('not_started', 'there is no session to stop');
-        }
+        if (!host) return refuse(command.done, 'not_started', 'there is no session to stop');
         await this.stop(host);
-        command.done?.();
+        command.done?.({ sessionId: host.id });
         return;
       case 'end':
         if (this.finishing) throw new SessionError('session_ended', 'the session is already ending');
