@@ -85,6 +85,8 @@ export class StreamClient extends Emitter<ClientEvents> {
   private produced = 0;
   private unackedFrom = 0;
   private unacked: Int16Array[] = [];
+  /** Samples sent on the current connection so far (a new connection starts from the server's audio_ms). */
+  private transmitted = 0;
   /** Between reopening a dropped connection and the server's `resumed`: audio waits in `unacked`. */
   private resuming = false;
   private ending = false;
@@ -122,7 +124,7 @@ export class StreamClient extends Emitter<ClientEvents> {
     if (converted.length === 0) return;
     this.unacked.push(converted);
     this.produced += converted.length;
-    if (this.attached()) this.transmit(converted);
+    if (this.attached()) this.transmit(false);
   }
 
   /**
@@ -132,7 +134,10 @@ export class StreamClient extends Emitter<ClientEvents> {
   end(): Promise<ClosedEvent> {
     if (!this.ending) {
       this.ending = true;
-      if (this.attached()) this.ws?.send(JSON.stringify({ type: 'end' }));
+      if (this.attached()) {
+        this.transmit(true);
+        this.ws?.send(JSON.stringify({ type: 'end' }));
+      }
     }
     return this.done;
   }
@@ -232,12 +237,8 @@ export class StreamClient extends Emitter<ClientEvents> {
   /** Sends every kept sample from `fromSample` on, then `end` again if it was asked for. */
   private flushUnacked(fromSample: number): void {
     this.dropAcked(fromSample);
-    let at = this.unackedFrom;
-    for (const chunk of this.unacked) {
-      const skip = Math.max(0, fromSample - at);
-      if (skip < chunk.length) this.transmit(chunk.subarray(skip));
-      at += chunk.length;
-    }
+    this.transmitted = Math.max(fromSample, this.unackedFrom);
+    this.transmit(this.ending);
     if (this.ending) this.ws?.send(JSON.stringify({ type: 'end' }));
   }
 
@@ -250,11 +251,31 @@ export class StreamClient extends Emitter<ClientEvents> {
     }
   }
 
-  private transmit(pcm: Int16Array): void {
-    for (let i = 0; i < pcm.length; i += this.frameSamples) {
-      const frame = pcm.subarray(i, i + this.frameSamples);
+  /**
+   * Sends the kept audio not yet sent on this connection in frames of `frameMs`, however small the pieces given to
+   * send() (an AudioWorklet hands over 128 samples at a time): one message per frame keeps within the server's message
+   * rate. The last piece shorter than a frame waits for more audio, or goes out with `all` (at the end).
+   */
+  private transmit(all: boolean): void {
+    while (this.produced - this.transmitted >= this.frameSamples || (all && this.produced > this.transmitted)) {
+      const frame = this.kept(this.transmitted, Math.min(this.produced, this.transmitted + this.frameSamples));
       this.ws?.send(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+      this.transmitted += frame.length;
     }
+  }
+
+  /** Kept samples [from, to) in one buffer, across the pieces send() was given. */
+  private kept(from: number, to: number): Int16Array {
+    const out = new Int16Array(to - from);
+    let at = this.unackedFrom;
+    for (const chunk of this.unacked) {
+      const start = Math.max(from, at);
+      const end = Math.min(to, at + chunk.length);
+      if (start < end) out.set(chunk.subarray(start - at, end - at), start - from);
+      at += chunk.length;
+      if (at >= to) break;
+    }
+    return out;
   }
 
   /**
