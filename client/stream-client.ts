@@ -3,24 +3,13 @@ import { Emitter } from './emitter.js';
 import { ConnectionError, HandshakeError } from './errors.js';
 import { connectionFailure, defaultFactory, displayUrl, type WebSocketFactory, type WebSocketLike } from './socket.js';
 import { Resampler, TARGET_RATE } from '../engine/audio/resampler.js';
+import type { ErrorMessage, TranscriptMessage } from '../protocol/stream.js';
 
-/** A transcript as the server sends it on /stream. */
-export interface Transcript {
-  text: string;
-  is_final: boolean;
-  language: string;
-  type: 'transcript';
-  segment_id: number;
-  seq: number;
-  start_ms: number;
-  end_ms: number;
-}
+/** A transcript as the server sends it on /stream (the wire type of protocol/stream.ts). */
+export type Transcript = TranscriptMessage;
 
-export interface ServerError {
-  type: 'error';
-  code: string;
-  message: string;
-}
+/** An error message of /stream; its code is a string, so a client keeps working when the server adds codes. */
+export type ServerError = Omit<ErrorMessage, 'code'> & { code: string };
 
 /** Why a connection attempt failed: the server refused the handshake, or no connection came about. */
 export type ConnectFailure = HandshakeError | ConnectionError;

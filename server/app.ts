@@ -223,7 +223,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         session.setEndpointing(config.endSilenceMs);
         return session;
       },
-      admitting: () => load.admitting,
+      // Every worker serves at least one session in real time (partials coalesce), so the load refuses none below that.
+      admitting: (live) => live < config.poolSize || load.admitting,
       released: memory.released,
       log,
       latency: (isFinal, ms) => metrics.latency(isFinal, ms),

@@ -11,16 +11,13 @@ const EXIT_GRACE_MS = 1000;
 const MODEL_CODES: ReadonlySet<unknown> = new Set(['MODEL_FILE', 'MODEL_LOAD']);
 
 /**
- * The message of a start-up failure the operator can fix (a bad setting, a missing or unusable model file, a port in
- * use), or undefined for anything else, which is a bug and is logged with its stack.
+ * The message of a start-up failure the operator can fix (a bad setting, a port in use: ConfigError; a missing or
+ * unusable model file), or undefined for anything else, which is a bug and is logged with its stack.
  */
 function operatorMessage(error: unknown): string | undefined {
   if (error instanceof ConfigError) return error.message;
   if (!(error instanceof Error)) return undefined;
-  const code = 'code' in error ? error.code : undefined;
-  if (MODEL_CODES.has(code)) return error.message;
-  if (!('syscall' in error) || error.syscall !== 'listen') return undefined;
-  return code === 'EADDRINUSE' ? `${error.message}: another process has this port; choose another with --port or PORT` : error.message;
+  return MODEL_CODES.has('code' in error ? error.code : undefined) ? error.message : undefined;
 }
 
 /** Says once why the server did not start. */

@@ -17,8 +17,8 @@ export interface SessionRegistryOptions {
   maxDetachedPerKey: number;
   /** A fresh pipeline; throws when one cannot be made. */
   newSession: () => StreamSession;
-  /** Whether the machine has room for another session now (the load controller's verdict). */
-  admitting: () => boolean;
+  /** Whether the machine has room for another session now, `live` sessions running (the load controller's verdict). */
+  admitting: (live: number) => boolean;
   /** A session ended and its memory is free (see app.ts: memory goes back to the system). */
   released?: () => void;
   log: Logger;
@@ -73,8 +73,9 @@ export class SessionRegistry {
    * Resumes of existing sessions are always fine.
    */
   get refusal(): 'too_many_sessions' | 'overloaded' | null {
-    if (this.hosts.size - this.detachedCount >= this.options.maxSessions) return 'too_many_sessions';
-    return this.options.admitting() ? null : 'overloaded';
+    const live = this.hosts.size - this.detachedCount;
+    if (live >= this.options.maxSessions) return 'too_many_sessions';
+    return this.options.admitting(live) ? null : 'overloaded';
   }
 
   get stats(): SessionStats {

@@ -78,6 +78,8 @@ export class SocketBinding<In> implements SessionSink {
   private readonly errors: TokenBucket;
   private readonly audioPace: TokenBucket;
   private paceTimer: NodeJS.Timeout | null = null;
+  /** The client was told once that audio after the end is dropped. */
+  private toldEnded = false;
   private closed = false;
   private log: Logger;
 
@@ -172,6 +174,9 @@ export class SocketBinding<In> implements SessionSink {
 
   speech(event: SpeechEvent): void {
     this.adapter.speech(event);
+    // Speech detection runs behind the audio, so an utterance ending is when the backlog of finals grows.
+    const host = this.host;
+    if (event.type === 'stopped' && host) this.backlog.check(() => host.session.pendingFinalMs);
   }
 
   replaced(): void {
@@ -368,7 +373,13 @@ export class SocketBinding<In> implements SessionSink {
     if (pcm.byteLength > this.options.limits.maxFrameBytes) {
       throw new ProtocolError('frame_too_large', `one message may carry at most ${this.options.limits.maxFrameBytes} bytes of 16 kHz audio (1 s); got ${pcm.byteLength}, dropped`);
     }
-    if (this.finishing || this.stopping) throw new SessionError('session_ended', 'the session has ended; open a new connection');
+    if (this.finishing || this.stopping) {
+      // Said once: a client still streaming while its session ends would otherwise be told so for every frame, and
+      // closed for the error rate on top.
+      if (this.toldEnded) return;
+      this.toldEnded = true;
+      throw new SessionError('session_ended', 'the session has ended; open a new connection');
+    }
     if (!host) throw new ProtocolError('not_started', 'start a session before sending audio; this audio was dropped');
     const skip = Math.min(this.skipSamples, pcm.byteLength / 2);
     this.skipSamples -= skip;
@@ -416,6 +427,7 @@ export class SocketBinding<In> implements SessionSink {
       await this.options.registry.purge(host);
       this.host = null;
       this.stopping = null;
+      this.toldEnded = false;
       if (this.transport.open) this.limits.touch();
     })();
     return this.stopping;

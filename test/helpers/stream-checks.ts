@@ -1,4 +1,5 @@
 import type { Test } from 'tap';
+import type { TranscriptMessage } from '../../protocol/stream.js';
 import type { VadSegment } from '../../engine/index.js';
 import { POST_PAD_MS, PRE_PAD_MS } from '../../engine/pipeline/index.js';
 
@@ -16,16 +17,7 @@ const BOOKKEEPING_KEYS: Record<string, string[]> = {
   resumed: ['audio_ms', 'session_id', 'type'],
 };
 
-export interface Transcript {
-  text: string;
-  is_final: boolean;
-  language: string;
-  type: 'transcript';
-  segment_id: number;
-  seq: number;
-  start_ms: number;
-  end_ms: number;
-}
+export type Transcript = TranscriptMessage;
 
 /** Checks the documented shape of every message and returns the transcripts. */
 export function checkShapes(t: Test, messages: Record<string, unknown>[]): Transcript[] {
