@@ -170,7 +170,7 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   poolSize: { flag: 'pool-size', env: 'POOL_SIZE', help: 'transcription worker threads', parse: integer(1, 64), fallback: defaultPoolSize, shownDefault: `cores / threads per task (${defaultPoolSize()} here)` },
   threadsPerTask: { flag: 'threads', env: 'THREADS_PER_TASK', help: 'CPU threads per transcription', parse: integer(1, 64), fallback: defaultThreads, shownDefault: `min(2, cores) (${defaultThreads()} here)` },
   partialIntervalMs: { flag: 'partial-interval-ms', env: 'PARTIAL_INTERVAL_MS', help: 'audio time between partials (the narrowest, when the server is not loaded)', parse: integer(100, 5000), fallback: () => 400 },
-  maxPartialIntervalMs: { flag: 'max-partial-interval-ms', env: 'MAX_PARTIAL_INTERVAL_MS', help: 'widest the partial interval grows under load', parse: integer(100, 10_000), fallback: () => 1200 },
+  maxPartialIntervalMs: { flag: 'max-partial-interval-ms', env: 'MAX_PARTIAL_INTERVAL_MS', help: 'widest the partial interval grows under load (1 s keeps a partial about every second of speech)', parse: integer(100, 10_000), fallback: () => 1000 },
   endSilenceMs: { flag: 'end-silence-ms', env: 'END_SILENCE_MS', help: 'silence that ends an utterance', parse: integer(100, 5000), fallback: () => 400 },
   maxUtteranceMs: { flag: 'max-utterance-ms', env: 'MAX_UTTERANCE_MS', help: 'longest utterance before a forced cut (Whisper reads at most 30 s)', parse: integer(2000, 30000), fallback: () => 15000 },
   finalBeamSize: { flag: 'final-beam-size', env: 'FINAL_BEAM_SIZE', help: 'beam width of finals (1 is greedy)', parse: integer(1, 8), fallback: () => 3 },

@@ -3,7 +3,7 @@
  * the last committed word (less a short overlap), prompted with the words committed before it. A word is committed
  * once two consecutive hypotheses agree on it and on everything before it (LocalAgreement-2); the start of the word
  * after it, as this hypothesis times it, is where the next window begins. When nothing becomes stable while the tail
- * grows past its bound, the oldest words of the newest hypothesis are committed anyway.
+ * grows past its bound, the oldest words of the newest hypothesis are committed anyway (see force()).
  */
 import { msToSamples, samplesToMs, type Word } from './types.js';
 
@@ -12,6 +12,8 @@ export interface CommittedWindowOptions {
   overlapMs: number;
   /** Longest uncommitted tail before words are committed without agreement. */
   maxTailMs: number;
+  /** How much of the tail a forced commit leaves to be read again. */
+  keepMs: number;
 }
 
 /** What the next partial transcribes: samples [fromSample, toSample) with `prompt` before them. */
@@ -35,6 +37,7 @@ export class CommittedWindow {
   private tail: Word[] = [];
   private readonly overlap: number;
   private readonly maxTail: number;
+  private readonly keep: number;
 
   constructor(
     private readonly startSample: number,
@@ -43,6 +46,7 @@ export class CommittedWindow {
     this.commitSample = startSample;
     this.overlap = msToSamples(options.overlapMs);
     this.maxTail = msToSamples(options.maxTailMs);
+    this.keep = msToSamples(options.keepMs);
   }
 
   /** The committed words, which never change. */
@@ -69,16 +73,30 @@ export class CommittedWindow {
     let agreed = 0;
     while (agreed < tail.length && agreed < this.tail.length && keyOf(tail[agreed] as Word) === keyOf(this.tail[agreed] as Word)) agreed++;
     // The newest word's end is not known until a word follows it, so it stays in the tail.
-    let commit = Math.min(agreed, tail.length - 1);
-    if (commit <= 0 && plan.toSample - this.commitSample > this.maxTail) commit = this.forcedCount(tail, plan.toSample);
+    const commit = Math.max(0, Math.min(agreed, tail.length - 1));
     if (commit > 0) {
       this.committed.push(...tail.slice(0, commit));
       this.commitSample = Math.max(this.commitSample, msToSamples((tail[commit] as Word).startMs));
-    } else if (tail.length === 0 && plan.toSample - this.commitSample > this.maxTail) {
-      // Nothing but noise for a whole tail: the window moves on without it.
-      this.commitSample = plan.toSample - Math.floor(this.maxTail / 2);
+      this.tail = tail.slice(commit);
+    } else {
+      this.tail = tail;
     }
-    this.tail = tail.slice(Math.max(0, commit));
+    if (plan.toSample - this.commitSample > this.maxTail) this.force(plan.toSample);
+  }
+
+  /**
+   * Nothing became stable for a whole tail: the words of the newest hypothesis that begin before the tail's last
+   * FORCED_KEEP_MS are committed as they are, and the window moves on to there, so no partial reads more than
+   * maxTailMs (plus one interval) however long the speech goes on without agreement.
+   */
+  private force(toSample: number): void {
+    const moveTo = toSample - this.keep;
+    const moveToMs = samplesToMs(moveTo);
+    let count = 0;
+    while (count < this.tail.length && (this.tail[count] as Word).startMs < moveToMs) count++;
+    this.committed.push(...this.tail.slice(0, count));
+    this.tail = this.tail.slice(count);
+    this.commitSample = Math.max(this.commitSample, moveTo);
   }
 
   /** The hypothesis's words past the committed ones: overlap audio may repeat the last few committed words. */
@@ -92,14 +110,5 @@ export class CommittedWindow {
       if (sameWords(words.slice(0, n), this.committed.slice(this.committed.length - n))) return words.slice(n);
     }
     return words;
-  }
-
-  /** How many of the oldest words to commit so the tail shrinks to about half its bound (at least one). */
-  private forcedCount(tail: Word[], toSample: number): number {
-    if (tail.length < 2) return 0;
-    const keepFromMs = samplesToMs(toSample - Math.floor(this.maxTail / 2));
-    let count = 1;
-    while (count < tail.length - 1 && (tail[count] as Word).startMs < keepFromMs) count++;
-    return count;
   }
 }

@@ -126,11 +126,16 @@ export class TranscriptionScheduler {
     if (state) state.finalsQueued = 0;
   }
 
-  /** How many owners asked for partials since the last call: the sessions speaking now. */
+  /**
+   * The sessions speaking now: owners that asked for partials since the last call, or whose partial still waits or
+   * runs (a starved session asks no more while its request waits, yet wants partials all the same).
+   */
   takePartialOwners(): number {
-    const count = this.partialOwners.size;
+    const owners = this.partialOwners;
+    for (const owner of this.partials.keys()) owners.add(owner);
+    for (const job of this.running) if (job.cls === 'partial') owners.add(job.owner);
     this.partialOwners = new Set();
-    return count;
+    return owners.size;
   }
 
   get stats(): SchedulerStats {

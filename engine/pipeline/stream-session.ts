@@ -36,7 +36,9 @@ export const MAX_FRAME_MS = 1000;
 const NAIVE_WINDOW_MS = 10_000;
 /** Committed-window partials: see CommittedWindow and docs/PROTOCOL.md. */
 export const PARTIAL_OVERLAP_MS = 200;
-export const PARTIAL_MAX_TAIL_MS = 5000;
+export const PARTIAL_MAX_TAIL_MS = 3000;
+/** What a forced commit leaves of the tail: the newest second, which the next partials may still revise. */
+export const PARTIAL_FORCED_KEEP_MS = 1000;
 const PARTIAL_PROMPT_CHARS = 200;
 /** Finals are prompted with the previous final (and the client's hint): as much as Whisper reads, about 1 KB. */
 const FINAL_PROMPT_CHARS = 1000;
@@ -311,7 +313,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       startSample: start,
       endSample: null,
       language: this.language,
-      window: new CommittedWindow(start, { overlapMs: PARTIAL_OVERLAP_MS, maxTailMs: PARTIAL_MAX_TAIL_MS }),
+      window: new CommittedWindow(start, { overlapMs: PARTIAL_OVERLAP_MS, maxTailMs: PARTIAL_MAX_TAIL_MS, keepMs: PARTIAL_FORCED_KEEP_MS }),
       lastPartial: '',
       lastLanguage: this.language,
       partialPending: false,
