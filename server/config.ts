@@ -149,8 +149,9 @@ const optional = <T>(parse: (value: string, name: string) => T): ((value: string
 const none = (): undefined => undefined;
 
 // Inference threads busy-wait at their barriers, so running more of them than there are cores only slows every
-// task down: two threads per task (the measured sweet spot for tiny) and as many workers as fill the cores.
-const defaultThreads = (): number => Math.min(2, availableParallelism());
+// task down. One thread per task and a worker per core: on 2 cores two 1-thread workers carried more streams than
+// one 2-thread worker (docs/BENCHMARKS.md, pool shape), whose decoding at 2 threads is erratic.
+const defaultThreads = (): number => 1;
 const defaultPoolSize = (): number => Math.max(1, Math.floor(availableParallelism() / defaultThreads()));
 
 /** Every setting, by config key; order is the order of --help. */
@@ -168,7 +169,7 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   vadModelPath: { flag: 'vad-model', env: 'VAD_MODEL', help: 'Silero VAD ggml file', parse: optional(text), fallback: none, shownDefault: 'the bundled ggml-silero-v6.2.0.bin' },
   defaultLanguage: { flag: 'language', env: 'DEFAULT_LANGUAGE', help: "language of sessions that send none: ISO 639-1 code or 'auto'", parse: text, fallback: () => 'en' },
   poolSize: { flag: 'pool-size', env: 'POOL_SIZE', help: 'transcription worker threads', parse: integer(1, 64), fallback: defaultPoolSize, shownDefault: `cores / threads per task (${defaultPoolSize()} here)` },
-  threadsPerTask: { flag: 'threads', env: 'THREADS_PER_TASK', help: 'CPU threads per transcription', parse: integer(1, 64), fallback: defaultThreads, shownDefault: `min(2, cores) (${defaultThreads()} here)` },
+  threadsPerTask: { flag: 'threads', env: 'THREADS_PER_TASK', help: 'CPU threads per transcription', parse: integer(1, 64), fallback: defaultThreads, shownDefault: '1' },
   partialIntervalMs: { flag: 'partial-interval-ms', env: 'PARTIAL_INTERVAL_MS', help: 'audio time between partials (the narrowest, when the server is not loaded)', parse: integer(100, 5000), fallback: () => 400 },
   maxPartialIntervalMs: { flag: 'max-partial-interval-ms', env: 'MAX_PARTIAL_INTERVAL_MS', help: 'widest the partial interval grows under load (1 s keeps a partial about every second of speech)', parse: integer(100, 10_000), fallback: () => 1000 },
   endSilenceMs: { flag: 'end-silence-ms', env: 'END_SILENCE_MS', help: 'silence that ends an utterance', parse: integer(100, 5000), fallback: () => 400 },

@@ -3,9 +3,9 @@
  * runner's own queue, so priorities still apply when the runner is busy:
  * - finals first, in arrival order, one at a time per owner (each prompts with the one before); when every slot is
  *   busy, a final takes the slot of a running partial, which goes back to the head of the line;
- * - partials next, taking turns across owners: at most one running and one queued per owner, a newer partial
- *   replaces the owner's queued one and keeps its place, and an owner's partials wait while one of its finals is
- *   queued or running, so its messages stay in order;
+ * - partials next, taking turns across owners: at most one running and one queued per owner, and a newer partial
+ *   replaces the owner's queued one and keeps its place (a partial may run beside its owner's final: the session
+ *   holds its result until that final is out, so messages stay in order);
  * - file uploads last, at most `uploads` at a time, never ahead of live work that could run.
  */
 import type { TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from './types.js';
@@ -194,7 +194,7 @@ export class TranscriptionScheduler {
   private runnablePartial(): Job | undefined {
     for (const [owner, job] of this.partials) {
       const state = this.state(owner);
-      if (!state.runningPartial && !state.runningFinal && state.finalsQueued === 0) return job;
+      if (!state.runningPartial) return job;
     }
     return undefined;
   }

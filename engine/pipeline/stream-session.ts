@@ -112,6 +112,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private readonly finals = new Set<Promise<void>>();
   private pendingFinalSamples = 0;
   private previousFinal = '';
+  /** The newest partial that waits for the finals before it (see showPartial). */
+  private held: { utterance: Utterance; shown: string; language: string; words: Word[] } | null = null;
   /** The client's vocabulary hint, before every prompt. */
   private hint = '';
   /** Speech detection results not yet applied, in order: commands wait for them to see every boundary. */
@@ -406,6 +408,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
 
   private showPartial(utterance: Utterance, shown: string, language: string, words: Word[]): void {
     if (!shown || shown === utterance.lastPartial) return;
+    // A partial of a new utterance must not overtake the final of the one before: it waits for it (see releaseHeld).
+    if (this.finals.size > 0) {
+      this.held = { utterance, shown, language, words };
+      return;
+    }
     utterance.lastPartial = shown;
     utterance.lastLanguage = language;
     this.emitTranscript(utterance, shown, false, language, utterance.partialCoveredTo, words);
@@ -439,7 +446,17 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     void done.finally(() => {
       this.finals.delete(done);
       this.pendingFinalSamples -= samples;
+      if (this.finals.size === 0) this.releaseHeld();
     });
+  }
+
+  /** Shows the partial held back while earlier finals were out, if its utterance is still going on. */
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = null;
+    if (held && !this.closed && held.utterance === this.current && held.utterance.endSample === null) {
+      this.showPartial(held.utterance, held.shown, held.language, held.words);
+    }
   }
 
   private submitFinal(utterance: Utterance, pcm: Int16Array, signal?: AbortSignal): Promise<JobResult> {
