@@ -36,10 +36,10 @@ export const MAX_FRAME_MS = 1000;
 const NAIVE_WINDOW_MS = 10_000;
 /** Committed-window partials: see CommittedWindow and docs/PROTOCOL.md. */
 export const PARTIAL_OVERLAP_MS = 200;
-export const PARTIAL_MAX_TAIL_MS = 3000;
-/** What a forced commit leaves of the tail: the newest second, which the next partials may still revise. */
-export const PARTIAL_FORCED_KEEP_MS = 1000;
-const PARTIAL_PROMPT_CHARS = 200;
+export const PARTIAL_MAX_TAIL_MS = 2000;
+/** What a forced commit leaves of the tail: its newest 0.8 s, which the next partials may still revise. */
+export const PARTIAL_FORCED_KEEP_MS = 800;
+const PARTIAL_PROMPT_CHARS = 100;
 /** Finals are prompted with the previous final (and the client's hint): as much as Whisper reads, about 1 KB. */
 const FINAL_PROMPT_CHARS = 1000;
 /** How far speech detection may lag behind the audio before an utterance's start leaves the ring buffer. */
