@@ -89,6 +89,8 @@ interface Utterance {
   language: string;
   window: CommittedWindow;
   lastPartial: string;
+  /** Committed words the latest partial carried: more of them is news even when the text reads the same. */
+  lastStableWords: number;
   /** Language of the newest partial, for the closing final when its transcription fails. */
   lastLanguage: string;
   partialPending: boolean;
@@ -317,6 +319,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       language: this.language,
       window: new CommittedWindow(start, { overlapMs: PARTIAL_OVERLAP_MS, maxTailMs: PARTIAL_MAX_TAIL_MS, keepMs: PARTIAL_FORCED_KEEP_MS }),
       lastPartial: '',
+      lastStableWords: 0,
       lastLanguage: this.language,
       partialPending: false,
       partialCoveredTo: start,
@@ -407,13 +410,14 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   private showPartial(utterance: Utterance, shown: string, language: string, words: Word[]): void {
-    if (!shown || shown === utterance.lastPartial) return;
+    if (!shown || (shown === utterance.lastPartial && words.length === utterance.lastStableWords)) return;
     // A partial of a new utterance must not overtake the final of the one before: it waits for it (see releaseHeld).
     if (this.finals.size > 0) {
       this.held = { utterance, shown, language, words };
       return;
     }
     utterance.lastPartial = shown;
+    utterance.lastStableWords = words.length;
     utterance.lastLanguage = language;
     this.emitTranscript(utterance, shown, false, language, utterance.partialCoveredTo, words);
   }
