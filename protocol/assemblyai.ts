@@ -169,6 +169,7 @@ export function streamingErrorCode(code: ErrorCode): number {
       return 3007;
     case 'overloaded':
     case 'too_many_sessions':
+    case 'store_unavailable':
       return 3009;
     default:
       return 3006;

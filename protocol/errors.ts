@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'not_started'
   | 'already_started'
   | 'too_many_sessions'
+  | 'store_unavailable'
   | 'prompt_too_long'
   | 'rate_limited'
   | 'unknown_language'

@@ -26,6 +26,7 @@ import { UploadGate } from './http/upload-gate.js';
 import type { Logger } from './log.js';
 import { ServerMetrics } from './metrics.js';
 import { ForwardingRunner, RemoteTranscriber } from './remote-transcriber.js';
+import { RedisSessionStore } from './sessions/redis-session-store.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { MemorySessionStore } from './sessions/session-store.js';
 import { attachSocketIo } from './socketio/attach.js';
@@ -57,6 +58,15 @@ function localModel(config: ServerConfig): ResolvedModel | null {
   const model = resolveModelPath(config.modelPath);
   if (!existsSync(model.path)) throw new ConfigError(`Whisper model file not found: ${model.path}`);
   return model;
+}
+
+/** The shared session store; a URL that does not answer at start-up is the operator's to fix. */
+async function connectStore(url: string, resumeTtlMs: number, log: Logger): Promise<RedisSessionStore> {
+  try {
+    return await RedisSessionStore.connect({ url, resumeTtlMs, log });
+  } catch (error) {
+    throw new ConfigError(`SESSION_STORE: ${(error as Error).message}`);
+  }
 }
 
 /** After sessions end, memory goes back to the system, at most once per MEMORY_RETURN_MS (a trim walks the heap). */
@@ -142,7 +152,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   const origins = new OriginPolicy(config.allowedOrigins, tls ? 'https' : 'http');
   let server: StreamServer | null = null;
   const router = new HttpRouter(log, lag, metrics, origins, () => server?.openConnections ?? 0);
-  server = new StreamServer({ log, metrics, router, origins, tls, shutdownTimeoutMs: config.shutdownTimeoutMs });
+  server = new StreamServer({ log, metrics, router, origins, tls, shutdownTimeoutMs: config.shutdownTimeoutMs, handOverAtShutdown: config.sessionStore !== undefined });
   attachSocketIo(server, { log, metrics, origins });
   const listening = server;
   let address;
@@ -212,15 +222,19 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     };
     const memory = memoryReturn();
     stops.push(memory.stop);
+    const shared = config.sessionStore ? await connectStore(config.sessionStore, config.resumeTtlMs, log) : null;
+    if (shared) stops.push(() => shared.close());
     const registry = new SessionRegistry({
-      store: new MemorySessionStore(),
+      store: shared ?? new MemorySessionStore(),
+      shared,
       resumeTtlMs: config.resumeTtlMs,
       maxSessions: config.maxSessions,
       maxDetached: config.maxDetachedSessions,
       maxDetachedPerKey: config.maxDetachedPerPrincipal,
-      newSession: () => {
-        const session = new StreamSession({ scheduler, detector: vad.open(), languages, defaultLanguage, settings, partialIntervalMs: () => load.partialIntervalMs });
-        session.setEndpointing(config.endSilenceMs);
+      newSession: (restore) => {
+        const session = new StreamSession({ scheduler, detector: vad.open(), languages, defaultLanguage, settings, partialIntervalMs: () => load.partialIntervalMs, restore });
+        // A restored session keeps the endpointing its client chose.
+        if (!restore) session.setEndpointing(config.endSilenceMs);
         return session;
       },
       // Every worker serves at least one session in real time (partials coalesce), so the load refuses none below that.
@@ -229,9 +243,16 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       log,
       latency: (isFinal, ms) => metrics.latency(isFinal, ms),
       partialWork: (work) => metrics.partialWork(work.utteranceMs, work.workerMs),
+      persisted: (ms) => metrics.persisted(ms),
     });
     stops.push(() => registry.closeAll());
-    metrics.watch({ sessions: () => registry.stats, totals: () => registry.totals, scheduler: () => scheduler.stats, load: () => load.snapshot });
+    metrics.watch({
+      sessions: () => registry.stats,
+      totals: () => registry.totals,
+      scheduler: () => scheduler.stats,
+      load: () => load.snapshot,
+      ...(shared ? { storeUp: () => shared.unavailable === null } : {}),
+    });
     const authenticator = new Authenticator({ apiKeyHashes: config.apiKeyHashes, jwtSecret: config.jwtSecret, jwtMaxLifetimeS: config.jwtMaxLifetimeS });
     const uploads = new UploadGate(config.uploadConcurrency + config.uploadQueue, config.uploadsPerPrincipal);
     const files = (task: 'transcribe' | 'translate') => (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) =>
@@ -272,6 +293,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         scheduler: scheduler.stats,
       }),
       stats: () => ({ sessions: registry.stats, scheduler: scheduler.stats, load: load.snapshot }),
+      degraded: () => shared?.unavailable ?? null,
     });
     listening.ready({
       registry,

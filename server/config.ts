@@ -24,6 +24,8 @@ export interface ServerConfig {
   /** Benchmarks only: decode this many tokens per second of audio (0: as the model decides). */
   emulateTokensPerS: number;
   resumeTtlMs: number;
+  /** redis://host:port/db of a store the instances share (sessions survive an instance); undefined keeps them in memory. */
+  sessionStore: string | undefined;
   pingIntervalMs: number;
   ackIntervalMs: number;
   idleTimeoutMs: number;
@@ -110,6 +112,16 @@ const httpUrl = (value: string, name: string): string => {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL`);
   return url.toString();
 };
+const redisUrl = (value: string, name: string): string => {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigError(`${name} must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`${name} must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0`);
+  return url.toString();
+};
 const oneOf =
   <T extends string>(values: readonly T[]) =>
   (value: string, name: string): T => {
@@ -192,6 +204,14 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   },
   resumeTtlMs: { flag: 'resume-ttl-ms', env: 'RESUME_TTL_MS', help: 'how long a session whose socket dropped waits to be resumed', parse: integer(100, 3_600_000), fallback: () => 30_000 },
   pingIntervalMs: { flag: 'ping-interval-ms', env: 'PING_INTERVAL_MS', help: 'WebSocket ping period; no pong by the next ping drops the socket', parse: integer(50, 600_000), fallback: () => 15_000 },
+  sessionStore: {
+    flag: 'session-store',
+    env: 'SESSION_STORE',
+    help: 'redis://host:port/db shared by several instances: sessions are resumed on any of them, after a crash or a restart (docs/DEPLOY.md)',
+    parse: optional(redisUrl),
+    fallback: none,
+    shownDefault: 'none: sessions live in this process',
+  },
   ackIntervalMs: { flag: 'ack-interval-ms', env: 'ACK_INTERVAL_MS', help: 'audio time between {"type":"ack"} messages', parse: integer(100, 60_000), fallback: () => 1000 },
   idleTimeoutMs: { flag: 'idle-timeout-ms', env: 'IDLE_TIMEOUT_MS', help: 'a connected session sending no audio this long is finalized and closed (4002)', parse: integer(100, 86_400_000), fallback: () => 60_000 },
   maxSessionMs: { flag: 'max-session-ms', env: 'MAX_SESSION_MS', help: 'longest session lifetime; then finalized and closed (4003)', parse: integer(1000, 604_800_000), fallback: () => 14_400_000 },
@@ -321,6 +341,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     strategy: value('strategy'),
     emulateTokensPerS: value('emulateTokensPerS'),
     resumeTtlMs: value('resumeTtlMs'),
+    sessionStore: value('sessionStore'),
     pingIntervalMs: value('pingIntervalMs'),
     ackIntervalMs: value('ackIntervalMs'),
     idleTimeoutMs: value('idleTimeoutMs'),

@@ -8,6 +8,8 @@ export interface MetricSources {
   totals: () => SessionTotals;
   scheduler: () => SchedulerStats;
   load: () => LoadSnapshot;
+  /** With a shared session store: whether it answers. */
+  storeUp?: () => boolean;
 }
 
 type Kind = 'partial' | 'final';
@@ -40,6 +42,7 @@ export class ServerMetrics implements SchedulerObserver {
   private readonly latencySeconds: Record<Kind, Histogram>;
   private readonly pausedReads: Counter;
   private readonly pacedReads: Counter;
+  private readonly persistSeconds: Histogram;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -70,6 +73,17 @@ export class ServerMetrics implements SchedulerObserver {
     total('stt_sessions_created_total', 'Sessions started', (t) => t.created);
     total('stt_sessions_resumed_total', 'Sessions resumed on a new socket after a drop', (t) => t.resumed);
     total('stt_sessions_expired_total', 'Detached sessions whose resume window ran out', (t) => t.expired);
+    total('stt_sessions_taken_over_total', 'Sessions resumed here that another instance held (shared session store)', (t) => t.takenOver);
+    total('stt_sessions_handed_off_total', 'Sessions handed to another instance: asked for by it, or at shutdown (shared session store)', (t) => t.handedOff);
+    new Gauge({
+      name: 'stt_session_store_up',
+      help: '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new sessions are refused); absent without one',
+      registers,
+      collect() {
+        const up = read((s) => s.storeUp?.());
+        if (up !== undefined) this.set(up ? 1 : 0);
+      },
+    });
     total('stt_audio_received_seconds_total', 'Seconds of audio received from clients', (t) => t.audioSamples / SAMPLE_RATE);
     new Gauge({
       name: 'stt_queue_depth',
@@ -163,12 +177,23 @@ export class ServerMetrics implements SchedulerObserver {
       help: 'Times a connection was read more slowly because its audio ran ahead of MAX_AUDIO_RATE after its burst',
       registers,
     });
+    this.persistSeconds = new Histogram({
+      name: 'stt_session_store_write_seconds',
+      help: 'Time one checkpoint took to write to the shared session store; each transcript waits for one',
+      buckets: WAIT_BUCKETS,
+      registers,
+    });
     const latency = (kind: Kind, help: string): Histogram =>
       new Histogram({ name: `stt_${kind}_latency_seconds`, help, buckets: LATENCY_BUCKETS, registers });
     this.latencySeconds = {
       partial: latency('partial', 'From the arrival of the newest audio a partial covers to the partial being emitted'),
       final: latency('final', 'From the arrival of the audio where an utterance ended to its final being emitted'),
     };
+  }
+
+  /** A checkpoint was written to the shared session store in `ms`. */
+  persisted(ms: number): void {
+    this.persistSeconds.observe(ms / 1000);
   }
 
   /** A limit refused a connection or request, or closed a connection. */

@@ -31,6 +31,7 @@ import { WsTransport, type Frame } from './ws/ws-transport.js';
 /** What shutdown needs of a socket binding. */
 export interface Connection {
   finish(code: number, reason: string): Promise<void>;
+  handOver(): Promise<void>;
   terminate(): void;
 }
 
@@ -59,6 +60,8 @@ export interface StreamServerOptions {
   /** PEM certificate and key: the server speaks HTTPS and WSS. */
   tls: { cert: Buffer; key: Buffer } | null;
   shutdownTimeoutMs: number;
+  /** Sessions are handed off to other instances at shutdown rather than finalized (a shared session store). */
+  handOverAtShutdown: boolean;
 }
 
 /** Audio per message a protocol may carry, as 16 kHz PCM after conversion. */
@@ -167,11 +170,14 @@ export class StreamServer {
 
   /**
    * Graceful stop: new upgrades get 503 at once, every open session is finalized and its finals sent, then its
-   * connection closed with 1001; whatever is still open after the deadline is dropped, and the server stops listening.
+   * connection closed with 1001 (with a shared store, resumable sessions are handed off instead and closed with 1012);
+   * whatever is still open after the deadline is dropped, and the server stops listening.
    */
   async close(): Promise<void> {
     this.runtime = null;
-    const finishing = Promise.all([...this.connections].map((connection) => connection.finish(CloseCode.shuttingDown, 'server shutting down')));
+    const stop = (connection: Connection): Promise<void> =>
+      this.options.handOverAtShutdown ? connection.handOver() : connection.finish(CloseCode.shuttingDown, 'server shutting down');
+    const finishing = Promise.all([...this.connections].map(stop));
     let deadline: NodeJS.Timeout | undefined;
     const late = await Promise.race([
       finishing.then(() => false),
@@ -235,7 +241,7 @@ export class StreamServer {
     const refusal = resume ? null : runtime.registry.refusal;
     if (refusal) {
       this.options.metrics.refused(refusal);
-      const message = refusal === 'overloaded' ? 'the server is at capacity' : 'too many sessions';
+      const message = refusal === 'overloaded' ? 'the server is at capacity' : refusal === 'store_unavailable' ? 'the session store does not answer' : 'too many sessions';
       return refuseUpgrade(socket, 503, { error: message, retry_after_s: RETRY_AFTER_S }, { 'Retry-After': String(RETRY_AFTER_S) });
     }
     socket.off('error', ignore);

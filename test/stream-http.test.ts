@@ -35,7 +35,7 @@ t.test('before the model is loaded: alive, not ready, streams refused', async (t
   const serverMetrics = new ServerMetrics();
   const origins = new OriginPolicy([], 'http');
   const router = new HttpRouter(log, lag, serverMetrics, origins, () => 0);
-  const server = new StreamServer({ log, metrics: serverMetrics, router, origins, tls: null, shutdownTimeoutMs: 1000 });
+  const server = new StreamServer({ log, metrics: serverMetrics, router, origins, tls: null, shutdownTimeoutMs: 1000, handOverAtShutdown: false });
   const { port } = await server.listen(0, '127.0.0.1');
   t.teardown(async () => {
     await server.close();

@@ -19,6 +19,7 @@ import { MAX_END_SILENCE_MS, PRE_PAD_MS, UtteranceDetector, type UtteranceEvent 
 import {
   SessionError,
   msToSamples,
+  type SessionCheckpoint,
   samplesToMs,
   type SpeechDetector,
   type StreamSettings,
@@ -56,6 +57,8 @@ export interface StreamSessionOptions {
   settings: StreamSettings;
   /** The current audio time between partials (the load controller widens it under load); default the setting's. */
   partialIntervalMs?: () => number;
+  /** Carries on a session from its checkpoint (see checkpoint()); its next transcript is numbered `nextSeq`. */
+  restore?: { checkpoint: SessionCheckpoint; nextSeq: number };
 }
 
 /** Speech began (an utterance opened) or stopped (it ended, or was cut), at `ms` of session audio. */
@@ -112,6 +115,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private detectedLanguage: string | null = null;
   private current: Utterance | null = null;
   private readonly finals = new Set<Promise<void>>();
+  /** Ended utterances whose final has not been emitted (or dropped as empty) yet. */
+  private readonly unfinalized = new Set<Utterance>();
   private pendingFinalSamples = 0;
   private previousFinal = '';
   /** The newest partial that waits for the finals before it (see showPartial). */
@@ -125,6 +130,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private naivePending = false;
   private nextSegmentId = 0;
   private seq = 0;
+  /**
+   * Absolute position of the ring's first sample: a restored session's audio starts where its checkpoint was taken.
+   * Everything inside counts from the ring's start; what leaves (transcripts, speech events) is shifted by it.
+   */
+  private readonly origin: number;
+  private endSilenceMs: number | null;
   private ending: Promise<void> | null = null;
   private closed = false;
 
@@ -136,6 +147,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.settings = options.settings;
     this.requestedLanguage = options.defaultLanguage;
     this.partialIntervalMs = options.partialIntervalMs ?? (() => this.settings.partialIntervalMs);
+    this.endSilenceMs = this.settings.endSilenceMs;
     this.boundaries = new UtteranceDetector({
       windowSamples: this.detector.windowSamples,
       endSilenceMs: this.settings.endSilenceMs,
@@ -145,6 +157,18 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     // ends it, one more frame of audio, and what the detector (on another thread) may still be working on.
     const holdMs = this.settings.maxUtteranceMs + PRE_PAD_MS + MAX_END_SILENCE_MS + MAX_FRAME_MS + DETECTION_SLACK_MS;
     this.ring = new PcmRingBuffer(msToSamples(holdMs) + 2 * this.detector.windowSamples);
+    const restore = options.restore;
+    this.origin = restore?.checkpoint.audioSample ?? 0;
+    if (restore) {
+      const { checkpoint } = restore;
+      this.seq = restore.nextSeq;
+      this.nextSegmentId = checkpoint.nextSegmentId;
+      this.previousFinal = checkpoint.previousFinal;
+      this.requestedLanguage = this.languages.check(checkpoint.requestedLanguage);
+      this.detectedLanguage = checkpoint.detectedLanguage;
+      this.hint = checkpoint.hint;
+      this.setEndpointing(checkpoint.endSilenceMs);
+    }
   }
 
   /** The language the next utterance will be transcribed in (`auto` until detection settles it). */
@@ -154,7 +178,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
 
   /** Samples received so far; audio time in transcripts counts from the first of them. */
   get samplesReceived(): number {
-    return this.ring.written;
+    return this.origin + this.ring.written;
   }
 
   /** Audio of ended utterances whose finals are not out yet: how far inference lags behind this session. */
@@ -186,6 +210,29 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       throw new SessionError('bad_option', `end-of-speech silence must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} ms, or none`);
     }
     this.boundaries.setEndSilence(silenceMs);
+    this.endSilenceMs = silenceMs;
+  }
+
+  /**
+   * Where this session could be restored from now (see SessionCheckpoint): the start of the oldest utterance whose
+   * final is not out, or, when none is open, of speech that may be starting in audio not yet through detection.
+   */
+  checkpoint(): SessionCheckpoint {
+    let from = this.boundaries.openFrom;
+    let segmentId = this.current?.segmentId ?? this.nextSegmentId;
+    for (const utterance of this.unfinalized) {
+      from = Math.min(from, utterance.startSample);
+      segmentId = Math.min(segmentId, utterance.segmentId);
+    }
+    return {
+      audioSample: this.origin + this.wholeMs(Math.min(from, this.ring.written)),
+      nextSegmentId: segmentId,
+      previousFinal: this.previousFinal,
+      requestedLanguage: this.requestedLanguage,
+      detectedLanguage: this.detectedLanguage,
+      hint: this.hint,
+      endSilenceMs: this.endSilenceMs,
+    };
   }
 
   /** Takes effect from the next utterance. Throws SessionError and keeps the current language when refused. */
@@ -289,7 +336,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     switch (event.type) {
       case 'start':
         this.current = this.open(event.startSample);
-        this.emit('speech', { type: 'started', segmentId: this.current.segmentId, ms: samplesToMs(this.current.startSample) });
+        this.emit('speech', { type: 'started', segmentId: this.current.segmentId, ms: samplesToMs(this.origin + this.current.startSample) });
         return;
       case 'pause':
         if (this.current && this.settings.earlyFinals) this.startEarlyFinal(this.current, event.endSample);
@@ -305,7 +352,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       case 'cut':
         if (this.current) this.finish(this.current, event.cutSample);
         this.current = this.open(event.cutSample);
-        this.emit('speech', { type: 'started', segmentId: this.current.segmentId, ms: samplesToMs(this.current.startSample) });
+        this.emit('speech', { type: 'started', segmentId: this.current.segmentId, ms: samplesToMs(this.origin + this.current.startSample) });
         return;
     }
   }
@@ -432,7 +479,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private finish(utterance: Utterance, endSample: number): void {
     const end = this.wholeMs(Math.max(utterance.startSample, Math.min(endSample, this.ring.written)));
     utterance.endSample = Math.max(utterance.startSample, end);
-    this.emit('speech', { type: 'stopped', segmentId: utterance.segmentId, ms: samplesToMs(utterance.endSample) });
+    this.emit('speech', { type: 'stopped', segmentId: utterance.segmentId, ms: samplesToMs(this.origin + utterance.endSample) });
     this.scheduler.abortPartial(this);
     const early = utterance.early;
     utterance.early = null;
@@ -445,6 +492,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       },
     );
     const samples = utterance.endSample - utterance.startSample;
+    this.unfinalized.add(utterance);
     this.pendingFinalSamples += samples;
     this.finals.add(done);
     void done.finally(() => {
@@ -472,6 +520,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   private onFinal(utterance: Utterance, result: TranscriptionOutcome | null): void {
+    this.unfinalized.delete(utterance);
     if (this.closed) return;
     const text = result ? speechText(result) : '';
     const sentPartials = utterance.lastPartial !== '';
@@ -506,9 +555,9 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       language,
       segmentId: utterance.segmentId,
       seq: this.seq++,
-      startMs: samplesToMs(utterance.startSample),
-      endMs: samplesToMs(endSample),
-      words,
+      startMs: samplesToMs(this.origin + utterance.startSample),
+      endMs: samplesToMs(this.origin + endSample),
+      words: this.origin === 0 ? words : shiftWords(words, samplesToMs(this.origin)),
     });
   }
 

@@ -41,6 +41,25 @@ export interface OutcomeToken {
   timeMs?: number;
 }
 
+/**
+ * Where a session can be restored from, in another process if need be: every final for the audio before
+ * `audioSample` has been emitted (or that audio holds no speech), and a session restored here numbers its next
+ * utterance `nextSegmentId` and asks the client for its audio from `audioSample` on.
+ */
+export interface SessionCheckpoint {
+  /** Absolute sample position, a whole millisecond. */
+  audioSample: number;
+  nextSegmentId: number;
+  /** The text that prompts the next final. */
+  previousFinal: string;
+  requestedLanguage: string;
+  /** The language `auto` settled on, if it has. */
+  detectedLanguage: string | null;
+  /** The client's vocabulary hint. */
+  hint: string;
+  endSilenceMs: number | null;
+}
+
 /** A word with its place in time and the decoder's confidence in it (the mean probability of its tokens). */
 export interface Word {
   text: string;

@@ -89,6 +89,16 @@ export class UtteranceDetector {
     return this.state === 'speech' && this.silenceStart < 0;
   }
 
+  /**
+   * The earliest sample an utterance that has not ended can start at: the open one's start, or, before one opens,
+   * the lead-in of speech that may be starting, or of audio not yet seen.
+   */
+  get openFrom(): number {
+    if (this.state === 'speech') return this.utteranceStart;
+    const from = this.state === 'candidate' ? this.candidateStart : this.windows;
+    return Math.max(this.floor, from * this.window - this.prePad);
+  }
+
   /** Feeds the probability of the next window; returns the boundary it caused, if any. */
   process(probability: number): UtteranceEvent | null {
     const w = this.windows++;

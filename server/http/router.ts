@@ -19,6 +19,8 @@ export interface RouterRuntime {
   describe: () => Record<string, unknown>;
   /** Shown on /stats. */
   stats: () => Record<string, unknown>;
+  /** Why new sessions are refused for now though the server runs (the shared session store does not answer), or null. */
+  degraded: () => string | null;
 }
 
 export class HttpRouter {
@@ -48,6 +50,8 @@ export class HttpRouter {
     if (path === '/readyz') {
       const lag = this.lag.read();
       if (!runtime) return json(res, 503, { status: 'loading', eventLoopLag: lag });
+      const degraded = runtime.degraded();
+      if (degraded) return json(res, 503, { status: 'degraded', reason: degraded, sessions: this.connections(), eventLoopLag: lag });
       return json(res, 200, { status: 'ready', ...runtime.describe(), sessions: this.connections(), eventLoopLag: lag });
     }
     if (path === '/stats') {

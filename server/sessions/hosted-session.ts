@@ -1,7 +1,19 @@
-import { msToSamples, type PartialWork, type SessionError, type SpeechEvent, type StreamSession, type TranscriptEvent } from '../../engine/pipeline/index.js';
+import {
+  msToSamples,
+  type PartialWork,
+  type SessionCheckpoint,
+  type SessionError,
+  type SpeechEvent,
+  type StreamSession,
+  type TranscriptEvent,
+} from '../../engine/pipeline/index.js';
 import type { Logger } from '../log.js';
 import { ArrivalClock } from './arrival-clock.js';
 import type { SessionStore } from './session-store.js';
+import type { SharedSessionStore } from './shared-session-store.js';
+
+/** Audio a checkpoint must have moved on by before it is written again between transcripts. */
+const CHECKPOINT_STEP_SAMPLES = msToSamples(250);
 
 /** The one socket binding that currently delivers a session's messages to its client. */
 export interface SessionSink {
@@ -33,6 +45,13 @@ export interface HostedSessionOptions {
   latency?: (isFinal: boolean, ms: number) => void;
   /** Told what each partial cost (metrics). */
   partialWork?: (work: PartialWork) => void;
+  /**
+   * A store other instances read: every transcript reaches the client only once it is written there with the
+   * session's checkpoint, and acks cover only checkpointed audio. `lost` runs when another instance took the session.
+   */
+  shared?: { store: SharedSessionStore; lost: () => void; persisted?: (ms: number) => void };
+  /** Audio a restored session starts at, already checkpointed. */
+  durableSamples?: number;
 }
 
 /**
@@ -58,6 +77,9 @@ export class HostedSession {
   private chain: Promise<void> = Promise.resolve();
   private ttl: NodeJS.Timeout | null = null;
   private readonly arrivals = new ArrivalClock();
+  /** With a shared store: the audio whose transcripts are all stored there, as of the newest stored checkpoint. */
+  private durable: number;
+  private checkpointing = false;
 
   constructor(options: HostedSessionOptions) {
     this.options = options;
@@ -67,10 +89,14 @@ export class HostedSession {
     this.createdAt = options.createdAt;
     this.session = options.session;
     this.store = options.store;
+    this.durable = options.durableSamples ?? 0;
     this.session.on('transcript', (event) => {
       this.measure(event);
+      // Taken as the transcript leaves the pipeline, so it is the state right after it.
+      const checkpoint = options.shared ? this.session.checkpoint() : null;
       this.enqueue(async () => {
         await this.store.append(this.id, event);
+        if (checkpoint) await this.persist(checkpoint);
         await this.pump();
       });
     });
@@ -94,10 +120,28 @@ export class HostedSession {
     return this.sink === sink;
   }
 
+  /**
+   * Audio an ack may cover: all that was received, or with a shared store only what a session restored from the
+   * store would not need again (see SessionCheckpoint).
+   */
+  get ackableSamples(): number {
+    return this.options.shared ? Math.min(this.durable, this.session.samplesReceived) : this.session.samplesReceived;
+  }
+
   /** Feeds s16le PCM to the session (see StreamSession.pushAudio) and notes when it arrived. */
   pushAudio(pcm: Uint8Array): void {
     this.session.pushAudio(pcm);
     this.arrivals.mark(this.session.samplesReceived, performance.now());
+    if (this.options.shared && !this.checkpointing) {
+      // Between transcripts too, so acks go on through silence.
+      const checkpoint = this.session.checkpoint();
+      if (checkpoint.audioSample - this.durable < CHECKPOINT_STEP_SAMPLES) return;
+      this.checkpointing = true;
+      this.enqueue(async () => {
+        await this.persist(checkpoint);
+        this.checkpointing = false;
+      });
+    }
   }
 
   /** Makes `sink` the session's only receiver; it gets every logged transcript after `lastSeq`, then live ones. */
@@ -143,6 +187,19 @@ export class HostedSession {
     this.sink?.ended(code, reason);
   }
 
+  /**
+   * Stops the session here so another instance can carry it on: its checkpoint as of now, returned once every
+   * transcript before it is logged. `tellSink`: the attached socket is closed as replaced.
+   */
+  async handOff(tellSink: boolean): Promise<SessionCheckpoint> {
+    const checkpoint = this.session.checkpoint();
+    const sink = this.sink;
+    this.dispose();
+    if (tellSink) sink?.replaced();
+    await this.drained();
+    return checkpoint;
+  }
+
   /** Stops the session and its timer; its log is the registry's to delete. */
   dispose(): void {
     this.switchTo(null, -1);
@@ -173,6 +230,19 @@ export class HostedSession {
       if (event.seq <= this.lastSent) continue;
       this.lastSent = event.seq;
       sink.transcript(event);
+    }
+  }
+
+  private async persist(checkpoint: SessionCheckpoint): Promise<void> {
+    const shared = this.options.shared;
+    if (!shared) return;
+    const started = performance.now();
+    const outcome = await shared.store.persist(this.id, checkpoint);
+    if (outcome === 'stored') {
+      this.durable = Math.max(this.durable, checkpoint.audioSample);
+      shared.persisted?.(performance.now() - started);
+    } else if (outcome === 'lost') {
+      shared.lost();
     }
   }
 

@@ -1,22 +1,28 @@
-/** The sessions of this process by id: creation within the limits, resume checks, detached-session quotas, purging. */
+/**
+ * The sessions of this process by id: creation within the limits, resume checks, detached-session quotas, purging;
+ * with a shared store also taking sessions over from other instances and handing them back.
+ */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { PartialWork, StreamSession } from '../../engine/pipeline/index.js';
+import type { PartialWork, SessionCheckpoint, StreamSession } from '../../engine/pipeline/index.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import type { ResumeRequest } from '../../protocol/stream.js';
 import type { Logger } from '../log.js';
 import { HostedSession } from './hosted-session.js';
-import type { SessionStore } from './session-store.js';
+import type { SessionRecord, SessionStore } from './session-store.js';
+import type { SharedSessionStore } from './shared-session-store.js';
 
 export interface SessionRegistryOptions {
   store: SessionStore;
+  /** The same store when other instances share it (SESSION_STORE), else null. */
+  shared: SharedSessionStore | null;
   resumeTtlMs: number;
   /** Live sessions (with a socket, or not yet given one); detached ones count separately. */
   maxSessions: number;
   /** Sessions waiting to be resumed, in all and per quota key; beyond either, the oldest of them is ended. */
   maxDetached: number;
   maxDetachedPerKey: number;
-  /** A fresh pipeline; throws when one cannot be made. */
-  newSession: () => StreamSession;
+  /** A fresh pipeline, or one carrying on from a checkpoint; throws when one cannot be made. */
+  newSession: (restore?: { checkpoint: SessionCheckpoint; nextSeq: number }) => StreamSession;
   /** Whether the machine has room for another session now, `live` sessions running (the load controller's verdict). */
   admitting: (live: number) => boolean;
   /** A session ended and its memory is free (see app.ts: memory goes back to the system). */
@@ -25,6 +31,8 @@ export interface SessionRegistryOptions {
   /** See HostedSessionOptions.latency and .partialWork. */
   latency?: (isFinal: boolean, ms: number) => void;
   partialWork?: (work: PartialWork) => void;
+  /** How long each write of a checkpoint to the shared store took. */
+  persisted?: (ms: number) => void;
 }
 
 export type ResumeOutcome = { ok: true; host: HostedSession } | { ok: false; reason: string };
@@ -42,11 +50,29 @@ export interface SessionTotals {
   expired: number;
   /** Detached sessions ended early to keep within MAX_DETACHED_SESSIONS or MAX_DETACHED_PER_PRINCIPAL. */
   evicted: number;
+  /** Resumes of sessions another instance held (shared store only). */
+  takenOver: number;
+  /** Sessions handed to other instances: asked for by one, or at shutdown. */
+  handedOff: number;
   /** Audio received by every session, ended ones included. */
   audioSamples: number;
 }
 
 const tokenHash = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+
+const storeUnavailable = (): ProtocolError =>
+  new ProtocolError('store_unavailable', 'the session store does not answer, so no session could be resumed after a drop; try again in a few seconds');
+
+/** Why the request may not resume the session `record` describes, whose next transcript gets `nextSeq`; or null. */
+function refuseResume(record: SessionRecord, request: ResumeRequest, principal: string, nextSeq: number): { ok: false; reason: string } | null {
+  const known = Buffer.from(record.resumeTokenHash, 'hex');
+  if (!timingSafeEqual(known, tokenHash(request.resumeToken))) return { ok: false, reason: 'wrong resume token' };
+  if (record.principal !== principal) return { ok: false, reason: 'the session belongs to another principal' };
+  const newest = nextSeq - 1;
+  // A client claiming transcripts the session never sent would wait for ever for the ones it is missing.
+  if (request.lastSeq > newest) return { ok: false, reason: `last_seq ${request.lastSeq} is ahead of the session, whose newest transcript is seq ${newest}` };
+  return null;
+}
 
 export class SessionRegistry {
   private readonly hosts = new Map<string, HostedSession>();
@@ -54,9 +80,16 @@ export class SessionRegistry {
   private resumed = 0;
   private expired = 0;
   private evicted = 0;
+  private takenOver = 0;
+  private handedOff = 0;
   private purgedSamples = 0;
 
-  constructor(private readonly options: SessionRegistryOptions) {}
+  constructor(private readonly options: SessionRegistryOptions) {
+    options.shared?.onReleaseRequest(async (id) => {
+      const host = this.hosts.get(id);
+      if (host) await this.release(host, true);
+    });
+  }
 
   get resumeTtlMs(): number {
     return this.options.resumeTtlMs;
@@ -72,7 +105,9 @@ export class SessionRegistry {
    * Why a new session cannot start now, or null: MAX_SESSIONS live ones exist, or the load controller refuses more.
    * Resumes of existing sessions are always fine.
    */
-  get refusal(): 'too_many_sessions' | 'overloaded' | null {
+  get refusal(): 'too_many_sessions' | 'overloaded' | 'store_unavailable' | null {
+    // A session that could not be resumed anywhere else is not worth starting.
+    if (this.options.shared?.unavailable) return 'store_unavailable';
     const live = this.hosts.size - this.detachedCount;
     if (live >= this.options.maxSessions) return 'too_many_sessions';
     return this.options.admitting(live) ? null : 'overloaded';
@@ -86,7 +121,7 @@ export class SessionRegistry {
   get totals(): SessionTotals {
     let audioSamples = this.purgedSamples;
     for (const host of this.hosts.values()) audioSamples += host.session.samplesReceived;
-    return { created: this.created, resumed: this.resumed, expired: this.expired, evicted: this.evicted, audioSamples };
+    return { created: this.created, resumed: this.resumed, expired: this.expired, evicted: this.evicted, takenOver: this.takenOver, handedOff: this.handedOff, audioSamples };
   }
 
   /**
@@ -99,10 +134,29 @@ export class SessionRegistry {
       throw new ProtocolError('too_many_sessions', `the server already runs its maximum of ${this.options.maxSessions} sessions; try again in a few seconds`);
     }
     if (refusal === 'overloaded') throw new ProtocolError('overloaded', 'the server is at capacity and admits no new sessions right now; try again in a few seconds');
+    if (refusal === 'store_unavailable') throw storeUnavailable();
     const id = randomUUID();
     const resumeToken = randomBytes(24).toString('base64url');
     const createdAt = Date.now();
-    const session = this.options.newSession();
+    const host = this.host(id, principal, quotaKey, createdAt, this.options.newSession());
+    this.hosts.set(id, host);
+    try {
+      await this.options.store.create({ id, principal, resumeTokenHash: tokenHash(resumeToken).toString('hex'), createdAt, detachedAt: null });
+      // The session exists for other instances only once it is stored; one that could not be is refused.
+      const shared = this.options.shared;
+      if (shared && (await shared.persist(id, host.session.checkpoint())) !== 'stored') throw storeUnavailable();
+    } catch (error) {
+      this.hosts.delete(id);
+      host.dispose();
+      if (this.options.shared) await this.options.store.delete(id);
+      throw error;
+    }
+    this.created++;
+    return { host, resumeToken };
+  }
+
+  private host(id: string, principal: string, quotaKey: string, createdAt: number, session: StreamSession, durableSamples?: number): HostedSession {
+    const shared = this.options.shared;
     const host: HostedSession = new HostedSession({
       id,
       principal,
@@ -120,34 +174,75 @@ export class SessionRegistry {
         void this.purge(host);
       },
       detached: () => this.enforceDetachedQuotas(host.quotaKey),
+      ...(shared ? { shared: { store: shared, lost: () => this.lose(host), persisted: this.options.persisted }, durableSamples } : {}),
     });
-    this.hosts.set(id, host);
-    try {
-      await this.options.store.create({ id, principal, resumeTokenHash: tokenHash(resumeToken).toString('hex'), createdAt, detachedAt: null });
-    } catch (error) {
-      this.hosts.delete(id);
-      host.dispose();
-      throw error;
-    }
-    this.created++;
-    return { host, resumeToken };
+    return host;
   }
 
-  /** The session the request names, if the token is its own, `principal` created it, and `lastSeq` is one it sent. */
-  async resume(request: ResumeRequest, principal: string): Promise<ResumeOutcome> {
+  /**
+   * The session the request names, if the token is its own, `principal` created it, and `lastSeq` is one it sent.
+   * With a shared store, a session this instance does not hold is taken over from the one that does.
+   */
+  async resume(request: ResumeRequest, principal: string, quotaKey: string): Promise<ResumeOutcome> {
     const host = this.hosts.get(request.sessionId);
+    if (!host && this.options.shared) return this.takeOver(this.options.shared, request, principal, quotaKey);
     const record = host && (await this.options.store.get(request.sessionId));
     if (!host || !record || !this.hosts.has(request.sessionId)) {
       return { ok: false, reason: 'no such session: it ended, or its resume window expired' };
     }
-    const known = Buffer.from(record.resumeTokenHash, 'hex');
-    if (!timingSafeEqual(known, tokenHash(request.resumeToken))) return { ok: false, reason: 'wrong resume token' };
-    if (record.principal !== principal) return { ok: false, reason: 'the session belongs to another principal' };
-    const newest = host.session.nextSeq - 1;
-    // A client claiming transcripts the session never sent would wait for ever for the ones it is missing.
-    if (request.lastSeq > newest) return { ok: false, reason: `last_seq ${request.lastSeq} is ahead of the session, whose newest transcript is seq ${newest}` };
+    const refused = refuseResume(record, request, principal, host.session.nextSeq);
+    if (refused) return refused;
     this.resumed++;
     return { ok: true, host };
+  }
+
+  private async takeOver(shared: SharedSessionStore, request: ResumeRequest, principal: string, quotaKey: string): Promise<ResumeOutcome> {
+    const id = request.sessionId;
+    try {
+      // Checked before the owner is disturbed: a stolen or wrong token must not take a session from its client.
+      const stored = await shared.peek(id);
+      if (!stored) return { ok: false, reason: 'no such session: it ended, or its resume window expired' };
+      const refused = refuseResume(stored.record, request, principal, stored.nextSeq);
+      if (refused) return refused;
+      const taken = await shared.takeOver(id);
+      if (!taken) return { ok: false, reason: 'the session was resumed elsewhere at the same moment' };
+      if (this.hosts.has(id)) return this.resume(request, principal, quotaKey);
+      const { checkpoint, nextSeq, record } = taken;
+      const host = this.host(id, principal, quotaKey, record.createdAt, this.options.newSession({ checkpoint, nextSeq }), checkpoint.audioSample);
+      this.hosts.set(id, host);
+      this.resumed++;
+      this.takenOver++;
+      this.options.log.info('session taken over from another instance', { session: id, audioMs: Math.floor(checkpoint.audioSample / 16), nextSeq });
+      return { ok: true, host };
+    } catch (error) {
+      this.options.log.warn('taking a session over failed', { session: id, error });
+      return { ok: false, reason: shared.unavailable ?? 'the session store failed' };
+    }
+  }
+
+  /**
+   * Hands the session to the shared store for another instance: its last checkpoint is written and it is ended
+   * here without a final. `tellSink`: its socket is closed as replaced (another instance asked for it).
+   */
+  async release(host: HostedSession, tellSink: boolean): Promise<void> {
+    const shared = this.options.shared;
+    if (!shared || this.hosts.get(host.id) !== host) return;
+    this.hosts.delete(host.id);
+    this.purgedSamples += host.session.samplesReceived;
+    this.handedOff++;
+    const checkpoint = await host.handOff(tellSink);
+    await shared.release(host.id, checkpoint);
+    this.options.log.info('session handed off', { session: host.id, audioMs: Math.floor(checkpoint.audioSample / 16) });
+    this.options.released?.();
+  }
+
+  /** Another instance took the session while this one did not know (it had not answered in time): it ends here. */
+  private lose(host: HostedSession): void {
+    if (this.hosts.get(host.id) !== host) return;
+    this.options.log.warn('another instance took over the session', { session: host.id });
+    this.hosts.delete(host.id);
+    this.purgedSamples += host.session.samplesReceived;
+    void host.handOff(true).then(() => this.options.store.delete(host.id));
   }
 
   /** Ends a session for good: pipeline, queued inference, timers and stored state. */
@@ -160,8 +255,9 @@ export class SessionRegistry {
     this.options.released?.();
   }
 
+  /** At shutdown: every session ends, or with a shared store is handed off to be resumed elsewhere. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.hosts.values()].map((host) => this.purge(host)));
+    await Promise.all([...this.hosts.values()].map((host) => (this.options.shared ? this.release(host, false) : this.purge(host))));
   }
 
   /**

@@ -5,6 +5,8 @@ export const CloseCode = {
   /** A limit: too many messages or errors, or a client that does not read what it is sent. */
   policyViolation: 1008,
   internalError: 1011,
+  /** The server restarts and handed the session off (shared store only): resume it, on another instance. */
+  serviceRestart: 1012,
   /** MAX_SESSIONS sessions exist: a resume that failed could not fall back on a new session. */
   tryAgainLater: 1013,
   /** Another socket resumed this session. */

@@ -155,6 +155,22 @@ export class SocketBinding<In> implements SessionSink {
     return this.finishing;
   }
 
+  /**
+   * Shutdown with a shared store: a resumable session is checkpointed and handed off instead of finalized, and the
+   * socket closes with 1012 so the client resumes it on another instance at once. Others finish as with finish().
+   */
+  handOver(): Promise<void> {
+    const host = this.host?.isAttachedTo(this) ? this.host : null;
+    if (this.finishing || !host || !this.adapter.resumable) return this.finish(CloseCode.shuttingDown, 'server shutting down');
+    this.started = true;
+    this.limits.stop();
+    this.finishing = (async () => {
+      await this.options.registry.release(host, false);
+      this.transport.close(CloseCode.serviceRestart, 'server restarting: resume the session');
+    })();
+    return this.finishing;
+  }
+
   /** Drops the connection without another word (shutdown past its deadline). */
   terminate(): void {
     this.transport.terminate();
@@ -221,7 +237,7 @@ export class SocketBinding<In> implements SessionSink {
   private async open(resume: ResumeRequest | null): Promise<void> {
     try {
       if (resume) {
-        const outcome = await this.options.registry.resume(resume, this.options.principal);
+        const outcome = await this.options.registry.resume(resume, this.options.principal, this.options.quotaKey);
         if (outcome.ok) return this.resumeOn(outcome.host, resume.lastSeq);
         this.adapter.error('resume_failed', `cannot resume: ${outcome.reason}; continuing with a new session`);
       }
@@ -230,7 +246,7 @@ export class SocketBinding<In> implements SessionSink {
       if (error instanceof ProtocolError || error instanceof SessionError) {
         this.adapter.error(error.code, error.message);
         this.options.refused(error.code);
-        this.transport.close(CloseCode.tryAgainLater, error.code === 'overloaded' ? 'server at capacity' : 'too many sessions');
+        this.transport.close(CloseCode.tryAgainLater, error.code === 'overloaded' ? 'server at capacity' : error.code === 'store_unavailable' ? 'session store unavailable' : 'too many sessions');
         return;
       }
       this.log.error('could not start a session', { error });
@@ -385,7 +401,7 @@ export class SocketBinding<In> implements SessionSink {
     this.skipSamples -= skip;
     if (skip * 2 < pcm.byteLength) host.pushAudio(skip > 0 ? pcm.subarray(skip * 2) : pcm);
     this.limits.touch();
-    this.adapter.audio(host.session.samplesReceived);
+    this.adapter.audio(host.ackableSamples);
     this.backlog.check(() => host.session.pendingFinalMs);
     this.pace(pcm.byteLength / 2);
   }
@@ -408,7 +424,7 @@ export class SocketBinding<In> implements SessionSink {
     if (this.started) throw new ProtocolError('bad_message', 'resume must be the first message on a connection');
     this.started = true;
     const fresh = this.host;
-    const outcome = await this.options.registry.resume(request, this.options.principal);
+    const outcome = await this.options.registry.resume(request, this.options.principal, this.options.quotaKey);
     if (!outcome.ok || outcome.host === fresh) {
       const reason = outcome.ok ? 'that is this connection’s own new session' : outcome.reason;
       this.adapter.error('resume_failed', `cannot resume: ${reason}; continuing with the new session`);
