@@ -51,6 +51,8 @@ export interface StreamClientOptions {
 
 const OPEN = 1;
 const SAMPLES_PER_MS = TARGET_RATE / 1000;
+/** The server restarts and handed the session off: it is resumed at once, elsewhere. */
+const SERVICE_RESTART = 1012;
 /** Close codes after which the session is over for good (see docs/PROTOCOL.md): normal end, shutdown, policy, 4xxx. */
 const isFinalClose = (code: number): boolean => code === 1000 || code === 1001 || code === 1008 || (code >= 4000 && code < 5000);
 
@@ -60,9 +62,12 @@ const isTranscript = (message: Record<string, unknown>): message is Record<strin
 /**
  * Streams audio to /stream and surfaces typed transcript events. It implements the client half of resume: audio the
  * server has not acknowledged is kept, a dropped connection is reopened with backoff and resumed with the last seq
- * seen, the audio after the server's `audio_ms` is sent again, and no transcript is delivered twice.
+ * seen, the audio after the server's `audio_ms` is sent again, and no transcript is delivered twice. Given several
+ * URLs (instances sharing a session store), each reconnect goes to the next one.
  */
 export class StreamClient extends Emitter<ClientEvents> {
+  readonly urls: readonly string[];
+  private urlIndex = 0;
   private readonly resampler: Resampler;
   private readonly frameSamples: number;
   private factory: WebSocketFactory | undefined;
@@ -86,11 +91,14 @@ export class StreamClient extends Emitter<ClientEvents> {
   private done: Promise<ClosedEvent>;
   private resolveDone: (value: ClosedEvent) => void = () => undefined;
 
+  /** `url`: one ws(s)://host:port/stream (a load balancer's, say), or several, tried in turn after a failure. */
   constructor(
-    readonly url: string,
+    url: string | readonly string[],
     private readonly options: StreamClientOptions = {},
   ) {
     super();
+    this.urls = typeof url === 'string' ? [url] : [...url];
+    if (this.urls.length === 0) throw new RangeError('StreamClient needs at least one URL');
     this.resampler = new Resampler(options.sampleRate ?? TARGET_RATE, options.channels ?? 1);
     this.frameSamples = (options.frameMs ?? 100) * SAMPLES_PER_MS;
     this.factory = options.webSocket;
@@ -136,6 +144,11 @@ export class StreamClient extends Emitter<ClientEvents> {
     clearTimeout(this.reconnectTimer);
     this.finish({ code: 1000, reason: 'closed by client' });
     this.ws?.close(1000);
+  }
+
+  /** The URL the current (or next) connection uses. */
+  get url(): string {
+    return this.urls[this.urlIndex % this.urls.length] as string;
   }
 
   private attached(): boolean {
@@ -282,7 +295,9 @@ export class StreamClient extends Emitter<ClientEvents> {
       this.finish({ code, reason: `gave up after ${max} reconnect attempts: ${failure?.message ?? reason}`, error: failure });
       return;
     }
-    const backoffMs = Math.min(5000, (this.options.reconnectDelayMs ?? 250) * 2 ** this.attempts++);
+    this.urlIndex++;
+    const backoffMs = code === SERVICE_RESTART && this.attempts === 0 ? 0 : Math.min(5000, (this.options.reconnectDelayMs ?? 250) * 2 ** this.attempts);
+    this.attempts++;
     const retryAfterMs = failure instanceof HandshakeError && failure.retryAfterS !== undefined ? failure.retryAfterS * 1000 : 0;
     const delayMs = Math.max(backoffMs, retryAfterMs);
     this.emit('reconnecting', { attempt: this.attempts, delayMs, error: failure });
