@@ -1,0 +1,49 @@
+/**
+ * Three server instances sharing a real redis-server, behind a real HAProxy running deploy/haproxy.cfg: the
+ * deployment docs/DEPLOY.md describes, on ephemeral ports. Everything is stopped in the test's teardown.
+ */
+import type { Test } from 'tap';
+import { freePort } from './free-port.js';
+import { HaProxy } from './haproxy.js';
+import { RedisServer } from './redis-server.js';
+import { ServerProcess } from './server-process.js';
+
+export class Cluster {
+  private constructor(
+    readonly redis: RedisServer,
+    readonly instances: ServerProcess[],
+    readonly proxy: HaProxy,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async start(t: Test, env: Record<string, string> = {}): Promise<Cluster> {
+    const redis = await RedisServer.start();
+    const instances: ServerProcess[] = [];
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const withStore = { SESSION_STORE: redis.url, ...env };
+    let cluster: Cluster | null = null;
+    t.teardown(async () => {
+      await Promise.all((cluster?.instances ?? instances).map((instance) => instance.stop('SIGKILL')));
+      await cluster?.proxy.stop();
+      await redis.stop();
+    });
+    for (const port of ports) instances.push(await ServerProcess.start(port, withStore));
+    const proxy = await HaProxy.start(ports.map((port) => `127.0.0.1:${port}`) as [string, string, string]);
+    cluster = new Cluster(redis, instances, proxy, withStore);
+    return cluster;
+  }
+
+  /** The index of the instance that started or took over session `id` most recently among those that did. */
+  async holderOf(id: string, message: 'session started' | 'session taken over from another instance' = 'session started'): Promise<number> {
+    return Promise.race(this.instances.map((instance, i) => instance.logged(message, { session: id }).then(() => i)));
+  }
+
+  /** Stops instance `i` with SIGTERM (sessions handed off) and starts it again on its port; resolves once HAProxy sees it up. */
+  async restart(i: number): Promise<number | null> {
+    const instance = this.instances[i] as ServerProcess;
+    const code = await instance.stop('SIGTERM');
+    this.instances[i] = await ServerProcess.start(instance.port, this.env);
+    await this.proxy.untilUp(3);
+    return code;
+  }
+}

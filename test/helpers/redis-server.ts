@@ -1,0 +1,31 @@
+/** A real redis-server (Debian's) on a free port, without persistence: stopping it loses everything, as a crash would. */
+import { ChildRun } from './child-process.js';
+import { freePort } from './free-port.js';
+
+export class RedisServer {
+  private run: ChildRun | null = null;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<RedisServer> {
+    const redis = new RedisServer(await freePort());
+    await redis.restart();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}/0`;
+  }
+
+  /** Starts it (again, on the same port) and resolves once it accepts connections. */
+  async restart(): Promise<void> {
+    const run = new ChildRun('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env);
+    this.run = run;
+    await run.waitForLine((line) => line.includes('Ready to accept connections'));
+  }
+
+  async stop(): Promise<void> {
+    await this.run?.stop('SIGKILL');
+    this.run = null;
+  }
+}
