@@ -38,12 +38,15 @@ export class Cluster {
     return Promise.race(this.instances.map((instance, i) => instance.logged(message, { session: id }).then(() => i)));
   }
 
-  /** Stops instance `i` with SIGTERM (sessions handed off) and starts it again on its port; resolves once HAProxy sees it up. */
-  async restart(i: number): Promise<number | null> {
+  /**
+   * Stops instance `i` with SIGTERM (its sessions are handed off) and starts it again on its port; resolves with the
+   * stopped one once HAProxy sees the new one up.
+   */
+  async restart(i: number): Promise<{ exitCode: number | null; loggedCount: (msg: string) => number }> {
     const instance = this.instances[i] as ServerProcess;
-    const code = await instance.stop('SIGTERM');
+    const exitCode = await instance.stop('SIGTERM');
     this.instances[i] = await ServerProcess.start(instance.port, this.env);
     await this.proxy.untilUp(3);
-    return code;
+    return { exitCode, loggedCount: (msg) => instance.loggedCount(msg) };
   }
 }
