@@ -75,15 +75,6 @@ export class ServerMetrics implements SchedulerObserver {
     total('stt_sessions_expired_total', 'Detached sessions whose resume window ran out', (t) => t.expired);
     total('stt_sessions_taken_over_total', 'Sessions resumed here that another instance held (shared session store)', (t) => t.takenOver);
     total('stt_sessions_handed_off_total', 'Sessions handed to another instance: asked for by it, or at shutdown (shared session store)', (t) => t.handedOff);
-    new Gauge({
-      name: 'stt_session_store_up',
-      help: '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new sessions are refused); absent without one',
-      registers,
-      collect() {
-        const up = read((s) => s.storeUp?.());
-        if (up !== undefined) this.set(up ? 1 : 0);
-      },
-    });
     total('stt_audio_received_seconds_total', 'Seconds of audio received from clients', (t) => t.audioSamples / SAMPLE_RATE);
     new Gauge({
       name: 'stt_queue_depth',
@@ -221,6 +212,16 @@ export class ServerMetrics implements SchedulerObserver {
   /** Connects the scrape-time readings once the components they read exist. */
   watch(sources: MetricSources): void {
     this.sources = sources;
+    const storeUp = sources.storeUp;
+    if (!storeUp) return;
+    new Gauge({
+      name: 'stt_session_store_up',
+      help: '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new sessions are refused)',
+      registers: [this.registry],
+      collect() {
+        this.set(storeUp() ? 1 : 0);
+      },
+    });
   }
 
   started(kind: JobClass, waitedMs: number): void {

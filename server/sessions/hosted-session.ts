@@ -128,6 +128,13 @@ export class HostedSession {
     return this.options.shared ? Math.min(this.durable, this.session.samplesReceived) : this.session.samplesReceived;
   }
 
+  /** Writes the session's checkpoint to the shared store now (it came back, perhaps empty); resolves once written or not. */
+  checkpointNow(): Promise<void> {
+    const checkpoint = this.session.checkpoint();
+    this.enqueue(() => this.persist(checkpoint));
+    return this.drained();
+  }
+
   /** Feeds s16le PCM to the session (see StreamSession.pushAudio) and notes when it arrived. */
   pushAudio(pcm: Uint8Array): void {
     this.session.pushAudio(pcm);

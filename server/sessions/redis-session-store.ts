@@ -16,6 +16,11 @@ import type { PersistOutcome, SharedSessionStore, StoredSession } from './shared
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Longest wait between attempts to reach Redis again. */
 const MAX_RECONNECT_DELAY_MS = 1000;
+/**
+ * A checkpoint write that takes longer counts as failed, so a Redis that hangs (rather than drops the connection)
+ * does not hold transcripts back; the write is repeated with the next checkpoint.
+ */
+const WRITE_TIMEOUT_MS = 1000;
 
 const sessionKey = (id: string): string => `stt:session:{${id}}`;
 const logKey = (id: string): string => `stt:session:{${id}}:log`;
@@ -292,11 +297,15 @@ export class RedisSessionStore implements SharedSessionStore {
       ];
       for (const event of events) args.push(String(event.seq), Buffer.from(encode(event)));
       let result: number;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        result = await this.client.sendCommand<number>(args);
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS)));
+        result = await Promise.race([this.client.sendCommand<number>(args), late]);
       } catch (error) {
         this.options.log.debug('session store: write failed', { session: id, error });
         return 'unavailable';
+      } finally {
+        clearTimeout(timer);
       }
       if (result === 0) return 'lost';
       if (result === 1) {

@@ -85,9 +85,17 @@ export class SessionRegistry {
   private purgedSamples = 0;
 
   constructor(private readonly options: SessionRegistryOptions) {
-    options.shared?.onReleaseRequest(async (id) => {
+    const shared = options.shared;
+    if (!shared) return;
+    shared.onReleaseRequest(async (id) => {
       const host = this.hosts.get(id);
       if (host) await this.release(host, true);
+    });
+    // Redis may have come back empty: every session is written again at once, not only at its next transcript.
+    shared.onAvailability(() => {
+      if (shared.unavailable) return;
+      const hosts = [...this.hosts.values()];
+      void Promise.all(hosts.map((host) => host.checkpointNow())).then(() => options.log.info('session store: sessions written again', { sessions: hosts.length }));
     });
   }
 
