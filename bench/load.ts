@@ -10,6 +10,11 @@
  *                           [--files a.wav,b.wav (from fixtures/speech; default: every WAV there, the mixed corpus)]
  *                           [--decode emulated|model] [--name load (names the JSON and docs/NAME-latency.svg)]
  *                           [server flags, e.g. --threads 1]
+ *
+ * With --urls ws://a:8081/stream,ws://b:8082/stream (instances sharing a session store, or one load balancer's URL)
+ * it starts no server: the streams go to the URLs in turn, and each instance's /metrics (--instances http://a:8081,...,
+ * by default the URLs' own) says how many streams it took and how long its session-store writes took. No baseline
+ * runs then, and server flags do not apply.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +24,7 @@ import type { StreamStrategy } from '../engine/pipeline/index.js';
 import { DRAIN_MS, STAGGER_MS, runClient, type ClientResult } from './lib/latency-client.js';
 import { benchArgs } from './lib/bench-args.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
+import { histogramQuantile } from './lib/histogram-quantile.js';
 import { metric, scrapeMetrics, type Scrape } from './lib/metrics-scrape.js';
 import { startServer } from './lib/server-process.js';
 import { realTokenRate } from './lib/decode-emulation.js';
@@ -63,53 +69,78 @@ interface StepResult {
   unmatchedFinals: number;
   /** Partial p95 < 500 ms, final p95 < 2 s, gap p50 <= 1 s and p95 <= 2 s, no errors. */
   meetsRequirement: boolean;
+  /** Sessions each instance started during the step. */
+  perInstance: number[];
+  /** Checkpoint writes to the shared session store (each transcript waits for one); null without a store. */
+  storeWrite: { p50Ms: number; p95Ms: number; count: number } | null;
 }
+
+/** Where a step's streams go, and the /metrics of the server processes behind. */
+interface Target {
+  streamUrls: string[];
+  httpUrls: string[];
+  stop(): void;
+}
+
+/** A fresh local server for the step (the default). */
+async function localTarget(strategy: StreamStrategy, flags: string[]): Promise<Target> {
+  const { child, port } = await startServer(['--strategy', strategy, ...flags]);
+  return { streamUrls: [`ws://127.0.0.1:${port}/stream`], httpUrls: [`http://127.0.0.1:${port}`], stop: () => child.kill('SIGTERM') };
+}
+
+const sum = (scrapes: Scrape[], series: string): number => scrapes.reduce((n, s) => n + metric(s, series), 0);
+/** Counters and histograms over the step only: servers that ran before it (--urls) have counted earlier steps. */
+const since = (end: Scrape[], idle: Scrape[]): Scrape[] =>
+  end.map((s, i) => new Map([...s].map(([series, value]) => [series, value - metric(idle[i] as Scrape, series)])));
+const scrapeAll = (urls: string[]): Promise<Scrape[]> => Promise.all(urls.map((url) => scrapeMetrics(url)));
 
 const inferenceSeconds = (s: Scrape): number =>
   metric(s, 'stt_transcription_duration_seconds_sum{kind="partial"}') + metric(s, 'stt_transcription_duration_seconds_sum{kind="final"}');
 
-async function step(strategy: StreamStrategy, streams: number, seconds: number, clips: SpeechClip[], flags: string[]): Promise<StepResult> {
-  const { child, port } = await startServer(['--strategy', strategy, ...flags]);
-  const http = `http://127.0.0.1:${port}`;
+async function step(strategy: StreamStrategy, streams: number, seconds: number, clips: SpeechClip[], target: Target): Promise<StepResult> {
+  const http = target.httpUrls;
   try {
-    const idle = await scrapeMetrics(http);
-    const idleRss = metric(idle, 'process_resident_memory_bytes');
+    const idle = await scrapeAll(http);
+    const idleRss = sum(idle, 'process_resident_memory_bytes');
     const timelines = Array.from({ length: streams }, (_, i) => buildTimeline(clips, i, seconds));
     let peakRss = idleRss;
     let peakQueue = 0;
     let sampling = Promise.resolve();
     const sampler = setInterval(() => {
       sampling = sampling.then(async () => {
-        const s = await scrapeMetrics(http);
-        peakRss = Math.max(peakRss, metric(s, 'process_resident_memory_bytes'));
-        peakQueue = Math.max(peakQueue, metric(s, 'stt_queue_depth{kind="final"}') + metric(s, 'stt_queue_depth{kind="partial"}'));
+        const s = await scrapeAll(http);
+        peakRss = Math.max(peakRss, sum(s, 'process_resident_memory_bytes'));
+        peakQueue = Math.max(peakQueue, sum(s, 'stt_queue_depth{kind="final"}') + sum(s, 'stt_queue_depth{kind="partial"}'));
       });
     }, SAMPLE_EVERY_MS);
-    const health = autocannon({ url: `${http}/healthz`, connections: 1, overallRate: HEALTH_RATE, duration: seconds });
+    const health = autocannon({ url: `${http[0]}/healthz`, connections: 1, overallRate: HEALTH_RATE, duration: seconds });
     const started = performance.now();
     const runs: ClientResult[] = await Promise.all(
       timelines.map(async (timeline, i) => {
         await new Promise((resolve) => setTimeout(resolve, i * STAGGER_MS));
-        return runClient(`ws://127.0.0.1:${port}/stream`, timeline, DRAIN_MS);
+        return runClient(target.streamUrls[i % target.streamUrls.length] as string, timeline, DRAIN_MS);
       }),
     );
     const wallSeconds = (performance.now() - started) / 1000;
     const healthResult = await health;
     clearInterval(sampler);
     await sampling;
-    const end = await scrapeMetrics(http);
-    // The server's own monitor, net of its sampling resolution (prom-client's nodejs_eventloop_lag_* include it).
-    const ready = (await (await fetch(`${http}/readyz`)).json()) as { eventLoopLag: { p99Ms: number; maxMs: number } };
+    const end = await scrapeAll(http);
+    const delta = since(end, idle);
+    // The servers' own monitors, net of their sampling resolution (prom-client's nodejs_eventloop_lag_* include it).
+    const lags = await Promise.all(http.map(async (url) => ((await (await fetch(`${url}/readyz`)).json()) as { eventLoopLag: { p99Ms: number; maxMs: number } }).eventLoopLag));
     const partial = latencyStats(runs.flatMap((r) => r.partials.map((p) => p.ms)));
     const final = latencyStats(runs.flatMap((r) => r.finals.map((f) => f.ms)));
     const gap = latencyStats(runs.flatMap((r) => r.partialGaps));
     const errors = runs.flatMap((r) => r.errors);
     const partialWorker: StepResult['partialWorker'] = {};
     for (const bucket of UTTERANCE_BUCKETS) {
-      const count = metric(end, `stt_partial_worker_seconds_count{utterance="${bucket}"}`);
-      if (count > 0) partialWorker[bucket] = { meanMs: Math.round((metric(end, `stt_partial_worker_seconds_sum{utterance="${bucket}"}`) / count) * 1000), count };
+      const count = sum(delta, `stt_partial_worker_seconds_count{utterance="${bucket}"}`);
+      if (count > 0) partialWorker[bucket] = { meanMs: Math.round((sum(delta, `stt_partial_worker_seconds_sum{utterance="${bucket}"}`) / count) * 1000), count };
     }
-    const audioSeconds = metric(end, 'stt_audio_received_seconds_total');
+    const audioSeconds = sum(delta, 'stt_audio_received_seconds_total');
+    const writes = sum(delta, 'stt_session_store_write_seconds_count');
+    const quantileMs = (q: number): number => round((histogramQuantile(delta, 'stt_session_store_write_seconds', q) ?? 0) * 1000, 2);
     return {
       strategy,
       streams,
@@ -117,15 +148,15 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
       final,
       gap,
       partialWorker,
-      partialIntervalMs: Math.round(metric(end, 'stt_partial_interval_seconds') * 1000),
+      partialIntervalMs: Math.round(Math.max(...end.map((s) => metric(s, 'stt_partial_interval_seconds'))) * 1000),
       partialsPerStreamSecond: round(partial.count / streams / wallSeconds, 2),
-      inferencePerAudioSecond: round(inferenceSeconds(end) / audioSeconds, 3),
-      cpuCores: round((metric(end, 'process_cpu_seconds_total') - metric(idle, 'process_cpu_seconds_total')) / wallSeconds, 2),
+      inferencePerAudioSecond: round(delta.reduce((n, s) => n + inferenceSeconds(s), 0) / audioSeconds, 3),
+      cpuCores: round(sum(delta, 'process_cpu_seconds_total') / wallSeconds, 2),
       rssPerStreamMiB: round((peakRss - idleRss) / streams / MiB, 1),
       peakRssMiB: round(peakRss / MiB, 1),
       peakQueueDepth: peakQueue,
-      eventLoopLagP99Ms: ready.eventLoopLag.p99Ms,
-      eventLoopLagMaxMs: ready.eventLoopLag.maxMs,
+      eventLoopLagP99Ms: Math.max(...lags.map((lag) => lag.p99Ms)),
+      eventLoopLagMaxMs: Math.max(...lags.map((lag) => lag.maxMs)),
       healthz: {
         p50Ms: healthResult.latency.p50,
         p99Ms: healthResult.latency.p99,
@@ -137,19 +168,21 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
       unmatchedFinals: runs.reduce((n, r) => n + r.unmatchedFinals, 0),
       meetsRequirement:
         partial.p95 < PARTIAL_P95_LIMIT_MS && final.p95 < FINAL_P95_LIMIT_MS && gap.p50 <= GAP_P50_LIMIT_MS && gap.p95 <= GAP_P95_LIMIT_MS && errors.length === 0,
+      perInstance: delta.map((s) => metric(s, 'stt_sessions_created_total')),
+      storeWrite: writes > 0 ? { p50Ms: quantileMs(0.5), p95Ms: quantileMs(0.95), count: writes } : null,
     };
   } finally {
-    child.kill('SIGTERM');
+    target.stop();
   }
 }
 
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Every stream count given runs, past the capacity too: the table shows how latency and cadence degrade. */
-async function ramp(strategy: StreamStrategy, counts: number[], seconds: number, clips: SpeechClip[], flags: string[]): Promise<StepResult[]> {
+async function ramp(strategy: StreamStrategy, counts: number[], seconds: number, clips: SpeechClip[], target: () => Promise<Target>): Promise<StepResult[]> {
   const results: StepResult[] = [];
   for (const streams of counts) {
-    const result = await step(strategy, streams, seconds, clips, flags);
+    const result = await step(strategy, streams, seconds, clips, await target());
     results.push(result);
     console.error(
       `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms, gap p50/p95 ${result.gap.p50}/${result.gap.p95} ms, errors ${result.errors.length}` +
@@ -188,6 +221,16 @@ function workerTable(results: StepResult[]): string[] {
   for (const r of results) {
     const cells = UTTERANCE_BUCKETS.map((b) => (r.partialWorker[b] ? `${r.partialWorker[b].meanMs} (${r.partialWorker[b].count})` : '-'));
     lines.push(`| ${r.strategy} | ${r.streams} | ${cells.join(' | ')} |`);
+  }
+  return lines;
+}
+
+/** Streams per instance and the session store's writes, per step (several instances). */
+function instancesTable(results: StepResult[]): string[] {
+  const lines = ['| streams | streams per instance | store write p50 / p95 ms (writes) |', '| ---: | --- | ---: |'];
+  for (const r of results) {
+    const store = r.storeWrite ? `${r.storeWrite.p50Ms} / ${r.storeWrite.p95Ms} (${r.storeWrite.count})` : 'no store';
+    lines.push(`| ${r.streams} | ${r.perInstance.join(' / ')} | ${store} |`);
   }
   return lines;
 }
@@ -233,6 +276,8 @@ async function main(): Promise<void> {
       files: { type: 'string', default: '' },
       name: { type: 'string', default: 'load' },
       decode: { type: 'string', default: 'emulated' },
+      urls: { type: 'string', default: '' },
+      instances: { type: 'string', default: '' },
     });
   const list = (value: unknown): number[] => (String(value) === '' ? [] : String(value).split(',').map(Number));
   const seconds = Number(values.seconds);
@@ -246,8 +291,11 @@ async function main(): Promise<void> {
   const flags = emulated ? ['--emulate-tokens-per-s', String(rate.tokensPerSecond), ...serverFlags] : serverFlags;
   console.error(`machine: ${describeMachine(machine)}; clips: ${clips.map((c) => c.name).join(', ')}; ${seconds} s per stream per step; decode: ${decode}`);
 
-  const ours = await ramp('adaptive', list(values.streams), seconds, clips, flags);
-  const baseline = await ramp('naive', list(values['baseline-streams']), seconds, clips, flags);
+  const urls = String(values.urls) === '' ? [] : String(values.urls).split(',');
+  const instances = String(values.instances) === '' ? urls.map((url) => url.replace(/^ws/, 'http').replace(/\/stream$/, '')) : String(values.instances).split(',');
+  const external: Target = { streamUrls: urls, httpUrls: instances, stop: () => undefined };
+  const ours = await ramp('adaptive', list(values.streams), seconds, clips, urls.length > 0 ? async () => external : () => localTarget('adaptive', flags));
+  const baseline = urls.length > 0 ? [] : await ramp('naive', list(values['baseline-streams']), seconds, clips, () => localTarget('naive', flags));
   const capacity = largestPassing(ours, (r) => r.meetsRequirement);
 
   const command = `node dist/bench/load.js ${process.argv.slice(2).join(' ')}`.trim();
@@ -263,6 +311,7 @@ async function main(): Promise<void> {
     '',
     ...workerTable([...ours, ...baseline]),
     '',
+    ...(urls.length > 0 ? [`targets: ${urls.join(', ')}; instances: ${instances.join(', ')}`, '', ...instancesTable(ours), ''] : []),
     ...comparison(ours, baseline),
     '',
     `capacity: ${capacity} streams (largest N that, like every smaller N measured, has partial p95 < ${PARTIAL_P95_LIMIT_MS} ms, final p95 < ${FINAL_P95_LIMIT_MS} ms, partial gap p50 <= ${GAP_P50_LIMIT_MS} ms and p95 <= ${GAP_P95_LIMIT_MS} ms, and no errors)`,
