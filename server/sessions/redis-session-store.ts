@@ -89,7 +89,8 @@ export class RedisSessionStore implements SharedSessionStore {
   private readonly binary: RedisConnection;
   private readonly lease: InstanceLease;
   private availability: () => void = () => undefined;
-  private ready = false;
+  /** Whether Redis answered at the last change; null until start-up has connected. */
+  private ready: boolean | null = null;
 
   private constructor(
     private readonly client: RedisConnection,
@@ -129,11 +130,12 @@ export class RedisSessionStore implements SharedSessionStore {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`cannot reach SESSION_STORE ${redisDisplayUrl(options.url)} within ${CONNECT_TIMEOUT_MS / 1000} s${lastError ? `: ${lastError}` : ''}`)), CONNECT_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new Error(`cannot reach ${redisDisplayUrl(options.url)} within ${CONNECT_TIMEOUT_MS / 1000} s${lastError ? `: ${lastError}` : ''}`)), CONNECT_TIMEOUT_MS);
     });
     try {
       await Promise.race([Promise.all([client.connect(), subscriber.connect()]), timeout]);
       await store.lease.start();
+      store.ready = true;
     } catch (error) {
       client.destroy();
       subscriber.destroy();
@@ -330,7 +332,7 @@ export class RedisSessionStore implements SharedSessionStore {
 
   private changed(): void {
     const ready = this.unavailable === null;
-    if (ready === this.ready) return;
+    if (this.ready === null || ready === this.ready) return;
     this.ready = ready;
     this.options.log[ready ? 'info' : 'warn'](ready ? 'session store: redis answers again' : 'session store: redis does not answer; live sessions go on in memory, new ones are refused');
     if (ready) void this.lease.renew();
