@@ -3,7 +3,7 @@
  * with a shared store also taking sessions over from other instances and handing them back.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { PartialWork, SessionCheckpoint, StreamSession } from '../../engine/pipeline/index.js';
+import { SessionError, type PartialWork, type SessionCheckpoint, type StreamSession } from '../../engine/pipeline/index.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import type { ResumeRequest } from '../../protocol/stream.js';
 import type { Logger } from '../log.js';
@@ -216,7 +216,15 @@ export class SessionRegistry {
       if (!taken) return { ok: false, reason: 'the session was resumed elsewhere at the same moment' };
       if (this.hosts.has(id)) return this.resume(request, principal, quotaKey);
       const { checkpoint, nextSeq, record } = taken;
-      const host = this.host(id, principal, quotaKey, record.createdAt, this.options.newSession({ checkpoint, nextSeq }), checkpoint.audioSample);
+      let session: StreamSession;
+      try {
+        session = this.options.newSession({ checkpoint, nextSeq });
+      } catch (error) {
+        // Left as it was for an instance that can carry it on (one whose model serves its language, say).
+        await shared.release(id, checkpoint);
+        throw error;
+      }
+      const host = this.host(id, principal, quotaKey, record.createdAt, session, checkpoint.audioSample);
       this.hosts.set(id, host);
       this.resumed++;
       this.takenOver++;
@@ -224,7 +232,8 @@ export class SessionRegistry {
       return { ok: true, host };
     } catch (error) {
       this.options.log.warn('taking a session over failed', { session: id, error });
-      return { ok: false, reason: shared.unavailable ?? 'the session store failed' };
+      const reason = error instanceof SessionError ? `this instance cannot carry it on: ${error.message}` : (shared.unavailable ?? 'the session store failed');
+      return { ok: false, reason };
     }
   }
 
