@@ -80,6 +80,8 @@ export class HostedSession {
   /** With a shared store: the audio whose transcripts are all stored there, as of the newest stored checkpoint. */
   private durable: number;
   private checkpointing = false;
+  /** Where the session's audio started on this instance: a restored one received what precedes it elsewhere. */
+  private readonly firstSample: number;
 
   constructor(options: HostedSessionOptions) {
     this.options = options;
@@ -90,6 +92,7 @@ export class HostedSession {
     this.session = options.session;
     this.store = options.store;
     this.durable = options.durableSamples ?? 0;
+    this.firstSample = this.durable;
     this.session.on('transcript', (event) => {
       this.measure(event);
       // Taken as the transcript leaves the pipeline, so it is the state right after it.
@@ -118,6 +121,11 @@ export class HostedSession {
 
   isAttachedTo(sink: SessionSink): boolean {
     return this.sink === sink;
+  }
+
+  /** Audio this instance received for the session (metrics). */
+  get samplesReceivedHere(): number {
+    return this.session.samplesReceived - this.firstSample;
   }
 
   /**

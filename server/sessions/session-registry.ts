@@ -110,7 +110,8 @@ export class SessionRegistry {
   }
 
   /**
-   * Why a new session cannot start now, or null: MAX_SESSIONS live ones exist, or the load controller refuses more.
+   * Why a new session cannot start now, or null: the shared store does not answer, MAX_SESSIONS live ones exist, or
+   * the load controller refuses more.
    * Resumes of existing sessions are always fine.
    */
   get refusal(): 'too_many_sessions' | 'overloaded' | 'store_unavailable' | null {
@@ -128,12 +129,13 @@ export class SessionRegistry {
 
   get totals(): SessionTotals {
     let audioSamples = this.purgedSamples;
-    for (const host of this.hosts.values()) audioSamples += host.session.samplesReceived;
+    for (const host of this.hosts.values()) audioSamples += host.samplesReceivedHere;
     return { created: this.created, resumed: this.resumed, expired: this.expired, evicted: this.evicted, takenOver: this.takenOver, handedOff: this.handedOff, audioSamples };
   }
 
   /**
-   * A new session, or ProtocolError `too_many_sessions` / `overloaded` when there is no room. The handshake refuses
+   * A new session, or ProtocolError `too_many_sessions` / `overloaded` when there is no room (`store_unavailable`
+   * when the shared store does not answer). The handshake refuses
    * early, but connections it let through (a resume that then failed, /speech sockets that start later) end up here.
    */
   async create(principal: string, quotaKey: string): Promise<{ host: HostedSession; resumeToken: string }> {
@@ -245,7 +247,7 @@ export class SessionRegistry {
     const shared = this.options.shared;
     if (!shared || this.hosts.get(host.id) !== host) return;
     this.hosts.delete(host.id);
-    this.purgedSamples += host.session.samplesReceived;
+    this.purgedSamples += host.samplesReceivedHere;
     this.handedOff++;
     const checkpoint = await host.handOff(tellSink);
     await shared.release(host.id, checkpoint);
@@ -258,7 +260,7 @@ export class SessionRegistry {
     if (this.hosts.get(host.id) !== host) return;
     this.options.log.warn('another instance took over the session', { session: host.id });
     this.hosts.delete(host.id);
-    this.purgedSamples += host.session.samplesReceived;
+    this.purgedSamples += host.samplesReceivedHere;
     void host.handOff(true).then(() => this.options.store.delete(host.id));
   }
 
@@ -266,7 +268,7 @@ export class SessionRegistry {
   async purge(host: HostedSession): Promise<void> {
     if (this.hosts.get(host.id) !== host) return;
     this.hosts.delete(host.id);
-    this.purgedSamples += host.session.samplesReceived;
+    this.purgedSamples += host.samplesReceivedHere;
     host.dispose();
     await this.options.store.delete(host.id);
     this.options.released?.();
