@@ -107,11 +107,29 @@ export class StreamClient extends Emitter<ClientEvents> {
 
   /**
    * Opens the connection; resolves once the server has announced the session. Rejects with a HandshakeError when the
-   * server refuses the upgrade (Node only: status, body, Retry-After), else with a ConnectionError.
+   * server refuses the upgrade (Node only: status, body, Retry-After), else with a ConnectionError. Given several
+   * URLs, each is tried in turn until one announces a session; the last failure is the one reported, and a refusal
+   * no retry can change (401, 403, ...) is reported at once.
    */
   connect(): Promise<void> {
-    this.ready ??= this.open(false);
+    this.ready ??= this.openFirst();
     return this.ready;
+  }
+
+  private async openFirst(): Promise<void> {
+    for (;;) {
+      try {
+        return await this.open(false);
+      } catch (error) {
+        if (!this.untried(error)) throw error;
+        this.urlIndex++;
+      }
+    }
+  }
+
+  /** Whether a first connection that failed with `failure` goes on to the next URL. */
+  private untried(failure: unknown): boolean {
+    return !this.finished && this.urlIndex < this.urls.length - 1 && !(failure instanceof HandshakeError && failure.permanent);
   }
 
   /** Queues audio (at the rate and channels given in the options) and sends it when connected. */
@@ -192,6 +210,7 @@ export class StreamClient extends Emitter<ClientEvents> {
         if (!announced && !resume) {
           failure ??= new ConnectionError(`the connection closed before the session started (${`${event.code} ${event.reason}`.trim()})`);
           reject(failure);
+          if (this.untried(failure)) return;
         }
         this.onDrop(event.code, event.reason, failure);
       };
