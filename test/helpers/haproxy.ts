@@ -1,4 +1,5 @@
 /** A real HAProxy (Debian's) running deploy/haproxy.cfg, the configuration docs/DEPLOY.md gives, in front of instances. */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,8 @@ import { ChildRun } from './child-process.js';
 import { freePort } from './free-port.js';
 
 export const HAPROXY_CONFIG = join(projectRoot, 'deploy/haproxy.cfg');
+/** Debian's binary; /usr/sbin is not on every user's PATH. */
+export const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 /** `inter` of the configuration's health checks. */
 const CHECK_INTERVAL_MS = 1000;
 
@@ -25,7 +28,7 @@ export class HaProxy {
     const port = await freePort();
     // The test's own addition: an admin socket, so it can wait for HAProxy to see the instances up.
     await writeFile(join(dir, 'admin.cfg'), `global\n    stats socket ${join(dir, 'admin.sock')} level admin\n`);
-    const run = new ChildRun('haproxy', ['-db', '-f', HAPROXY_CONFIG, '-f', join(dir, 'admin.cfg')], {
+    const run = new ChildRun(HAPROXY, ['-db', '-f', HAPROXY_CONFIG, '-f', join(dir, 'admin.cfg')], {
       ...process.env,
       STT_LISTEN: `127.0.0.1:${port}`,
       STT_S1: backends[0],
