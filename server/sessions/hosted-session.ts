@@ -153,8 +153,11 @@ export class HostedSession {
       if (checkpoint.audioSample - this.durable < CHECKPOINT_STEP_SAMPLES) return;
       this.checkpointing = true;
       this.enqueue(async () => {
-        await this.persist(checkpoint);
-        this.checkpointing = false;
+        try {
+          await this.persist(checkpoint);
+        } finally {
+          this.checkpointing = false;
+        }
       });
     }
   }
