@@ -241,7 +241,7 @@ export class RedisSessionStore implements SharedSessionStore {
     const claimed = await this.client.sendCommand<number>(['EVAL', CLAIM, '1', sessionKey(id), owner, this.instance]);
     if (claimed !== 1) return undefined;
     const stored = await this.peek(id);
-    if (!stored) return undefined;
+    if (!stored || this.owned.has(id)) return stored;
     await this.local.create({ ...stored.record, detachedAt: null });
     for (const event of stored.log) await this.local.append(id, event);
     this.owned.set(id, { pending: [], full: false, prunedTo: -1, nextSeq: stored.nextSeq });

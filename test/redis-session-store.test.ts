@@ -1,0 +1,78 @@
+// The Redis session store against a real redis-server: atomic checkpoints with the log, ownership that fences out an
+// instance that did not let go, and a full rewrite after Redis lost everything.
+import t from 'tap';
+import type { SessionCheckpoint, TranscriptEvent } from '../engine/pipeline/index.js';
+import { createLogger } from '../server/log.js';
+import { RedisSessionStore } from '../server/sessions/redis-session-store.js';
+import { RedisServer } from './helpers/redis-server.js';
+
+const log = createLogger('error', (line) => process.stderr.write(line));
+const record = { id: 's1', principal: 'alice', resumeTokenHash: 'ab'.repeat(32), createdAt: 1, detachedAt: null };
+const checkpoint = (audioSample: number): SessionCheckpoint => ({
+  audioSample,
+  nextSegmentId: 1,
+  previousFinal: 'Hello.',
+  requestedLanguage: 'en',
+  detectedLanguage: null,
+  hint: '',
+  endSilenceMs: 400,
+});
+const transcript = (seq: number): TranscriptEvent => ({ text: `t${seq}`, isFinal: true, language: 'en', segmentId: seq, seq, startMs: 0, endMs: 10, words: [] });
+
+t.test('a checkpoint and the transcripts before it are stored together; another instance takes the session and fences out the first', async (t) => {
+  const redis = await RedisServer.start();
+  const a = await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log });
+  const b = await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log });
+  t.teardown(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await redis.stop();
+  });
+
+  await a.create(record);
+  await a.append('s1', transcript(0));
+  await a.append('s1', transcript(1));
+  t.equal(await a.persist('s1', checkpoint(16000)), 'stored');
+  t.match(await b.peek('s1'), { record: { principal: 'alice' }, checkpoint: { audioSample: 16000, previousFinal: 'Hello.' }, nextSeq: 2, log: [{ seq: 0 }, { seq: 1 }] });
+  await a.prune('s1', 0);
+  await a.append('s1', transcript(2));
+  t.equal(await a.persist('s1', checkpoint(32000)), 'stored');
+  t.match(await b.peek('s1'), { nextSeq: 3, log: [{ seq: 1 }, { seq: 2 }] }, 'the confirmed transcript is gone from the stored log too');
+
+  // `a` never answers the release request (it registered no handler): `b` claims once a's lease would have run out
+  // were it dead, and a's writes are refused from then on.
+  const taken = await b.takeOver('s1');
+  t.match(taken, { checkpoint: { audioSample: 32000 }, nextSeq: 3 });
+  t.equal(await a.persist('s1', checkpoint(48000)), 'lost', 'the instance that did not let go can no longer write');
+  t.same((await b.replay('s1', -1)).map((e) => e.seq), [1, 2], 'the new owner serves the log it restored');
+  t.equal(await b.takeOver('s1').then((s) => s?.nextSeq), 3, 'taking over a session it owns is harmless');
+  await b.delete('s1');
+  t.equal(await a.peek('s1'), undefined, 'deleted by its owner');
+});
+
+t.test('after Redis restarts empty, the next write stores the whole session again', async (t) => {
+  const redis = await RedisServer.start();
+  const a = await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log });
+  t.teardown(async () => {
+    await a.close();
+    await redis.stop();
+  });
+  let changes = 0;
+  let back: () => void = () => undefined;
+  const answering = new Promise<void>((resolve) => (back = resolve));
+  a.onAvailability(() => {
+    changes++;
+    if (a.unavailable === null) back();
+  });
+  await a.create(record);
+  await a.append('s1', transcript(0));
+  t.equal(await a.persist('s1', checkpoint(16000)), 'stored');
+  await redis.stop();
+  await a.append('s1', transcript(1));
+  t.equal(await a.persist('s1', checkpoint(32000)), 'unavailable', 'a write while Redis is down fails at once');
+  t.match(a.unavailable, /does not answer/);
+  await redis.restart();
+  await answering;
+  t.ok(changes >= 2, 'told when Redis went and when it came back');
+  t.equal(await a.persist('s1', checkpoint(32000)), 'stored');
+  t.match(await a.peek('s1'), { record: { principal: 'alice' }, checkpoint: { audioSample: 32000 }, nextSeq: 2, log: [{ seq: 0 }, { seq: 1 }] });
+});
