@@ -1,5 +1,5 @@
 // The Redis session store against a real redis-server: atomic checkpoints with the log, ownership that fences out an
-// instance that did not let go, and a full rewrite after Redis lost everything.
+// instance that did not let go, a full rewrite after Redis lost everything, and a Redis that hangs.
 import t from 'tap';
 import type { SessionCheckpoint, TranscriptEvent } from '../engine/pipeline/index.js';
 import { createLogger } from '../server/log.js';
@@ -75,4 +75,31 @@ t.test('after Redis restarts empty, the next write stores the whole session agai
   t.ok(changes >= 2, 'told when Redis went and when it came back');
   t.equal(await a.persist('s1', checkpoint(32000)), 'stored');
   t.match(await a.peek('s1'), { record: { principal: 'alice' }, checkpoint: { audioSample: 32000 }, nextSeq: 2, log: [{ seq: 0 }, { seq: 1 }] });
+});
+
+t.test('a Redis that hangs: a write gives up after its timeout, later ones fail at once until Redis answers again', async (t) => {
+  const redis = await RedisServer.start();
+  const a = await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log });
+  t.teardown(async () => {
+    await redis.stop();
+    await a.close();
+  });
+  const states: (string | null)[] = [];
+  let back: () => void = () => undefined;
+  const answering = new Promise<void>((resolve) => (back = resolve));
+  a.onAvailability(() => {
+    states.push(a.unavailable);
+    if (a.unavailable === null) back();
+  });
+  await a.create(record);
+  t.equal(await a.persist('s1', checkpoint(16000)), 'stored');
+  redis.freeze();
+  t.equal(await a.persist('s1', checkpoint(32000)), 'unavailable', 'the write timed out');
+  t.match(a.unavailable, /does not answer/, 'the store says it is unavailable while the connection is still up');
+  t.equal(await a.persist('s1', checkpoint(32000)), 'unavailable', 'the next write does not wait for Redis');
+  redis.thaw();
+  await answering;
+  t.match(states, [/does not answer/, null], 'told when it stalled and when it answered again');
+  t.equal(await a.persist('s1', checkpoint(48000)), 'stored');
+  t.match(await a.peek('s1'), { checkpoint: { audioSample: 48000 } });
 });

@@ -17,8 +17,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Longest wait between attempts to reach Redis again. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 /**
- * A checkpoint write that takes longer counts as failed, so a Redis that hangs (rather than drops the connection)
- * does not hold transcripts back; the write is repeated with the next checkpoint.
+ * A checkpoint write that takes longer counts as failed, and the store as unavailable until Redis answers the lease
+ * renewal again: a Redis that hangs (rather than drops the connection) holds transcripts back once, not each time.
  */
 const WRITE_TIMEOUT_MS = 1000;
 
@@ -69,6 +69,12 @@ interface Owned {
   nextSeq: number;
 }
 
+class WriteTimeout extends Error {
+  constructor() {
+    super(`no answer within ${WRITE_TIMEOUT_MS} ms`);
+  }
+}
+
 export interface RedisStoreOptions {
   url: string;
   /** Stored sessions expire this long after their last write or refresh. */
@@ -91,6 +97,8 @@ export class RedisSessionStore implements SharedSessionStore {
   private availability: () => void = () => undefined;
   /** Whether Redis answered at the last change; null until start-up has connected. */
   private ready: boolean | null = null;
+  /** A write timed out, and Redis has not answered since. */
+  private stalled = false;
 
   private constructor(
     private readonly client: RedisConnection,
@@ -148,7 +156,7 @@ export class RedisSessionStore implements SharedSessionStore {
   }
 
   get unavailable(): string | null {
-    return this.client.isReady && this.subscriber.isReady ? null : `the session store (${redisDisplayUrl(this.options.url)}) does not answer`;
+    return this.client.isReady && this.subscriber.isReady && !this.stalled ? null : `the session store (${redisDisplayUrl(this.options.url)}) does not answer`;
   }
 
   onAvailability(handler: () => void): void {
@@ -278,6 +286,7 @@ export class RedisSessionStore implements SharedSessionStore {
     const owned = this.owned.get(id);
     const record = await this.local.get(id);
     if (!owned || !record) return 'lost';
+    if (this.stalled) return 'unavailable';
     for (let attempt = 0; attempt < 2; attempt++) {
       const full = owned.full;
       const events = full ? await this.local.replay(id, -1) : [...owned.pending];
@@ -301,10 +310,11 @@ export class RedisSessionStore implements SharedSessionStore {
       let result: number;
       let timer: NodeJS.Timeout | undefined;
       try {
-        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS)));
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new WriteTimeout()), WRITE_TIMEOUT_MS)));
         result = await Promise.race([this.client.sendCommand<number>(args), late]);
       } catch (error) {
         this.options.log.debug('session store: write failed', { session: id, error });
+        if (error instanceof WriteTimeout) this.stall();
         return 'unavailable';
       } finally {
         clearTimeout(timer);
@@ -320,8 +330,21 @@ export class RedisSessionStore implements SharedSessionStore {
     return 'unavailable';
   }
 
-  /** Keeps the sessions this instance owns from expiring while it lives, however quiet they are. */
+  private stall(): void {
+    if (this.stalled) return;
+    this.stalled = true;
+    this.changed();
+  }
+
+  /**
+   * After each lease renewal Redis answered: the store is usable again if a write had timed out, and the sessions
+   * this instance owns are kept from expiring while it lives, however quiet they are.
+   */
   private async refresh(): Promise<void> {
+    if (this.stalled) {
+      this.stalled = false;
+      this.changed();
+    }
     const ttl = String(this.options.resumeTtlMs);
     await Promise.all(
       [...this.owned.keys()].map((id) =>

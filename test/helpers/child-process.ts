@@ -39,6 +39,11 @@ export class ChildRun {
     });
   }
 
+  /** Sends `signal` (SIGSTOP freezes it the way a hung process is: connections stay open, nothing answers). */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
   /** Sends `signal` and resolves once the process has exited. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.running) this.child.kill(signal);

@@ -24,7 +24,17 @@ export class RedisServer {
     await run.waitForLine((line) => line.includes('Ready to accept connections'));
   }
 
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers, as when Redis hangs. */
+  freeze(): void {
+    this.run?.signal('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.run?.signal('SIGCONT');
+  }
+
   async stop(): Promise<void> {
+    this.thaw();
     await this.run?.stop('SIGKILL');
     this.run = null;
   }
