@@ -91,8 +91,6 @@ export function redisDisplayUrl(url: string): string {
 export class RedisSessionStore implements SharedSessionStore {
   private readonly local = new MemorySessionStore();
   private readonly owned = new Map<string, Owned>();
-  /** Replies as Buffers: msgpack is binary. */
-  private readonly binary: RedisConnection;
   private readonly lease: InstanceLease;
   private availability: () => void = () => undefined;
   /** Whether Redis answered at the last change; null until start-up has connected. */
@@ -103,12 +101,12 @@ export class RedisSessionStore implements SharedSessionStore {
   private constructor(
     private readonly client: RedisConnection,
     private readonly subscriber: RedisConnection,
-    binary: RedisConnection,
+    /** The client with replies as Buffers: msgpack is binary. */
+    private readonly binary: RedisConnection,
     private readonly quit: () => Promise<void>,
     private readonly instance: string,
     private readonly options: RedisStoreOptions,
   ) {
-    this.binary = binary;
     this.lease = new InstanceLease(client, subscriber, instance, options.log, () => this.refresh());
   }
 
