@@ -80,6 +80,11 @@ export class SocketBinding<In> implements SessionSink {
   private paceTimer: NodeJS.Timeout | null = null;
   /** The client was told once that audio after the end is dropped. */
   private toldEnded = false;
+  /**
+   * The session is being handed off (shutdown with a shared store): what the client sends meanwhile is dropped
+   * without a word, since it resends its unacknowledged audio (and an `end`) to the instance that takes over.
+   */
+  private handingOver = false;
   private closed = false;
   private log: Logger;
 
@@ -163,6 +168,7 @@ export class SocketBinding<In> implements SessionSink {
     const host = this.host?.isAttachedTo(this) ? this.host : null;
     if (this.finishing || !host || !this.adapter.resumable) return this.finish(CloseCode.shuttingDown, 'server shutting down');
     this.started = true;
+    this.handingOver = true;
     this.limits.stop();
     this.finishing = (async () => {
       await this.options.registry.release(host, false);
@@ -310,7 +316,7 @@ export class SocketBinding<In> implements SessionSink {
   }
 
   private async receive(message: In): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.handingOver) return;
     let commands: Command[];
     try {
       commands = this.adapter.decode(message);
