@@ -312,8 +312,7 @@ async function main(): Promise<void> {
     ...workerTable([...ours, ...baseline]),
     '',
     ...(urls.length > 0 ? [`targets: ${urls.join(', ')}; instances: ${instances.join(', ')}`, '', ...instancesTable(ours), ''] : []),
-    ...comparison(ours, baseline),
-    '',
+    ...(baseline.length > 0 ? [...comparison(ours, baseline), ''] : []),
     `capacity: ${capacity} streams (largest N that, like every smaller N measured, has partial p95 < ${PARTIAL_P95_LIMIT_MS} ms, final p95 < ${FINAL_P95_LIMIT_MS} ms, partial gap p50 <= ${GAP_P50_LIMIT_MS} ms and p95 <= ${GAP_P95_LIMIT_MS} ms, and no errors)`,
   ];
   console.log(report.join('\n'));

@@ -255,6 +255,8 @@ export class RedisSessionStore implements SharedSessionStore {
   }
 
   async close(): Promise<void> {
+    // Connections closing now are no outage to report.
+    this.ready = null;
     await this.lease.stop();
     await this.quit();
   }
