@@ -24,6 +24,7 @@ import { OriginPolicy } from './http/origin-policy.js';
 import { HttpRouter } from './http/router.js';
 import { UploadGate } from './http/upload-gate.js';
 import type { Logger } from './log.js';
+import { memoryReturn } from './memory-return.js';
 import { ServerMetrics } from './metrics.js';
 import { ForwardingRunner, RemoteTranscriber } from './remote-transcriber.js';
 import { SessionRegistry } from './sessions/session-registry.js';
@@ -57,26 +58,6 @@ function localModel(config: ServerConfig): ResolvedModel | null {
   const model = resolveModelPath(config.modelPath);
   if (!existsSync(model.path)) throw new ConfigError(`Whisper model file not found: ${model.path}`);
   return model;
-}
-
-/** After sessions end, memory goes back to the system, at most once per MEMORY_RETURN_MS (a trim walks the heap). */
-const MEMORY_RETURN_MS = 5000;
-
-function memoryReturn(): { released: () => void; stop: () => void } {
-  let timer: NodeJS.Timeout | null = null;
-  return {
-    released: () => {
-      if (timer) return;
-      timer = setTimeout(() => {
-        timer = null;
-        native.trimMemory();
-      }, MEMORY_RETURN_MS);
-      timer.unref();
-    },
-    stop: () => {
-      if (timer) clearTimeout(timer);
-    },
-  };
 }
 
 /** Tells the load controller about the work that runs on local workers (not finals sent to a remote server). */
