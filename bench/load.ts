@@ -177,6 +177,8 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
 }
 
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
+/** Percentiles of a step that got no partial at all are not numbers: the table says so. */
+const percentiles = (s: LatencyStats): string => (s.count === 0 ? 'none (0)' : `${s.p50} / ${s.p95} / ${s.p99} (${s.count})`);
 
 /** Every stream count given runs, past the capacity too: the table shows how latency and cadence degrade. */
 async function ramp(strategy: StreamStrategy, counts: number[], seconds: number, clips: SpeechClip[], target: () => Promise<Target>): Promise<StepResult[]> {
@@ -207,7 +209,7 @@ function table(results: StepResult[]): string[] {
     const p = r.partial;
     const f = r.final;
     lines.push(
-      `| ${r.strategy} | ${r.streams} | ${p.p50} / ${p.p95} / ${p.p99} (${p.count}) | ${f.p50} / ${f.p95} / ${f.p99} (${f.count}) | ${r.gap.p50} / ${r.gap.p95} | ` +
+      `| ${r.strategy} | ${r.streams} | ${percentiles(p)} | ${percentiles(f)} | ${r.gap.p50} / ${r.gap.p95} | ` +
         `${r.partialIntervalMs} | ${r.partialsPerStreamSecond} | ${r.inferencePerAudioSecond} | ${r.cpuCores} | ${r.rssPerStreamMiB} | ` +
         `${round(r.eventLoopLagP99Ms, 1)} / ${round(r.eventLoopLagMaxMs, 1)} | ${r.healthz.p50Ms} / ${r.healthz.p99Ms} / ${r.healthz.maxMs} | ${r.errors.length} | ${r.meetsRequirement ? 'yes' : 'no'} |`,
     );
@@ -240,8 +242,9 @@ function comparison(ours: StepResult[], baseline: StepResult[]): string[] {
   for (const b of baseline) {
     const o = ours.find((r) => r.streams === b.streams);
     if (!o) continue;
+    const partialRatio = b.partial.count === 0 ? 'baseline got no partial' : `${round(b.partial.p95 / o.partial.p95, 1)}x`;
     lines.push(
-      `| ${b.streams} | ${o.partial.p95} / ${b.partial.p95} | ${round(b.partial.p95 / o.partial.p95, 1)}x | ${o.final.p95} / ${b.final.p95} | ${round(b.final.p95 / o.final.p95, 1)}x |`,
+      `| ${b.streams} | ${o.partial.p95} / ${b.partial.count === 0 ? 'none' : b.partial.p95} | ${partialRatio} | ${o.final.p95} / ${b.final.p95} | ${round(b.final.p95 / o.final.p95, 1)}x |`,
     );
   }
   return lines;

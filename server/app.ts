@@ -24,6 +24,7 @@ import { OriginPolicy } from './http/origin-policy.js';
 import { HttpRouter } from './http/router.js';
 import { UploadGate } from './http/upload-gate.js';
 import type { Logger } from './log.js';
+import { memoryReturn } from './memory-return.js';
 import { ServerMetrics } from './metrics.js';
 import { ForwardingRunner, RemoteTranscriber } from './remote-transcriber.js';
 import { RedisSessionStore } from './sessions/redis-session-store.js';
@@ -67,26 +68,6 @@ async function connectStore(url: string, resumeTtlMs: number, log: Logger): Prom
   } catch (error) {
     throw new ConfigError(`SESSION_STORE: ${(error as Error).message}`);
   }
-}
-
-/** After sessions end, memory goes back to the system, at most once per MEMORY_RETURN_MS (a trim walks the heap). */
-const MEMORY_RETURN_MS = 5000;
-
-function memoryReturn(): { released: () => void; stop: () => void } {
-  let timer: NodeJS.Timeout | null = null;
-  return {
-    released: () => {
-      if (timer) return;
-      timer = setTimeout(() => {
-        timer = null;
-        native.trimMemory();
-      }, MEMORY_RETURN_MS);
-      timer.unref();
-    },
-    stop: () => {
-      if (timer) clearTimeout(timer);
-    },
-  };
 }
 
 /** Tells the load controller about the work that runs on local workers (not finals sent to a remote server). */

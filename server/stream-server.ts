@@ -86,6 +86,8 @@ export class StreamServer {
           : (protocols.values().next().value ?? false),
   });
   private readonly connections = new Set<Connection>();
+  /** Resolves close()'s wait once the last connection has closed. */
+  private allClosed: (() => void) | null = null;
   private runtime: StreamRuntime | null = null;
   private nextConnectionId = 1;
   /** Path prefixes whose upgrades a protocol attached to the HTTP server handles itself (Socket.IO). */
@@ -165,7 +167,10 @@ export class StreamServer {
   /** Tracks a connection for shutdown, whatever protocol serves it. */
   track(connection: Connection, closed: (done: () => void) => void): void {
     this.connections.add(connection);
-    closed(() => this.connections.delete(connection));
+    closed(() => {
+      this.connections.delete(connection);
+      if (this.connections.size === 0) this.allClosed?.();
+    });
   }
 
   /**
@@ -177,7 +182,11 @@ export class StreamServer {
     this.runtime = null;
     const stop = (connection: Connection): Promise<void> =>
       this.options.handOverAtShutdown ? connection.handOver() : connection.finish(CloseCode.shuttingDown, 'server shutting down');
-    const finishing = Promise.all([...this.connections].map(stop));
+    // A connection has finished once its close frame is queued; a peer that never reads never answers it, so
+    // shutdown waits for the sockets themselves to close (or the deadline), not only for the finals to be sent.
+    const finishing = Promise.all([...this.connections].map(stop)).then(() =>
+      this.connections.size === 0 ? undefined : new Promise<void>((resolve) => (this.allClosed = resolve)),
+    );
     let deadline: NodeJS.Timeout | undefined;
     const late = await Promise.race([
       finishing.then(() => false),
