@@ -4,7 +4,8 @@ import { checkOrdering, checkShapes, checkTimings } from './helpers/stream-check
 import { startTestServer, vadRegions } from './helpers/stream-server.js';
 import { TINY, speech } from './helpers/engine-fixtures.js';
 
-const app = await startTestServer({ WHISPER_MODEL: TINY });
+// A worker per session, so the load never refuses one of them on a busy machine: this test is about isolation.
+const app = await startTestServer({ WHISPER_MODEL: TINY, POOL_SIZE: '4' });
 t.teardown(() => app.close());
 
 // Different audio (so segment timings tell sessions apart) and a different language per session.
