@@ -12,12 +12,12 @@ import { native } from '../engine/index.js';
 const MEMORY_RETURN_MS = 2000;
 const TRIM_AFTER_COLLECTION_MS = 1000;
 
-/** V8's gc(), which a new context exposes once the flag is set (the process need not start with --expose-gc). */
-function collector(): () => void {
-  setFlagsFromString('--expose-gc');
-  const collect: () => void = runInNewContext('gc');
-  return collect;
-}
+/**
+ * V8's gc(), which a new context exposes once the flag is set (the process need not start with --expose-gc). Set
+ * once, when this module loads: before the process starts any worker thread, since V8's flags are process-wide.
+ */
+setFlagsFromString('--expose-gc');
+const collect: () => void = runInNewContext('gc');
 
 export interface MemoryReturn {
   /** A session ended: its memory is given back within MEMORY_RETURN_MS plus a second. */
@@ -26,7 +26,6 @@ export interface MemoryReturn {
 }
 
 export function memoryReturn(): MemoryReturn {
-  const collect = collector();
   let timer: NodeJS.Timeout | null = null;
   /** A session ended while a return was under way: its memory may have missed the collection. */
   let again = false;
