@@ -3,32 +3,12 @@ import t from 'tap';
 import { StreamClient, type Transcript } from '../client/index.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { startTestServer } from './helpers/stream-server.js';
+import { collect, play } from './helpers/client-playback.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
 const jfk = speech('jfk.wav');
-const CHUNK = 1600; // 100 ms
 const SPEED = 4;
 
-/** Feeds `audio` to the client at SPEED x real time; `at` runs once when the given sample offset is reached. */
-async function play(client: StreamClient, audio: Int16Array, at: Map<number, () => void> = new Map()): Promise<void> {
-  for (let offset = 0; offset < audio.length; offset += CHUNK) {
-    for (const [sample, action] of at) {
-      if (offset >= sample) {
-        action();
-        at.delete(sample);
-      }
-    }
-    client.send(audio.subarray(offset, offset + CHUNK));
-    await sleep(100 / SPEED);
-  }
-}
-
-function collect(client: StreamClient): Transcript[] {
-  const seen: Transcript[] = [];
-  client.on('partial', (m) => seen.push(m));
-  client.on('final', (m) => seen.push(m));
-  return seen;
-}
 
 const finals = (messages: Transcript[]): { text: string; start_ms: number; end_ms: number }[] =>
   messages.filter((m) => m.is_final).map(({ text, start_ms, end_ms }) => ({ text, start_ms, end_ms }));
@@ -41,7 +21,7 @@ t.test('the client library recovers from two dropped connections by itself; fina
   const reference = new StreamClient(app.streamUrl);
   const referenceMessages = collect(reference);
   await reference.connect();
-  await play(reference, jfk);
+  await play(reference, jfk, SPEED);
   t.equal((await reference.end()).code, 1000);
   const expected = finals(referenceMessages);
   t.ok(expected.length >= 2, 'the reference run has finals to compare');
@@ -58,7 +38,7 @@ t.test('the client library recovers from two dropped connections by itself; fina
   client.on('error', (e) => errors.push(e.code));
   await client.connect();
   // Mid-utterance in both places: jfk.wav speaks from 3.27 to 4.41 s and from 8.16 to 10.62 s.
-  await play(client, jfk, new Map([[16000 * 3.8, () => proxy.cut()], [16000 * 9, () => proxy.cut()]]));
+  await play(client, jfk, SPEED, new Map([[16000 * 3.8, () => proxy.cut()], [16000 * 9, () => proxy.cut()]]));
   t.equal((await client.end()).code, 1000, 'the session ends normally');
 
   t.equal(reconnects, 2, 'two reconnects');
@@ -98,7 +78,7 @@ t.test('end() followed by a drop: the client resumes and still gets the last fin
   const messages = collect(client);
   await client.connect();
   // Ends inside the 17 s utterance of silero_test_en.wav, whose final takes a while to compute.
-  await play(client, speech('silero_test_en.wav').subarray(16000 * 20, 16000 * 33));
+  await play(client, speech('silero_test_en.wav').subarray(16000 * 20, 16000 * 33), SPEED);
   const done = client.end();
   await sleep(20);
   proxy.cut();

@@ -1,37 +1,16 @@
 // Sessions in Redis behind HAProxy: an instance killed mid-utterance, a rolling restart, a resume on another
 // instance while the owner lives. Real redis-server, haproxy and server processes (see helpers/cluster.ts).
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { StreamClient, type Transcript } from '../client/index.js';
+import { StreamClient } from '../client/index.js';
 import type { VadSegment } from '../engine/index.js';
 import { Cluster } from './helpers/cluster.js';
 import { checkContinuity } from './helpers/continuity-checks.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { vadRegions } from './helpers/stream-server.js';
+import { collect, play } from './helpers/client-playback.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
-const CHUNK = 1600; // 100 ms
 
-/** Feeds `audio` to the client at `speed` x real time; `at` runs once when the given sample offset is reached. */
-async function play(client: StreamClient, audio: Int16Array, speed: number, at: Map<number, () => void> = new Map()): Promise<void> {
-  for (let offset = 0; offset < audio.length; offset += CHUNK) {
-    for (const [sample, action] of at) {
-      if (offset >= sample) {
-        action();
-        at.delete(sample);
-      }
-    }
-    client.send(audio.subarray(offset, offset + CHUNK));
-    await sleep(100 / speed);
-  }
-}
-
-function collect(client: StreamClient): Transcript[] {
-  const seen: Transcript[] = [];
-  client.on('partial', (m) => seen.push(m));
-  client.on('final', (m) => seen.push(m));
-  return seen;
-}
 
 /** The session id the client's first connection announced. */
 function sessionOf(client: StreamClient): Promise<string> {
