@@ -28,6 +28,7 @@ const SETTINGS: StreamSettings = {
   partials: false,
   partialIntervalMs: 400,
   endSilenceMs: 400,
+  maxSegmentMs: 6000,
   maxUtteranceMs: 15000,
   threads: 1,
   finalBeamSize: 1,

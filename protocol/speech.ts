@@ -14,6 +14,8 @@ export type SpeechEventName = 'transcription-partial' | 'transcription-final' | 
 export interface SpeechTranscript {
   text: string;
   is_final: boolean;
+  /** True on the final that closes a speech turn. */
+  end_of_speech: boolean;
   language: string;
   segment_id: number;
   seq: number;
@@ -41,6 +43,7 @@ export function speechTranscript(event: TranscriptFields): SpeechTranscript {
   return {
     text: event.text,
     is_final: event.isFinal,
+    end_of_speech: event.endOfSpeech,
     language: event.language,
     segment_id: event.segmentId,
     seq: event.seq,

@@ -15,6 +15,8 @@ export interface WireWord {
 export interface TranscriptMessage {
   text: string;
   is_final: boolean;
+  /** True on the final that closes a speech turn; false on partials and on the finals of segments before it. */
+  end_of_speech: boolean;
   language: string;
   type: 'transcript';
   segment_id: number;
@@ -139,6 +141,7 @@ export const resendOverlap = (samples: number): number => samples - receivedMs(s
 export interface TranscriptFields {
   text: string;
   isFinal: boolean;
+  endOfSpeech: boolean;
   language: string;
   segmentId: number;
   seq: number;
@@ -151,6 +154,7 @@ export function transcriptMessage(event: TranscriptFields, withWords: boolean): 
   const message: TranscriptMessage = {
     text: event.text,
     is_final: event.isFinal,
+    end_of_speech: event.endOfSpeech,
     language: event.language,
     type: 'transcript',
     segment_id: event.segmentId,

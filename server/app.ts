@@ -195,6 +195,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       partials: pool !== null,
       partialIntervalMs: config.partialIntervalMs,
       endSilenceMs: config.endSilenceMs,
+      maxSegmentMs: config.maxSegmentMs,
       maxUtteranceMs: config.maxUtteranceMs,
       threads: config.threadsPerTask,
       finalBeamSize: config.finalBeamSize,
@@ -223,7 +224,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       released: memory.released,
       log,
       latency: (isFinal, ms) => metrics.latency(isFinal, ms),
-      partialWork: (work) => metrics.partialWork(work.utteranceMs, work.workerMs),
+      partialWork: (work) => metrics.partialWork(work.turnMs, work.workerMs),
       persisted: (ms) => metrics.persisted(ms),
     });
     stops.push(() => registry.closeAll());

@@ -17,6 +17,7 @@ export interface ServerConfig {
   partialIntervalMs: number;
   maxPartialIntervalMs: number;
   endSilenceMs: number;
+  maxSegmentMs: number;
   maxUtteranceMs: number;
   finalBeamSize: number;
   earlyFinals: boolean;
@@ -184,8 +185,15 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   threadsPerTask: { flag: 'threads', env: 'THREADS_PER_TASK', help: 'CPU threads per transcription', parse: integer(1, 64), fallback: defaultThreads, shownDefault: '1' },
   partialIntervalMs: { flag: 'partial-interval-ms', env: 'PARTIAL_INTERVAL_MS', help: 'audio time between partials (the narrowest, when the server is not loaded)', parse: integer(100, 5000), fallback: () => 400 },
   maxPartialIntervalMs: { flag: 'max-partial-interval-ms', env: 'MAX_PARTIAL_INTERVAL_MS', help: 'widest the partial interval grows under load (1 s keeps a partial about every second of speech)', parse: integer(100, 10_000), fallback: () => 1000 },
-  endSilenceMs: { flag: 'end-silence-ms', env: 'END_SILENCE_MS', help: 'silence that ends an utterance', parse: integer(100, 5000), fallback: () => 400 },
-  maxUtteranceMs: { flag: 'max-utterance-ms', env: 'MAX_UTTERANCE_MS', help: 'longest utterance before a forced cut (Whisper reads at most 30 s)', parse: integer(2000, 30000), fallback: () => 15000 },
+  endSilenceMs: { flag: 'end-silence-ms', env: 'END_SILENCE_MS', help: 'silence that ends a speech turn', parse: integer(100, 5000), fallback: () => 400 },
+  maxSegmentMs: {
+    flag: 'max-segment-ms',
+    env: 'MAX_SEGMENT_MS',
+    help: 'while speech goes on, a final comes at each committed sentence end, or once the committed text spans this long',
+    parse: integer(2000, 30000),
+    fallback: () => 6000,
+  },
+  maxUtteranceMs: { flag: 'max-utterance-ms', env: 'MAX_UTTERANCE_MS', help: 'backstop: a segment this long without a committed boundary is cut at its quietest point', parse: integer(2000, 30000), fallback: () => 15000 },
   finalBeamSize: { flag: 'final-beam-size', env: 'FINAL_BEAM_SIZE', help: 'beam width of finals (1 is greedy)', parse: integer(1, 8), fallback: () => 3 },
   earlyFinals: { flag: 'early-finals', env: 'EARLY_FINALS', help: 'start a final at a pause, before the end-of-speech silence is confirmed', parse: boolean, fallback: () => true },
   strategy: {
@@ -335,6 +343,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     partialIntervalMs: value('partialIntervalMs'),
     maxPartialIntervalMs: value('maxPartialIntervalMs'),
     endSilenceMs: value('endSilenceMs'),
+    maxSegmentMs: value('maxSegmentMs'),
     maxUtteranceMs: value('maxUtteranceMs'),
     finalBeamSize: value('finalBeamSize'),
     earlyFinals: value('earlyFinals'),

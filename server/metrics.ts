@@ -15,8 +15,8 @@ export interface MetricSources {
 type Kind = 'partial' | 'final';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
-/** Utterance lengths partial costs are reported by. */
-const UTTERANCE_BUCKETS: [number, string][] = [
+/** Lengths of the speech turn so far that partial costs are reported by. */
+const TURN_BUCKETS: [number, string][] = [
   [3000, '0-3s'],
   [6000, '3-6s'],
   [10_000, '6-10s'],
@@ -38,8 +38,10 @@ export class ServerMetrics implements SchedulerObserver {
   private readonly runs: Counter<'kind' | 'end'>;
   private readonly refusals: Counter<'reason'>;
   private readonly unhandled: Counter;
-  private readonly partialWorker: Histogram<'utterance'>;
+  private readonly partialWorker: Histogram<'turn'>;
   private readonly runSeconds: Histogram<'kind'>;
+  private readonly workerSeconds: Counter<'kind' | 'end'>;
+  private readonly missed: Counter<'kind'>;
   private readonly waitSeconds: Histogram<'kind'>;
   private readonly latencySeconds: Record<Kind, Histogram>;
   private readonly pausedReads: Counter;
@@ -130,9 +132,21 @@ export class ServerMetrics implements SchedulerObserver {
     });
     this.runSeconds = new Histogram({
       name: 'stt_transcription_duration_seconds',
-      help: 'Time a transcription took on its worker',
+      help: 'Time a transcription that ran to the end took on its worker',
       labelNames: ['kind'],
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.workerSeconds = new Counter({
+      name: 'stt_worker_seconds_total',
+      help: 'Worker time spent on transcriptions, by kind and how they ended (aborted work counts too)',
+      labelNames: ['kind', 'end'],
+      registers,
+    });
+    this.missed = new Counter({
+      name: 'stt_deadline_missed_total',
+      help: 'Transcriptions that finished after their deadline (a final: 2 s after its audio; a partial: the cadence after the last one), by kind',
+      labelNames: ['kind'],
       registers,
     });
     this.waitSeconds = new Histogram({
@@ -150,8 +164,8 @@ export class ServerMetrics implements SchedulerObserver {
     });
     this.partialWorker = new Histogram({
       name: 'stt_partial_worker_seconds',
-      help: 'Worker time of one partial, by the length of its utterance so far: committed-window partials cost the same however long the utterance',
-      labelNames: ['utterance'],
+      help: 'Worker time of one partial, by the length of its speech turn so far: committed-window partials cost the same however long the turn',
+      labelNames: ['turn'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
@@ -180,7 +194,7 @@ export class ServerMetrics implements SchedulerObserver {
       new Histogram({ name: `stt_${kind}_latency_seconds`, help, buckets: LATENCY_BUCKETS, registers });
     this.latencySeconds = {
       partial: latency('partial', 'From the arrival of the newest audio a partial covers to the partial being emitted'),
-      final: latency('final', 'From the arrival of the audio where an utterance ended to its final being emitted'),
+      final: latency('final', 'From the arrival of the audio where a segment ended to its final being emitted'),
     };
   }
 
@@ -194,9 +208,9 @@ export class ServerMetrics implements SchedulerObserver {
     this.refusals.inc({ reason });
   }
 
-  partialWork(utteranceMs: number, workerMs: number): void {
-    const bucket = UTTERANCE_BUCKETS.find(([limitMs]) => utteranceMs < limitMs)?.[1] ?? '15s+';
-    this.partialWorker.observe({ utterance: bucket }, workerMs / 1000);
+  partialWork(turnMs: number, workerMs: number): void {
+    const bucket = TURN_BUCKETS.find(([limitMs]) => turnMs < limitMs)?.[1] ?? '15s+';
+    this.partialWorker.observe({ turn: bucket }, workerMs / 1000);
   }
 
   unhandledRejection(): void {
@@ -230,9 +244,11 @@ export class ServerMetrics implements SchedulerObserver {
     this.waitSeconds.observe({ kind }, waitedMs / 1000);
   }
 
-  finished(kind: JobClass, runMs: number, end: JobEnd): void {
+  finished(kind: JobClass, runMs: number, end: JobEnd, overdueMs: number): void {
     this.runs.inc({ kind, end });
+    this.workerSeconds.inc({ kind, end }, runMs / 1000);
     if (end === 'done') this.runSeconds.observe({ kind }, runMs / 1000);
+    if (overdueMs > 0) this.missed.inc({ kind });
   }
 
   /** A transcript went out `ms` after the audio it reports on arrived. */

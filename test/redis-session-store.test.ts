@@ -11,13 +11,15 @@ const record = { id: 's1', principal: 'alice', resumeTokenHash: 'ab'.repeat(32),
 const checkpoint = (audioSample: number): SessionCheckpoint => ({
   audioSample,
   nextSegmentId: 1,
+  turnId: 1,
+  turnSent: false,
   previousFinal: 'Hello.',
   requestedLanguage: 'en',
   detectedLanguage: null,
   hint: '',
   endSilenceMs: 400,
 });
-const transcript = (seq: number): TranscriptEvent => ({ text: `t${seq}`, isFinal: true, language: 'en', segmentId: seq, seq, startMs: 0, endMs: 10, words: [] });
+const transcript = (seq: number): TranscriptEvent => ({ text: `t${seq}`, isFinal: true, endOfSpeech: true, language: 'en', segmentId: seq, turnId: seq, seq, startMs: 0, endMs: 10, words: [] });
 
 t.test('a checkpoint and the transcripts before it are stored together; another instance takes the session and fences out the first', async (t) => {
   const redis = await RedisServer.start();

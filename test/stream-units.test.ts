@@ -3,7 +3,6 @@ import {
   MIN_SPEECH_MS,
   POST_PAD_MS,
   PRE_PAD_MS,
-  PartialStabilizer,
   PcmRingBuffer,
   TranscriptionScheduler,
   UtteranceDetector,
@@ -68,27 +67,6 @@ t.test('text filters', async (t) => {
   t.equal(speechText(outcome(' Thank you.', 0.3, -0.5)), '', 'a stock phrase on doubtful audio goes');
   t.equal(speechText(outcome(' Thank you.', 0.01, -0.2)), 'Thank you.', 'a stock phrase clearly spoken stays');
   t.equal(speechText(outcome(' [BLANK_AUDIO]', 0.01, -0.2)), '');
-});
-
-t.test('partial stabilizer: agreed words stay, only the tail changes', async (t) => {
-  const s = new PartialStabilizer();
-  t.equal(s.update('and so my'), 'and so my');
-  t.equal(s.update('and so my fellow'), 'and so my fellow', 'three words agreed');
-  t.equal(s.update('and sew my fellow Americans'), 'and so my fellow Americans', 'agreed words are not taken back');
-  t.equal(s.update('And so my fellow Americans ask'), 'and so my fellow Americans ask', 'case differences are agreement');
-  t.equal(s.update('and so'), 'and so my fellow Americans', 'a shorter hypothesis keeps the stable words');
-
-  const dropped = new PartialStabilizer();
-  dropped.update('and so my');
-  t.equal(dropped.update('and so my fellow'), 'and so my fellow');
-  t.equal(dropped.update('so my fellow americans'), 'and so my fellow americans', 'a hypothesis that lost an early word loses no later one');
-  t.equal(dropped.update('so my fellow americans ask'), 'and so my fellow americans ask', 'and agreement goes on after it');
-  t.equal(dropped.update('and so my fellow americans ask not'), 'and so my fellow americans ask not');
-
-  const added = new PartialStabilizer();
-  added.update('i think the');
-  added.update('i think the');
-  t.equal(added.update('i think that the cat sat on the mat'), 'i think the cat sat on the mat', 'an inserted word shows no stable word twice');
 });
 
 t.test('utterance detector: hysteresis, minimum speech, padding, pause, cut and flush', async (t) => {
@@ -177,6 +155,11 @@ const quick = (): TranscriptionTask => ({
   options: { maxTokens: 4, temperatureFallback: false, threads: 1 },
 });
 
+/** Deadlines as a session sets them: a partial due before a final asked for at the same time. */
+const PARTIAL_MS = 1000;
+const FINAL_MS = 500;
+const due = (ms: number): number => performance.now() + ms;
+
 function recorder(): { order: string[]; track: (tag: string, job: Promise<JobResult>) => Promise<JobResult> } {
   const order: string[] = [];
   return {
@@ -189,32 +172,32 @@ function recorder(): { order: string[]; track: (tag: string, job: Promise<JobRes
   };
 }
 
-t.test('scheduler: finals first, one partial per owner, newest partial wins, aborts', async (t) => {
+t.test('scheduler: earliest deadline first, one partial per owner, newest partial wins, aborts', async (t) => {
   const scheduler = new TranscriptionScheduler(await withPool(t, 1), { slots: 1, uploads: 1 });
   const { order, track } = recorder();
   const a = {};
   const b = {};
 
-  const first = track('a-partial-1', scheduler.partial(a, slow));
-  const replaced = track('a-partial-2', scheduler.partial(a, quick));
-  const newest = track('a-partial-3', scheduler.partial(a, quick));
-  const bPartial = track('b-partial', scheduler.partial(b, quick));
-  const bFinal = track('b-final', scheduler.final(b, quick));
+  const first = track('a-partial-1', scheduler.partial(a, slow, due(PARTIAL_MS)));
+  const replaced = track('a-partial-2', scheduler.partial(a, quick, due(PARTIAL_MS)));
+  const newest = track('a-partial-3', scheduler.partial(a, quick, due(PARTIAL_MS)));
+  const bPartial = track('b-partial', scheduler.partial(b, quick, due(PARTIAL_MS)));
+  const bFinal = track('b-final', scheduler.final(b, quick, { deadline: due(FINAL_MS) }));
   t.same(scheduler.stats, { running: 1, queuedFinals: 1, queuedPartials: 2, queuedUploads: 0 }, 'one running, the rest queued');
   await Promise.all([first, replaced, newest, bPartial, bFinal]);
   t.same(
     order,
     ['a-partial-2:dropped', 'a-partial-1:dropped', 'b-final', 'a-partial-3', 'b-partial'],
-    'the replaced partial is dropped at once; the final takes the running partial\'s slot (a newer partial of that owner waits); partials keep their owners\' order',
+    'the replaced partial is dropped at once; the final, due first, takes the running partial\'s slot (a newer partial of that owner waits); then partials by deadline',
   );
   t.match(await newest, { language: 'en' }, 'a completed job resolves with the transcription');
 
-  const running = track('a-slow', scheduler.partial(a, slow));
+  const running = track('a-slow', scheduler.partial(a, slow, due(PARTIAL_MS)));
   scheduler.abortPartial(a);
   t.equal(await running, null, 'abortPartial stops the running partial and resolves it with null');
 
-  const busy = track('b-slow', scheduler.final(b, slow));
-  const queued = track('a-final', scheduler.final(a, quick));
+  const busy = track('b-slow', scheduler.final(b, slow, { deadline: due(FINAL_MS) }));
+  const queued = track('a-final', scheduler.final(a, quick, { deadline: due(FINAL_MS) }));
   scheduler.cancel(a);
   t.equal(await queued, null, 'cancel drops queued work');
   t.not(await busy, null, 'other owners are unaffected');
@@ -225,7 +208,7 @@ t.test('scheduler: finals of one owner run one at a time; its partial takes the 
   const scheduler = new TranscriptionScheduler(await withPool(t, 2), { slots: 2, uploads: 1 });
   const { order, track } = recorder();
   const a = {};
-  const jobs = [track('final-1', scheduler.final(a, slow)), track('final-2', scheduler.final(a, quick)), track('partial', scheduler.partial(a, quick))];
+  const jobs = [track('final-1', scheduler.final(a, slow, { deadline: due(FINAL_MS) })), track('final-2', scheduler.final(a, quick, { deadline: due(FINAL_MS) })), track('partial', scheduler.partial(a, quick, due(PARTIAL_MS)))];
   t.same(scheduler.stats, { running: 2, queuedFinals: 1, queuedPartials: 0, queuedUploads: 0 }, 'the second final waits for the first; the partial runs beside it');
   await Promise.all(jobs);
   t.same(order, ['partial', 'final-1', 'final-2']);
@@ -238,7 +221,7 @@ t.test('scheduler: with a limit per kind, finals running elsewhere leave the par
   const jobs: Promise<JobResult>[] = [];
   for (const scheduler of [shared, split]) {
     const [a, b, c] = [{}, {}, {}];
-    jobs.push(scheduler.final(a, slow), scheduler.final(b, slow), scheduler.partial(c, quick));
+    jobs.push(scheduler.final(a, slow, { deadline: due(FINAL_MS) }), scheduler.final(b, slow, { deadline: due(FINAL_MS) }), scheduler.partial(c, quick, due(PARTIAL_MS)));
   }
   t.same(shared.stats, { running: 1, queuedFinals: 1, queuedPartials: 1, queuedUploads: 0 }, 'one shared slot: everything else waits');
   t.same(split.stats, { running: 3, queuedFinals: 0, queuedPartials: 0, queuedUploads: 0 }, 'two final slots and a partial slot: all three run');
@@ -251,8 +234,8 @@ t.test('scheduler: a final can be withdrawn while queued or while running', asyn
   const b = {};
   const running = new AbortController();
   const queued = new AbortController();
-  const first = scheduler.final(a, slow, running.signal);
-  const second = scheduler.final(b, quick, queued.signal);
+  const first = scheduler.final(a, slow, { deadline: due(FINAL_MS), signal: running.signal });
+  const second = scheduler.final(b, quick, { deadline: due(FINAL_MS), signal: queued.signal });
   queued.abort();
   t.equal(await second, null, 'a queued final leaves the queue');
   t.same(scheduler.stats, { running: 1, queuedFinals: 0, queuedPartials: 0, queuedUploads: 0 });

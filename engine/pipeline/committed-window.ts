@@ -1,10 +1,12 @@
 /**
- * The partial strategy: partials whose cost does not grow with the utterance. Each transcribes only the audio after
+ * The partial strategy: partials whose cost does not grow with the segment. Each transcribes only the audio after
  * the last committed word (less a short overlap), prompted with the words committed before it. A word is committed
  * once two consecutive hypotheses agree on it and on everything before it (LocalAgreement-2); the start of the word
  * after it, as this hypothesis times it, is where the next window begins. When nothing becomes stable while the tail
- * grows past its bound, the oldest words of the newest hypothesis are committed anyway (see force()).
+ * grows past its bound, the oldest words of the newest hypothesis are committed anyway (see force()). Committed words
+ * keep Whisper's punctuation, which tells the segmenter where sentences end; partials show them without it.
  */
+import { stripPunctuation } from './text-filters.js';
 import { msToSamples, samplesToMs, type Word } from './types.js';
 
 export interface CommittedWindowOptions {
@@ -28,19 +30,29 @@ const keyOf = (word: Word): string => word.text.toLocaleLowerCase().replace(/[^\
 const sameWords = (a: Word[], b: Word[]): boolean => a.length === b.length && a.every((word, i) => keyOf(word) === keyOf(b[i] as Word));
 /** Repeated words a window may hear again from the overlap, at most. */
 const MAX_REPEAT = 4;
+/** Committed text of earlier segments a partial's prompt keeps for context. */
+const CONTEXT_CHARS = 100;
+
+const shown = (words: readonly Word[]): string =>
+  words
+    .map((word) => stripPunctuation(word.text))
+    .filter((text) => text !== '')
+    .join(' ');
 
 export class CommittedWindow {
-  private readonly committed: Word[] = [];
+  private committed: Word[] = [];
   /** Where the audio after the committed words begins. */
   private commitSample: number;
   /** The newest hypothesis's words after the committed ones, in session time. */
   private tail: Word[] = [];
+  /** Committed text that earlier segments took with them: context for the next prompts. */
+  private context = '';
   private readonly overlap: number;
   private readonly maxTail: number;
   private readonly keep: number;
 
   constructor(
-    private readonly startSample: number,
+    private startSample: number,
     options: CommittedWindowOptions,
   ) {
     this.commitSample = startSample;
@@ -49,25 +61,36 @@ export class CommittedWindow {
     this.keep = msToSamples(options.keepMs);
   }
 
-  /** The committed words, which never change. */
+  /** The committed words since the window's start, as Whisper wrote them; they never change. */
   get stable(): readonly Word[] {
     return this.committed;
   }
 
-  /** What a partial shows: the committed words, then the newest hypothesis's tail. */
+  /** The committed words without punctuation, as partials show them. */
+  get shownStable(): Word[] {
+    return this.committed.map((word) => ({ ...word, text: stripPunctuation(word.text) })).filter((word) => word.text !== '');
+  }
+
+  /** Where the audio after the committed words begins: every word before it is committed. */
+  get committedTo(): number {
+    return this.commitSample;
+  }
+
+  /** What a partial shows: the committed words, then the newest hypothesis's tail, without punctuation. */
   get text(): string {
-    return [...this.committed, ...this.tail].map((word) => word.text).join(' ');
+    return shown([...this.committed, ...this.tail]);
   }
 
   plan(toSample: number): WindowPlan {
+    const prompt = [this.context, shown(this.committed)].filter((part) => part !== '').join(' ');
     return {
       fromSample: Math.min(toSample, Math.max(this.startSample, this.commitSample - this.overlap)),
       toSample,
-      prompt: this.committed.map((word) => word.text).join(' '),
+      prompt: prompt.length > CONTEXT_CHARS ? prompt.slice(prompt.length - CONTEXT_CHARS) : prompt,
     };
   }
 
-  /** Takes the words (session time, punctuation already stripped) a partial heard in `plan`'s window. */
+  /** Takes the words (session time, with Whisper's punctuation) a partial heard in `plan`'s window. */
   accept(plan: WindowPlan, heard: Word[]): void {
     const tail = this.newWords(heard);
     let agreed = 0;
@@ -85,9 +108,30 @@ export class CommittedWindow {
   }
 
   /**
+   * A segment ended at `atSample`, after the first `words` committed words: they leave the window (their text stays
+   * as prompt context), and the window goes on from there with the rest.
+   */
+  cut(words: number, atSample: number): void {
+    const gone = this.committed.splice(0, words);
+    this.context = [this.context, shown(gone)].filter((part) => part !== '').join(' ').slice(-CONTEXT_CHARS);
+    this.startSample = atSample;
+    this.commitSample = Math.max(this.commitSample, atSample);
+    this.tail = this.tail.filter((word) => msToSamples(word.startMs) >= atSample);
+  }
+
+  /** The segment was cut at `atSample` without regard to words (the backstop): everything starts again there. */
+  restart(atSample: number): void {
+    this.context = [this.context, shown(this.committed)].filter((part) => part !== '').join(' ').slice(-CONTEXT_CHARS);
+    this.committed = [];
+    this.tail = [];
+    this.startSample = atSample;
+    this.commitSample = atSample;
+  }
+
+  /**
    * Nothing became stable for a whole tail: the words of the newest hypothesis that begin before the tail's last
-   * FORCED_KEEP_MS are committed as they are, and the window moves on to there, so no partial reads more than
-   * maxTailMs (plus one interval) however long the speech goes on without agreement.
+   * `keepMs` are committed as they are, and the window moves on to there, so no partial reads more than maxTailMs
+   * (plus one interval) however long the speech goes on without agreement.
    */
   private force(toSample: number): void {
     const moveTo = toSample - this.keep;

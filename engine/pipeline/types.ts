@@ -44,12 +44,16 @@ export interface OutcomeToken {
 /**
  * Where a session can be restored from, in another process if need be: every final for the audio before
  * `audioSample` has been emitted (or that audio holds no speech), and a session restored here numbers its next
- * utterance `nextSegmentId` and asks the client for its audio from `audioSample` on.
+ * segment `nextSegmentId`, its next speech turn `turnId`, and asks the client for its audio from `audioSample` on.
  */
 export interface SessionCheckpoint {
   /** Absolute sample position, a whole millisecond. */
   audioSample: number;
   nextSegmentId: number;
+  /** The speech turn the audio from `audioSample` on continues (one whose end has not been sent), or the next one. */
+  turnId: number;
+  /** Transcripts of turn `turnId` were sent already: the restored session must close it with an end-of-speech final. */
+  turnSent: boolean;
   /** The text that prompts the next final. */
   previousFinal: string;
   requestedLanguage: string;
@@ -102,9 +106,14 @@ export interface StreamSettings {
   partials: boolean;
   /** Audio time between partial transcriptions of the running utterance. */
   partialIntervalMs: number;
-  /** Silence after speech that ends an utterance. */
+  /** Silence after speech that ends a speech turn. */
   endSilenceMs: number;
-  /** Utterances are cut at their quietest point once they reach this length. */
+  /**
+   * While speech goes on, a segment is finalized once its committed text ends a sentence or spans this much audio
+   * (cut at a committed word boundary), so no final reads much more than this.
+   */
+  maxSegmentMs: number;
+  /** The backstop: a segment that reaches this length without a committed boundary is cut at its quietest point. */
   maxUtteranceMs: number;
   /** CPU threads each transcription uses. */
   threads: number;
@@ -132,21 +141,37 @@ export class SessionError extends Error {
   }
 }
 
-/** A partial or final transcript of one utterance, in the session's audio time. */
+/**
+ * A partial or final transcript of one segment, in the session's audio time. A speech turn (from the start of speech
+ * to the silence, flush or end that closes it) is one or more segments; each segment's messages are zero or more
+ * partials, then its final, whose text never changes. Partials cover only audio after the previous final.
+ */
 export interface TranscriptEvent {
   text: string;
   isFinal: boolean;
+  /** On a final: it closes its speech turn (no more segments of the turn follow). False on partials. */
+  endOfSpeech: boolean;
   language: string;
   segmentId: number;
+  /** The speech turn the segment belongs to; turns are numbered from 0 per session, in order. */
+  turnId: number;
   /** Per session, increasing by one with every transcript. */
   seq: number;
   /** Whole milliseconds: a final covers exactly samples [startMs × 16, endMs × 16). */
   startMs: number;
-  /** For a partial, the newest audio it covers; for a final, the end of the utterance. */
+  /** For a partial, the newest audio it covers; for a final, the end of the segment. */
   endMs: number;
   /**
-   * The text's words with session-time bounds and confidence. For a partial, its committed (stable) words only:
-   * they never change once sent.
+   * The text's words with session-time bounds and confidence. For a partial, its committed words only: they stay
+   * the same from one partial of the segment to the next, until the segment's final replaces them all.
    */
   words: Word[];
+}
+
+/** Speech began (a turn opened: `segmentId` is its first segment) or stopped (its last), at `ms` of session audio. */
+export interface SpeechEvent {
+  type: 'started' | 'stopped';
+  turnId: number;
+  segmentId: number;
+  ms: number;
 }

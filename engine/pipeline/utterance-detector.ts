@@ -17,8 +17,10 @@ export const POST_PAD_MS = 100;
 export type UtteranceEvent =
   | { type: 'start'; startSample: number }
   /**
-   * Speech stopped and the audio up to `endSample` is in: if the silence lasts, the utterance will end exactly
-   * there, so its final can start now. At most one per silence run.
+   * Speech stopped half the end-of-speech silence ago and the audio up to `endSample` is in: if the silence lasts,
+   * the utterance will end exactly there, so its final can start now. At most one per silence run. Not sooner:
+   * the pauses between words and sentences of continuous speech are shorter, and a final started in one of them is
+   * wasted work.
    */
   | { type: 'pause'; endSample: number }
   /** Speech came back after a `pause`: the utterance goes on. */
@@ -49,6 +51,8 @@ export class UtteranceDetector {
   private readonly minSpeechWindows: number;
   /** Silence windows that end an utterance; null while only flush and the maximum length end one. */
   private endSilenceWindows: number | null;
+  /** Silence windows after which a pause is announced. */
+  private pauseWindows = 1;
   private readonly maxUtteranceSamples: number;
   private readonly prePad: number;
   private readonly postPad: number;
@@ -82,6 +86,15 @@ export class UtteranceDetector {
   setEndSilence(ms: number | null): void {
     this.endSilenceWindows = ms === null ? null : Math.max(1, Math.ceil(msToSamples(Math.min(ms, MAX_END_SILENCE_MS)) / this.window));
     if (this.endSilenceWindows === null) this.paused = false;
+    else this.pauseWindows = Math.max(Math.ceil(this.postPad / this.window), Math.floor(this.endSilenceWindows / 2));
+  }
+
+  /**
+   * The open utterance's current segment begins at `sample` (the session finalized what came before): the maximum
+   * length counts from there.
+   */
+  restartSegment(sample: number): void {
+    if (this.state === 'speech') this.utteranceStart = Math.max(this.utteranceStart, sample);
   }
 
   /** An utterance is open and its newest window is speech (not part of a silence run). */
@@ -141,7 +154,7 @@ export class UtteranceDetector {
       const end = this.silenceStart * this.window + this.postPad;
       // While speech may be resuming, the end waits for it to be confirmed or to fade.
       if (w + 1 - this.silenceStart >= this.endSilenceWindows && this.resumeStart < 0) return this.close(Math.min(end, windowEnd));
-      if (!this.paused && this.resumeStart < 0 && windowEnd >= end) {
+      if (!this.paused && this.resumeStart < 0 && windowEnd >= end && w + 1 - this.silenceStart >= this.pauseWindows) {
         this.paused = true;
         return { type: 'pause', endSample: end };
       }

@@ -8,7 +8,6 @@ import {
   type TranscriptEvent,
 } from '../../engine/pipeline/index.js';
 import type { Logger } from '../log.js';
-import { ArrivalClock } from './arrival-clock.js';
 import type { SessionStore } from './session-store.js';
 import type { SharedSessionStore } from './shared-session-store.js';
 
@@ -76,7 +75,6 @@ export class HostedSession {
   private epoch = 0;
   private chain: Promise<void> = Promise.resolve();
   private ttl: NodeJS.Timeout | null = null;
-  private readonly arrivals = new ArrivalClock();
   /** With a shared store: the audio whose transcripts are all stored there, as of the newest stored checkpoint. */
   private durable: number;
   private checkpointing = false;
@@ -143,10 +141,9 @@ export class HostedSession {
     return this.drained();
   }
 
-  /** Feeds s16le PCM to the session (see StreamSession.pushAudio) and notes when it arrived. */
+  /** Feeds s16le PCM to the session (see StreamSession.pushAudio). */
   pushAudio(pcm: Uint8Array): void {
     this.session.pushAudio(pcm);
-    this.arrivals.mark(this.session.samplesReceived, performance.now());
     if (this.options.shared && !this.checkpointing) {
       // Between transcripts too, so acks go on through silence.
       const checkpoint = this.session.checkpoint();
@@ -226,7 +223,7 @@ export class HostedSession {
 
   private measure(event: TranscriptEvent): void {
     if (!this.options.latency) return;
-    const arrived = this.arrivals.arrivalOf(msToSamples(event.endMs));
+    const arrived = this.session.arrivalOf(msToSamples(event.endMs));
     if (arrived !== undefined) this.options.latency(event.isFinal, performance.now() - arrived);
   }
 

@@ -15,8 +15,9 @@ const settings: AdapterSettings = { ackIntervalMs: 1000, languages: new Language
 const session = { id: 'session-1', resumeToken: null, resumeTtlMs: 0, resumed: false, samplesReceived: 0 };
 const text = (data: string): { data: Buffer; binary: boolean } => ({ data: Buffer.from(data), binary: false });
 
+/** A transcript; unless it says otherwise, its segment is its turn's only one (a final ends the turn). */
 function event(fields: Partial<TranscriptEvent> & Pick<TranscriptEvent, 'text' | 'isFinal' | 'segmentId'>): TranscriptEvent {
-  return { language: 'en', seq: 0, startMs: 1000, endMs: 2000, words: [], ...fields };
+  return { language: 'en', seq: 0, startMs: 1000, endMs: 2000, words: [], endOfSpeech: fields.isFinal, turnId: fields.segmentId, ...fields };
 }
 
 function deepgram(query: string): { adapter: DeepgramAdapter; sent: Message[] } {
@@ -47,6 +48,8 @@ t.test('deepgram: partials and finals as Results, words in seconds, the tail of 
   t.match(alternative(sent[0]), { transcript: 'And so my', confidence: 0.9 });
   t.match(sent[1], { is_final: true, speech_final: true, from_finalize: false, duration: 0.8 });
   t.match(alternative(sent[1]), { transcript: 'And so, my.', confidence: 0.7 });
+  adapter.transcript(event({ text: 'A sentence.', isFinal: true, endOfSpeech: false, segmentId: 1, turnId: 1 }));
+  t.match(sent[2], { is_final: true, speech_final: false }, 'a segment final while speech goes on: is_final, not speech_final');
 
   const plain = deepgram('');
   plain.adapter.transcript(event({ text: 'And so', isFinal: false, segmentId: 0 }));
@@ -56,43 +59,48 @@ t.test('deepgram: partials and finals as Results, words in seconds, the tail of 
   t.same(alternative(plain.sent[0])['words'], [{ word: 'my', start: 1.5, end: 1.8, confidence: 0.5 }]);
 });
 
-t.test('deepgram: Finalize marks the final of the utterance it ended, and always gets an answer', async (t) => {
+t.test('deepgram: Finalize marks the last final of the turn it ended, and always gets an answer', async (t) => {
   const { adapter, sent } = deepgram('');
   const first = flushOf(adapter.decode(text('{"type": "Finalize"}')));
-  adapter.speech({ type: 'stopped', segmentId: 0, ms: 2000 });
+  adapter.speech({ type: 'stopped', turnId: 0, segmentId: 1, ms: 2000 });
   first.done();
-  adapter.speech({ type: 'stopped', segmentId: 1, ms: 4000 });
-  adapter.transcript(event({ text: 'Hello.', isFinal: true, segmentId: 0 }));
-  adapter.transcript(event({ text: 'Later.', isFinal: true, segmentId: 1 }));
+  adapter.speech({ type: 'stopped', turnId: 1, segmentId: 2, ms: 4000 });
+  adapter.transcript(event({ text: 'Hello.', isFinal: true, endOfSpeech: false, segmentId: 0, turnId: 0 }));
+  adapter.transcript(event({ text: 'There.', isFinal: true, segmentId: 1, turnId: 0 }));
+  adapter.transcript(event({ text: 'Later.', isFinal: true, segmentId: 2, turnId: 1 }));
   first.settled();
   t.same(
-    sent.map((m) => [alternative(m)['transcript'], m['from_finalize']]),
+    sent.map((m) => [alternative(m)['transcript'], m['from_finalize'], m['speech_final']]),
     [
-      ['hello', true],
-      ['later', false],
+      ['hello', false, false],
+      ['there', true, false],
+      ['later', false, true],
     ],
-    'only the utterance the flush ended, and no extra answer',
+    'only the final that closed the turn the flush ended, which endpointing did not end; and no extra answer',
   );
 
   const empty = flushOf(adapter.decode(text('{"type": "Finalize", "channel": 0}')));
   adapter.audio(16000 * 5);
   empty.done();
   empty.settled();
-  t.match(sent.at(-1), { type: 'Results', is_final: true, from_finalize: true, start: 5, duration: 0, channel: { alternatives: [{ transcript: '', words: [] }] } }, 'nothing to finalize: an empty final says so');
+  t.match(sent.at(-1), { type: 'Results', is_final: true, speech_final: false, from_finalize: true, start: 5, duration: 0, channel: { alternatives: [{ transcript: '', words: [] }] } }, 'nothing to finalize: an empty final says so');
 });
 
-t.test('deepgram: UtteranceEnd after utterance_end_ms of audio past the last word, unless speech resumes within it', async (t) => {
+t.test('deepgram: UtteranceEnd after utterance_end_ms of audio past the last word of a turn, unless speech resumes within it', async (t) => {
   const { adapter, sent } = deepgram('utterance_end_ms=1000&vad_events=true');
-  adapter.speech({ type: 'started', segmentId: 0, ms: 500 });
-  adapter.transcript(event({ text: 'One.', isFinal: true, segmentId: 0, words: [{ text: 'One.', startMs: 600, endMs: 1000, confidence: 1 }] }));
+  adapter.speech({ type: 'started', turnId: 0, segmentId: 0, ms: 500 });
+  adapter.transcript(event({ text: 'Zero.', isFinal: true, endOfSpeech: false, segmentId: 0, turnId: 0, words: [{ text: 'Zero.', startMs: 300, endMs: 600, confidence: 1 }] }));
+  adapter.audio(16000 * 1.7);
+  t.equal(sent.filter((m) => m['type'] === 'UtteranceEnd').length, 0, 'a segment final while the turn goes on is no utterance end');
+  adapter.transcript(event({ text: 'One.', isFinal: true, segmentId: 1, turnId: 0, words: [{ text: 'One.', startMs: 600, endMs: 1000, confidence: 1 }] }));
   adapter.audio(16000 * 1.9);
   t.equal(sent.filter((m) => m['type'] === 'UtteranceEnd').length, 0, 'not yet');
   adapter.audio(16000 * 2);
   t.match(sent.at(-1), { type: 'UtteranceEnd', channel: [0, 1], last_word_end: 1 });
 
-  adapter.speech({ type: 'started', segmentId: 1, ms: 3000 });
-  adapter.speech({ type: 'started', segmentId: 2, ms: 4500 });
-  adapter.transcript(event({ text: 'Two.', isFinal: true, segmentId: 1, words: [{ text: 'Two.', startMs: 3100, endMs: 4000, confidence: 1 }] }));
+  adapter.speech({ type: 'started', turnId: 1, segmentId: 2, ms: 3000 });
+  adapter.speech({ type: 'started', turnId: 2, segmentId: 3, ms: 4500 });
+  adapter.transcript(event({ text: 'Two.', isFinal: true, segmentId: 2, turnId: 1, words: [{ text: 'Two.', startMs: 3100, endMs: 4000, confidence: 1 }] }));
   adapter.audio(16000 * 6);
   t.equal(sent.filter((m) => m['type'] === 'UtteranceEnd').length, 1, 'the next utterance began 500 ms after the last word: no UtteranceEnd');
   t.same(
@@ -150,38 +158,55 @@ function assemblyAi(query = ''): { adapter: AssemblyAiAdapter; sent: Message[] }
   return { adapter, sent };
 }
 
-t.test('assemblyai: Begin, Turns from partials and finals, Termination', async (t) => {
+t.test('assemblyai: Begin, Turns from partials and segment finals, the end of turn unformatted then formatted, Termination', async (t) => {
   const { adapter, sent } = assemblyAi('format_turns=true');
   adapter.started(session);
   t.match(sent[0], { type: 'Begin', id: 'session-1' });
   t.ok(Math.abs((sent[0]?.['expires_at'] as number) - (Date.now() / 1000 + 3600)) < 5, 'expires_at: MAX_SESSION_MS from now, in seconds');
-  adapter.transcript(event({ text: 'Hi my name', isFinal: false, segmentId: 4, words: [{ text: 'Hi', startMs: 1000, endMs: 1300, confidence: 0.8 }] }));
-  adapter.transcript(event({ text: 'Hi, my name.', isFinal: true, segmentId: 4, words: [{ text: 'Hi,', startMs: 1000, endMs: 1300, confidence: 0.8 }, { text: 'my', startMs: 1300, endMs: 1500, confidence: 0.6 }, { text: 'name.', startMs: 1500, endMs: 2000, confidence: 0.4 }] }));
-  adapter.transcript(event({ text: 'Next', isFinal: false, segmentId: 5 }));
+  adapter.transcript(event({ text: 'Hi my name', isFinal: false, segmentId: 4, turnId: 2, words: [{ text: 'Hi', startMs: 1000, endMs: 1300, confidence: 0.8 }] }));
+  adapter.transcript(event({ text: 'Hi, my name.', isFinal: true, endOfSpeech: false, segmentId: 4, turnId: 2, words: [{ text: 'Hi,', startMs: 1000, endMs: 1300, confidence: 0.8 }, { text: 'my', startMs: 1300, endMs: 1500, confidence: 0.6 }, { text: 'name.', startMs: 1500, endMs: 2000, confidence: 0.4 }] }));
+  adapter.transcript(event({ text: 'is Ann', isFinal: false, segmentId: 5, turnId: 2, startMs: 2000, endMs: 2600 }));
+  adapter.transcript(event({ text: 'Is Ann.', isFinal: true, segmentId: 5, turnId: 2, startMs: 2000, endMs: 2600, words: [{ text: 'Is', startMs: 2000, endMs: 2200, confidence: 0.9 }, { text: 'Ann.', startMs: 2200, endMs: 2600, confidence: 0.7 }] }));
+  adapter.transcript(event({ text: 'Next', isFinal: false, segmentId: 6, turnId: 3 }));
   t.same(sent[1], {
     type: 'Turn',
     turn_order: 0,
     turn_is_formatted: false,
     end_of_turn: false,
-    transcript: 'hi',
+    transcript: '',
     end_of_turn_confidence: 0,
     words: [
-      { start: 1000, end: 1300, text: 'hi', confidence: 0.8, word_is_final: true },
+      { start: 1000, end: 1300, text: 'hi', confidence: 0.8, word_is_final: false },
       { start: 1300, end: 1650, text: 'my', confidence: 0, word_is_final: false },
       { start: 1650, end: 2000, text: 'name', confidence: 0, word_is_final: false },
     ],
     utterance: '',
-  });
-  t.match(sent[2], { turn_order: 0, turn_is_formatted: true, end_of_turn: true, transcript: 'Hi, my name.', utterance: 'Hi, my name.', end_of_turn_confidence: 1 });
+  }, 'a partial: no word is final yet');
+  t.match(sent[2], { turn_order: 0, end_of_turn: false, transcript: 'hi my name' }, 'a segment final makes its words final');
   t.same(
-    (sent[2]?.['words'] as Message[]).map((w) => [w['text'], w['word_is_final']]),
+    (sent[3]?.['words'] as Message[]).map((w) => [w['text'], w['word_is_final']]),
+    [
+      ['hi', true],
+      ['my', true],
+      ['name', true],
+      ['is', false],
+      ['ann', false],
+    ],
+    'the next partial of the turn keeps them, then its own',
+  );
+  t.match(sent[4], { turn_order: 0, turn_is_formatted: false, end_of_turn: true, transcript: 'hi my name is ann', utterance: 'hi my name is ann', end_of_turn_confidence: 1 });
+  t.match(sent[5], { turn_order: 0, turn_is_formatted: true, end_of_turn: true, transcript: 'Hi, my name. Is Ann.', utterance: 'Hi, my name. Is Ann.' });
+  t.same(
+    (sent[5]?.['words'] as Message[]).map((w) => [w['text'], w['word_is_final']]),
     [
       ['Hi,', true],
       ['my', true],
       ['name.', true],
+      ['Is', true],
+      ['Ann.', true],
     ],
   );
-  t.match(sent[3], { turn_order: 1, transcript: '' }, 'the next turn');
+  t.match(sent[6], { turn_order: 1, transcript: '' }, 'the next turn');
   adapter.audio(16000 * 2.5);
   adapter.closing();
   t.match(sent.at(-1), { type: 'Termination', audio_duration_seconds: 2.5, session_duration_seconds: Number });

@@ -1,7 +1,17 @@
-// The load controller on a clock the test moves, and the scheduler over a runner the test drives: degradation kicking
-// in and out, finals taking a partial's slot, partials taking turns, uploads after live work.
+// The load controller on a clock the test moves, and the scheduler over a runner the test drives, on a clock of its
+// own: degradation kicking in and out, earliest deadline first, a final due first taking a partial's slot, an owner
+// that asks for more than its share waiting behind the others, uploads after live work, deadlines missed.
 import t from 'tap';
-import { LoadController, NARROW_BELOW, TranscriptionScheduler, WIDEN_ABOVE, type JobResult, type TranscriptionTask } from '../../engine/pipeline/index.js';
+import {
+  LoadController,
+  NARROW_BELOW,
+  TranscriptionScheduler,
+  WIDEN_ABOVE,
+  type JobClass,
+  type JobEnd,
+  type JobResult,
+  type TranscriptionTask,
+} from '../../engine/pipeline/index.js';
 import { ManualRunner, outcome, settle } from '../helpers/pipeline-fakes.js';
 
 t.test('the partial interval widens under load, stops admitting at its widest, and narrows back when load falls', async (t) => {
@@ -50,46 +60,125 @@ t.test('the partial interval widens under load, stops admitting at its widest, a
 
 const task = (kind: 'partial' | 'final'): TranscriptionTask => ({ kind, pcm: new Int16Array(16000), options: {} });
 
-t.test('scheduler: a final takes the slot of the newest running partial, which goes back to the head of the line', async (t) => {
+/** A scheduler over a runner the test drives, on a clock the test moves; `finished` records what ran and how. */
+function rig(slots: number): {
+  scheduler: TranscriptionScheduler;
+  runner: ManualRunner;
+  clock: { now: number };
+  finished: { kind: JobClass; end: JobEnd; overdueMs: number }[];
+} {
   const runner = new ManualRunner();
-  const scheduler = new TranscriptionScheduler(runner, { slots: 1, uploads: 1 });
+  const clock = { now: 0 };
+  const finished: { kind: JobClass; end: JobEnd; overdueMs: number }[] = [];
+  const observer = { started: () => undefined, finished: (kind: JobClass, _ms: number, end: JobEnd, overdueMs: number) => finished.push({ kind, end, overdueMs }) };
+  const scheduler = new TranscriptionScheduler(runner, { slots, uploads: 1 }, [observer], () => clock.now);
+  return { scheduler, runner, clock, finished };
+}
+
+t.test('scheduler: the runnable job due first starts first, whatever its kind or when it was asked for', async (t) => {
+  const { scheduler, runner } = rig(1);
+  const [a, b, c, d] = [{}, {}, {}, {}];
+  const done: string[] = [];
+  const track = (tag: string, job: Promise<JobResult>): void => void job.then((r) => done.push(r ? tag : `${tag}:null`));
+  track('blocker', scheduler.final(d, () => task('final'), { deadline: 0 }));
+  const blocker = await runner.next();
+  track('a-final', scheduler.final(a, () => task('final'), { deadline: 3000 }));
+  track('b-partial', scheduler.partial(b, () => task('partial'), 1000));
+  track('c-final', scheduler.final(c, () => task('final'), { deadline: 2000 }));
+  blocker?.resolve(outcome([['x', 0]]));
+  for (let i = 0; i < 3; i++) (await runner.next())?.resolve(outcome([['x', 0]]));
+  await settle();
+  t.same(done, ['blocker', 'b-partial', 'c-final', 'a-final'], 'by deadline: the partial due in 1 s, then the finals due in 2 s and 3 s');
+});
+
+t.test('scheduler: a final due before a running partial takes its slot; the partial runs again with its deadline', async (t) => {
+  const { scheduler, runner } = rig(1);
   const [a, b, c] = [{}, {}, {}];
   const done: string[] = [];
   const track = (tag: string, job: Promise<JobResult>): void => void job.then((r) => done.push(r ? tag : `${tag}:null`));
-  track('a-partial', scheduler.partial(a, () => task('partial')));
-  track('b-partial', scheduler.partial(b, () => task('partial')));
+  track('a-partial', scheduler.partial(a, () => task('partial'), 1000));
+  track('b-partial', scheduler.partial(b, () => task('partial'), 1100));
   const running = await runner.next();
   t.equal(running?.task.kind, 'partial');
-  track('c-final', scheduler.final(c, () => task('final')));
+  track('c-late-final', scheduler.final(c, () => task('final'), { deadline: 5000 }));
   await settle();
-  t.ok(running?.signal.aborted, "a's running partial was preempted for the final");
-  running?.resolve(outcome([['late', 0]]));
-  const final = await runner.next();
-  t.equal(final?.task.kind, 'final', 'the final runs next');
-  final?.resolve(outcome([['final', 0]]));
-  const again = await runner.next();
+  t.notOk(running?.signal.aborted, 'a final due after the running partial waits for a slot');
+  track('c-final', scheduler.final(c, () => task('final'), { deadline: 500 }));
+  await settle();
+  t.notOk(running?.signal.aborted, "the owner's second final waits for its first, so it preempts nothing");
+  running?.resolve(outcome([['a', 0]]));
+  for (let i = 0; i < 3; i++) (await runner.next())?.resolve(outcome([['x', 0]]));
+  await settle();
+  t.same(done, ['a-partial', 'b-partial', 'c-late-final', 'c-final'], 'then by deadline, finals of one owner in order');
+
+  const { scheduler: s2, runner: r2 } = rig(1);
+  const order: string[] = [];
+  void s2.partial(a, () => task('partial'), 1000).then((r) => order.push(r ? 'partial' : 'partial:null'));
+  const partial = await r2.next();
+  void s2.final(c, () => task('final'), { deadline: 500 }).then(() => order.push('final'));
+  await settle();
+  t.ok(partial?.signal.aborted, 'a final due first preempts the running partial');
+  partial?.resolve(outcome([['late', 0]]));
+  (await r2.next())?.resolve(outcome([['final', 0]]));
+  const again = await r2.next();
+  t.equal(again?.task.kind, 'partial', 'the preempted partial runs again');
   again?.resolve(outcome([['a', 0]]));
-  const other = await runner.next();
-  other?.resolve(outcome([['b', 0]]));
   await settle();
-  t.same(done, ['c-final', 'a-partial', 'b-partial'], "the preempted partial ran again before b's: its turn was kept");
+  t.same(order, ['final', 'partial']);
 });
 
-t.test('scheduler: a preempted partial whose utterance ended meanwhile resolves with null when its turn comes', async (t) => {
-  const runner = new ManualRunner();
-  const scheduler = new TranscriptionScheduler(runner, { slots: 1, uploads: 1 });
+t.test('scheduler: a preempted partial whose segment ended meanwhile resolves with null when its turn comes', async (t) => {
+  const { scheduler, runner } = rig(1);
   const [a, c] = [{}, {}];
-  let utteranceOpen = true;
-  const partial = scheduler.partial(a, () => (utteranceOpen ? task('partial') : null));
+  let segmentOpen = true;
+  const partial = scheduler.partial(a, () => (segmentOpen ? task('partial') : null), 1000);
   const running = await runner.next();
-  const final = scheduler.final(c, () => task('final'));
+  const final = scheduler.final(c, () => task('final'), { deadline: 0 });
   await settle();
   t.ok(running?.signal.aborted, 'preempted for the final');
-  utteranceOpen = false;
+  segmentOpen = false;
   (await runner.next())?.resolve(outcome([['final', 0]]));
   t.not(await final, null, 'the final ran');
   t.equal(await partial, null, 'the partial had nothing left to do');
   t.equal(await runner.next(), undefined, 'and nothing else runs');
+});
+
+t.test('scheduler: an owner that used more than its share of the workers waits behind the others', async (t) => {
+  const { scheduler, runner, clock } = rig(1);
+  const [flooder, victim] = [{}, {}];
+  // The flooder's finals kept the only worker busy for the last 20 s.
+  for (let i = 0; i < 20; i++) {
+    void scheduler.final(flooder, () => task('final'), { deadline: clock.now + 2000 });
+    const call = await runner.next();
+    clock.now += 1000;
+    call?.resolve(outcome([['flood', 0]]));
+    await settle();
+  }
+  const order: string[] = [];
+  void scheduler.final(victim, () => task('final'), { deadline: clock.now + 5000 }).then(() => order.push('victim'));
+  const blocker = await runner.next();
+  void scheduler.final(flooder, () => task('final'), { deadline: clock.now + 2000 }).then(() => order.push('flooder'));
+  void scheduler.partial(victim, () => task('partial'), clock.now + 4000).then(() => order.push('victim-partial'));
+  blocker?.resolve(outcome([['x', 0]]));
+  for (let i = 0; i < 2; i++) (await runner.next())?.resolve(outcome([['x', 0]]));
+  await settle();
+  t.same(order, ['victim', 'victim-partial', 'flooder'], "the victim's partial, due after the flooder's final, still goes first");
+});
+
+t.test('scheduler: a job that finishes after its deadline is reported overdue', async (t) => {
+  const { scheduler, runner, clock, finished } = rig(1);
+  void scheduler.final({}, () => task('final'), { deadline: 2000 });
+  const call = await runner.next();
+  clock.now = 2500;
+  call?.resolve(outcome([['late', 0]]));
+  void scheduler.partial({}, () => task('partial'), 3000);
+  const partial = await runner.next();
+  partial?.resolve(outcome([['in time', 0]]));
+  await settle();
+  t.same(finished, [
+    { kind: 'final', end: 'done', overdueMs: 500 },
+    { kind: 'partial', end: 'done', overdueMs: 0 },
+  ]);
 });
 
 t.test('scheduler: uploads run only when no live work waits, at most `uploads` at a time', async (t) => {
@@ -101,10 +190,10 @@ t.test('scheduler: uploads run only when no live work waits, at most `uploads` a
   const first = await runner.next();
   t.ok(first, 'an upload runs on an idle server');
   t.equal(await runner.next(), undefined, 'but only one at a time');
-  void scheduler.final(live, () => task('final'));
+  void scheduler.final(live, () => task('final'), { deadline: performance.now() + 2000 });
   const liveFinal = await runner.next();
   t.equal(liveFinal?.task.kind, 'final', 'a live final takes the free slot ahead of the waiting upload');
-  void scheduler.partial(live, () => task('partial'));
+  void scheduler.partial(live, () => task('partial'), performance.now() + 1000);
   first?.resolve(outcome([['file', 0]]));
   const next = await runner.next();
   t.equal(next?.task.kind, 'partial', "a live partial goes before the waiting upload, even beside its owner's final");

@@ -1,6 +1,7 @@
 /**
- * The OpenAI Realtime adapter driven by scripted session events, no server: deltas carry only committed words and
- * never need taking back, one item per utterance, and client input is bounded and refused in OpenAI's error shape.
+ * The OpenAI Realtime adapter driven by scripted session events, no server: deltas are the turn's segment finals and
+ * never need taking back, their concatenation is the completed transcript, one item per speech turn, and client input
+ * is bounded and refused in OpenAI's error shape.
  */
 import t from 'tap';
 import type { TranscriptEvent, Word } from '../../engine/pipeline/index.js';
@@ -21,17 +22,27 @@ function harness(): { adapter: OpenAiRealtimeAdapter; sent: Event[]; decode: (me
 
 const words = (...texts: string[]): Word[] => texts.map((text, i) => ({ text, startMs: i * 100, endMs: i * 100 + 90, confidence: 0.9 }));
 let seq = 0;
-const partial = (segmentId: number, text: string, committed: Word[]): TranscriptEvent => ({
+/** A partial of segment `segmentId`; unless told otherwise, its turn has the same number. */
+const partial = (segmentId: number, text: string, committed: Word[], turnId = segmentId): TranscriptEvent => ({
   text,
   isFinal: false,
+  endOfSpeech: false,
   language: 'en',
   segmentId,
+  turnId,
   seq: seq++,
   startMs: 0,
   endMs: 1000,
   words: committed,
 });
-const final = (segmentId: number, text: string): TranscriptEvent => ({ ...partial(segmentId, text, []), isFinal: true, endMs: 1500 });
+/** A final; unless told otherwise, of its turn's last segment. */
+const final = (segmentId: number, text: string, turnId = segmentId, endOfSpeech = true): TranscriptEvent => ({
+  ...partial(segmentId, text, [], turnId),
+  isFinal: true,
+  endOfSpeech,
+  endMs: 1500,
+});
+const speech = (type: 'started' | 'stopped', turnId: number, ms: number, segmentId = turnId) => ({ type, turnId, segmentId, ms });
 
 /** The binding's way: decode, then report what it threw as an error in the protocol. */
 function reject(adapter: OpenAiRealtimeAdapter, run: () => unknown): void {
@@ -43,44 +54,48 @@ function reject(adapter: OpenAiRealtimeAdapter, run: () => unknown): void {
   }
 }
 
-t.test('deltas are only the newly committed words, so together they are the committed words so far', async (t) => {
+t.test('deltas are the segment finals of the turn as they come, and together they are its completed transcript', async (t) => {
   const { adapter, sent } = harness();
-  adapter.speech({ type: 'started', segmentId: 0, ms: 120 });
+  adapter.speech(speech('started', 0, 120));
   adapter.transcript(partial(0, 'and so', []));
   adapter.transcript(partial(0, 'and so my fellow', words('and', 'so')));
-  adapter.transcript(partial(0, 'and so my fellow americans', words('and', 'so')));
-  adapter.transcript(partial(0, 'and so my fellow americans ask', words('and', 'so', 'my', 'fellow')));
-  adapter.speech({ type: 'stopped', segmentId: 0, ms: 2300 });
-  adapter.transcript(final(0, 'And so, my fellow Americans, ask'));
+  adapter.transcript(final(0, 'And so, my fellow Americans.', 0, false));
+  adapter.transcript(partial(1, 'ask not', words('ask')));
+  adapter.speech(speech('stopped', 0, 2300, 1));
+  adapter.transcript(final(1, 'Ask not.', 0, true));
   const types = sent.map((e) => e.type);
   t.same(types, [
     'session.created',
     'input_audio_buffer.speech_started',
     'conversation.item.input_audio_transcription.delta',
-    'conversation.item.input_audio_transcription.delta',
     'input_audio_buffer.speech_stopped',
     'input_audio_buffer.committed',
+    'conversation.item.input_audio_transcription.delta',
     'conversation.item.input_audio_transcription.completed',
-  ]);
+  ], 'partials make no deltas: they may still change');
   const deltas = sent.filter((e) => e.type.endsWith('.delta')).map((e) => e['delta']);
-  t.same(deltas, ['and so', ' my fellow']);
-  t.equal(deltas.join(''), 'and so my fellow', 'together: the committed words, one space apart');
+  t.same(deltas, ['And so, my fellow Americans.', ' Ask not.']);
+  t.equal(sent.at(-1)?.['transcript'], deltas.join(''), 'the completed transcript is the deltas joined');
   const itemIds = new Set(sent.filter((e) => 'item_id' in e).map((e) => e['item_id']));
-  t.equal(itemIds.size, 1, 'one item for the utterance');
-  t.match(sent.at(-2), { previous_item_id: null });
-  t.match(sent.at(-1), { transcript: 'And so, my fellow Americans, ask', content_index: 0, usage: { type: 'duration', seconds: 1.5 } });
+  t.equal(itemIds.size, 1, 'one item for the turn');
+  t.match(sent.at(-3), { type: 'input_audio_buffer.committed', previous_item_id: null });
+  t.match(sent.at(-1), { content_index: 0, usage: { type: 'duration', seconds: 1.38 } });
   t.ok(sent.every((e) => typeof e['event_id'] === 'string'), 'every server event has an event_id');
   t.equal(new Set(sent.map((e) => e['event_id'])).size, sent.length, 'event ids are unique');
 });
 
-t.test('items chain by previous_item_id; an utterance without words never becomes one', async (t) => {
+t.test('items chain by previous_item_id; a turn without words never becomes one', async (t) => {
   const { adapter, sent } = harness();
-  for (const segmentId of [0, 1, 2]) {
-    adapter.speech({ type: 'started', segmentId, ms: segmentId * 1000 });
-    adapter.speech({ type: 'stopped', segmentId, ms: segmentId * 1000 + 500 });
+  for (const turnId of [0, 1, 2]) {
+    adapter.speech(speech('started', turnId, turnId * 1000));
+    adapter.transcript(final(turnId * 2, turnId === 1 ? '' : `Turn ${turnId}.`, turnId, false));
+    if (turnId !== 1) adapter.transcript(final(turnId * 2 + 1, '', turnId, true));
   }
-  adapter.transcript(final(0, 'One.'));
-  adapter.transcript(final(2, 'Three.'));
+  const completed = sent.filter((e) => e.type.endsWith('.completed'));
+  t.same(
+    completed.map((e) => e['transcript']),
+    ['Turn 0.', 'Turn 2.'],
+  );
   const committed = sent.filter((e) => e.type === 'input_audio_buffer.committed');
   t.equal(committed.length, 2);
   t.equal(committed[1]?.['previous_item_id'], committed[0]?.['item_id']);
@@ -90,7 +105,7 @@ t.test('items chain by previous_item_id; an utterance without words never become
 
 t.test('a failed transcription completes its item as failed', async (t) => {
   const { adapter, sent } = harness();
-  adapter.speech({ type: 'started', segmentId: 0, ms: 0 });
+  adapter.speech(speech('started', 0, 0));
   adapter.transcript(partial(0, 'hello', words('hello')));
   adapter.error('transcription_failed', 'transcription failed: boom');
   adapter.transcript(final(0, ''));
@@ -128,35 +143,43 @@ t.test('session.update in both shapes maps onto session options and is confirmed
   t.match(sent.at(-1), { type: 'transcription_session.updated', session: { input_audio_format: 'pcm16', turn_detection: null, input_audio_transcription: { model: 'whisper-1' } } });
 });
 
-t.test('manual turns: no VAD events; a commit flushes, and one with nothing to commit is refused', async (t) => {
+t.test('manual turns: no VAD events; a commit commits at once and completes with the final; silence makes an empty item; nothing is refused', async (t) => {
   const { adapter, decode, sent } = harness();
   const [update] = decode({ type: 'session.update', session: { type: 'transcription', audio: { input: { turn_detection: null } } } });
   if (update?.type === 'configure') update.done?.();
-  adapter.speech({ type: 'started', segmentId: 0, ms: 0 });
+  adapter.audio(16000);
+  adapter.speech(speech('started', 0, 0));
   const [commit] = decode({ type: 'input_audio_buffer.commit', event_id: 'client-1' });
   t.equal(commit?.type, 'flush');
-  adapter.speech({ type: 'stopped', segmentId: 0, ms: 900 });
+  adapter.speech(speech('stopped', 0, 900));
   if (commit?.type === 'flush') commit.done?.();
   t.notOk(sent.some((e) => e.type.startsWith('input_audio_buffer.speech')), 'no speech events without server VAD');
+  t.equal(sent.at(-1)?.type, 'input_audio_buffer.committed', 'committed as the commit is handled, before its transcription');
   adapter.transcript(final(0, 'Hello.'));
   if (commit?.type === 'flush') commit.settled?.();
   t.same(
     sent.slice(-2).map((e) => e.type),
-    ['input_audio_buffer.committed', 'conversation.item.input_audio_transcription.completed'],
+    ['conversation.item.input_audio_transcription.delta', 'conversation.item.input_audio_transcription.completed'],
     'the final completes the item, once',
   );
 
   // Speech that held no words: the session sends nothing, the commit still gets its item.
-  adapter.speech({ type: 'started', segmentId: 1, ms: 1000 });
+  adapter.speech(speech('started', 1, 1000));
   const [quiet] = decode({ type: 'input_audio_buffer.commit' });
-  adapter.speech({ type: 'stopped', segmentId: 1, ms: 1300 });
+  adapter.speech(speech('stopped', 1, 1300));
   if (quiet?.type === 'flush') quiet.done?.();
   if (quiet?.type === 'flush') quiet.settled?.();
-  t.match(sent.slice(-2), [{ type: 'input_audio_buffer.committed', previous_item_id: sent.at(-3)?.['item_id'] }, { type: 'conversation.item.input_audio_transcription.completed', transcript: '' }]);
+  t.match(sent.slice(-2), [{ type: 'input_audio_buffer.committed', previous_item_id: sent.at(-4)?.['item_id'] }, { type: 'conversation.item.input_audio_transcription.completed', transcript: '' }]);
+
+  // Audio without speech: an item with an empty transcript, as OpenAI makes one.
+  adapter.audio(16000 * 2);
+  const [silent] = decode({ type: 'input_audio_buffer.commit' });
+  if (silent?.type === 'flush') silent.done?.();
+  t.match(sent.slice(-2), [{ type: 'input_audio_buffer.committed' }, { type: 'conversation.item.input_audio_transcription.completed', transcript: '' }]);
 
   const [empty] = decode({ type: 'input_audio_buffer.commit', event_id: 'client-2' });
   reject(adapter, () => (empty?.type === 'flush' ? empty.done?.() : undefined));
-  t.match(sent.at(-1), { type: 'error', error: { type: 'invalid_request_error', code: 'input_audio_buffer_commit_empty', event_id: 'client-2' } });
+  t.match(sent.at(-1), { type: 'error', error: { type: 'invalid_request_error', code: 'input_audio_buffer_commit_empty', event_id: 'client-2' } }, 'less than 100 ms since the last commit: nothing to commit');
 });
 
 t.test('clear discards, then says cleared', async (t) => {

@@ -17,6 +17,7 @@ const SETTINGS: StreamSettings = {
   partials: false,
   partialIntervalMs: 400,
   endSilenceMs: 400,
+  maxSegmentMs: 6000,
   maxUtteranceMs: 15000,
   threads: 1,
   finalBeamSize: 1,
@@ -77,6 +78,8 @@ t.test('a session restored from a checkpoint carries on: audio time, seq, segmen
   const checkpoint: SessionCheckpoint = {
     audioSample: 48000,
     nextSegmentId: 5,
+    turnId: 3,
+    turnSent: false,
     previousFinal: 'Earlier words.',
     requestedLanguage: 'de',
     detectedLanguage: null,
@@ -93,8 +96,8 @@ t.test('a session restored from a checkpoint carries on: audio time, seq, segmen
   t.match(final?.task.options, { language: 'de', prompt: 'Vocabulary Earlier words.' }, 'the final is prompted as it would have been');
   final?.resolve(outcome([['Weiter.', 0]], 'de'));
   await settle();
-  t.match(transcripts, [{ seq: 12, segmentId: 5, isFinal: true, text: 'Weiter.', startMs: 3000 + (10 * WINDOW - PRE_PAD) / 16 }]);
+  t.match(transcripts, [{ seq: 12, segmentId: 5, turnId: 3, isFinal: true, endOfSpeech: true, text: 'Weiter.', startMs: 3000 + (10 * WINDOW - PRE_PAD) / 16 }]);
   t.ok((transcripts[0]?.endMs ?? 0) > 3000 + (60 * WINDOW) / 16, 'its end counts in session time too, after 600 ms of endpointing');
-  t.match(checkpoints[0], { nextSegmentId: 6, previousFinal: 'Weiter.', requestedLanguage: 'de', hint: 'Vocabulary', endSilenceMs: 600 });
+  t.match(checkpoints[0], { nextSegmentId: 6, turnId: 4, turnSent: false, previousFinal: 'Weiter.', requestedLanguage: 'de', hint: 'Vocabulary', endSilenceMs: 600 });
   session.close();
 });

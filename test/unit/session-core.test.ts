@@ -18,6 +18,7 @@ const SETTINGS: StreamSettings = {
   partials: true,
   partialIntervalMs: 400,
   endSilenceMs: 400,
+  maxSegmentMs: 6000,
   maxUtteranceMs: 15000,
   threads: 1,
   finalBeamSize: 1,
@@ -91,7 +92,8 @@ t.test('an early final starts at the pause and is adopted when the silence confi
 });
 
 t.test('an early final is withdrawn when speech resumes, and the utterance gets one final at its real end', async (t) => {
-  const r = rig((w) => (w >= 10 && w < 60) || (w >= 65 && w < 100));
+  // A 256 ms pause: past half the 400 ms end-of-speech silence, where a pause starts an early final.
+  const r = rig((w) => (w >= 10 && w < 60) || (w >= 68 && w < 100));
   await feed(r, 4000, answerPartials());
   const [early, real, ...more] = finals(r);
   t.ok(early?.signal.aborted, 'the early final was withdrawn when speech came back');
@@ -111,11 +113,12 @@ t.test('a forced cut while a partial runs aborts the partial and finalizes befor
   // A dip (between the thresholds: still speech) centred on window 50 is the quietest point of the second half.
   const r = rig((w) => (w >= 49 && w <= 51 ? 0.4 : w >= 10), { maxUtteranceMs: 2000 });
   let held: Call | undefined;
+  let heard = 0;
   await feed(r, 3000, (call) => {
     if (call.task.kind !== 'partial') return;
-    // Keep the partial that runs when the cut comes; answer the others.
+    // Keep the partial that runs when the cut comes; answer the others, with something new each time.
     if (!held && r.session.samplesReceived > 30000) held = call;
-    else call.resolve(outcome([['words', 0]]));
+    else call.resolve(outcome([[`words${heard++}`, 0]]));
   });
   t.ok(held?.signal.aborted, 'the partial running at the cut was aborted');
   const [final] = finals(r);

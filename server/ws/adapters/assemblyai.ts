@@ -16,7 +16,7 @@ import type { AdapterSettings } from '../routes.js';
 import type { Frame } from '../ws-transport.js';
 import { AudioInput } from './audio-input.js';
 import { sessionOptions } from './session-options.js';
-import { plainText, rounded, seconds, shownWords } from './transcript-words.js';
+import { plainText, rounded, seconds, shownWords, type ShownWord } from './transcript-words.js';
 
 export const ASSEMBLYAI_MISSING_CREDENTIAL = 'missing credential: send Authorization: <key>, or ?token=<key or JWT>';
 
@@ -38,6 +38,9 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
   private readonly maxSessionMs: number;
   private startedAt = Date.now();
   private audioMs = 0;
+  /** The current turn's words that segment finals made final, as written; and those finals' text. */
+  private finalWords: ShownWord[] = [];
+  private formattedText: string[] = [];
 
   constructor(
     private readonly send: (message: string) => void,
@@ -76,25 +79,28 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
     this.send(beginMessage(session.id, Math.floor((this.startedAt + this.maxSessionMs) / 1000)));
   }
 
-  /** A partial's transcript holds its committed words only; its tail follows in `words`, not final yet. */
+  /**
+   * A turn's words are final once a segment final of it has them: they appear unchanged (unformatted) in the
+   * end-of-turn Turn. A partial's words follow them with `word_is_final` false; `transcript` holds the final words only.
+   */
   transcript(event: TranscriptEvent): void {
     const shown = shownWords(event);
-    const formatted = event.isFinal && this.formatTurns;
-    const text = (word: string): string => (formatted ? word : plainText(word));
-    const words: TurnWord[] = shown.map((word) => ({ start: word.startMs, end: word.endMs, text: text(word.text), confidence: rounded(word.confidence), word_is_final: word.stable }));
-    const transcript = event.isFinal ? text(event.text) : words.filter((word) => word.word_is_final).map((word) => word.text).join(' ');
-    this.send(
-      turnMessage({
-        turn_order: this.turnOrder,
-        turn_is_formatted: formatted,
-        end_of_turn: event.isFinal,
-        transcript,
-        end_of_turn_confidence: event.isFinal ? 1 : 0,
-        words,
-        utterance: event.isFinal ? transcript : '',
-      }),
-    );
-    if (event.isFinal) this.turnOrder++;
+    if (!event.isFinal) {
+      this.sendTurn(false, false, [...this.finalWords, ...shown.map((word) => ({ ...word, stable: false }))]);
+      return;
+    }
+    this.finalWords.push(...shown);
+    this.formattedText.push(event.text);
+    if (!event.endOfSpeech) {
+      this.sendTurn(false, false, this.finalWords);
+      return;
+    }
+    // AssemblyAI ends a turn with its unformatted Turn, then, with format_turns, the same turn formatted.
+    this.sendTurn(true, false, this.finalWords);
+    if (this.formatTurns) this.sendTurn(true, true, this.finalWords);
+    this.finalWords = [];
+    this.formattedText = [];
+    this.turnOrder++;
   }
 
   /** Speech events are not part of Universal-Streaming's default messages. */
@@ -112,5 +118,36 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
 
   closing(): void {
     this.send(terminationMessage(seconds(this.audioMs), seconds(Date.now() - this.startedAt)));
+  }
+
+  /**
+   * A Turn of `words` (those a final gave are `stable`): unformatted (lower case, no punctuation) unless `formatted`,
+   * which only an end-of-turn Turn is, with the finals' text as written.
+   */
+  private sendTurn(endOfTurn: boolean, formatted: boolean, words: ShownWord[]): void {
+    const wire: TurnWord[] = words.map((word) => ({
+      start: word.startMs,
+      end: word.endMs,
+      text: formatted ? word.text : plainText(word.text),
+      confidence: rounded(word.confidence),
+      word_is_final: word.stable,
+    }));
+    const transcript = formatted
+      ? this.formattedText.filter((text) => text !== '').join(' ')
+      : wire
+          .filter((word) => word.word_is_final)
+          .map((word) => word.text)
+          .join(' ');
+    this.send(
+      turnMessage({
+        turn_order: this.turnOrder,
+        turn_is_formatted: formatted,
+        end_of_turn: endOfTurn,
+        transcript,
+        end_of_turn_confidence: endOfTurn ? 1 : 0,
+        words: wire,
+        utterance: endOfTurn ? transcript : '',
+      }),
+    );
   }
 }

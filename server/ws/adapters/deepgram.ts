@@ -22,7 +22,7 @@ import { AudioInput } from './audio-input.js';
 import { sessionOptions } from './session-options.js';
 import { meanConfidence, plainText, rounded, seconds, shownWords, type ShownWord } from './transcript-words.js';
 
-/** Utterance starts kept for UtteranceEnd: more than the finals that can be on their way at once. */
+/** Turn starts kept for UtteranceEnd: more than the turns whose ends can be on their way at once. */
 const MAX_PENDING_STARTS = 16;
 
 interface Finalize {
@@ -50,14 +50,16 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
   private requestId = '';
   private created = '';
   private audioMs = 0;
-  /** Finalize messages whose flush has not ended its utterance yet: utterances ending meanwhile end because of them. */
+  /** Finalize messages whose flush has not ended its turn yet: turns ending meanwhile end because of them. */
   private readonly finalizing: Finalize[] = [];
-  /** Utterances a Finalize ended whose finals are not out yet. */
+  /** Turns a Finalize ended whose last finals are not out yet. */
   private readonly finalizedBy = new Map<number, Finalize>();
-  /** The latest final's segment and the end of its last word, while its UtteranceEnd is due. */
-  private due: { segmentId: number; lastWordEndMs: number } | null = null;
-  /** Where the utterances whose finals are not out yet began (only with utterance_end_ms). */
+  /** The latest turn's end and the end of its last word, while its UtteranceEnd is due. */
+  private due: { turnId: number; lastWordEndMs: number } | null = null;
+  /** Where the turns whose ends are not out yet began (only with utterance_end_ms). */
   private readonly speechStarts = new Map<number, number>();
+  /** The end of the current turn's last final word so far. */
+  private lastWordEndMs: number | null = null;
 
   constructor(
     private readonly send: (message: string) => void,
@@ -88,9 +90,14 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
     this.created = new Date().toISOString();
   }
 
+  /**
+   * Every segment final is `is_final`; `speech_final` only on the one that ends a turn at the silence endpointing
+   * found (not at a Finalize, which says `from_finalize` instead). Interim results cover the audio after the last
+   * `is_final`.
+   */
   transcript(event: TranscriptEvent): void {
     if (!event.isFinal && !this.options.interimResults) return;
-    const finalize = event.isFinal ? this.finalizedBy.get(event.segmentId) : undefined;
+    const finalize = event.endOfSpeech ? this.finalizedBy.get(event.turnId) : undefined;
     if (finalize) finalize.answered = true;
     const words = shownWords(event);
     this.send(
@@ -99,7 +106,7 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
         start: seconds(event.startMs),
         duration: seconds(event.endMs - event.startMs),
         isFinal: event.isFinal,
-        speechFinal: event.isFinal,
+        speechFinal: event.endOfSpeech && finalize === undefined,
         fromFinalize: finalize !== undefined,
         transcript: this.options.punctuate ? event.text : plainText(event.text),
         confidence: meanConfidence(words),
@@ -107,9 +114,11 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
       }),
     );
     const last = words.at(-1);
-    if (event.isFinal && last) {
-      for (const id of this.speechStarts.keys()) if (id <= event.segmentId) this.speechStarts.delete(id);
-      this.due = { segmentId: event.segmentId, lastWordEndMs: last.endMs };
+    if (event.isFinal && last) this.lastWordEndMs = last.endMs;
+    if (event.endOfSpeech) {
+      for (const id of this.speechStarts.keys()) if (id <= event.turnId) this.speechStarts.delete(id);
+      if (this.lastWordEndMs !== null) this.due = { turnId: event.turnId, lastWordEndMs: this.lastWordEndMs };
+      this.lastWordEndMs = null;
       this.utteranceEnd();
     }
   }
@@ -117,11 +126,11 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
   speech(event: SpeechEvent): void {
     if (event.type === 'stopped') {
       const finalize = this.finalizing[0];
-      if (finalize) this.finalizedBy.set(event.segmentId, finalize);
+      if (finalize) this.finalizedBy.set(event.turnId, finalize);
       return;
     }
     if (this.options.utteranceEndMs !== undefined) {
-      this.speechStarts.set(event.segmentId, event.ms);
+      this.speechStarts.set(event.turnId, event.ms);
       // Utterances whose finals never come (nothing was said) are forgotten past a few.
       const oldest = this.speechStarts.keys().next();
       if (this.speechStarts.size > MAX_PENDING_STARTS && !oldest.done) this.speechStarts.delete(oldest.value);
@@ -149,11 +158,11 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
    * that final was dropped as empty (nothing was said), an empty one, so a client waiting for it is never left waiting.
    */
   private answer(finalize: Finalize): void {
-    for (const [segmentId, by] of this.finalizedBy) if (by === finalize) this.finalizedBy.delete(segmentId);
+    for (const [turnId, by] of this.finalizedBy) if (by === finalize) this.finalizedBy.delete(turnId);
     if (finalize.answered) return;
     const at = seconds(this.audioMs);
     this.send(
-      resultsMessage({ requestId: this.requestId, start: at, duration: 0, isFinal: true, speechFinal: true, fromFinalize: true, transcript: '', confidence: 0, words: [] }),
+      resultsMessage({ requestId: this.requestId, start: at, duration: 0, isFinal: true, speechFinal: false, fromFinalize: true, transcript: '', confidence: 0, words: [] }),
     );
   }
 
@@ -164,15 +173,15 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
   }
 
   /**
-   * UtteranceEnd once `utterance_end_ms` of audio has passed after the last final's last word with no new speech
-   * in it; the next utterance starting within the gap cancels it. Audio time, not the clock: the outcome does not
+   * UtteranceEnd once `utterance_end_ms` of audio has passed after the last word of a turn's finals with no new
+   * speech in it; the next turn starting within the gap cancels it. Audio time, not the clock: the outcome does not
    * depend on how late the final was.
    */
   private utteranceEnd(): void {
     const gap = this.options.utteranceEndMs;
     if (gap === undefined || !this.due) return;
-    const { segmentId, lastWordEndMs } = this.due;
-    const next = this.speechStarts.get(segmentId + 1);
+    const { turnId, lastWordEndMs } = this.due;
+    const next = this.speechStarts.get(turnId + 1);
     if (next !== undefined && next < lastWordEndMs + gap) this.due = null;
     else if (this.audioMs >= lastWordEndMs + gap) {
       this.due = null;

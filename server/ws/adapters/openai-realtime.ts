@@ -1,7 +1,7 @@
 /**
  * OpenAI Realtime transcription (protocol/openai-realtime.ts) as an adapter: base64 PCM16 at 24 kHz in, one
- * conversation item per utterance out, whose deltas are only words that will not change and whose completion is the
- * punctuated final.
+ * conversation item per speech turn out. Its deltas are the turn's segment finals as they come (append-only: text
+ * that never changes), and its completed transcript is exactly their concatenation.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -41,11 +41,17 @@ import {
 import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
 import type { Frame } from '../ws-transport.js';
 
-/** An utterance as the client sees it: its item, and how many of its words the deltas have given so far. */
+/** A speech turn as the client sees it: its item, the deltas sent so far, and whether it was committed. */
 interface Item {
   id: string;
-  words: number;
+  deltas: string[];
+  committed: boolean;
+  /** Where its speech began (for the usage completed reports). */
+  startMs: number | null;
 }
+
+/** Less audio than this since the last commit is nothing to commit (as OpenAI's servers have it). */
+const MIN_COMMIT_MS = 100;
 
 const FRAME_SAMPLES = msToSamples(MAX_FRAME_MS);
 
@@ -83,13 +89,18 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     prefixPaddingMs: PRE_PAD_MS,
   };
   private readonly resampler = new Resampler(INPUT_RATE);
-  /** Utterances not yet completed, by segment id. */
+  /** Turns not yet completed, by turn id. */
   private readonly items = new Map<number, Item>();
   private previousItemId: string | null = null;
-  /** The newest utterance whose item completed; finals come in utterance order. */
+  /** The newest turn whose item completed; turns end in order. */
   private completedThrough = -1;
-  /** While a commit runs: the utterances that ended meanwhile (none: it had nothing to commit). */
+  /** While a commit runs: the turns that ended meanwhile (none: no speech was going on). */
   private committing: number[] | null = null;
+  /** Audio received, and where the latest item (or commit) ended: what a commit without speech would commit. */
+  private samplesReceived = 0;
+  private committedTo = 0;
+  /** Items made by commits of audio without speech. */
+  private silentItems = 0;
   /** The `event_id` of the client event being handled, which errors about it quote. */
   private clientEventId: string | null = null;
   /** The refusal this adapter threw, for its OpenAI code and param when the binding reports it. */
@@ -123,32 +134,36 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     this.send(sessionEvent('created', this.shape, this.eventId(), this.sessionId, this.settings));
   }
 
+  /** Only finals make deltas: partials may still change, and a delta is never taken back. */
   transcript(event: TranscriptEvent): void {
-    const item = this.item(event.segmentId);
-    if (!event.isFinal) {
-      // Partials' words are the committed ones, which never change: a delta never needs taking back.
-      if (event.words.length <= item.words) return;
-      const delta = event.words
-        .slice(item.words)
-        .map((word) => word.text)
-        .join(' ');
-      this.send(deltaEvent(this.eventId(), item.id, item.words > 0 ? ` ${delta}` : delta));
-      item.words = event.words.length;
-      return;
+    if (!event.isFinal) return;
+    const item = this.item(event.turnId);
+    if (event.text !== '') {
+      const delta = item.deltas.length > 0 ? ` ${event.text}` : event.text;
+      item.deltas.push(delta);
+      this.send(deltaEvent(this.eventId(), item.id, delta));
     }
-    this.complete(event.segmentId, event.text, (event.endMs - event.startMs) / 1000);
+    if (event.endOfSpeech) this.complete(event.turnId, event.endMs);
   }
 
   speech(event: SpeechEvent): void {
-    if (event.type === 'stopped') this.committing?.push(event.segmentId);
+    if (event.type === 'stopped') this.committing?.push(event.turnId);
     else this.failure = null;
-    // Like OpenAI's, VAD events only come with server VAD.
-    if (this.settings.silenceMs === null) return;
-    const { id } = this.item(event.segmentId);
-    this.send(event.type === 'started' ? speechStartedEvent(this.eventId(), id, event.ms) : speechStoppedEvent(this.eventId(), id, event.ms));
+    const item = this.item(event.turnId);
+    if (event.type === 'started') item.startMs = event.ms;
+    // Like OpenAI's, VAD events only come with server VAD; the commit of the turn's audio comes either way.
+    if (this.settings.silenceMs !== null) {
+      this.send(event.type === 'started' ? speechStartedEvent(this.eventId(), item.id, event.ms) : speechStoppedEvent(this.eventId(), item.id, event.ms));
+    }
+    if (event.type === 'stopped') {
+      this.commit(item);
+      this.committedTo = Math.max(this.committedTo, msToSamples(event.ms));
+    }
   }
 
-  audio(): void {}
+  audio(samplesReceived: number): void {
+    this.samplesReceived = samplesReceived;
+  }
 
   error(code: ErrorCode, message: string): void {
     const refusal = this.refusal?.code === code && this.refusal.message === message ? this.refusal : null;
@@ -185,11 +200,15 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
         this.committing = ended;
         const done = (): void => {
           this.committing = null;
-          if (ended.length === 0) this.refuse('input_audio_buffer_commit_empty', null, 'nothing to commit: no speech since the last commit or end of speech');
+          if (ended.length > 0) return;
+          if (this.samplesReceived - this.committedTo < msToSamples(MIN_COMMIT_MS)) {
+            this.refuse('input_audio_buffer_commit_empty', null, `nothing to commit: less than ${MIN_COMMIT_MS} ms of audio since the last commit`);
+          }
+          this.silentItem();
         };
-        // A committed utterance that held no words sends nothing of its own; the client still gets its item.
+        // A committed turn that held no words sends nothing of its own; the client still gets its item.
         const settled = (): void => {
-          for (const segmentId of ended) if (segmentId > this.completedThrough) this.complete(segmentId, '', 0);
+          for (const turnId of ended) if (turnId > this.completedThrough) this.complete(turnId, null);
         };
         return [{ type: 'flush', done, settled }];
       }
@@ -237,24 +256,43 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     return commands;
   }
 
-  /** Commits the utterance's item, with its text: an utterance that held no words is an item only when committed by the client. */
-  private complete(segmentId: number, text: string, seconds: number): void {
-    const { id } = this.item(segmentId);
-    this.send(committedEvent(this.eventId(), id, this.previousItemId));
-    if (text === '' && this.failure !== null) this.send(failedEvent(this.eventId(), id, this.failure));
-    else this.send(completedEvent(this.eventId(), id, text, seconds));
-    this.failure = null;
-    this.previousItemId = id;
-    this.completedThrough = segmentId;
-    // Utterances before this one that never got a final held no words.
-    for (const earlier of this.items.keys()) if (earlier <= segmentId) this.items.delete(earlier);
+  /** The item's audio is committed: it follows the previously committed item. */
+  private commit(item: Item): void {
+    if (item.committed) return;
+    item.committed = true;
+    this.send(committedEvent(this.eventId(), item.id, this.previousItemId));
+    this.previousItemId = item.id;
   }
 
-  private item(segmentId: number): Item {
-    let item = this.items.get(segmentId);
+  /**
+   * Completes the turn's item: its transcript is its deltas joined. A turn that held no words is an item only when
+   * committed by the client. `endMs`: where its audio ended, for the usage OpenAI reports (null: not known).
+   */
+  private complete(turnId: number, endMs: number | null): void {
+    const item = this.item(turnId);
+    this.commit(item);
+    const transcript = item.deltas.join('');
+    if (transcript === '' && this.failure !== null) this.send(failedEvent(this.eventId(), item.id, this.failure));
+    else this.send(completedEvent(this.eventId(), item.id, transcript, endMs === null || item.startMs === null ? 0 : Math.max(0, endMs - item.startMs) / 1000));
+    this.failure = null;
+    this.completedThrough = turnId;
+    // Turns before this one that never got a final held no words.
+    for (const earlier of this.items.keys()) if (earlier <= turnId) this.items.delete(earlier);
+  }
+
+  /** A commit of audio in which no speech was heard: an item with an empty transcript, as OpenAI makes one. */
+  private silentItem(): void {
+    const item: Item = { id: `item_${this.idPrefix}s${this.silentItems++}`, deltas: [], committed: false, startMs: null };
+    this.commit(item);
+    this.committedTo = this.samplesReceived;
+    this.send(completedEvent(this.eventId(), item.id, '', 0));
+  }
+
+  private item(turnId: number): Item {
+    let item = this.items.get(turnId);
     if (!item) {
-      item = { id: `item_${this.idPrefix}${segmentId}`, words: 0 };
-      this.items.set(segmentId, item);
+      item = { id: `item_${this.idPrefix}${turnId}`, deltas: [], committed: false, startMs: null };
+      this.items.set(turnId, item);
     }
     return item;
   }
