@@ -1,13 +1,15 @@
 /**
  * Capacity bench: ramps the number of concurrent real-time streams against a fresh server process per step, for our
- * strategy and for the naive baseline, and reports latency, partial cadence, per-partial worker time by utterance
- * length and resource use per step, plus the capacity: the largest stream count with partial p95 < 500 ms, final
- * p95 < 2 s, partials at least once a second of ongoing speech (gap p50 <= 1 s, p95 <= 2 s) and no errors.
- * The synthetic model decodes as many tokens as a real one would (the reference transcripts' rate) unless
- * --decode model says to let it decide.
+ * strategy and for the naive baseline, and reports latency, cadence, how often finals come during continuous speech,
+ * worker time per audio second by kind (partial, final, aborted), partial runs per partial delivered, per-partial
+ * worker time by turn length and resource use per step, plus the capacity: the largest stream count with partial
+ * p95 < 500 ms, final p95 < 2 s (from the end of each final's audio), a transcript at least once a second of ongoing
+ * speech (gap p50 <= 1 s, p95 <= 2 s) and no errors. The synthetic model decodes as many tokens as a real one would
+ * (the reference transcripts' rate) unless --decode model says to let it decide.
  *
  *   node dist/bench/load.js [--streams 1,2,4,6,8,10,12] [--seconds 60] [--baseline-streams 1,2,4]
- *                           [--files a.wav,b.wav (from fixtures/speech; default: every WAV there, the mixed corpus)]
+ *                           [--files a.wav,b.wav (from fixtures/speech; default: every WAV there)]
+ *                           [--corpus mixed|continuous (see bench/lib/speech-timeline.ts)]
  *                           [--decode emulated|model] [--name load (names the JSON and docs/NAME-latency.svg)]
  *                           [server flags, e.g. --threads 1]
  *
@@ -28,7 +30,7 @@ import { histogramQuantile } from './lib/histogram-quantile.js';
 import { metric, scrapeMetrics, type Scrape } from './lib/metrics-scrape.js';
 import { startServer } from './lib/server-process.js';
 import { realTokenRate } from './lib/decode-emulation.js';
-import { buildTimeline, loadClips, type SpeechClip } from './lib/speech-timeline.js';
+import { buildTimeline, loadClips, type Corpus, type SpeechClip } from './lib/speech-timeline.js';
 import { latencyStats, type LatencyStats } from './lib/stats.js';
 import { lineChart } from './lib/svg-chart.js';
 
@@ -36,7 +38,7 @@ const PARTIAL_P95_LIMIT_MS = 500;
 const FINAL_P95_LIMIT_MS = 2000;
 const GAP_P50_LIMIT_MS = 1000;
 const GAP_P95_LIMIT_MS = 2000;
-const UTTERANCE_BUCKETS = ['0-3s', '3-6s', '6-10s', '10-15s', '15s+'];
+const TURN_BUCKETS = ['0-3s', '3-6s', '6-10s', '10-15s', '15s+'];
 const SAMPLE_EVERY_MS = 2000;
 /** /healthz probe rate: enough to see stalls, too little to load the machine itself. */
 const HEALTH_RATE = 20;
@@ -46,17 +48,24 @@ interface StepResult {
   strategy: StreamStrategy;
   streams: number;
   partial: LatencyStats;
+  /** Every final, from the end of its audio. */
   final: LatencyStats;
-  /** Time without a partial during ongoing speech (see ClientResult.partialGaps). */
+  /** Finals that end a turn, from the end of the speech in them. */
+  speechEndFinal: LatencyStats;
+  /** Time without a new transcript during ongoing speech (see ClientResult.partialGaps). */
   gap: LatencyStats;
-  /** Worker time of one partial by utterance length so far: mean ms and count. */
+  /** Audio between consecutive finals of a turn (see ClientResult.finalIntervals). */
+  finalInterval: LatencyStats;
+  /** Worker time of one partial by turn length so far: mean ms and count. */
   partialWorker: Record<string, { meanMs: number; count: number }>;
+  /** Worker seconds per second of audio received: partials and finals that ran to the end, and aborted work. */
+  workerPerAudioSecond: { partial: number; final: number; aborted: number };
+  /** Partials run (to the end or not) per partial a client received. */
+  partialRunsPerDelivered: number;
   /** Partial interval the server had widened to by the end of the step. */
   partialIntervalMs: number;
   /** Partials each stream received per second of its stream. */
   partialsPerStreamSecond: number;
-  /** Worker time spent transcribing per second of audio received. */
-  inferencePerAudioSecond: number;
   /** Server process CPU time per wall second, 1.0 = one core. */
   cpuCores: number;
   rssPerStreamMiB: number;
@@ -94,15 +103,14 @@ const since = (end: Scrape[], idle: Scrape[]): Scrape[] =>
   end.map((s, i) => new Map([...s].map(([series, value]) => [series, value - metric(idle[i] as Scrape, series)])));
 const scrapeAll = (urls: string[]): Promise<Scrape[]> => Promise.all(urls.map((url) => scrapeMetrics(url)));
 
-const inferenceSeconds = (s: Scrape): number =>
-  metric(s, 'stt_transcription_duration_seconds_sum{kind="partial"}') + metric(s, 'stt_transcription_duration_seconds_sum{kind="final"}');
+const workerSeconds = (s: Scrape[], kind: string, ends: string[]): number => ends.reduce((n, end) => n + sum(s, `stt_worker_seconds_total{kind="${kind}",end="${end}"}`), 0);
 
-async function step(strategy: StreamStrategy, streams: number, seconds: number, clips: SpeechClip[], target: Target): Promise<StepResult> {
+async function step(strategy: StreamStrategy, streams: number, seconds: number, clips: SpeechClip[], corpus: Corpus, target: Target): Promise<StepResult> {
   const http = target.httpUrls;
   try {
     const idle = await scrapeAll(http);
     const idleRss = sum(idle, 'process_resident_memory_bytes');
-    const timelines = Array.from({ length: streams }, (_, i) => buildTimeline(clips, i, seconds));
+    const timelines = Array.from({ length: streams }, (_, i) => buildTimeline(clips, i, seconds, corpus));
     let peakRss = idleRss;
     let peakQueue = 0;
     let sampling = Promise.resolve();
@@ -131,14 +139,17 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
     const lags = await Promise.all(http.map(async (url) => ((await (await fetch(`${url}/readyz`)).json()) as { eventLoopLag: { p99Ms: number; maxMs: number } }).eventLoopLag));
     const partial = latencyStats(runs.flatMap((r) => r.partials.map((p) => p.ms)));
     const final = latencyStats(runs.flatMap((r) => r.finals.map((f) => f.ms)));
+    const speechEndFinal = latencyStats(runs.flatMap((r) => r.speechEndFinals.map((f) => f.ms)));
     const gap = latencyStats(runs.flatMap((r) => r.partialGaps));
+    const finalInterval = latencyStats(runs.flatMap((r) => r.finalIntervals));
     const errors = runs.flatMap((r) => r.errors);
     const partialWorker: StepResult['partialWorker'] = {};
-    for (const bucket of UTTERANCE_BUCKETS) {
-      const count = sum(delta, `stt_partial_worker_seconds_count{utterance="${bucket}"}`);
-      if (count > 0) partialWorker[bucket] = { meanMs: Math.round((sum(delta, `stt_partial_worker_seconds_sum{utterance="${bucket}"}`) / count) * 1000), count };
+    for (const bucket of TURN_BUCKETS) {
+      const count = sum(delta, `stt_partial_worker_seconds_count{turn="${bucket}"}`);
+      if (count > 0) partialWorker[bucket] = { meanMs: Math.round((sum(delta, `stt_partial_worker_seconds_sum{turn="${bucket}"}`) / count) * 1000), count };
     }
     const audioSeconds = sum(delta, 'stt_audio_received_seconds_total');
+    const partialRuns = ['done', 'failed', 'aborted'].reduce((n, end) => n + sum(delta, `stt_transcriptions_total{kind="partial",end="${end}"}`), 0);
     const writes = sum(delta, 'stt_session_store_write_seconds_count');
     const quantileMs = (q: number): number => round((histogramQuantile(delta, 'stt_session_store_write_seconds', q) ?? 0) * 1000, 2);
     return {
@@ -146,11 +157,18 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
       streams,
       partial,
       final,
+      speechEndFinal,
       gap,
+      finalInterval,
       partialWorker,
+      workerPerAudioSecond: {
+        partial: round(workerSeconds(delta, 'partial', ['done', 'failed']) / audioSeconds, 3),
+        final: round(workerSeconds(delta, 'final', ['done', 'failed']) / audioSeconds, 3),
+        aborted: round((workerSeconds(delta, 'partial', ['aborted']) + workerSeconds(delta, 'final', ['aborted'])) / audioSeconds, 3),
+      },
+      partialRunsPerDelivered: partial.count === 0 ? Number.POSITIVE_INFINITY : round(partialRuns / partial.count, 2),
       partialIntervalMs: Math.round(Math.max(...end.map((s) => metric(s, 'stt_partial_interval_seconds'))) * 1000),
       partialsPerStreamSecond: round(partial.count / streams / wallSeconds, 2),
-      inferencePerAudioSecond: round(delta.reduce((n, s) => n + inferenceSeconds(s), 0) / audioSeconds, 3),
       cpuCores: round(sum(delta, 'process_cpu_seconds_total') / wallSeconds, 2),
       rssPerStreamMiB: round((peakRss - idleRss) / streams / MiB, 1),
       peakRssMiB: round(peakRss / MiB, 1),
@@ -181,13 +199,16 @@ const round = (n: number, digits: number): number => Math.round(n * 10 ** digits
 const percentiles = (s: LatencyStats): string => (s.count === 0 ? 'none (0)' : `${s.p50} / ${s.p95} / ${s.p99} (${s.count})`);
 
 /** Every stream count given runs, past the capacity too: the table shows how latency and cadence degrade. */
-async function ramp(strategy: StreamStrategy, counts: number[], seconds: number, clips: SpeechClip[], target: () => Promise<Target>): Promise<StepResult[]> {
+async function ramp(strategy: StreamStrategy, counts: number[], seconds: number, clips: SpeechClip[], corpus: Corpus, target: () => Promise<Target>): Promise<StepResult[]> {
   const results: StepResult[] = [];
   for (const streams of counts) {
-    const result = await step(strategy, streams, seconds, clips, await target());
+    const result = await step(strategy, streams, seconds, clips, corpus, await target());
     results.push(result);
+    const work = result.workerPerAudioSecond;
     console.error(
-      `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms, gap p50/p95 ${result.gap.p50}/${result.gap.p95} ms, errors ${result.errors.length}` +
+      `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms (end of speech ${result.speechEndFinal.p95}), ` +
+        `gap p50/p95 ${result.gap.p50}/${result.gap.p95} ms, final interval p95/max ${result.finalInterval.p95}/${result.finalInterval.max} ms, ` +
+        `worker s per audio s ${work.partial}+${work.final}+${work.aborted} aborted, partial runs per delivered ${result.partialRunsPerDelivered}, errors ${result.errors.length}` +
         `${result.meetsRequirement ? '' : ' (misses the requirement)'}`,
     );
   }
@@ -202,26 +223,40 @@ function largestPassing(results: StepResult[], passes: (r: StepResult) => boolea
 
 function table(results: StepResult[]): string[] {
   const lines = [
-    '| strategy | streams | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | partial gap p50 / p95 ms | partial interval ms | partials per stream per s | inference s per audio s | CPU cores | RSS MiB per stream | event-loop lag p99 / max ms | /healthz p50 / p99 / max ms | errors | meets requirement |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| strategy | streams | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | end-of-speech final p50 / p95 ms | gap p50 / p95 ms | audio between finals p50 / p95 / max ms | errors | meets requirement |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
-    const p = r.partial;
-    const f = r.final;
     lines.push(
-      `| ${r.strategy} | ${r.streams} | ${percentiles(p)} | ${percentiles(f)} | ${r.gap.p50} / ${r.gap.p95} | ` +
-        `${r.partialIntervalMs} | ${r.partialsPerStreamSecond} | ${r.inferencePerAudioSecond} | ${r.cpuCores} | ${r.rssPerStreamMiB} | ` +
-        `${round(r.eventLoopLagP99Ms, 1)} / ${round(r.eventLoopLagMaxMs, 1)} | ${r.healthz.p50Ms} / ${r.healthz.p99Ms} / ${r.healthz.maxMs} | ${r.errors.length} | ${r.meetsRequirement ? 'yes' : 'no'} |`,
+      `| ${r.strategy} | ${r.streams} | ${percentiles(r.partial)} | ${percentiles(r.final)} | ${r.speechEndFinal.p50} / ${r.speechEndFinal.p95} | ${r.gap.p50} / ${r.gap.p95} | ` +
+        `${r.finalInterval.p50} / ${r.finalInterval.p95} / ${r.finalInterval.max} | ${r.errors.length} | ${r.meetsRequirement ? 'yes' : 'no'} |`,
     );
   }
   return lines;
 }
 
-/** Worker ms per partial by the utterance's length so far, per step: flat when partials cost what their tail does. */
-function workerTable(results: StepResult[]): string[] {
-  const lines = [`| strategy | streams | ${UTTERANCE_BUCKETS.map((b) => `utterance ${b}: ms (n)`).join(' | ')} |`, `| --- | ---: |${' ---: |'.repeat(UTTERANCE_BUCKETS.length)}`];
+/** What the work cost per step: worker time by kind, wasted partial runs, the machine. */
+function costTable(results: StepResult[]): string[] {
+  const lines = [
+    '| strategy | streams | worker s per audio s: partial + final + aborted = total | partial runs per partial delivered | partial interval ms | partials per stream per s | CPU cores | RSS MiB per stream | event-loop lag p99 / max ms | /healthz p50 / p99 / max ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const r of results) {
-    const cells = UTTERANCE_BUCKETS.map((b) => (r.partialWorker[b] ? `${r.partialWorker[b].meanMs} (${r.partialWorker[b].count})` : '-'));
+    const w = r.workerPerAudioSecond;
+    lines.push(
+      `| ${r.strategy} | ${r.streams} | ${w.partial} + ${w.final} + ${w.aborted} = ${round(w.partial + w.final + w.aborted, 3)} | ${r.partialRunsPerDelivered} | ` +
+        `${r.partialIntervalMs} | ${r.partialsPerStreamSecond} | ${r.cpuCores} | ${r.rssPerStreamMiB} | ` +
+        `${round(r.eventLoopLagP99Ms, 1)} / ${round(r.eventLoopLagMaxMs, 1)} | ${r.healthz.p50Ms} / ${r.healthz.p99Ms} / ${r.healthz.maxMs} |`,
+    );
+  }
+  return lines;
+}
+
+/** Worker ms per partial by the turn's length so far, per step: flat when partials cost what their tail does. */
+function workerTable(results: StepResult[]): string[] {
+  const lines = [`| strategy | streams | ${TURN_BUCKETS.map((b) => `turn ${b}: ms (n)`).join(' | ')} |`, `| --- | ---: |${' ---: |'.repeat(TURN_BUCKETS.length)}`];
+  for (const r of results) {
+    const cells = TURN_BUCKETS.map((b) => (r.partialWorker[b] ? `${r.partialWorker[b].meanMs} (${r.partialWorker[b].count})` : '-'));
     lines.push(`| ${r.strategy} | ${r.streams} | ${cells.join(' | ')} |`);
   }
   return lines;
@@ -278,11 +313,14 @@ async function main(): Promise<void> {
       'baseline-streams': { type: 'string', default: '1,2,4' },
       files: { type: 'string', default: '' },
       name: { type: 'string', default: 'load' },
+      corpus: { type: 'string', default: 'mixed' },
       decode: { type: 'string', default: 'emulated' },
       urls: { type: 'string', default: '' },
       instances: { type: 'string', default: '' },
     });
   const list = (value: unknown): number[] => (String(value) === '' ? [] : String(value).split(',').map(Number));
+  const corpus = String(values.corpus);
+  if (corpus !== 'mixed' && corpus !== 'continuous') throw new Error(`--corpus is mixed or continuous, not ${corpus}`);
   const seconds = Number(values.seconds);
   const clips = await loadClips(values.files ? String(values.files).split(',') : undefined);
   const machine = machineInfo();
@@ -297,20 +335,23 @@ async function main(): Promise<void> {
   const urls = String(values.urls) === '' ? [] : String(values.urls).split(',');
   const instances = String(values.instances) === '' ? urls.map((url) => url.replace(/^ws/, 'http').replace(/\/stream$/, '')) : String(values.instances).split(',');
   const external: Target = { streamUrls: urls, httpUrls: instances, stop: () => undefined };
-  const ours = await ramp('adaptive', list(values.streams), seconds, clips, urls.length > 0 ? async () => external : () => localTarget('adaptive', flags));
-  const baseline = urls.length > 0 ? [] : await ramp('naive', list(values['baseline-streams']), seconds, clips, () => localTarget('naive', flags));
+  const ours = await ramp('adaptive', list(values.streams), seconds, clips, corpus, urls.length > 0 ? async () => external : () => localTarget('adaptive', flags));
+  const baseline = urls.length > 0 ? [] : await ramp('naive', list(values['baseline-streams']), seconds, clips, corpus, () => localTarget('naive', flags));
   const capacity = largestPassing(ours, (r) => r.meetsRequirement);
 
   const command = `node dist/bench/load.js ${process.argv.slice(2).join(' ')}`.trim();
   const report = [
     `machine: ${describeMachine(machine)}`,
     `model: synthetic tiny.en; decode: ${decode}`,
-    `audio per stream: ${clips.map((c) => c.name).join(', ')} in turn (each stream starts at a different one), 0.6-2.5 s pauses, ${seconds} s, real time, 20 ms frames`,
+    `audio per stream: ${clips.map((c) => c.name).join(', ')} in turn (each stream starts at a different one), ` +
+      `${corpus === 'mixed' ? 'whole clips with 0.6-2.5 s pauses' : 'the clips\' speech only, pauses cut to 50-150 ms (continuous speech)'}, ${seconds} s, real time, 20 ms frames`,
     `command: ${command}`,
     '',
     ...table([...ours, ...baseline]),
     '',
-    'Worker time per partial by utterance length (mean ms, count):',
+    ...costTable([...ours, ...baseline]),
+    '',
+    'Worker time per partial by turn length (mean ms, count):',
     '',
     ...workerTable([...ours, ...baseline]),
     '',
@@ -324,7 +365,7 @@ async function main(): Promise<void> {
   const dir = join(projectRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${String(values.name)}-${stamp}.json`);
-  writeFileSync(file, JSON.stringify({ command, machine, decode, seconds, clips: clips.map((c) => c.name), capacity, ours, baseline }, null, 2));
+  writeFileSync(file, JSON.stringify({ command, machine, decode, corpus, seconds, clips: clips.map((c) => c.name), capacity, ours, baseline }, null, 2));
   const svg = join(projectRoot, 'docs', `${String(values.name)}-latency.svg`);
   writeFileSync(svg, chart(ours, baseline));
   console.log(`\nraw results: ${file}\nchart: ${svg}`);

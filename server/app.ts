@@ -78,8 +78,8 @@ function localWork(load: LoadController, remoteFinals: boolean): SchedulerObserv
     started: (kind) => {
       if (local(kind)) load.started(cls(kind));
     },
-    finished: (kind, runMs, end) => {
-      if (local(kind)) load.finished(cls(kind), runMs, end === 'done');
+    finished: (kind, runMs, end, overdueMs) => {
+      if (local(kind)) load.finished(cls(kind), runMs, end === 'done', overdueMs);
     },
   };
 }

@@ -75,19 +75,25 @@ async function run(dir: string): Promise<void> {
     t.match(await turns.waitFor((turn) => !turn.end_of_turn), { end_of_turn: false, turn_is_formatted: false }, 'a partial turn');
     client.forceEndpoint();
     const forced = await turns.waitFor((turn) => turn.end_of_turn);
-    t.match(forced, { turn_order: 0, turn_is_formatted: true, end_of_turn_confidence: 1 }, 'ForceEndpoint ended the turn');
+    t.match(forced, { turn_order: 0, turn_is_formatted: false, end_of_turn_confidence: 1 }, 'ForceEndpoint ended the turn: unformatted first');
+    t.match(await turns.waitFor((turn) => turn.end_of_turn && turn.turn_is_formatted), { turn_order: 0 }, 'then formatted');
     await sendPaced(jfk.subarray(seconds(2)), realTime, send);
     // Sends Terminate and waits for Termination (the plain-WebSocket test below checks it and the close code).
     await client.close(true, 0);
     t.same(errors, [], 'no errors');
 
     const all = turns.messages;
-    const ends = all.filter((turn) => turn.end_of_turn);
+    const ends = all.filter((turn) => turn.end_of_turn && turn.turn_is_formatted);
     t.ok(ends.length >= 2, 'several turns');
     t.same(
       ends.map((turn) => turn.turn_order),
       ends.map((_, i) => i),
       'turn_order counts the turns',
+    );
+    t.same(
+      all.filter((turn) => turn.end_of_turn).map((turn) => turn.turn_is_formatted),
+      ends.flatMap(() => [false, true]),
+      'every turn ends unformatted, then formatted',
     );
     for (const turn of all) {
       t.same(Object.keys(turn).sort(), ['end_of_turn', 'end_of_turn_confidence', 'transcript', 'turn_is_formatted', 'turn_order', 'type', 'utterance', 'words']);

@@ -10,13 +10,18 @@ export interface Sample {
 
 export interface ClientResult {
   partials: Sample[];
+  /** Every final, from the arrival of the end of the audio it covers (its end_ms). */
   finals: Sample[];
+  /** Finals that end a speech turn, from the arrival of the end of the speech in them (the source's Silero region). */
+  speechEndFinals: Sample[];
   /**
-   * How long speech went on without a partial, in ms: from the moment an utterance's speech was sent to its first
-   * partial, then between its partials, for utterances that lasted over a second.
+   * How long speech went on without a new transcript (partial or final), in ms: from the moment a turn's speech was
+   * sent to its first transcript, then between its transcripts, for turns that lasted over a second.
    */
   partialGaps: number[];
-  /** Finals that match no speech end in the source (forced cuts of long utterances). */
+  /** Audio (ms) between consecutive finals of a speech turn, the first counted from the turn's start. */
+  finalIntervals: number[];
+  /** End-of-speech finals that match no speech end in the source. */
   unmatchedFinals: number;
   errors: string[];
 }
@@ -30,8 +35,9 @@ export const DRAIN_MS = 180_000;
 /**
  * Streams `timeline` at real-time pace over a real WebSocket, ends the stream, and times every transcript:
  * - partial latency: arrival minus the send time of the newest audio it covers (its end_ms);
- * - final latency: arrival minus the send time of the audio where the source's speech ended (the last Silero
- *   region of the source that ends inside the final's segment).
+ * - final latency: arrival minus the send time of the end of its segment (its end_ms);
+ * - end-of-speech final latency: arrival minus the send time of the audio where the source's speech ended (the last
+ *   Silero region of the source that ends inside the final's segment).
  * `drainMs` bounds the wait for the last finals after the end; running past it counts as an error.
  */
 export async function runClient(url: string, timeline: Timeline, drainMs: number): Promise<ClientResult> {
@@ -40,7 +46,7 @@ export async function runClient(url: string, timeline: Timeline, drainMs: number
   try {
     client = await StreamClient.connect(url);
   } catch (error) {
-    return { partials: [], finals: [], partialGaps: [], unmatchedFinals: 0, errors: [`connect: ${(error as Error).message}`] };
+    return { partials: [], finals: [], speechEndFinals: [], partialGaps: [], finalIntervals: [], unmatchedFinals: 0, errors: [`connect: ${(error as Error).message}`] };
   }
   await client.stream(timeline.pcm, { speed: 1, frameMs: FRAME_MS });
   let timer: NodeJS.Timeout | undefined;
@@ -60,43 +66,43 @@ export async function runClient(url: string, timeline: Timeline, drainMs: number
   return { ...latencies(client, timeline.regions), errors: [...errors, ...client.errors().map((e) => `${String(e['code'])}: ${String(e['message'])}`)] };
 }
 
-/** Partials keep coming while someone speaks: the gaps between them, per utterance longer than a second. */
-const MIN_UTTERANCE_FOR_GAPS_MS = 1000;
+/** Transcripts keep coming while someone speaks: the gaps between them, per turn longer than a second. */
+const MIN_TURN_FOR_GAPS_MS = 1000;
 
 function latencies(client: StreamClient, regions: VadSegment[]): Omit<ClientResult, 'errors'> {
-  const partials: Sample[] = [];
-  const finals: Sample[] = [];
-  const partialGaps: number[] = [];
-  let unmatchedFinals = 0;
-  let segment = -1;
-  let lastPartialAt = 0;
-  /** Gaps of the utterance in progress: they count once its final shows it lasted long enough. */
-  let gaps: number[] = [];
+  const result: Omit<ClientResult, 'errors'> = { partials: [], finals: [], speechEndFinals: [], partialGaps: [], finalIntervals: [], unmatchedFinals: 0 };
+  /** The turn in progress: where it began, its last update and final, and its gaps (counted once it proves long enough). */
+  let turn: { startMs: number; lastUpdateAt: number; lastFinalEndMs: number; gaps: number[] } | null = null;
   for (const { at, data } of client.messages) {
     if (data['type'] !== 'transcript') continue;
     const endMs = data['end_ms'] as number;
     const startMs = data['start_ms'] as number;
-    if (data['segment_id'] !== segment) {
-      segment = data['segment_id'] as number;
-      // Speech starts being heard 200 ms after the utterance's padded start.
-      lastPartialAt = client.sentAt(startMs + 200);
-      gaps = [];
-    }
+    // Speech starts being heard 200 ms after the turn's padded start.
+    turn ??= { startMs, lastUpdateAt: client.sentAt(startMs + 200), lastFinalEndMs: startMs, gaps: [] };
     if (data['is_final'] !== true) {
-      partials.push({ at, ms: at - client.sentAt(endMs) });
-      gaps.push(at - lastPartialAt);
-      lastPartialAt = at;
+      result.partials.push({ at, ms: at - client.sentAt(endMs) });
+      turn.gaps.push(at - turn.lastUpdateAt);
+      turn.lastUpdateAt = at;
+      continue;
+    }
+    result.finals.push({ at, ms: at - client.sentAt(endMs) });
+    result.finalIntervals.push(endMs - turn.lastFinalEndMs);
+    turn.lastFinalEndMs = endMs;
+    if (data['end_of_speech'] !== true) {
+      turn.gaps.push(at - turn.lastUpdateAt);
+      turn.lastUpdateAt = at;
       continue;
     }
     // Up to where the speaker stopped; the silence after that is no gap.
-    const spokeUntil = lastEndingIn(regions, startMs, endMs + 50)?.endMs ?? endMs;
-    if (client.sentAt(spokeUntil) > lastPartialAt) gaps.push(client.sentAt(spokeUntil) - lastPartialAt);
-    if (spokeUntil - startMs >= MIN_UTTERANCE_FOR_GAPS_MS) partialGaps.push(...gaps);
     const region = lastEndingIn(regions, startMs, endMs + 50);
-    if (region) finals.push({ at, ms: at - client.sentAt(region.endMs) });
-    else unmatchedFinals++;
+    const spokeUntil = region?.endMs ?? endMs;
+    if (client.sentAt(spokeUntil) > turn.lastUpdateAt) turn.gaps.push(client.sentAt(spokeUntil) - turn.lastUpdateAt);
+    if (spokeUntil - turn.startMs >= MIN_TURN_FOR_GAPS_MS) result.partialGaps.push(...turn.gaps);
+    if (region) result.speechEndFinals.push({ at, ms: at - client.sentAt(region.endMs) });
+    else result.unmatchedFinals++;
+    turn = null;
   }
-  return { partials, finals, partialGaps, unmatchedFinals };
+  return result;
 }
 
 /** The last region whose end falls in (from, to]; regions are in time order. */

@@ -16,8 +16,16 @@ export interface Timeline {
   regions: VadSegment[];
 }
 
-const MIN_PAUSE_MS = 600;
-const MAX_PAUSE_MS = 2500;
+/**
+ * How the clips are joined. `mixed`: each whole clip (its own silences included) then a pause of 0.6-2.5 s, as people
+ * pause between turns. `continuous`: only the clips' speech, every pause longer than 150 ms cut down to 50-150 ms, as
+ * in a lecture or dictation: long turns without the silence that ends one.
+ */
+export type Corpus = 'mixed' | 'continuous';
+
+const PAUSES_MS: Record<Corpus, [number, number]> = { mixed: [600, 2500], continuous: [50, 150] };
+/** Audio kept around each speech region of a clip in the continuous corpus, so no word loses its edges. */
+const REGION_PAD_MS = 40;
 
 /** Every WAV in fixtures/speech, with its speech regions. */
 export async function loadClips(names?: string[]): Promise<SpeechClip[]> {
@@ -52,23 +60,38 @@ function random(seed: number): () => number {
   };
 }
 
+const samplesOf = (ms: number): number => Math.round((ms * SAMPLE_RATE) / 1000);
+
+/** A clip's speech regions only (padded), each with the region it is, in the clip's time. */
+function speechOnly(clip: SpeechClip): { pcm: Int16Array; region: VadSegment }[] {
+  return clip.regions.map((region) => {
+    const from = Math.max(0, samplesOf(region.startMs - REGION_PAD_MS));
+    const to = Math.min(clip.pcm.length, samplesOf(region.endMs + REGION_PAD_MS));
+    return { pcm: clip.pcm.subarray(from, to), region: { startMs: region.startMs - (from * 1000) / SAMPLE_RATE, endMs: region.endMs - (from * 1000) / SAMPLE_RATE } };
+  });
+}
+
 /**
- * At least `seconds` of speech for client `index`: the clips in turn, starting at a different one for each client,
- * each followed by a pause of 0.6-2.5 s, as people pause between sentences.
+ * At least `seconds` of audio for client `index`: the clips in turn, starting at a different one for each client,
+ * joined as `corpus` says, with pauses drawn from a seeded generator so every run plays the same audio.
  */
-export function buildTimeline(clips: SpeechClip[], index: number, seconds: number): Timeline {
+export function buildTimeline(clips: SpeechClip[], index: number, seconds: number, corpus: Corpus = 'mixed'): Timeline {
   const next = random(index + 1);
+  const [minPauseMs, maxPauseMs] = PAUSES_MS[corpus];
   const parts: Int16Array[] = [];
   const regions: VadSegment[] = [];
   let samples = 0;
+  const add = (pcm: Int16Array, clipRegions: VadSegment[]): void => {
+    const offsetMs = (samples * 1000) / SAMPLE_RATE;
+    for (const region of clipRegions) regions.push({ startMs: region.startMs + offsetMs, endMs: region.endMs + offsetMs });
+    const pause = new Int16Array(samplesOf(minPauseMs + next() * (maxPauseMs - minPauseMs)));
+    parts.push(pcm, pause);
+    samples += pcm.length + pause.length;
+  };
   for (let i = index; samples < seconds * SAMPLE_RATE; i++) {
     const clip = clips[i % clips.length] as SpeechClip;
-    const offsetMs = (samples * 1000) / SAMPLE_RATE;
-    for (const region of clip.regions) regions.push({ startMs: region.startMs + offsetMs, endMs: region.endMs + offsetMs });
-    const pauseMs = MIN_PAUSE_MS + next() * (MAX_PAUSE_MS - MIN_PAUSE_MS);
-    const pause = new Int16Array(Math.round((pauseMs * SAMPLE_RATE) / 1000));
-    parts.push(clip.pcm, pause);
-    samples += clip.pcm.length + pause.length;
+    if (corpus === 'mixed') add(clip.pcm, clip.regions);
+    else for (const piece of speechOnly(clip)) add(piece.pcm, [piece.region]);
   }
   const pcm = new Int16Array(samples);
   let offset = 0;

@@ -1,10 +1,11 @@
 /**
  * Degrade instead of falling behind. Estimates the demand on the transcription workers over what they can do
  * (load): the time finals and uploads kept them busy, plus the partials the speaking sessions want at the current
- * interval (sessions × mean partial cost ÷ interval). Above WIDEN_ABOVE it widens the interval between partials for
- * every session, below NARROW_BELOW it narrows it again, so finals keep their latency and every session keeps getting
- * partials at the same, reduced, cadence instead of some starving. At the widest interval with demand still above
- * capacity, it stops admitting new sessions.
+ * interval (sessions × mean partial cost ÷ interval). Above WIDEN_ABOVE, or when a final missed its deadline, it
+ * widens the interval between partials (and with it their deadlines) for every session; below NARROW_BELOW, with no
+ * final late, it narrows it again: partials thin out before finals slip, and every session keeps getting partials at
+ * the same, reduced, cadence instead of some starving. At the widest interval with demand still above capacity, or
+ * finals still late, it stops admitting new sessions.
  */
 export interface LoadControllerOptions {
   /** The configured partial interval: the narrowest. */
@@ -41,6 +42,10 @@ export class LoadController {
   private partialMs = INITIAL_PARTIAL_MS;
   private smoothed = 0;
   private interval: number;
+  /** A final finished after its deadline since the last update. */
+  private finalsLate = false;
+  /** Updates in a row that saw a late final: lateness that outlasts one widening is overload. */
+  private lateUpdates = 0;
 
   constructor(private readonly options: LoadControllerOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -56,9 +61,9 @@ export class LoadController {
     return Math.round(this.interval);
   }
 
-  /** Whether a new session fits: not while demand exceeds capacity even at the widest interval. */
+  /** Whether a new session fits: not while demand exceeds capacity, or finals are late, even at the widest interval. */
   get admitting(): boolean {
-    return !(this.interval >= this.options.maxIntervalMs && this.smoothed > 1);
+    return !(this.interval >= this.options.maxIntervalMs && (this.smoothed > 1 || this.lateUpdates >= 2));
   }
 
   started(kind: 'final' | 'partial'): void {
@@ -67,7 +72,9 @@ export class LoadController {
     this.running++;
   }
 
-  finished(kind: 'final' | 'partial', runMs: number, completed: boolean): void {
+  /** `overdueMs`: how long after its deadline the job finished (0: in time). */
+  finished(kind: 'final' | 'partial', runMs: number, completed: boolean, overdueMs = 0): void {
+    if (kind === 'final' && overdueMs > 0) this.finalsLate = true;
     if (kind === 'partial') {
       // Aborted partials say nothing about what a partial costs.
       if (completed) this.partialMs += 0.2 * (runMs - this.partialMs);
@@ -88,8 +95,10 @@ export class LoadController {
     this.busyMs = 0;
     this.lastUpdate = now;
     this.smoothed += SMOOTHING * (load - this.smoothed);
-    if (this.smoothed > WIDEN_ABOVE) this.interval = Math.min(this.options.maxIntervalMs, this.interval * STEP);
+    this.lateUpdates = this.finalsLate ? this.lateUpdates + 1 : 0;
+    if (this.smoothed > WIDEN_ABOVE || this.finalsLate) this.interval = Math.min(this.options.maxIntervalMs, this.interval * STEP);
     else if (this.smoothed < NARROW_BELOW) this.interval = Math.max(this.options.baseIntervalMs, this.interval / STEP);
+    this.finalsLate = false;
     return this.snapshot;
   }
 

@@ -9,9 +9,10 @@
  * a transcription of its own audio only; the final of the turn's last segment says it ends the turn.
  *
  * Message invariant: each segment's messages are zero or more partials followed by its final, and all of them come
- * before any message of the next segment. A final whose text is filtered away (silence, non-speech, a failed
- * transcription) is still sent, with text '', when partials of its segment were sent, or when it ends a turn that
- * sent anything, so a client can clear what it shows and knows the turn ended; otherwise nothing is sent.
+ * before any message of the next segment. Once a turn has sent anything, every later segment of it gets its final,
+ * even one whose text is filtered away (silence, non-speech, a failed transcription), as text '': the turn's finals
+ * from there on tile its audio, and its end is always sent. A segment final with nothing to say before that (no
+ * partial of it, nothing sent of its turn) is not sent.
  */
 import { CommittedWindow } from './committed-window.js';
 import { PartialPolicy } from './partial-policy.js';
@@ -481,7 +482,7 @@ export class SessionCore {
 
   private emitFinal(segment: Segment, outcome: TranscriptionOutcome | null): void {
     const text = outcome ? speechText(outcome) : '';
-    const wanted = text !== '' || segment.shownText !== '' || (segment.endOfSpeech && segment.turn.emitted);
+    const wanted = text !== '' || segment.shownText !== '' || segment.turn.emitted;
     if (!wanted) return;
     const language = outcome?.language ?? segment.shownLanguage;
     if (text) {

@@ -9,7 +9,7 @@ export const PARTIAL_TEXT = /^(?:[\p{L}\p{M}\p{N}\u200c\u200d]+(?:['’][\p{L}\p
 /** Slack on segment edges against whole-file VAD regions: the documented pad plus one 32 ms VAD window. */
 export const EDGE_SLACK_MS = Math.max(PRE_PAD_MS, POST_PAD_MS) + 32;
 
-const TRANSCRIPT_KEYS = ['end_ms', 'is_final', 'language', 'segment_id', 'seq', 'start_ms', 'text', 'type'];
+const TRANSCRIPT_KEYS = ['end_ms', 'end_of_speech', 'is_final', 'language', 'segment_id', 'seq', 'start_ms', 'text', 'type'];
 /** Session bookkeeping messages and their keys. */
 const BOOKKEEPING_KEYS: Record<string, string[]> = {
   session: ['resume_token', 'resume_ttl_ms', 'session_id', 'type'],
@@ -37,6 +37,8 @@ export function checkShapes(t: Test, messages: Record<string, unknown>[]): Trans
     t.same(Object.keys(message).sort(), TRANSCRIPT_KEYS, 'transcript message shape');
     t.type(message['text'], 'string');
     t.type(message['is_final'], 'boolean');
+    t.type(message['end_of_speech'], 'boolean');
+    if (message['end_of_speech'] === true) t.equal(message['is_final'], true, 'only a final ends a turn');
     t.type(message['language'], 'string');
     for (const key of ['segment_id', 'seq', 'start_ms', 'end_ms']) t.ok(Number.isInteger(message[key]) && (message[key] as number) >= 0, `${key} is a whole number`);
     t.ok((message['end_ms'] as number) >= (message['start_ms'] as number), 'end_ms >= start_ms');
@@ -47,25 +49,34 @@ export function checkShapes(t: Test, messages: Record<string, unknown>[]): Trans
 
 /**
  * The documented ordering: seq counts up from 0 by one; each segment is zero or more partials then exactly one
- * final, all before the next segment starts; partials carry no punctuation; finals cover their partials' start.
+ * final, all before the next segment starts; partials carry no punctuation and cover only audio after the last
+ * final; finals cover their partials' start; a turn's segments tile its audio up to the final that ends it.
  */
 export function checkOrdering(t: Test, transcripts: Transcript[]): void {
   transcripts.forEach((m, i) => t.equal(m.seq, i, 'seq counts up by one'));
   let open: number | null = null;
   const finished = new Set<number>();
+  /** The last final, while its turn goes on. */
+  let turnGoesOn: Transcript | null = null;
+  let lastFinalEnd = 0;
   for (const m of transcripts) {
     t.notOk(finished.has(m.segment_id), `nothing follows the final of segment ${m.segment_id}`);
     if (open !== null && m.segment_id !== open) t.fail(`segment ${m.segment_id} started before segment ${open} had its final`);
+    if (turnGoesOn && open === null) t.equal(m.start_ms, turnGoesOn.end_ms, `segment ${m.segment_id} carries its turn on where the last final ended`);
     if (m.is_final) {
       finished.add(m.segment_id);
       open = null;
+      turnGoesOn = m.end_of_speech ? null : m;
+      lastFinalEnd = m.end_ms;
     } else {
       t.match(m.text, PARTIAL_TEXT, 'partial has no punctuation or symbols');
       t.not(m.text, '', 'partials are never empty');
+      t.ok(m.start_ms >= lastFinalEnd, 'a partial covers only audio after the last final');
       open = m.segment_id;
     }
   }
   t.equal(open, null, 'every segment ended with a final');
+  t.equal(turnGoesOn, null, 'the last final ended its turn');
   const ids = [...new Set(transcripts.map((m) => m.segment_id))];
   t.same(ids, [...ids].sort((a, b) => a - b), 'segments come in order');
   for (const id of ids) {
@@ -100,8 +111,8 @@ export function checkTimings(t: Test, transcripts: Transcript[], ref: TimingRefe
     }
     const final = transcripts.find((f) => f.segment_id === m.segment_id && f.is_final);
     if (!final) continue;
-    const cut = transcripts.some((n) => n.segment_id === m.segment_id + 1 && n.start_ms === final.end_ms);
-    const limit = cut ? m.start_ms + ref.maxUtteranceMs + 1000 : final.end_ms + ref.endSilenceMs + EDGE_SLACK_MS;
-    t.ok(m.end_ms <= limit, `partial of segment ${m.segment_id} covers ${m.end_ms} ms, within its utterance`);
+    // A segment cut while its turn went on may have been read past its end (up to the committed words after it).
+    const limit = final.end_of_speech ? final.end_ms + ref.endSilenceMs + EDGE_SLACK_MS : m.start_ms + ref.maxUtteranceMs + 1000;
+    t.ok(m.end_ms <= limit, `partial of segment ${m.segment_id} covers ${m.end_ms} ms, within its turn`);
   }
 }

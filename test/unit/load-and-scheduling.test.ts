@@ -58,6 +58,31 @@ t.test('the partial interval widens under load, stops admitting at its widest, a
   t.ok(load.admitting, 'and admitting again');
 });
 
+t.test('a final past its deadline widens the partial interval at once, and late finals at the widest stop admissions', async (t) => {
+  let now = 0;
+  const load = new LoadController({ baseIntervalMs: 400, maxIntervalMs: 1200, capacity: 2, now: () => now });
+  // Light load: nothing would widen the interval...
+  load.started('final');
+  now += 100;
+  load.finished('final', 100, true, 250);
+  now += 900;
+  t.equal(load.update(1).partialIntervalMs, 500, '...but the late final does');
+  now += 1000;
+  t.equal(load.update(1).partialIntervalMs, 400, 'and with finals in time again it narrows back');
+  for (let second = 0; second < 8; second++) {
+    load.started('final');
+    now += 100;
+    load.finished('final', 100, true, 500);
+    now += 900;
+    load.update(1);
+  }
+  t.equal(load.partialIntervalMs, 1200);
+  t.notOk(load.admitting, 'finals late at the widest interval: no new sessions');
+  now += 1000;
+  load.update(1);
+  t.ok(load.admitting, 'in time again: admitting');
+});
+
 const task = (kind: 'partial' | 'final'): TranscriptionTask => ({ kind, pcm: new Int16Array(16000), options: {} });
 
 /** A scheduler over a runner the test drives, on a clock the test moves; `finished` records what ran and how. */
