@@ -1,8 +1,22 @@
 /** Fakes of the session core's injected interfaces: a scripted speech detector and a transcription runner the test drives. */
 import { setImmediate as turn } from 'node:timers/promises';
-import type { OutcomeToken, SpeechDetector, TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from '../../engine/pipeline/index.js';
+import type { OutcomeToken, SpeechDetector, StreamSettings, TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from '../../engine/pipeline/index.js';
 
 export const WINDOW = 512;
+
+/** The server's defaults, greedy finals (the fakes do not search beams). */
+export const TEST_SETTINGS: StreamSettings = {
+  strategy: 'adaptive',
+  partials: true,
+  partialIntervalMs: 400,
+  endSilenceMs: 400,
+  maxSegmentMs: 6000,
+  maxUtteranceMs: 15000,
+  threads: 1,
+  finalBeamSize: 1,
+  earlyFinals: true,
+  emulatedTokensPerSecond: 0,
+};
 
 /** Speech probabilities from a script: `probability(window)` for each whole 512-sample window pushed. */
 export class ScriptedDetector implements SpeechDetector {

@@ -15,20 +15,9 @@ import {
   type StreamSettings,
   type TranscriptEvent,
 } from '../../engine/pipeline/index.js';
-import { ManualRunner, ScriptedDetector, WINDOW, outcome, settle, type Call } from '../helpers/pipeline-fakes.js';
+import { ManualRunner, ScriptedDetector, WINDOW, outcome, settle, type Call, TEST_SETTINGS } from '../helpers/pipeline-fakes.js';
 
-const SETTINGS: StreamSettings = {
-  strategy: 'adaptive',
-  partials: true,
-  partialIntervalMs: 400,
-  endSilenceMs: 400,
-  maxSegmentMs: 6000,
-  maxUtteranceMs: 15000,
-  threads: 1,
-  finalBeamSize: 1,
-  earlyFinals: true,
-  emulatedTokensPerSecond: 0,
-};
+const SETTINGS = TEST_SETTINGS;
 const WINDOW_MS = WINDOW / 16;
 
 /** A spoken word: its text as Whisper would write it and where it begins (session ms). */

@@ -10,20 +10,9 @@ import {
   type StreamSettings,
   type TranscriptEvent,
 } from '../../engine/pipeline/index.js';
-import { ManualRunner, ScriptedDetector, WINDOW, outcome, settle, silence } from '../helpers/pipeline-fakes.js';
+import { ManualRunner, ScriptedDetector, WINDOW, outcome, settle, silence, TEST_SETTINGS } from '../helpers/pipeline-fakes.js';
 
-const SETTINGS: StreamSettings = {
-  strategy: 'adaptive',
-  partials: false,
-  partialIntervalMs: 400,
-  endSilenceMs: 400,
-  maxSegmentMs: 6000,
-  maxUtteranceMs: 15000,
-  threads: 1,
-  finalBeamSize: 1,
-  earlyFinals: false,
-  emulatedTokensPerSecond: 0,
-};
+const SETTINGS: StreamSettings = { ...TEST_SETTINGS, partials: false, earlyFinals: false };
 const PRE_PAD = PRE_PAD_MS * 16;
 
 function rig(restore?: { checkpoint: SessionCheckpoint; nextSeq: number }): { session: StreamSession; runner: ManualRunner; transcripts: TranscriptEvent[]; checkpoints: SessionCheckpoint[] } {

@@ -11,20 +11,9 @@ import {
   type StreamSettings,
   type TranscriptEvent,
 } from '../../engine/pipeline/index.js';
-import { ManualRunner, ScriptedDetector, WINDOW, outcome, settle, silence, type Call } from '../helpers/pipeline-fakes.js';
+import { ManualRunner, ScriptedDetector, WINDOW, outcome, settle, silence, type Call, TEST_SETTINGS } from '../helpers/pipeline-fakes.js';
 
-const SETTINGS: StreamSettings = {
-  strategy: 'adaptive',
-  partials: true,
-  partialIntervalMs: 400,
-  endSilenceMs: 400,
-  maxSegmentMs: 6000,
-  maxUtteranceMs: 15000,
-  threads: 1,
-  finalBeamSize: 1,
-  earlyFinals: true,
-  emulatedTokensPerSecond: 0,
-};
+const SETTINGS = TEST_SETTINGS;
 
 interface Rig {
   session: StreamSession;
