@@ -15,7 +15,7 @@ const SECRET = 'a socket.io test secret of at least 32 bytes';
 const app = await startTestServer({ API_KEY_HASHES: hashApiKey(KEY), JWT_SECRET: SECRET });
 t.teardown(() => app.close());
 const jfk = speech('jfk.wav');
-const TRANSCRIPT_KEYS = ['end_ms', 'is_final', 'language', 'segment_id', 'seq', 'start_ms', 'text'];
+const TRANSCRIPT_KEYS = ['end_ms', 'end_of_speech', 'is_final', 'language', 'segment_id', 'seq', 'start_ms', 'text'];
 
 const jwt = (expiresAt: number): Promise<string> =>
   new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(expiresAt).sign(new TextEncoder().encode(SECRET));

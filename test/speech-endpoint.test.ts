@@ -10,7 +10,7 @@ const speechUrl = app.streamUrl.replace(/\/stream$/, '/speech');
 const jfk = speech('jfk.wav');
 const bytes = (pcm: Int16Array): Uint8Array => new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 
-const TRANSCRIPT_DATA_KEYS = ['end_ms', 'is_final', 'language', 'segment_id', 'seq', 'start_ms', 'text'];
+const TRANSCRIPT_DATA_KEYS = ['end_ms', 'end_of_speech', 'is_final', 'language', 'segment_id', 'seq', 'start_ms', 'text'];
 
 t.test('start, audio, stop: started, partials and finals in order, stopped', async (t) => {
   const client = await StreamClient.connect(speechUrl);

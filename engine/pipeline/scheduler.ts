@@ -7,8 +7,9 @@
  *   not: a session that asks for far more work than real-time speech needs (a flood of flushes) delays its own work,
  *   not everyone's, and under overload the light users keep their deadlines.
  * - Finals run one at a time per owner, in the order they were asked for (each prompts with the one before). When
- *   every slot is busy, a final due before a running partial takes that partial's slot; the partial goes back to the
- *   head of its owner's line.
+ *   every slot is busy and a final due before a running partial has less than PREEMPT_SLACK_MS left, it takes that
+ *   partial's slot and the partial runs again later (sooner, waiting for a partial to finish costs the final little
+ *   and saves the partial's work).
  * - Partials: at most one running and one queued per owner; a newer partial replaces the owner's queued one.
  * - File uploads last, at most `uploads` at a time, never ahead of live work that could run.
  */
@@ -62,6 +63,8 @@ const USAGE_TAU_MS = 5000;
 const MIN_USAGE_MS = 1000;
 /** Added to the deadlines of owners over their share: more than any deadline differs by, so they come after. */
 const OVER_SHARE_DELAY_MS = 1e9;
+/** A final this close to its deadline no longer waits for a running partial to finish. */
+const PREEMPT_SLACK_MS = 1000;
 
 interface Usage {
   /** Decayed sum of worker ms, as of `at`. */
@@ -105,6 +108,8 @@ export class TranscriptionScheduler {
   /** Owners that asked for partials since takePartialOwners() last counted them. */
   private partialOwners = new Set<object>();
   private pumpScheduled = false;
+  /** When a waiting final becomes urgent enough to preempt, if nothing else pumps before. */
+  private preemptCheck: { at: number; timer: NodeJS.Timeout } | null = null;
 
   constructor(
     private readonly runner: TranscriptionRunner,
@@ -289,11 +294,18 @@ export class TranscriptionScheduler {
     return undefined;
   }
 
-  /** A final that waits for a slot that only partials hold takes the slot of the partial due last, if due after it. */
+  /**
+   * A final that waits for a slot only partials hold, and is close to its deadline, takes the slot of the partial due
+   * last, if due after it.
+   */
   private preemptForFinals(): void {
     if (this.concurrency.remoteFinals !== undefined || this.hasSlot('final')) return;
     const final = this.earliest(this.runnableFinals());
     if (!final) return;
+    if (final.deadline - this.now() > PREEMPT_SLACK_MS) {
+      this.schedulePreemptCheck(final.deadline - PREEMPT_SLACK_MS);
+      return;
+    }
     const share = this.fairShare();
     let victim: Job | undefined;
     for (const job of this.running) {
@@ -303,6 +315,21 @@ export class TranscriptionScheduler {
     if (!victim || this.priority(victim, share) <= this.priority(final, share)) return;
     victim.preempted = true;
     victim.abort?.abort();
+  }
+
+  private schedulePreemptCheck(at: number): void {
+    if (this.preemptCheck && this.preemptCheck.at <= at) return;
+    if (this.preemptCheck) clearTimeout(this.preemptCheck.timer);
+    const timer = setTimeout(
+      () => {
+        this.preemptCheck = null;
+        this.pump();
+      },
+      Math.max(0, at - this.now()),
+    );
+    // A check due later keeps no process alive: by then the work is done or cancelled.
+    timer.unref();
+    this.preemptCheck = { at, timer };
   }
 
   private start(job: Job): void {

@@ -322,7 +322,6 @@ export class SessionCore {
       case 'pause': {
         const segment = this.turn?.segment;
         if (!segment || !this.settings.earlyFinals || segment.early) return;
-        this.effects.abortPartial();
         segment.early = { segment, from: segment.start, to: wholeMs(Math.min(event.endSample, this.written)), result: null };
         this.effects.final(segment.early);
         return;
