@@ -180,11 +180,6 @@ export class SessionCore {
     return this.pending.reduce((sum, segment) => sum + ((segment.end ?? segment.start) - segment.start), 0);
   }
 
-  /** Closed segments still waiting for their finals. */
-  get finalsOutstanding(): boolean {
-    return this.pending.length > 0;
-  }
-
   setLanguage(code: string): void {
     this.requestedLanguage = code;
     this.detectedLanguage = null;
@@ -359,7 +354,7 @@ export class SessionCore {
     const record: Turn = continued === null ? { id: this.nextTurnId++, start, emitted: false } : { id: continued, start, emitted: true };
     if (continued !== null) this.nextTurnId = continued + 1;
     this.continuedTurn = null;
-    const segment = this.newSegment(record, start);
+    const segment = this.newSegment(record, start, this.language);
     this.turn = {
       record,
       segment,
@@ -370,27 +365,27 @@ export class SessionCore {
     this.effects.speech({ type: 'started', turnId: record.id, segmentId: segment.id, ms: samplesToMs(start) });
   }
 
-  private newSegment(turn: Turn, start: number): Segment {
+  private newSegment(turn: Turn, start: number, language: string): Segment {
     return {
       id: this.nextSegmentId++,
       turn,
       start,
       end: null,
       endOfSpeech: false,
-      language: this.language,
+      language,
       shownText: '',
       shownWords: 0,
-      shownLanguage: this.language,
+      shownLanguage: language,
       early: null,
       final: null,
     };
   }
 
-  /** Closes the turn's open segment at `at` and opens the next one there; the turn goes on. */
+  /** Closes the turn's open segment at `at` and opens the next one there; the turn goes on, in the same language. */
   private cutSegment(turn: { segment: Segment }, at: number): void {
     const segment = turn.segment;
     this.close(segment, at, false);
-    turn.segment = this.newSegment(segment.turn, segment.end ?? at);
+    turn.segment = this.newSegment(segment.turn, segment.end ?? at, segment.language);
     this.boundaries.restartSegment(turn.segment.start);
   }
 

@@ -68,7 +68,7 @@ function rig(options: RigOptions): Rig {
   const session = new StreamSession({
     scheduler: new TranscriptionScheduler(runner, { slots: options.slots ?? 1, uploads: 1 }),
     detector: new ScriptedDetector((w) => (options.vad(w) ? 0.9 : 0.02)),
-    languages: new LanguagePolicy(['en'], false),
+    languages: new LanguagePolicy(['en', 'de'], true),
     defaultLanguage: 'en',
     settings: { ...SETTINGS, ...options.settings },
     restore: options.restore,
@@ -316,4 +316,21 @@ t.test('a session restored from a checkpoint taken mid-turn carries the turn on 
     spoken.map(([word]) => word),
     'between them, every word once',
   );
+});
+
+t.test('a language asked for in the middle of a turn applies from the next turn on, not to its later segments', async (t) => {
+  const spoken = [...speech(400, 24, 8), ...speech(9_000, 8, 8, 300, 24)];
+  const r = rig({ vad: (w) => (w * WINDOW_MS >= 350 && w * WINDOW_MS < 7_600) || (w * WINDOW_MS >= 8_950 && w * WINDOW_MS < 11_500), spoken });
+  await feed(r, 3_000, { spoken });
+  r.session.setLanguage('de');
+  await feed(r, 10_000, { spoken });
+  const finals = finalsOf(r);
+  const languageOf = (m: TranscriptEvent): string | undefined =>
+    r.finalCalls.find((call) => (call.task.pcm[0] ?? -1) === m.startMs)?.task.options.language;
+  t.same(
+    finals.map((m) => [m.turnId, languageOf(m)]),
+    finals.map((m) => [m.turnId, m.turnId === 0 ? 'en' : 'de']),
+    'every segment of the first turn in English, the next turn in German',
+  );
+  t.ok(finals.filter((m) => m.turnId === 0).length >= 3, 'the first turn had several segments');
 });
