@@ -13,6 +13,7 @@ import {
   type StreamSettings,
   type TranscriptionRunner,
 } from '../engine/pipeline/index.js';
+import { prepareOpus } from '../engine/codecs/opus.js';
 import { AudioDecoder } from '../workers/audio-decoder.js';
 import { TranscriberPool } from '../workers/transcriber-pool.js';
 import { VadService } from '../workers/vad-service.js';
@@ -166,6 +167,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     if (pool) stops.push(() => pool.close());
     const decoder = new AudioDecoder();
     stops.push(() => decoder.close());
+    // Live Opus streams (WebM, Ogg) decode synchronously, with a decoder made ready before they start.
+    await prepareOpus();
 
     const remote = config.forwardUrl
       ? new RemoteTranscriber({
@@ -273,7 +276,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         forwarding: remote !== null,
         scheduler: scheduler.stats,
       }),
-      stats: () => ({ sessions: registry.stats, scheduler: scheduler.stats, load: load.snapshot }),
+      stats: () => ({ sessions: registry.stats, scheduler: scheduler.stats, load: load.snapshot, uploads: uploads.stats }),
       degraded: () => shared?.unavailable ?? null,
     });
     listening.ready({
