@@ -11,7 +11,8 @@ import { hashApiKey } from '../server/auth/authenticator.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { refusedUpgrade } from './helpers/handshake.js';
 import { MessageLog } from './helpers/message-log.js';
-import { sendPaced } from './helpers/paced-audio.js';
+import { audioFixture } from './helpers/audio-fixtures.js';
+import { sendPaced, sendPacedBytes } from './helpers/paced-audio.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 /**
@@ -112,10 +113,27 @@ async function run(dir: string): Promise<void> {
     await byToken.close(true, 0);
   });
 
+  t.test('encoding=pcm_mulaw at 8 kHz through the SDK, in 20 ms frames as telephony sends them', async (t) => {
+    const client = new StreamingTranscriber({ websocketBaseUrl: await server(t), apiKey: KEY, encoding: 'pcm_mulaw', sampleRate: 8000, connectTimeout: 60_000, maxConnectionRetries: 0 });
+    const turns = new MessageLog<TurnEvent>();
+    client.on('turn', (turn) => turns.push(turn));
+    const errors: Error[] = [];
+    client.on('error', (error) => errors.push(error));
+    await client.connect();
+    const mulaw = audioFixture('jfk-8k.ulaw');
+    await sendPacedBytes(mulaw, { bytesPerS: 8000, chunkMs: 20, speed: 2 }, (chunk) => client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)));
+    // Sends Terminate and waits for Termination.
+    await client.close(true, 0);
+    t.same(errors, [], 'no errors');
+    const ends = turns.messages.filter((turn) => turn.end_of_turn);
+    t.ok(ends.length >= 2, `turns ended (${ends.length})`);
+    t.ok(ends.flatMap((turn) => turn.words).every((word) => word.end <= 11_500), 'word times (ms) within the 11 s of audio');
+  });
+
   t.test('unusable query strings are refused at the handshake with 400', async (t) => {
     const url = await server(t);
     const refusal = (query: string) => refusedUpgrade(`${url}?${query}`, { ca, headers: { authorization: KEY } });
-    t.match(await refusal('encoding=pcm_mulaw'), { status: 400, body: { error: 'bad_option', message: /pcm_s16le/ } });
+    t.match(await refusal('encoding=aac'), { status: 400, body: { error: 'bad_option', message: /pcm_s16le, pcm_mulaw, ogg_opus/ } });
     t.match(await refusal('sample_rate=100'), { status: 400, body: { message: /sample_rate must be a whole number from 8000 to 192000/ } });
     t.match(await refusal('keyterms_prompt=notjson'), { status: 400, body: { message: /keyterms_prompt/ } });
     t.match(await refusal('end_of_turn_confidence_threshold=2'), { status: 400, body: { message: /end_of_turn_confidence_threshold/ } });

@@ -72,18 +72,19 @@ export class OggDemuxer {
       }
       if (size > 0) this.keep(page.subarray(offset, offset + size));
     }
-    this.buffer = data.slice(at);
+    // A copy: what waits for the next call must not hold on to the (possibly large) message it came in.
+    this.buffer = new Uint8Array(data.subarray(at));
     return packets;
   }
 
   private keep(part: Uint8Array): void {
     this.partialBytes += part.length;
     if (this.partialBytes > this.maxPacketBytes) throw new AudioDecodeError('bad_audio', `an Ogg packet longer than ${this.maxPacketBytes} bytes`);
-    this.partial.push(part.slice());
+    this.partial.push(new Uint8Array(part));
   }
 
   private complete(last: Uint8Array): Uint8Array {
-    if (this.partial.length === 0) return last.slice();
+    if (this.partial.length === 0) return new Uint8Array(last);
     this.keep(last);
     const packet = new Uint8Array(this.partialBytes);
     let at = 0;

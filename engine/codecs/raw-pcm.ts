@@ -59,12 +59,13 @@ export class RawPcmConverter {
       case 'alaw':
         return expandG711(bytes, this.encoding);
       case 'linear16':
-        // A typed array over a buffer needs an aligned offset; a Buffer's slice may not have one.
-        return bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) : new Int16Array(bytes.slice().buffer);
+        // A typed array over a buffer needs an aligned offset; where there is none, a copy (new Uint8Array copies, a
+        // Buffer's slice() would not).
+        return bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) : new Int16Array(new Uint8Array(bytes).buffer);
       case 'linear32':
-        return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Float32Array(bytes.slice().buffer);
+        return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Float32Array(new Uint8Array(bytes).buffer);
       case 'float64':
-        return Float32Array.from(new Float64Array(bytes.slice().buffer));
+        return Float32Array.from(new Float64Array(new Uint8Array(bytes).buffer));
       case 'pcm8':
         return Int16Array.from(bytes, (byte) => (byte - 128) << 8);
       case 'pcm24': {

@@ -98,7 +98,7 @@ function parseTracks(tracks: Uint8Array): WebmAudioTrack {
       if (field.id === ID.trackNumber) track.number = uint(field.body);
       else if (field.id === ID.trackType) type = uint(field.body);
       else if (field.id === ID.codecId) track.codec = String.fromCharCode(...field.body.subarray(0, 32));
-      else if (field.id === ID.codecPrivate) track.codecPrivate = field.body.slice();
+      else if (field.id === ID.codecPrivate) track.codecPrivate = new Uint8Array(field.body);
       else if (field.id === ID.audio) {
         for (const setting of children(field.body)) if (setting.id === ID.channels) track.channels = uint(setting.body);
       }
@@ -158,7 +158,8 @@ export class WebmDemuxer {
         if (frame) chunk.frames.push(frame);
       }
     }
-    this.buffer = data.slice(at);
+    // A copy: what waits for the next call must not hold on to the (possibly large) message it came in.
+    this.buffer = new Uint8Array(data.subarray(at));
     return chunk;
   }
 
@@ -170,6 +171,6 @@ export class WebmDemuxer {
     if (track.value !== this.track.number) return null;
     const flags = block[track.length + 2] as number;
     if ((flags & 0x06) !== 0) throw new AudioDecodeError('unsupported_audio', 'WebM blocks with lacing are not supported');
-    return block.slice(track.length + 3);
+    return new Uint8Array(block.subarray(track.length + 3));
   }
 }

@@ -65,15 +65,15 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
     settings: AdapterSettings,
   ) {
     this.options = parseListenQuery(query);
-    this.input = new AudioInput(this.options.sampleRate, this.options.channels);
+    this.input = new AudioInput(this.options.audio);
     this.connectOptions = sessionOptions(this.options, settings.languages);
   }
 
   decode(frame: Frame): Command[] {
     if (frame.binary) {
-      const pcm = this.input.convert(frame.data);
+      const commands = this.input.commands(frame.data);
       this.digest.update(frame.data);
-      return [{ type: 'audio', pcm }];
+      return commands;
     }
     const control = parseControl(frame.data.toString('utf8'));
     if (control === 'KeepAlive') return [{ type: 'keepalive' }];

@@ -1,24 +1,24 @@
 /**
- * OpenAI Realtime transcription (protocol/openai-realtime.ts) as an adapter: base64 PCM16 at 24 kHz in, one
+ * OpenAI Realtime transcription (protocol/openai-realtime.ts) as an adapter: base64 PCM16 at 24 kHz (or G.711 at
+ * 8 kHz, as the session's format says) in, one
  * conversation item per utterance out, whose deltas are only words that will not change and whose completion is the
  * punctuated final.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Resampler } from '../../../engine/audio/resampler.js';
+import { RawPcmConverter } from '../../../engine/codecs/raw-pcm.js';
 import {
   MAX_END_SILENCE_MS,
-  MAX_FRAME_MS,
   MIN_END_SILENCE_MS,
   PRE_PAD_MS,
   SPEECH_THRESHOLD,
-  msToSamples,
   type SpeechEvent,
   type TranscriptEvent,
 } from '../../../engine/pipeline/index.js';
 import { ProtocolError, excerpt, type ErrorCode } from '../../../protocol/errors.js';
 import {
   DEFAULT_SILENCE_MS,
+  G711_RATE,
   INPUT_RATE,
   RealtimeInputError,
   clearedEvent,
@@ -33,6 +33,7 @@ import {
   sessionEvent,
   speechStartedEvent,
   speechStoppedEvent,
+  type RealtimeAudioFormat,
   type RealtimeClientEvent,
   type RealtimeSettings,
   type RealtimeShape,
@@ -40,6 +41,7 @@ import {
 } from '../../../protocol/openai-realtime.js';
 import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
 import type { Frame } from '../ws-transport.js';
+import { split } from './audio-input.js';
 
 /** An utterance as the client sees it: its item, and how many of its words the deltas have given so far. */
 interface Item {
@@ -47,7 +49,9 @@ interface Item {
   words: number;
 }
 
-const FRAME_SAMPLES = msToSamples(MAX_FRAME_MS);
+/** A converter to 16 kHz mono for appends in `format`. */
+const converterFor = (format: RealtimeAudioFormat): RawPcmConverter =>
+  format === 'pcm16' ? new RawPcmConverter('linear16', INPUT_RATE, 1) : new RawPcmConverter(format === 'pcmu' ? 'mulaw' : 'alaw', G711_RATE, 1);
 
 /**
  * The adapter for an upgrade to /v1/realtime (`?intent=transcription`, or `?model=` with any name); refuses a query
@@ -79,10 +83,13 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     language: null,
     prompt: '',
     silenceMs: DEFAULT_SILENCE_MS,
+    format: 'pcm16',
     threshold: SPEECH_THRESHOLD,
     prefixPaddingMs: PRE_PAD_MS,
   };
-  private readonly resampler = new Resampler(INPUT_RATE);
+  /** The appends' format, changed by a session.update as soon as it is read (the appends after it are in the new one). */
+  private format: RealtimeAudioFormat = 'pcm16';
+  private input = converterFor('pcm16');
   /** Utterances not yet completed, by segment id. */
   private readonly items = new Map<number, Item>();
   private previousItemId: string | null = null;
@@ -111,7 +118,7 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
       }
       const fields = parseEventObject(frame.data.toString('utf8'));
       this.clientEventId = clientEventId(fields);
-      return this.commands(parseClientEvent(fields));
+      return this.commands(parseClientEvent(fields, this.format));
     } catch (error) {
       if (error instanceof RealtimeInputError) this.refusal = error;
       throw error;
@@ -204,6 +211,10 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
       const param = update.shape === 'ga' ? 'session.audio.input.turn_detection.silence_duration_ms' : 'session.turn_detection.silence_duration_ms';
       this.refuse('invalid_value', param, `silence_duration_ms must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} here; got ${silenceMs}`);
     }
+    if (update.format !== undefined && update.format !== this.format) {
+      this.format = update.format;
+      this.input = converterFor(update.format);
+    }
     const options: SessionOptions = {};
     // '' names no language: the session keeps the one it has.
     if (update.language) options.language = update.language;
@@ -217,24 +228,17 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
         ...(options.language === undefined ? {} : { language: options.language }),
         ...(update.prompt === undefined ? {} : { prompt: update.prompt }),
         ...(silenceMs === undefined ? {} : { silenceMs }),
+        ...(update.format === undefined ? {} : { format: update.format }),
       };
       this.send(sessionEvent('updated', this.shape, this.eventId(), this.sessionId, this.settings));
     };
     return { type: 'configure', options, done };
   }
 
-  /** 24 kHz base64 PCM16 as 16 kHz commands of at most MAX_FRAME_MS each, the most the binding takes at once. */
+  /** Base64 audio in the session's format as 16 kHz commands of at most MAX_FRAME_MS each. */
   private audioCommands(base64: string): Command[] {
-    const bytes = Buffer.from(base64, 'base64');
-    // A small Buffer may sit at an odd offset in Node's pool, where no Int16Array can view it: copy it out.
-    const aligned = bytes.byteOffset % 2 === 0 ? bytes : new Uint8Array(bytes);
-    const pcm = this.resampler.process(new Int16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2));
-    const commands: Command[] = [];
-    for (let at = 0; at < pcm.length; at += FRAME_SAMPLES) {
-      const part = pcm.subarray(at, at + FRAME_SAMPLES);
-      commands.push({ type: 'audio', pcm: new Uint8Array(part.buffer, part.byteOffset, part.byteLength) });
-    }
-    return commands;
+    const pcm = this.input.push(Buffer.from(base64, 'base64'));
+    return split(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength));
   }
 
   /** Commits the utterance's item, with its text: an utterance that held no words is an item only when committed by the client. */
