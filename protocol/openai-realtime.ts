@@ -223,38 +223,36 @@ function audio(value: unknown, format: RealtimeAudioFormat): string {
 // Server events. Every one carries the event_id the adapter gives it.
 
 export function sessionEvent(kind: 'created' | 'updated', shape: RealtimeShape, eventId: string, sessionId: string, settings: RealtimeSettings): string {
+  const type = shape === 'beta' ? `transcription_session.${kind}` : `session.${kind}`;
+  return JSON.stringify({ type, event_id: eventId, session: sessionObject(shape, sessionId, settings) });
+}
+
+/** A transcription session's settings as OpenAI shows them, in session events and with the client secrets minted for one. */
+export function sessionObject(shape: RealtimeShape, sessionId: string, settings: RealtimeSettings): Record<string, unknown> {
   const transcription = { model: settings.model, ...(settings.language === null ? {} : { language: settings.language }), prompt: settings.prompt };
   const turnDetection =
     settings.silenceMs === null
       ? null
       : { type: 'server_vad', threshold: settings.threshold, prefix_padding_ms: settings.prefixPaddingMs, silence_duration_ms: settings.silenceMs };
   if (shape === 'beta') {
-    return JSON.stringify({
-      type: `transcription_session.${kind}`,
-      event_id: eventId,
-      session: {
-        id: sessionId,
-        object: 'realtime.transcription_session',
-        modalities: ['text'],
-        input_audio_format: Object.keys(BETA_FORMATS).find((name) => BETA_FORMATS[name] === settings.format),
-        input_audio_transcription: transcription,
-        turn_detection: turnDetection,
-        input_audio_noise_reduction: null,
-        include: null,
-      },
-    });
-  }
-  return JSON.stringify({
-    type: `session.${kind}`,
-    event_id: eventId,
-    session: {
-      type: 'transcription',
-      object: 'realtime.transcription_session',
+    return {
       id: sessionId,
-      audio: { input: { format: gaFormat(settings.format), transcription, noise_reduction: null, turn_detection: turnDetection } },
+      object: 'realtime.transcription_session',
+      modalities: ['text'],
+      input_audio_format: Object.keys(BETA_FORMATS).find((name) => BETA_FORMATS[name] === settings.format),
+      input_audio_transcription: transcription,
+      turn_detection: turnDetection,
+      input_audio_noise_reduction: null,
       include: null,
-    },
-  });
+    };
+  }
+  return {
+    type: 'transcription',
+    object: 'realtime.transcription_session',
+    id: sessionId,
+    audio: { input: { format: gaFormat(settings.format), transcription, noise_reduction: null, turn_detection: turnDetection } },
+    include: null,
+  };
 }
 
 /** A format as GA session events show it: PCM with its rate, G.711 by name. */
