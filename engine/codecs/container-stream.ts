@@ -20,6 +20,8 @@ export interface PcmBounds {
   maxChannels: number;
 }
 
+/** Audio kept while a stream's Opus decoder gets ready (only when a burst of streams took every ready one). */
+const MAX_WAITING_MS = 10_000;
 /** A header (WAV chunks, Ogg's OpusTags, WebM's Tracks) is kept whole until it is read, up to this many bytes. */
 const MAX_HEADER_BYTES = 64 * 1024;
 
@@ -35,6 +37,8 @@ export function sniffContainer(head: Uint8Array): ContainerFormat | null {
 
 interface Decoder {
   push(bytes: Uint8Array): Int16Array;
+  /** Resolves once what it needs to decode is ready (an Opus decoder after a burst of new streams). */
+  ready(): Promise<void>;
 }
 
 export class ContainerStream {
@@ -50,6 +54,11 @@ export class ContainerStream {
     /** The containers this stream may be in (e.g. Opus only, when the client said encoding=opus). */
     private readonly accepted: readonly ContainerFormat[] = ['ogg', 'webm', 'wav'],
   ) {}
+
+  /** Resolves once audio already pushed can be decoded: what held back is then out with the next push. */
+  ready(): Promise<void> {
+    return this.decoder?.ready() ?? Promise.resolve();
+  }
 
   /** 16 kHz mono s16 of the next bytes; throws AudioDecodeError when they cannot be audio of an accepted container. */
   push(bytes: Uint8Array): Int16Array {
@@ -115,6 +124,10 @@ class PcmDecoder implements Decoder {
     if (this.left !== null) this.left -= audio.length;
     return this.converter.push(audio);
   }
+
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** Opus in Ogg or WebM: demuxed, its packets' durations checked against the bound, then decoded. */
@@ -169,8 +182,12 @@ class OpusDecoderOf implements Decoder {
     return packets;
   }
 
+  ready(): Promise<void> {
+    return this.stream?.ready() ?? Promise.resolve();
+  }
+
   private start(head: OpusHead): void {
-    // Packets that come before the decoder is ready wait, up to one call's worth.
-    this.stream = new OpusStream(head, (this.maxCallMs * OPUS_RATE) / 1000);
+    // Packets that come before the decoder is ready (a burst of new streams) wait, up to a few calls' worth.
+    this.stream = new OpusStream(head, (MAX_WAITING_MS * OPUS_RATE) / 1000);
   }
 }

@@ -11,8 +11,8 @@ export const OPUS_RATE = 48000;
 const OUTPUT_RATE = 16000;
 /** The decoder's input buffer (120 ms at 256 kbit/s); every real packet is far smaller. */
 export const MAX_OPUS_PACKET_BYTES = 3840;
-/** Ready decoders kept for streams that start: taking one is synchronous, making one is not. */
-const SPARE_DECODERS = 4;
+/** Ready decoders kept for streams that start: taking one is synchronous, making one is not (about 2 ms). */
+const SPARE_DECODERS = 8;
 
 export interface OpusHead {
   channels: number;
@@ -90,7 +90,8 @@ export async function prepareOpus(): Promise<void> {
 
 /**
  * One Opus stream decoded to 16 kHz mono s16 (stereo is mixed down by libopus). Packets that arrive before its decoder
- * is ready (when no spare was left) wait, at most `maxWaitingSamples` of them, and come out with the next call.
+ * is ready (when a burst of streams took every spare) wait, at most `maxWaitingSamples` of them (48 kHz), and come
+ * out with the next call after it is: a few milliseconds later, so in practice with the stream's next message.
  */
 export class OpusStream {
   private decoder: MonoDecoder | null = null;

@@ -183,6 +183,17 @@ t.test('live containers: any cut of the stream gives the same audio; corrupt str
     }
   }
   t.throws(() => new ContainerStream(5000, BOUNDS).push(new TextEncoder().encode('hello, not audio')), { code: 'unsupported_audio' });
+  // A burst of new streams takes every ready decoder: the audio of those left waiting comes with their next push.
+  const webm = audioFixture('jfk.webm');
+  const one = new ContainerStream(15_000, BOUNDS);
+  const head = one.push(webm.subarray(0, 20_000));
+  await one.ready();
+  const reference = concatPcm([head, one.push(webm.subarray(20_000))]);
+  const burst = Array.from({ length: 20 }, () => new ContainerStream(15_000, BOUNDS));
+  const firsts = burst.map((stream) => stream.push(webm.subarray(0, 20_000)));
+  t.ok(firsts.some((pcm) => pcm.length === 0), 'some streams found no ready decoder');
+  await Promise.all(burst.map((stream) => stream.ready()));
+  for (const [i, stream] of burst.entries()) t.same(concatPcm([firsts[i] as Int16Array, stream.push(webm.subarray(20_000))]), reference, `stream ${i}: all of it, in order`);
   t.throws(() => new ContainerStream(5000, BOUNDS, ['ogg', 'webm']).push(encodeWav(jfk.subarray(0, 100))), { code: 'unsupported_audio' }, 'WAV where only Opus is taken');
   const tooMuch = new ContainerStream(1000, BOUNDS);
   t.throws(() => tooMuch.push(audioFixture('jfk.webm')), { code: 'frame_too_large' }, 'more than a call may carry');
