@@ -37,6 +37,8 @@ export function sniffContainer(head: Uint8Array): ContainerFormat | null {
 
 interface Decoder {
   push(bytes: Uint8Array): Int16Array;
+  /** What it holds back (a resampler's look-ahead) once the stream has ended. */
+  flush(): Int16Array;
   /** Resolves once what it needs to decode is ready (an Opus decoder after a burst of new streams). */
   ready(): Promise<void>;
 }
@@ -54,6 +56,11 @@ export class ContainerStream {
     /** The containers this stream may be in (e.g. Opus only, when the client said encoding=opus). */
     private readonly accepted: readonly ContainerFormat[] = ['ogg', 'webm', 'wav'],
   ) {}
+
+  /** The audio held back for a resampler's look-ahead: the stream has ended. */
+  flush(): Int16Array {
+    return this.failure || !this.decoder ? new Int16Array(0) : this.decoder.flush();
+  }
 
   /** Resolves once audio already pushed can be decoded: what held back is then out with the next push. */
   ready(): Promise<void> {
@@ -125,6 +132,10 @@ class PcmDecoder implements Decoder {
     return this.converter.push(audio);
   }
 
+  flush(): Int16Array {
+    return this.converter.flush();
+  }
+
   ready(): Promise<void> {
     return Promise.resolve();
   }
@@ -184,6 +195,11 @@ class OpusDecoderOf implements Decoder {
 
   ready(): Promise<void> {
     return this.stream?.ready() ?? Promise.resolve();
+  }
+
+  /** Opus decodes at 16 kHz itself: nothing is held back. */
+  flush(): Int16Array {
+    return new Int16Array(0);
   }
 
   private start(head: OpusHead): void {

@@ -10,7 +10,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import busboy from 'busboy';
 import type { AudioErrorCode } from '../../engine/codecs/errors.js';
-import { FILE_FORMATS } from '../../engine/codecs/file-decoder.js';
 import { native } from '../../engine/native.js';
 import {
   SAMPLE_RATE,
@@ -263,10 +262,7 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     if (prompt.length > MAX_PROMPT_CHARS) throw new ApiError(400, 'prompt_too_long', `prompt may hold at most ${MAX_PROMPT_CHARS} characters`, 'prompt');
     const limits = { maxSeconds: options.maxUploadSeconds, minRate: MIN_SAMPLE_RATE, maxRate: MAX_SAMPLE_RATE, maxChannels: MAX_CHANNELS };
     const decoded = await options.decoder.decode(upload.file, limits, aborted.signal);
-    if (!decoded.ok) {
-      const hint = decoded.code === 'unsupported_audio' || decoded.code === 'bad_audio' ? ` (this server reads ${FILE_FORMATS})` : '';
-      throw new ApiError(AUDIO_STATUS[decoded.code], decoded.code, `${decoded.message}${hint}`, 'file');
-    }
+    if (!decoded.ok) throw new ApiError(AUDIO_STATUS[decoded.code], decoded.code, decoded.message, 'file');
     const pcm = decoded.pcm;
     const owner = {};
     const transcribe = (onWindow?: (segments: OutcomeSegment[]) => void): Promise<TranscriptionOutcome | null> =>

@@ -61,7 +61,7 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
       case 'KeepAlive':
         return [{ type: 'keepalive' }];
       case 'Terminate':
-        return [{ type: 'end' }];
+        return [...this.input.end(), { type: 'end' }];
       case 'UpdateConfiguration': {
         const { formatTurns, ...asked } = command.update;
         if (formatTurns !== undefined) this.formatTurns = formatTurns;

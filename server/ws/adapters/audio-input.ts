@@ -40,6 +40,12 @@ export class AudioInput {
     return split(this.convert(data));
   }
 
+  /** At the end of the stream: the audio a resampler held back for its filter's look-ahead (a millisecond or two). */
+  end(): Command[] {
+    const tail = this.container ? this.container.flush() : (this.converter?.flush() ?? new Int16Array(0));
+    return split(bytesOf(tail));
+  }
+
   private convert(data: Uint8Array): Uint8Array {
     if (this.container) {
       try {

@@ -77,7 +77,7 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
     }
     const control = parseControl(frame.data.toString('utf8'));
     if (control === 'KeepAlive') return [{ type: 'keepalive' }];
-    if (control === 'CloseStream') return [{ type: 'end' }];
+    if (control === 'CloseStream') return [...this.input.end(), { type: 'end' }];
     const finalize: Finalize = { answered: false };
     this.finalizing.push(finalize);
     return [{ type: 'flush', done: () => this.finalizing.splice(this.finalizing.indexOf(finalize), 1), settled: () => this.answer(finalize) }];

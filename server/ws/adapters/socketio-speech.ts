@@ -30,7 +30,14 @@ export class SocketIoSpeechAdapter implements ProtocolAdapter<SocketIoEvent> {
   /** Every acknowledgement gets an answer: a refused event's carries the error too. */
   decode(event: SocketIoEvent): Command[] {
     try {
-      return [this.command(event)];
+      const command = this.command(event);
+      // A stop ends the audio: what the resampler held back for its filter's look-ahead goes in before it.
+      if (command.type === 'stop' && this.resampler) {
+        const tail = this.resampler.flush();
+        this.resampler = null;
+        if (tail.length > 0) return [{ type: 'audio', pcm: new Uint8Array(tail.buffer, tail.byteOffset, tail.byteLength) }, command];
+      }
+      return [command];
     } catch (error) {
       if (error instanceof ProtocolError) event.ack?.(speechAck(error));
       throw error;
