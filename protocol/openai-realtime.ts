@@ -113,6 +113,14 @@ export function parseClientEvent(fields: Record<string, unknown>, format: Realti
   throw new RealtimeInputError('unknown_type', 'invalid_value', 'type', `unknown or unsupported event type ${excerpt(type)}; a transcription session takes ${CLIENT_EVENTS.join(', ')}`);
 }
 
+/**
+ * A client secret's session settings, read as a `session.update` (GA) or `transcription_session.update` (beta) of
+ * them: what the sessions the secret opens start with. Throws RealtimeInputError.
+ */
+export function initialSession(shape: RealtimeShape, session: unknown): SessionUpdate {
+  return shape === 'ga' ? gaSession(object(session, 'session')) : betaSession(object(session, 'session'));
+}
+
 function object(value: unknown, param: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RealtimeInputError('bad_message', 'invalid_type', param, `${param} must be an object`);
   return Object.fromEntries(Object.entries(value));

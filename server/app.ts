@@ -265,10 +265,10 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       openAi: new Map([
         ['/v1/audio/transcriptions', files('transcribe')],
         ['/v1/audio/translations', files('translate')],
-        ['/v1/realtime/client_secrets', (req, res, query) => handleClientSecret(req, res, query, authenticator)],
-        ['/v1/realtime/transcription_sessions', (req, res, query) => handleTranscriptionSession(req, res, query, authenticator)],
+        ['/v1/realtime/client_secrets', (req, res, query) => handleClientSecret(req, res, query, { authenticator, languages })],
+        ['/v1/realtime/transcription_sessions', (req, res, query) => handleTranscriptionSession(req, res, query, { authenticator, languages })],
       ]),
-      vendorApi: new Map([['/v3/token', (req, res, query) => handleAssemblyAiToken(req, res, query, authenticator)]]),
+      vendorApi: new Map([['/v3/token', (req, res, query) => handleAssemblyAiToken(req, res, query, { authenticator, languages })]]),
       describe: () => ({
         // The file's name, not its path: /readyz answers anyone, so it discloses no paths, URLs or credentials.
         model: model && pool ? { file: basename(model.path), type: pool.model.modelType, multilingual: languages.multilingual, synthetic: model.synthetic } : null,

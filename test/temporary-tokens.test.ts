@@ -37,10 +37,16 @@ t.test('the SDK mints a client secret for a transcription session; its settings 
   t.match(secret.session, { type: 'transcription', object: 'realtime.transcription_session', id: /^sess_/, audio: { input: { format: { type: 'audio/pcmu' }, transcription: { model: 'gpt-4o-transcribe', language: 'en' } } } });
   await t.rejects(backend.realtime.clientSecrets.create({ session: { type: 'realtime' } }), { status: 400, param: 'session.type', message: /transcription sessions only/ });
   await t.rejects(backend.realtime.clientSecrets.create({ expires_after: { anchor: 'created_at', seconds: 5 } }), { status: 400, param: 'expires_after', message: /expires_after/ });
+  await t.rejects(backend.realtime.clientSecrets.create({ session: { type: 'transcription', audio: { input: { transcription: { language: 'xx' } } } } }), {
+    status: 400,
+    code: 'unknown_language',
+    message: /xx/,
+  });
 });
 
 t.test('headless Chromium opens /v1/realtime with the secret as its subprotocol and gets a transcript', { skip: noChromium }, async (t) => {
-  const { value } = await backend.realtime.clientSecrets.create({ session: { type: 'transcription' } });
+  // The backend decides the session's settings (manual turns here); the page only streams.
+  const { value } = await backend.realtime.clientSecrets.create({ session: { type: 'transcription', audio: { input: { turn_detection: null, transcription: { language: 'en' } } } } });
   // jfk.wav at 24 kHz (linear interpolation), in 100 ms appends of base64.
   const up = new Int16Array(Math.floor((jfk.length * 3) / 2));
   for (let i = 0; i < up.length; i++) {
@@ -58,8 +64,9 @@ t.test('headless Chromium opens /v1/realtime with the secret as its subprotocol 
   const result = await page.evaluate(
     async ({ url, secret, audio }) => {
       const ws = new WebSocket(url, ['realtime', `openai-insecure-api-key.${secret}`]);
-      const events: { type: string; transcript?: string }[] = [];
-      const next = (type: string): Promise<{ type: string; transcript?: string }> =>
+      type Event = { type: string; transcript?: string; session?: { audio?: { input?: { turn_detection?: unknown } } } };
+      const events: Event[] = [];
+      const next = (type: string): Promise<Event> =>
         new Promise((resolve, reject) => {
           const seen = events.find((e) => e.type === type);
           if (seen) return resolve(seen);
@@ -74,18 +81,22 @@ t.test('headless Chromium opens /v1/realtime with the secret as its subprotocol 
           ws.addEventListener('close', () => reject(new Error(`closed before ${type}`)));
         });
       ws.addEventListener('message', (message) => events.push(JSON.parse(String(message.data)) as { type: string }));
-      await next('session.created');
-      ws.send(JSON.stringify({ type: 'session.update', session: { type: 'transcription', audio: { input: { turn_detection: null } } } }));
-      await next('session.updated');
+      const created = await next('session.created');
       for (const chunk of audio) ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: chunk }));
       ws.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
       const completed = await next('conversation.item.input_audio_transcription.completed');
       ws.close();
-      return { protocol: ws.protocol, transcript: completed.transcript ?? '', errors: events.filter((e) => e.type === 'error').length };
+      return {
+        protocol: ws.protocol,
+        turnDetection: created.session?.audio?.input?.turn_detection,
+        transcript: completed.transcript ?? '',
+        errors: events.filter((e) => e.type === 'error').length,
+      };
     },
     { url: realtimeUrl, secret: value, audio: appends },
   );
   t.equal(result.protocol, 'realtime', 'the server answers with the realtime subprotocol');
+  t.equal(result.turnDetection, null, "the session started with the secret's settings (manual turns)");
   t.equal(result.errors, 0, 'no errors');
   t.ok(result.transcript.length > 0, 'a completed transcript');
 });
@@ -103,7 +114,11 @@ t.test('beta transcription_sessions: a client_secret, used as a Bearer key, unti
   for (let i = 0; i < 2; i++) {
     const ws = new NodeWebSocket(realtimeUrl, { headers: { authorization: `Bearer ${session.client_secret.value}` } });
     const [first] = (await once(ws, 'message')) as [Buffer];
-    t.match(JSON.parse(first.toString()), { type: 'session.created' }, `session ${i + 1} opens: OpenAI's secrets are not single-use`);
+    t.match(
+      JSON.parse(first.toString()),
+      { type: 'session.created', session: { audio: { input: { format: { type: 'audio/pcmu' }, turn_detection: { silence_duration_ms: 700 } } } } },
+      `session ${i + 1} opens, with the secret's settings: OpenAI's secrets are not single-use`,
+    );
     ws.close();
     await once(ws, 'close');
   }

@@ -18,18 +18,36 @@ export interface TokenGrant {
   /** Whose it is: sessions it opens count against the principal of the key that minted it. */
   principal: string;
   singleUse: boolean;
+  /** Settings the sessions it opens start with (an OpenAI client secret's `session`), as JSON. */
+  session?: unknown;
 }
 
 interface Payload {
-  /** Scope, principal, expiry (ms since the epoch), single use, nonce. */
+  /** Scope, principal, expiry (ms since the epoch), single use, nonce, session settings. */
   s: string;
   p: string;
   e: number;
   u: boolean;
   n: string;
+  c?: unknown;
 }
 
 export type Redemption = { ok: true; principal: string } | { ok: false; reason: string };
+
+/**
+ * The session settings a token carries, read without checking its signature: only for a connection whose upgrade
+ * already redeemed it (the settings are then the minter's). Undefined for anything else.
+ */
+export function tokenSession(token: string | undefined): unknown {
+  if (!token?.startsWith(TOKEN_PREFIX)) return undefined;
+  const body = token.slice(TOKEN_PREFIX.length, Math.max(TOKEN_PREFIX.length, token.lastIndexOf('.')));
+  try {
+    const value: unknown = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null ? Reflect.get(value, 'c') : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export class TemporaryTokens {
   /** Nonce of each redeemed single-use token, and when it expires. */
@@ -51,6 +69,7 @@ export class TemporaryTokens {
     if (!(Number.isInteger(lifetimeS) && lifetimeS >= 1 && lifetimeS <= MAX_TOKEN_LIFETIME_S)) throw new RangeError(`token lifetime must be 1-${MAX_TOKEN_LIFETIME_S} s`);
     const expiresAtMs = this.now() + lifetimeS * 1000;
     const payload: Payload = { s: grant.scope, p: grant.principal, e: expiresAtMs, u: grant.singleUse, n: randomBytes(12).toString('base64url') };
+    if (grant.session !== undefined) payload.c = grant.session;
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return { token: `${TOKEN_PREFIX}${body}.${this.sign(body)}`, expiresAtMs };
   }
@@ -81,7 +100,7 @@ export class TemporaryTokens {
     try {
       const value: unknown = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
       if (typeof value !== 'object' || value === null) return null;
-      const { s, p, e, u, n } = value as Record<string, unknown>;
+      const { s, p, e, u, n } = Object.fromEntries(Object.entries(value));
       if (typeof s !== 'string' || typeof p !== 'string' || typeof e !== 'number' || typeof u !== 'boolean' || typeof n !== 'string') return null;
       return { s, p, e, u, n };
     } catch {

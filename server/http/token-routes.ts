@@ -6,9 +6,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PRE_PAD_MS, SPEECH_THRESHOLD } from '../../engine/pipeline/index.js';
+import { MAX_END_SILENCE_MS, MIN_END_SILENCE_MS, PRE_PAD_MS, SPEECH_THRESHOLD, SessionError, type LanguagePolicy } from '../../engine/pipeline/index.js';
 import { ProtocolError } from '../../protocol/errors.js';
-import { DEFAULT_SILENCE_MS, RealtimeInputError, parseClientEvent, sessionObject, type RealtimeSettings, type RealtimeShape } from '../../protocol/openai-realtime.js';
+import {
+  DEFAULT_SILENCE_MS,
+  RealtimeInputError,
+  initialSession,
+  sessionObject,
+  type RealtimeSettings,
+  type RealtimeShape,
+  type SessionUpdate,
+} from '../../protocol/openai-realtime.js';
 import { KEY_PRINCIPAL, type Authenticator } from '../auth/authenticator.js';
 import { extractCredential } from '../auth/credential.js';
 import { MAX_TOKEN_LIFETIME_S } from '../auth/temporary-tokens.js';
@@ -45,8 +53,14 @@ async function keyHolder(authenticator: Authenticator, credential: string | unde
   return auth.principal;
 }
 
+export interface TokenRoutes {
+  authenticator: Authenticator;
+  /** The model's languages, which a client secret's session is checked against. */
+  languages: LanguagePolicy;
+}
+
 /** `GET /v3/token?expires_in_seconds=N[&max_session_duration_seconds=M]`, with the key in `Authorization` as AssemblyAI's. */
-export async function handleAssemblyAiToken(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, authenticator: Authenticator): Promise<void> {
+export async function handleAssemblyAiToken(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, { authenticator }: TokenRoutes): Promise<void> {
   try {
     if (req.method !== 'GET') throw new TokenError(405, 'method_not_allowed', '/v3/token takes GET');
     const key = req.headers.authorization?.replace(/^Bearer\s+/i, '').trim();
@@ -64,26 +78,32 @@ export async function handleAssemblyAiToken(req: IncomingMessage, res: ServerRes
   }
 }
 
-/** `POST /v1/realtime/client_secrets` (GA): `{expires_after: {anchor, seconds}, session: {type: "transcription", ...}}`. */
-export async function handleClientSecret(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, authenticator: Authenticator): Promise<void> {
+/**
+ * `POST /v1/realtime/client_secrets` (GA): `{expires_after: {anchor, seconds}, session: {type: "transcription", ...}}`.
+ * The sessions the secret opens start with the settings of `session`, checked here as a `session.update` would be.
+ */
+export async function handleClientSecret(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, { authenticator, languages }: TokenRoutes): Promise<void> {
   await openAiRoute(res, async () => {
     const principal = await keyHolder(authenticator, extractCredential(req, query)?.token, 'missing credential: send Authorization: Bearer <key>');
     const body = await readJson(req);
     const seconds = expiresAfter(body['expires_after']);
     const session = body['session'] ?? {};
-    const settings = realtimeSettings('ga', session, 'session');
-    const { token, expiresAtMs } = authenticator.tokens.issue({ scope: REALTIME_PATH, principal, singleUse: false }, seconds);
+    const settings = realtimeSettings('ga', session, 'session', languages);
+    const grant = { scope: REALTIME_PATH, principal, singleUse: false, session: { shape: 'ga', session } };
+    const { token, expiresAtMs } = authenticator.tokens.issue(grant, seconds);
     const expiresAt = Math.floor(expiresAtMs / 1000);
     json(res, 200, { value: token, expires_at: expiresAt, session: { ...sessionObject('ga', sessionId(), settings), expires_at: expiresAt } });
   });
 }
 
 /** `POST /v1/realtime/transcription_sessions` (beta): the session's settings, answered with a `client_secret`. */
-export async function handleTranscriptionSession(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, authenticator: Authenticator): Promise<void> {
+export async function handleTranscriptionSession(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, { authenticator, languages }: TokenRoutes): Promise<void> {
   await openAiRoute(res, async () => {
     const principal = await keyHolder(authenticator, extractCredential(req, query)?.token, 'missing credential: send Authorization: Bearer <key>');
-    const settings = realtimeSettings('beta', await readJson(req), '');
-    const { token, expiresAtMs } = authenticator.tokens.issue({ scope: REALTIME_PATH, principal, singleUse: false }, BETA_SECONDS);
+    const session = await readJson(req);
+    const settings = realtimeSettings('beta', session, '', languages);
+    const grant = { scope: REALTIME_PATH, principal, singleUse: false, session: { shape: 'beta', session } };
+    const { token, expiresAtMs } = authenticator.tokens.issue(grant, BETA_SECONDS);
     json(res, 200, { ...sessionObject('beta', sessionId(), settings), client_secret: { value: token, expires_at: Math.floor(expiresAtMs / 1000) } });
   });
 }
@@ -119,15 +139,21 @@ function expiresAfter(value: unknown): number {
   return Math.min(seconds, MAX_TOKEN_LIFETIME_S);
 }
 
-/** The settings a session would start with, checked as a session.update of that shape would be. */
-function realtimeSettings(shape: RealtimeShape, session: unknown, param: string): RealtimeSettings {
-  const type = shape === 'ga' ? 'session.update' : 'transcription_session.update';
-  let update;
+/**
+ * The settings a session would start with, checked as a session.update of that shape would be, and its language
+ * against the model's.
+ */
+function realtimeSettings(shape: RealtimeShape, session: unknown, param: string, languages: LanguagePolicy): RealtimeSettings {
+  let update: SessionUpdate;
   try {
-    const event = parseClientEvent({ type, session }, 'pcm16');
-    if (event.type !== 'session.update') throw new Error('unreachable');
-    update = event.update;
+    update = initialSession(shape, session);
+    if (update.silenceMs !== undefined && update.silenceMs !== null && !(update.silenceMs >= MIN_END_SILENCE_MS && update.silenceMs <= MAX_END_SILENCE_MS)) {
+      const field = shape === 'ga' ? 'session.audio.input.turn_detection.silence_duration_ms' : 'session.turn_detection.silence_duration_ms';
+      throw new RealtimeInputError('bad_option', 'invalid_value', field, `silence_duration_ms must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} here; got ${update.silenceMs}`);
+    }
+    if (update.language) languages.check(update.language);
   } catch (error) {
+    if (error instanceof SessionError) throw new TokenError(400, error.code, error.message, param ? `${param}.audio.input.transcription.language` : 'input_audio_transcription.language');
     if (error instanceof RealtimeInputError && param === '' && error.param?.startsWith('session.')) {
       // The beta body is the session itself: its params have no "session." before them.
       throw new RealtimeInputError(error.code, error.openAiCode, error.param.slice('session.'.length), error.message);

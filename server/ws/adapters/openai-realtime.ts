@@ -28,6 +28,7 @@ import {
   deltaEvent,
   errorEvent,
   failedEvent,
+  initialSession,
   parseClientEvent,
   parseEventObject,
   sessionEvent,
@@ -39,6 +40,8 @@ import {
   type RealtimeShape,
   type SessionUpdate,
 } from '../../../protocol/openai-realtime.js';
+import { realtimeHeaderCredential } from '../../auth/realtime-credential.js';
+import { tokenSession } from '../../auth/temporary-tokens.js';
 import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
 import type { Frame } from '../ws-transport.js';
 import { split } from './audio-input.js';
@@ -55,7 +58,8 @@ const converterFor = (format: RealtimeAudioFormat): RawPcmConverter =>
 
 /**
  * The adapter for an upgrade to /v1/realtime (`?intent=transcription`, or `?model=` with any name); refuses a query
- * that asks for what this server does not run. Beta clients say so in a header or subprotocol and get beta events.
+ * that asks for what this server does not run. Beta clients say so in a header or subprotocol and get beta events. A
+ * connection opened with a client secret starts with the settings the secret was minted with.
  */
 export function realtimeAdapter(send: (message: string) => void, query: URLSearchParams, headers: IncomingHttpHeaders): OpenAiRealtimeAdapter {
   const intent = query.get('intent');
@@ -65,7 +69,20 @@ export function realtimeAdapter(send: (message: string) => void, query: URLSearc
   if (query.has('call_id')) throw new ProtocolError('bad_option', 'this server has no calls to attach to (call_id)');
   const protocols = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
   const beta = /\brealtime=v1\b/.test(String(headers['openai-beta'] ?? '')) || protocols.includes('openai-beta.realtime-v1');
-  return new OpenAiRealtimeAdapter(send, beta ? 'beta' : 'ga');
+  return new OpenAiRealtimeAdapter(send, beta ? 'beta' : 'ga', secretSession(realtimeHeaderCredential(headers)));
+}
+
+/** The settings a client secret carries (checked when it was minted, and read again the same way), or null. */
+function secretSession(credential: string | undefined): SessionUpdate | null {
+  const carried = tokenSession(credential);
+  if (typeof carried !== 'object' || carried === null) return null;
+  const shape = Reflect.get(carried, 'shape');
+  if (shape !== 'ga' && shape !== 'beta') return null;
+  try {
+    return initialSession(shape, Reflect.get(carried, 'session'));
+  } catch {
+    return null;
+  }
 }
 
 export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
@@ -104,11 +121,31 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
   /** Why the latest transcription failed: an utterance that then completes without text failed. */
   private failure: string | null = null;
 
-  /** `shape`: the beta event names when the client asked for them at connect (OpenAI-Beta: realtime=v1). */
+  /**
+   * `shape`: the beta event names when the client asked for them at connect (OpenAI-Beta: realtime=v1). `initial`:
+   * the settings of the client secret the connection was opened with, which its session starts with.
+   */
   constructor(
     private readonly send: (message: string) => void,
     private shape: RealtimeShape,
-  ) {}
+    initial: SessionUpdate | null = null,
+  ) {
+    if (!initial) return;
+    const silenceMs = initial.silenceMs === undefined ? DEFAULT_SILENCE_MS : initial.silenceMs;
+    this.connectOptions = { endpointingMs: silenceMs, ...(initial.language ? { language: initial.language } : {}), ...(initial.prompt === undefined ? {} : { prompt: initial.prompt }) };
+    this.settings = {
+      ...this.settings,
+      ...(initial.model === undefined ? {} : { model: initial.model }),
+      ...(initial.language ? { language: initial.language } : {}),
+      ...(initial.prompt === undefined ? {} : { prompt: initial.prompt }),
+      silenceMs,
+    };
+    if (initial.format) {
+      this.format = initial.format;
+      this.settings.format = initial.format;
+      this.input = converterFor(initial.format);
+    }
+  }
 
   decode(frame: Frame): Command[] {
     this.clientEventId = null;
