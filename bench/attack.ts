@@ -40,7 +40,9 @@ interface Options {
   baseline: VictimResult | null;
 }
 
-const SCENARIOS: Scenario[] = [...httpRows, ...streamRows, ...sessionRows, ...configRows, ...uploadRows].sort((a, b) => a.row - b.row);
+const SCENARIOS: Scenario[] = [...httpRows, ...streamRows, ...sessionRows, ...configRows, ...uploadRows].sort(
+  (a, b) => a.row - b.row,
+);
 const BASELINE_LIMIT_S = 60;
 
 /** Errors no row caught (a socket's late 'error' after its row): noted on the running row, never fatal. */

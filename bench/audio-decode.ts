@@ -53,14 +53,20 @@ for (const [name, label, seconds] of [
     for (let at = 0; at < bytes.length; at += chunk) stream.push(bytes.subarray(at, at + chunk));
   });
   const perHour = (ms / 1000) * (3600 / seconds);
-  console.log(`| live stream | ${label} | 250 ms | ${perHour.toFixed(1)} | ${((ms / seconds) * (MAX_CALL_MS / 1000)).toFixed(0)} ms (5 s) |`);
+  console.log(
+    `| live stream | ${label} | 250 ms | ${perHour.toFixed(1)} | ` +
+      `${((ms / seconds) * (MAX_CALL_MS / 1000)).toFixed(0)} ms (5 s) |`,
+  );
 }
 const mulaw = fixture('jfk-8k.ulaw');
 const g711 = await cpuMs(() => {
   const converter = new RawPcmConverter('mulaw', 8000, 1);
   for (let at = 0; at < mulaw.length; at += 160) converter.push(mulaw.subarray(at, at + 160));
 });
-console.log(`| live stream | G.711 mu-law 8 kHz | 20 ms | ${((g711 / 1000) * (3600 / 11)).toFixed(1)} | ${(g711 / 11).toFixed(1)} ms (1 s) |`);
+console.log(
+  `| live stream | G.711 mu-law 8 kHz | 20 ms | ${((g711 / 1000) * (3600 / 11)).toFixed(1)} | ` +
+    `${(g711 / 11).toFixed(1)} ms (1 s) |`,
+);
 for (const [name, label, seconds] of [
   ['jfk.mp3', 'MP3 32 kbit/s 22.05 kHz', 11],
   ['jfk.opus', 'Ogg/Opus', 11.014],

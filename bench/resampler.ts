@@ -85,6 +85,9 @@ for (const [rate, channels] of [
       best = Math.min(best, (used.user + used.system) / 1000);
     }
     const perHour = (best / 1000) * (3600 / seconds);
-    console.log(`| ${rate} Hz ${channels === 1 ? 'mono' : 'stereo'} | 20 ms | ${name} | ${perHour.toFixed(1)} | ${Math.floor(3600 / perHour)} |`);
+    console.log(
+      `| ${rate} Hz ${channels === 1 ? 'mono' : 'stereo'} | 20 ms | ${name} | ` +
+        `${perHour.toFixed(1)} | ${Math.floor(3600 / perHour)} |`,
+    );
   }
 }

@@ -3,7 +3,15 @@
  * server's, as types and (de)serialisers. docs/COMPATIBILITY.md says what is supported.
  */
 import { ProtocolError, excerpt, parseObject, type ErrorCode } from './errors.js';
-import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, booleanParam, integerParam, millisecondsParam, termsPrompt, type AudioFormat } from './params.js';
+import {
+  MAX_SAMPLE_RATE,
+  MIN_SAMPLE_RATE,
+  booleanParam,
+  integerParam,
+  millisecondsParam,
+  termsPrompt,
+  type AudioFormat,
+} from './params.js';
 
 /** What the query string asks for, checked (endpointing's range is the server's). */
 export interface StreamingOptions {

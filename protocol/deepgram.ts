@@ -124,12 +124,18 @@ function parseAudio(query: URLSearchParams): AudioFormat {
   const sampleRate = integerParam(query, 'sample_rate', MIN_SAMPLE_RATE, MAX_SAMPLE_RATE);
   const channels = integerParam(query, 'channels', 1, MAX_CHANNELS) ?? 1;
   if (encoding === null) return { kind: 'container', accepted: ['wav', 'ogg', 'webm'] };
-  if (OPUS_ENCODINGS.includes(encoding)) return { kind: 'container', accepted: encoding === 'ogg-opus' ? ['ogg'] : ['ogg', 'webm'] };
+  if (OPUS_ENCODINGS.includes(encoding)) {
+    return { kind: 'container', accepted: encoding === 'ogg-opus' ? ['ogg'] : ['ogg', 'webm'] };
+  }
   const raw = RAW_ENCODINGS.find((known) => known === encoding);
   if (!raw) {
-    throw new ProtocolError('bad_option', `encoding must be one of ${[...RAW_ENCODINGS, ...OPUS_ENCODINGS].join(', ')} (Opus in Ogg or WebM), or left out for audio in a container (WAV, Ogg, WebM); got ${excerpt(encoding)}`);
+    const known = [...RAW_ENCODINGS, ...OPUS_ENCODINGS].join(', ');
+    const message = `encoding must be one of ${known} (Opus in Ogg or WebM), or left out for audio in a container`;
+    throw new ProtocolError('bad_option', `${message} (WAV, Ogg, WebM); got ${excerpt(encoding)}`);
   }
-  if (sampleRate === undefined) throw new ProtocolError('bad_option', `encoding=${raw} needs sample_rate (headerless audio says nothing of its rate)`);
+  if (sampleRate === undefined) {
+    throw new ProtocolError('bad_option', `encoding=${raw} needs sample_rate (headerless audio does not say its rate)`);
+  }
   return { kind: 'raw', encoding: raw, sampleRate, channels };
 }
 

@@ -11,12 +11,17 @@ import { ProtocolError, checkPrompt, excerpt, parseObject, type ErrorCode } from
 export type RealtimeAudioFormat = 'pcm16' | 'pcmu' | 'pcma';
 export const INPUT_RATE = 24000;
 export const G711_RATE = 8000;
-const GA_FORMATS: Record<string, RealtimeAudioFormat> = { 'audio/pcm': 'pcm16', 'audio/pcmu': 'pcmu', 'audio/pcma': 'pcma' };
+const GA_FORMATS: Record<string, RealtimeAudioFormat> = {
+  'audio/pcm': 'pcm16',
+  'audio/pcmu': 'pcmu',
+  'audio/pcma': 'pcma',
+};
 const BETA_FORMATS: Record<string, RealtimeAudioFormat> = { pcm16: 'pcm16', g711_ulaw: 'pcmu', g711_alaw: 'pcma' };
 /** Audio one append may carry; OpenAI takes more, but a WebSocket message here holds at most 1 MiB. */
 export const MAX_APPEND_MS = 15_000;
 /** Bytes one append may carry in each format: MAX_APPEND_MS of it. */
-export const maxAppendBytes = (format: RealtimeAudioFormat): number => ((format === 'pcm16' ? INPUT_RATE * 2 : G711_RATE) * MAX_APPEND_MS) / 1000;
+export const maxAppendBytes = (format: RealtimeAudioFormat): number =>
+  ((format === 'pcm16' ? INPUT_RATE * 2 : G711_RATE) * MAX_APPEND_MS) / 1000;
 export const MAX_APPEND_CHARS = Math.ceil(maxAppendBytes('pcm16') / 3) * 4;
 /** Client strings that come back in server events are bounded. */
 const MAX_EVENT_ID_CHARS = 64;
@@ -143,11 +148,14 @@ function gaSession(session: Record<string, unknown>): SessionUpdate {
     const type = format['type'] ?? 'audio/pcm';
     const known = typeof type === 'string' ? GA_FORMATS[type] : undefined;
     if (!known) {
-      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.audio.input.format.type', `input formats are "audio/pcm" (PCM16 mono at 24 kHz), "audio/pcmu" and "audio/pcma" (G.711 at 8 kHz), not ${excerpt(type)}`);
+      const formats = '"audio/pcm" (PCM16 mono at 24 kHz), "audio/pcmu" and "audio/pcma" (G.711 at 8 kHz)';
+      const param = 'session.audio.input.format.type';
+      throw new RealtimeInputError('bad_option', 'invalid_value', param, `input formats are ${formats}, not ${excerpt(type)}`);
     }
     const rate = known === 'pcm16' ? INPUT_RATE : G711_RATE;
     if (format['rate'] !== undefined && format['rate'] !== rate) {
-      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.audio.input.format.rate', `${String(type)} is taken at ${rate} Hz only, not ${excerpt(format['rate'])}`);
+      const message = `${String(type)} is taken at ${rate} Hz only, not ${excerpt(format['rate'])}`;
+      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.audio.input.format.rate', message);
     }
     update.format = known;
   }
@@ -162,7 +170,9 @@ function betaSession(session: Record<string, unknown>): SessionUpdate {
   if (format !== undefined) {
     const known = typeof format === 'string' ? BETA_FORMATS[format] : undefined;
     if (!known) {
-      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.input_audio_format', `input formats are "pcm16" (mono at 24 kHz), "g711_ulaw" and "g711_alaw" (8 kHz), not ${excerpt(format)}`);
+      const formats = '"pcm16" (mono at 24 kHz), "g711_ulaw" and "g711_alaw" (8 kHz)';
+      const message = `input formats are ${formats}, not ${excerpt(format)}`;
+      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.input_audio_format', message);
     }
     update.format = known;
   }
@@ -217,14 +227,24 @@ function turnDetection(value: unknown, param: string): number | null {
 /** Checks base64 audio (size first, then form) without decoding it: browsers and Node decode it differently. */
 function audio(value: unknown, format: RealtimeAudioFormat): string {
   const name = format === 'pcm16' ? '24 kHz PCM16' : `8 kHz G.711 ${format === 'pcmu' ? 'mu-law' : 'A-law'}`;
-  if (typeof value !== 'string') throw new RealtimeInputError('bad_message', 'missing_required_parameter', 'audio', `audio must be a string of base64-encoded ${name}`);
+  if (typeof value !== 'string') {
+    const message = `audio must be a string of base64-encoded ${name}`;
+    throw new RealtimeInputError('bad_message', 'missing_required_parameter', 'audio', message);
+  }
   const maxChars = Math.ceil(maxAppendBytes(format) / 3) * 4;
   if (value.length > maxChars) {
-    throw new RealtimeInputError('frame_too_large', 'invalid_value', 'audio', `one append may carry at most ${MAX_APPEND_MS / 1000} s of ${name} (${maxChars} base64 characters); got ${value.length}, dropped`);
+    const message = `one append may carry at most ${MAX_APPEND_MS / 1000} s of ${name} (${maxChars} base64 characters)`;
+    throw new RealtimeInputError('frame_too_large', 'invalid_value', 'audio', `${message}; got ${value.length}`);
   }
-  if (value.length % 4 !== 0 || !BASE64.test(value)) throw new RealtimeInputError('bad_message', 'invalid_value', 'audio', `audio must be base64-encoded ${name}; dropped`);
+  if (value.length % 4 !== 0 || !BASE64.test(value)) {
+    const message = `audio must be base64-encoded ${name}; dropped`;
+    throw new RealtimeInputError('bad_message', 'invalid_value', 'audio', message);
+  }
   const bytes = (value.length / 4) * 3 - (value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0);
-  if (format === 'pcm16' && bytes % 2 !== 0) throw new RealtimeInputError('odd_frame_length', 'invalid_value', 'audio', `audio must hold whole 16-bit samples; got ${bytes} bytes, dropped`);
+  if (format === 'pcm16' && bytes % 2 !== 0) {
+    const message = `audio must hold whole 16-bit samples; got ${bytes} bytes, dropped`;
+    throw new RealtimeInputError('odd_frame_length', 'invalid_value', 'audio', message);
+  }
   return value;
 }
 
@@ -235,8 +255,15 @@ export function sessionEvent(kind: 'created' | 'updated', shape: RealtimeShape, 
   return JSON.stringify({ type, event_id: eventId, session: sessionObject(shape, sessionId, settings) });
 }
 
-/** A transcription session's settings as OpenAI shows them, in session events and with the client secrets minted for one. */
-export function sessionObject(shape: RealtimeShape, sessionId: string, settings: RealtimeSettings): Record<string, unknown> {
+/**
+ * A transcription session's settings as OpenAI shows them, in session events and with the client secrets minted for
+ * one.
+ */
+export function sessionObject(
+  shape: RealtimeShape,
+  sessionId: string,
+  settings: RealtimeSettings,
+): Record<string, unknown> {
   const transcription = { model: settings.model, ...(settings.language === null ? {} : { language: settings.language }), prompt: settings.prompt };
   const turnDetection =
     settings.silenceMs === null
@@ -258,7 +285,9 @@ export function sessionObject(shape: RealtimeShape, sessionId: string, settings:
     type: 'transcription',
     object: 'realtime.transcription_session',
     id: sessionId,
-    audio: { input: { format: gaFormat(settings.format), transcription, noise_reduction: null, turn_detection: turnDetection } },
+    audio: {
+      input: { format: gaFormat(settings.format), transcription, noise_reduction: null, turn_detection: turnDetection },
+    },
     include: null,
   };
 }

@@ -25,7 +25,9 @@ export type ChunkFormat = (typeof CHUNK_FORMATS)[number];
  * Audio as the client sent it: s16le mono bytes at `sampleRate`, whole samples, at most 1 s of them; or the next
  * piece of a recording in a container (its first piece carries the header), bounded where it is decoded.
  */
-export type AudioChunk = { kind: 'pcm'; bytes: Uint8Array; sampleRate: number } | { kind: 'container'; bytes: Uint8Array; format: ChunkFormat };
+export type AudioChunk =
+  | { kind: 'pcm'; bytes: Uint8Array; sampleRate: number }
+  | { kind: 'container'; bytes: Uint8Array; format: ChunkFormat };
 
 export function speechAck(outcome: { sessionId: string } | { code: ErrorCode; message: string }): SpeechAck {
   return 'sessionId' in outcome ? { session_id: outcome.sessionId } : { error: { code: outcome.code, message: outcome.message } };
@@ -59,11 +61,15 @@ export function parseAudioChunk(payload: unknown): AudioChunk {
   const fields = typeof payload === 'object' && payload !== null ? Object.fromEntries(Object.entries(payload)) : null;
   const bytes = binary(fields?.['audio']);
   if (!fields || !bytes) {
-    throw new ProtocolError('bad_message', `audio-chunk takes binary 16 kHz s16le PCM, {audio: <binary>, sampleRate: <Hz>} or {audio: <binary>, format: "webm" | "ogg"}; got ${excerpt(typeof payload)}`);
+    const forms = 'binary 16 kHz s16le PCM, {audio: <binary>, sampleRate: <Hz>} or {audio: <binary>, format: <webm|ogg>}';
+    throw new ProtocolError('bad_message', `audio-chunk takes ${forms}; got ${excerpt(typeof payload)}`);
   }
   if (fields['format'] !== undefined) {
     const format = CHUNK_FORMATS.find((known) => known === fields['format']);
-    if (!format) throw new ProtocolError('bad_option', `format must be "webm" or "ogg" (Opus, as MediaRecorder records it); got ${excerpt(fields['format'])}`);
+    if (!format) {
+      const message = `format must be "webm" or "ogg" (Opus from MediaRecorder); got ${excerpt(fields['format'])}`;
+      throw new ProtocolError('bad_option', message);
+    }
     return { kind: 'container', bytes, format };
   }
   const sampleRate = fields['sampleRate'];

@@ -261,14 +261,18 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
             ? 'uploads go to FORWARD_URL, which transcribes only; translations are not offered'
             : null,
       });
+    const tokenRoutes = { authenticator, languages };
     router.ready({
       openAi: new Map([
         ['/v1/audio/transcriptions', files('transcribe')],
         ['/v1/audio/translations', files('translate')],
-        ['/v1/realtime/client_secrets', (req, res, query) => handleClientSecret(req, res, query, { authenticator, languages })],
-        ['/v1/realtime/transcription_sessions', (req, res, query) => handleTranscriptionSession(req, res, query, { authenticator, languages })],
+        ['/v1/realtime/client_secrets', (req, res, query) => handleClientSecret(req, res, query, tokenRoutes)],
+        [
+          '/v1/realtime/transcription_sessions',
+          (req, res, query) => handleTranscriptionSession(req, res, query, tokenRoutes),
+        ],
       ]),
-      vendorApi: new Map([['/v3/token', (req, res, query) => handleAssemblyAiToken(req, res, query, { authenticator, languages })]]),
+      vendorApi: new Map([['/v3/token', (req, res, query) => handleAssemblyAiToken(req, res, query, tokenRoutes)]]),
       describe: () => ({
         // The file's name, not its path: /readyz answers anyone, so it discloses no paths, URLs or credentials.
         model: model && pool ? { file: basename(model.path), type: pool.model.modelType, multilingual: languages.multilingual, synthetic: model.synthetic } : null,
@@ -280,7 +284,12 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         forwarding: remote !== null,
         scheduler: scheduler.stats,
       }),
-      stats: () => ({ sessions: registry.stats, scheduler: scheduler.stats, load: load.snapshot, uploads: uploads.stats }),
+      stats: () => ({
+        sessions: registry.stats,
+        scheduler: scheduler.stats,
+        load: load.snapshot,
+        uploads: uploads.stats,
+      }),
       degraded: () => shared?.unavailable ?? null,
     });
     listening.ready({

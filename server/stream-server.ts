@@ -223,7 +223,8 @@ export class StreamServer {
     let principal: string;
     try {
       // The path is the scope a temporary token must have been minted for.
-      const auth = await this.runtime.authenticator.verify(route.credential(req, target.searchParams), route.missingCredential, route.path);
+      const credential = route.credential(req, target.searchParams);
+      const auth = await this.runtime.authenticator.verify(credential, route.missingCredential, route.path);
       if (!auth.ok) {
         this.options.metrics.refused('unauthorized');
         return refuseUpgrade(socket, 401, { error: 'unauthorized', message: auth.reason });

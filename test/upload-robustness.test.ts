@@ -12,8 +12,12 @@ const BOUNDARY = 'upload-robustness-boundary';
 
 /** The head of a multipart body whose file part starts right after it. */
 function multipartHead(fields: Record<string, string>): Buffer {
-  const parts = Object.entries(fields).map(([name, value]) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
-  return Buffer.from(`${parts.join('')}--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n`);
+  const parts = Object.entries(fields).map(
+    ([name, value]) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+  );
+  const disposition = 'Content-Disposition: form-data; name="file"; filename="a.wav"';
+  const file = `--${BOUNDARY}\r\n${disposition}\r\nContent-Type: audio/wav\r\n\r\n`;
+  return Buffer.from(`${parts.join('')}${file}`);
 }
 
 const multipartTail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
@@ -39,7 +43,8 @@ function upload(url: string, file: Uint8Array): Promise<Response> {
 async function uploadRuns(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let runs = 0;
-  for (const match of text.matchAll(/^stt_transcriptions_total\{kind="upload",end="[a-z]+"\} (\d+)$/gm)) runs += Number(match[1]);
+  for (const match of text.matchAll(/^stt_transcriptions_total\{kind="upload",end="[a-z]+"\} (\d+)$/gm))
+    runs += Number(match[1]);
   return runs;
 }
 
@@ -78,7 +83,8 @@ t.test('a streamed upload whose client left stops being transcribed (row 15)', a
   t.teardown(() => app.close());
   // 150 s of speech: five 30 s windows.
   const long = new Int16Array(150 * 16000);
-  for (let at = 0; at < long.length; at += jfk.length) long.set(jfk.subarray(0, Math.min(jfk.length, long.length - at)), at);
+  for (let at = 0; at < long.length; at += jfk.length)
+    long.set(jfk.subarray(0, Math.min(jfk.length, long.length - at)), at);
   const head = multipartHead({ model: 'whisper-1', stream: 'true' });
   const file = encodeWav(long);
   const req = post(app.httpUrl, head.length + file.length + multipartTail.length);

@@ -23,10 +23,18 @@ export class AudioDecoder {
     const request: DecodeRequest = { file: copy, limits };
     const deadline = AbortSignal.timeout(DECODE_DEADLINE_MS);
     try {
-      return (await this.piscina.run(request, { name: 'decode', transferList: [copy.buffer], signal: AbortSignal.any([signal, deadline]) })) as DecodeResult;
+      return (await this.piscina.run(request, {
+        name: 'decode',
+        transferList: [copy.buffer],
+        signal: AbortSignal.any([signal, deadline]),
+      })) as DecodeResult;
     } catch (error) {
       if (deadline.aborted && !signal.aborted) {
-        return { ok: false, code: 'bad_audio', message: `decoding the file took longer than ${DECODE_DEADLINE_MS / 1000} s` };
+        return {
+          ok: false,
+          code: 'bad_audio',
+          message: `decoding the file took longer than ${DECODE_DEADLINE_MS / 1000} s`,
+        };
       }
       throw error;
     }

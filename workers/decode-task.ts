@@ -10,7 +10,8 @@ export interface DecodeRequest {
   limits: FileLimits;
 }
 
-export type DecodeResult = { ok: true; pcm: Int16Array; format: string } | { ok: false; code: AudioErrorCode; message: string };
+export type DecodeResult =
+  { ok: true; pcm: Int16Array; format: string } | { ok: false; code: AudioErrorCode; message: string };
 
 export async function decode(request: DecodeRequest): Promise<DecodeResult> {
   try {
@@ -19,6 +20,7 @@ export async function decode(request: DecodeRequest): Promise<DecodeResult> {
   } catch (error) {
     if (error instanceof AudioDecodeError) return { ok: false, code: error.code, message: error.message };
     // A decoder's own failure (a WebAssembly trap on a hostile file) is the file's fault as far as the client goes.
-    return { ok: false, code: 'bad_audio', message: `the file could not be decoded (${error instanceof Error ? error.message.slice(0, 120) : 'decoder error'})` };
+    const why = error instanceof Error ? error.message.slice(0, 120) : 'a decoder error';
+    return { ok: false, code: 'bad_audio', message: `the file could not be decoded (${why})` };
   }
 }

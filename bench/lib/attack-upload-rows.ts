@@ -8,7 +8,20 @@ import { encodeWav, fixturesDir, readWav16kMono } from '../../engine/index.js';
 import { postForm, type PostResult } from './attack-clients.js';
 import { clock } from './attack-monitor.js';
 import { loopbackOnly } from './attack-server.js';
-import { broke, degraded, held, judgeAlive, judgeLag, lagText, measure, outcome, sleepUnlessAborted, statusCounts, type Check, type Scenario } from './attack-scenario.js';
+import {
+  broke,
+  degraded,
+  held,
+  judgeAlive,
+  judgeLag,
+  lagText,
+  measure,
+  outcome,
+  sleepUnlessAborted,
+  statusCounts,
+  type Check,
+  type Scenario,
+} from './attack-scenario.js';
 import { judgeVictimWorks, runVictim, victimText } from './attack-victim.js';
 
 const UPLOAD_PATH = '/v1/audio/transcriptions';
@@ -16,15 +29,27 @@ const BOUNDARY = 'attack-upload-boundary';
 
 const jfk = (): Int16Array => readWav16kMono(join(fixturesDir, 'speech', 'jfk.wav'));
 
-const head = (fields: Record<string, string>): Buffer =>
-  Buffer.from(
-    `${Object.entries(fields)
-      .map(([name, value]) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`)
-      .join('')}--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n`,
+/** The head of a multipart body whose file part starts right after it. */
+function head(fields: Record<string, string>): Buffer {
+  const parts = Object.entries(fields).map(
+    ([name, value]) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
   );
+  const disposition = 'Content-Disposition: form-data; name="file"; filename="a.wav"';
+  const file = `--${BOUNDARY}\r\n${disposition}\r\nContent-Type: audio/wav\r\n\r\n`;
+  return Buffer.from(`${parts.join('')}${file}`);
+}
 
-/** A multipart POST that declares `declared` bytes, writes `parts` and then, unless `end`, is cut; resolves once written. */
-function rawUpload(url: string, declared: number, parts: Buffer[], localAddress: string, end: boolean): Promise<() => void> {
+/**
+ * A multipart POST that declares `declared` bytes, writes `parts` and then, unless `end`, is cut; resolves once
+ * written.
+ */
+function rawUpload(
+  url: string,
+  declared: number,
+  parts: Buffer[],
+  localAddress: string,
+  end: boolean,
+): Promise<() => void> {
   return new Promise((resolve) => {
     const req = request(loopbackOnly(`${url}${UPLOAD_PATH}`), {
       method: 'POST',
@@ -52,11 +77,13 @@ async function uploadsInProgress(url: string): Promise<number | null> {
 async function uploadRuns(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let runs = 0;
-  for (const match of text.matchAll(/^stt_transcriptions_total\{kind="upload",end="[a-z]+"\} (\d+)$/gm)) runs += Number(match[1]);
+  for (const match of text.matchAll(/^stt_transcriptions_total\{kind="upload",end="[a-z]+"\} (\d+)$/gm))
+    runs += Number(match[1]);
   return runs;
 }
 
-const describe = (post: PostResult): string => (post.status === 0 ? `no answer (${post.error ?? 'lost'})` : `${post.status} in ${post.ms} ms`);
+const describe = (post: PostResult): string =>
+  post.status === 0 ? `no answer (${post.error ?? 'lost'})` : `${post.status} in ${post.ms} ms`;
 
 const cutBodies: Scenario = {
   row: 15,
@@ -68,7 +95,9 @@ const cutBodies: Scenario = {
     const from = clock();
     const addresses = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
     const cuts: (() => void)[] = [];
-    for (const address of addresses) for (let i = 0; i < 2; i++) cuts.push(await rawUpload(server.http, 400_000, [head({ model: 'whisper-1' })], address, false));
+    for (const address of addresses)
+      for (let i = 0; i < 2; i++)
+        cuts.push(await rawUpload(server.http, 400_000, [head({ model: 'whisper-1' })], address, false));
     // Let the server admit them all (their slots taken), then hang up on every one.
     await sleepUnlessAborted(1000, ctx.signal);
     const taken = await uploadsInProgress(server.http);
@@ -76,7 +105,17 @@ const cutBodies: Scenario = {
     await sleepUnlessAborted(1000, ctx.signal);
     const left = await uploadsInProgress(server.http);
     const file = encodeWav(jfk().subarray(0, 2 * 16000));
-    const posts = await Promise.all(addresses.map((address) => postForm(`${server.http}${UPLOAD_PATH}`, { model: 'whisper-1' }, file, {}, { signal: ctx.signal, timeoutMs: 30_000, localAddress: address })));
+    const posts = await Promise.all(
+      addresses.map((address) =>
+        postForm(
+          `${server.http}${UPLOAD_PATH}`,
+          { model: 'whisper-1' },
+          file,
+          {},
+          { signal: ctx.signal, timeoutMs: 30_000, localAddress: address },
+        ),
+      ),
+    );
     const m = await measure(server, from, clock());
     const statuses = posts.map((p) => p.status);
     const answer: Check = statuses.every((s) => s === 200)
@@ -84,11 +123,16 @@ const cutBodies: Scenario = {
       : statuses.some((s) => s === 429 || s === 503)
         ? broke(`locked out after cut uploads: ${statusCounts(statuses)}`)
         : degraded(`uploads after the cuts: ${posts.map(describe).join(', ')}`);
-    return outcome([answer, await judgeAlive(server, m.data)], `10 cut uploads held ${taken ?? '?'} slots, ${left ?? '?'} 1 s after the hang-ups; then ${statusCounts(statuses)}`, {
-      slotsTaken: taken,
-      slotsLeft: left,
-      statuses,
-    });
+    return outcome(
+      [answer, await judgeAlive(server, m.data)],
+      `10 cut uploads held ${taken ?? '?'} slots, ${left ?? '?'} 1 s after the hang-ups; ` +
+        `then ${statusCounts(statuses)}`,
+      {
+        slotsTaken: taken,
+        slotsLeft: left,
+        statuses,
+      },
+    );
   },
 };
 
@@ -108,16 +152,32 @@ const emptyChunks: Scenario = {
     const victim = runVictim(server.ws('/stream'));
     await sleepUnlessAborted(1500, ctx.signal);
     const addresses = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
-    const posts = await Promise.all(addresses.map((address) => postForm(`${server.http}${UPLOAD_PATH}`, { model: 'whisper-1' }, file, {}, { signal: ctx.signal, timeoutMs: 60_000, localAddress: address })));
+    const posts = await Promise.all(
+      addresses.map((address) =>
+        postForm(
+          `${server.http}${UPLOAD_PATH}`,
+          { model: 'whisper-1' },
+          file,
+          {},
+          { signal: ctx.signal, timeoutMs: 60_000, localAddress: address },
+        ),
+      ),
+    );
     const v = await victim;
     const m = await measure(server, from, clock());
     const statuses = posts.map((p) => p.status);
-    const answer: Check = statuses.every((s) => s === 400) ? held(`refused: ${posts.map(describe).join(', ')}`) : degraded(`answers: ${posts.map(describe).join(', ')}`);
-    return outcome([answer, await judgeAlive(server, m.data), judgeVictimWorks(v), judgeLag(m.lag)], `${statusCounts(statuses)}; ${lagText(m.lag)}; ${victimText(v)}`, {
-      statuses,
-      lag: m.lag,
-      victim: v,
-    });
+    const answer: Check = statuses.every((s) => s === 400)
+      ? held(`refused: ${posts.map(describe).join(', ')}`)
+      : degraded(`answers: ${posts.map(describe).join(', ')}`);
+    return outcome(
+      [answer, await judgeAlive(server, m.data), judgeVictimWorks(v), judgeLag(m.lag)],
+      `${statusCounts(statuses)}; ${lagText(m.lag)}; ${victimText(v)}`,
+      {
+        statuses,
+        lag: m.lag,
+        victim: v,
+      },
+    );
   },
 };
 
@@ -130,8 +190,13 @@ const leftStream: Scenario = {
     const server = await ctx.startServer();
     const speech = jfk();
     const long = new Int16Array(297 * 16000);
-    for (let at = 0; at < long.length; at += speech.length) long.set(speech.subarray(0, Math.min(speech.length, long.length - at)), at);
-    const body = [head({ model: 'whisper-1', stream: 'true' }), Buffer.from(encodeWav(long)), Buffer.from(`\r\n--${BOUNDARY}--\r\n`)];
+    for (let at = 0; at < long.length; at += speech.length)
+      long.set(speech.subarray(0, Math.min(speech.length, long.length - at)), at);
+    const body = [
+      head({ model: 'whisper-1', stream: 'true' }),
+      Buffer.from(encodeWav(long)),
+      Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
+    ];
     const declared = body.reduce((n, part) => n + part.length, 0);
     const cut = await rawUpload(server.http, declared, body, '127.0.0.1', true);
     await sleepUnlessAborted(300, ctx.signal);
@@ -154,7 +219,11 @@ const leftStream: Scenario = {
         : runs > 2
           ? broke(`${runs} windows transcribed for nobody${endedAfterMs === null ? ', still running after 20 s' : ''}`)
           : degraded(`${runs} windows transcribed; ended after ${endedAfterMs ?? '> 20,000'} ms`);
-    return outcome([answer, await judgeAlive(server, m.data)], `ended ${endedAfterMs ?? '> 20,000'} ms after the client left; ${runs} window(s) run`, { endedAfterMs, runs });
+    return outcome(
+      [answer, await judgeAlive(server, m.data)],
+      `ended ${endedAfterMs ?? '> 20,000'} ms after the client left; ${runs} window(s) run`,
+      { endedAfterMs, runs },
+    );
   },
 };
 

@@ -104,7 +104,10 @@ export class Resampler {
     readonly channels = 1,
   ) {
     if (!(inputRate > 0) || !Number.isInteger(inputRate) || !Number.isInteger(channels) || channels < 1) {
-      throw new RangeError(`sample rate must be a positive whole number and channels a whole number >= 1 (got ${inputRate} Hz, ${channels})`);
+      throw new RangeError(
+        'sample rate must be a positive whole number and channels a whole number >= 1 ' +
+          `(got ${inputRate} Hz, ${channels})`,
+      );
     }
     this.filter = inputRate === TARGET_RATE ? null : filterFor(inputRate);
     const history = this.filter ? this.filter.taps / 2 - 1 : 0;

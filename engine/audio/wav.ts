@@ -40,7 +40,9 @@ export function readWavHeader(data: Uint8Array): WavHeader {
   let format: { audioFormat: number; channels: number; sampleRate: number; bits: number } | undefined;
   let offset = 12;
   for (let chunks = 0; offset + 8 <= data.byteLength; chunks++) {
-    if (chunks === MAX_WAV_CHUNKS) throw new WavFormatError(`WAV file has more than ${MAX_WAV_CHUNKS} chunks before its data chunk`);
+    if (chunks === MAX_WAV_CHUNKS) {
+      throw new WavFormatError(`WAV file has more than ${MAX_WAV_CHUNKS} chunks before its data chunk`);
+    }
     const id = tag(offset);
     const size = view.getUint32(offset + 4, true);
     const body = offset + 8;

@@ -6,7 +6,14 @@
  */
 import { AudioDecodeError } from './errors.js';
 import { OggDemuxer } from './ogg.js';
-import { MAX_OPUS_PACKET_BYTES, OPUS_RATE, OpusStream, opusPacketSamples, parseOpusHead, type OpusHead } from './opus.js';
+import {
+  MAX_OPUS_PACKET_BYTES,
+  OPUS_RATE,
+  OpusStream,
+  opusPacketSamples,
+  parseOpusHead,
+  type OpusHead,
+} from './opus.js';
 import { BYTES_PER_SAMPLE, RawPcmConverter } from './raw-pcm.js';
 import { readWavLayout } from './wav.js';
 import { WebmDemuxer } from './webm.js';
@@ -74,7 +81,13 @@ export class ContainerStream {
       return this.decode(bytes);
     } catch (caught) {
       // A decoder's own failure on hostile input (a WebAssembly trap, a range error) is the stream's fault.
-      const error = caught instanceof AudioDecodeError ? caught : new AudioDecodeError('bad_audio', `undecodable audio (${caught instanceof Error ? caught.message.slice(0, 120) : 'decoder error'})`);
+      const error =
+        caught instanceof AudioDecodeError
+          ? caught
+          : new AudioDecodeError(
+              'bad_audio',
+              `undecodable audio (${caught instanceof Error ? caught.message.slice(0, 120) : 'decoder error'})`,
+            );
       // One bounded call's worth too much ends only that call; anything else leaves the stream unreadable.
       if (error.code === 'frame_too_large') throw error;
       this.failure = new AudioDecodeError(error.code, `${error.message}; this stream cannot go on`);
@@ -91,21 +104,35 @@ export class ContainerStream {
     if (head.length < 4) return new Int16Array(0);
     const format = sniffContainer(head);
     if (!format || !this.accepted.includes(format)) {
-      const names = this.accepted.map((f) => (f === 'wav' ? 'WAV' : f === 'ogg' ? 'Ogg (Opus)' : 'WebM (Opus)')).join(', ');
-      throw new AudioDecodeError('unsupported_audio', `the audio is in no container this endpoint reads (${names}); raw audio needs encoding and sample_rate`);
+      const names = this.accepted
+        .map((f) => (f === 'wav' ? 'WAV' : f === 'ogg' ? 'Ogg (Opus)' : 'WebM (Opus)'))
+        .join(', ');
+      throw new AudioDecodeError(
+        'unsupported_audio',
+        `the audio is in no container this endpoint reads (${names}); raw audio needs encoding and sample_rate`,
+      );
     }
     this.format = format;
     if (format === 'wav') {
       const layout = readWavLayout(head);
       if (!layout) {
-        if (head.length > MAX_HEADER_BYTES) throw new AudioDecodeError('bad_audio', `the WAV header is longer than ${MAX_HEADER_BYTES} bytes`);
+        if (head.length > MAX_HEADER_BYTES)
+          throw new AudioDecodeError('bad_audio', `the WAV header is longer than ${MAX_HEADER_BYTES} bytes`);
         return new Int16Array(0);
       }
       const { minRate, maxRate, maxChannels } = this.bounds;
       if (layout.sampleRate < minRate || layout.sampleRate > maxRate || layout.channels > maxChannels) {
-        throw new AudioDecodeError('unsupported_audio', `WAV of ${layout.sampleRate} Hz and ${layout.channels} channel(s); ${minRate}-${maxRate} Hz and at most ${maxChannels} channels are taken`);
+        throw new AudioDecodeError(
+          'unsupported_audio',
+          `WAV of ${layout.sampleRate} Hz and ${layout.channels} channel(s); ` +
+            `${minRate}-${maxRate} Hz and at most ${maxChannels} channels are taken`,
+        );
       }
-      this.decoder = new PcmDecoder(new RawPcmConverter(layout.encoding, layout.sampleRate, layout.channels), this.maxCallMs, layout.dataBytes);
+      this.decoder = new PcmDecoder(
+        new RawPcmConverter(layout.encoding, layout.sampleRate, layout.channels),
+        this.maxCallMs,
+        layout.dataBytes,
+      );
     } else this.decoder = new OpusDecoderOf(format, this.maxCallMs);
     this.head = new Uint8Array(0);
     const wavBody = format === 'wav' ? (readWavLayout(head)?.dataOffset ?? 0) : 0;
@@ -122,11 +149,16 @@ class PcmDecoder implements Decoder {
     /** Bytes of samples the header declares; what follows them (other chunks) is not audio. Null: no end declared. */
     private left: number | null,
   ) {
-    this.maxBytes = Math.ceil((converter.sampleRate * maxCallMs) / 1000) * converter.channels * BYTES_PER_SAMPLE[converter.encoding];
+    this.maxBytes =
+      Math.ceil((converter.sampleRate * maxCallMs) / 1000) * converter.channels * BYTES_PER_SAMPLE[converter.encoding];
   }
 
   push(bytes: Uint8Array): Int16Array {
-    if (bytes.length > this.maxBytes) throw new AudioDecodeError('frame_too_large', `one message may carry at most ${this.maxBytes} bytes of this WAV stream's audio`);
+    if (bytes.length > this.maxBytes)
+      throw new AudioDecodeError(
+        'frame_too_large',
+        `one message may carry at most ${this.maxBytes} bytes of this WAV stream's audio`,
+      );
     const audio = this.left === null ? bytes : bytes.subarray(0, this.left);
     if (this.left !== null) this.left -= audio.length;
     return this.converter.push(audio);
@@ -164,7 +196,11 @@ class OpusDecoderOf implements Decoder {
     for (const packet of packets) samples += opusPacketSamples(packet);
     const maxSamples = (this.maxCallMs * OPUS_RATE) / 1000;
     if (samples > maxSamples) {
-      throw new AudioDecodeError('frame_too_large', `one message may carry at most ${this.maxCallMs} ms of Opus audio; this one held ${Math.round(samples / 48)} ms`);
+      throw new AudioDecodeError(
+        'frame_too_large',
+        `one message may carry at most ${this.maxCallMs} ms of Opus audio; ` +
+          `this one held ${Math.round(samples / 48)} ms`,
+      );
     }
     if (!this.stream) throw new AudioDecodeError('bad_audio', 'Opus audio before its header');
     return this.stream.decode(packets);
@@ -174,8 +210,16 @@ class OpusDecoderOf implements Decoder {
     if (this.webm) {
       const chunk = this.webm.push(bytes);
       if (chunk.track) {
-        if (chunk.track.codec !== 'A_OPUS') throw new AudioDecodeError('unsupported_audio', `WebM audio in ${chunk.track.codec || 'an unnamed codec'}; only Opus (A_OPUS) is read`);
-        this.start(chunk.track.codecPrivate ? parseOpusHead(chunk.track.codecPrivate) : { channels: chunk.track.channels, preSkip: 0 });
+        if (chunk.track.codec !== 'A_OPUS')
+          throw new AudioDecodeError(
+            'unsupported_audio',
+            `WebM audio in ${chunk.track.codec || 'an unnamed codec'}; only Opus (A_OPUS) is read`,
+          );
+        this.start(
+          chunk.track.codecPrivate
+            ? parseOpusHead(chunk.track.codecPrivate)
+            : { channels: chunk.track.channels, preSkip: 0 },
+        );
       }
       return chunk.frames;
     }
@@ -186,10 +230,13 @@ class OpusDecoderOf implements Decoder {
     }
     if (this.tagsDue && packets.length > 0) {
       const tags = packets.shift() as Uint8Array;
-      if (String.fromCharCode(...tags.subarray(0, 8)) !== 'OpusTags') throw new AudioDecodeError('bad_audio', 'the Ogg Opus stream has no OpusTags header');
+      if (String.fromCharCode(...tags.subarray(0, 8)) !== 'OpusTags')
+        throw new AudioDecodeError('bad_audio', 'the Ogg Opus stream has no OpusTags header');
       this.tagsDue = false;
     }
-    for (const packet of packets) if (packet.length > MAX_OPUS_PACKET_BYTES) throw new AudioDecodeError('bad_audio', 'an Opus packet larger than any encoder makes');
+    for (const packet of packets)
+      if (packet.length > MAX_OPUS_PACKET_BYTES)
+        throw new AudioDecodeError('bad_audio', 'an Opus packet larger than any encoder makes');
     return packets;
   }
 

@@ -49,7 +49,10 @@ class PcmSink {
 
   push(pcm: Int16Array): void {
     if (this.length + pcm.length > this.max) {
-      throw new AudioDecodeError('audio_too_long', `the audio lasts longer than ${this.maxSeconds} s, the most this server takes`);
+      throw new AudioDecodeError(
+        'audio_too_long',
+        `the audio lasts longer than ${this.maxSeconds} s, the most this server takes`,
+      );
     }
     if (this.length + pcm.length > this.buffer.length) {
       const grown = new Int16Array(Math.min(this.max, Math.max(this.length + pcm.length, 2 * this.buffer.length)));
@@ -78,14 +81,20 @@ class PlanarInput {
   push(channelData: Float32Array[], samples: number, sampleRate: number): void {
     if (samples === 0) return;
     const { minRate, maxRate, maxChannels } = this.limits;
-    if (sampleRate < minRate || sampleRate > maxRate) throw new AudioDecodeError('unsupported_audio', `audio at ${sampleRate} Hz; ${minRate}-${maxRate} Hz is taken`);
-    if (channelData.length > maxChannels) throw new AudioDecodeError('unsupported_audio', `audio with ${channelData.length} channels; at most ${maxChannels} are taken`);
+    if (sampleRate < minRate || sampleRate > maxRate)
+      throw new AudioDecodeError('unsupported_audio', `audio at ${sampleRate} Hz; ${minRate}-${maxRate} Hz is taken`);
+    if (channelData.length > maxChannels)
+      throw new AudioDecodeError(
+        'unsupported_audio',
+        `audio with ${channelData.length} channels; at most ${maxChannels} are taken`,
+      );
     if (this.resampler?.inputRate !== sampleRate) {
       if (this.resampler) this.sink.push(this.resampler.flush());
       this.resampler = new Resampler(sampleRate);
     }
     const mono = new Float32Array(samples);
-    for (const channel of channelData) for (let i = 0; i < samples; i++) mono[i] = (mono[i] as number) + (channel[i] as number) / channelData.length;
+    for (const channel of channelData)
+      for (let i = 0; i < samples; i++) mono[i] = (mono[i] as number) + (channel[i] as number) / channelData.length;
     this.sink.push(this.resampler.process(mono));
   }
 
@@ -115,7 +124,10 @@ export async function decodeAudioFile(data: Uint8Array, limits: FileLimits): Pro
   } catch (error) {
     if (error instanceof AudioDecodeError) throw error;
     // A decoder's own failure on a hostile file (a WebAssembly trap, a range error) is the file's fault.
-    throw new AudioDecodeError('bad_audio', `the file could not be decoded (${error instanceof Error ? error.message.slice(0, 120) : 'decoder error'})`);
+    throw new AudioDecodeError(
+      'bad_audio',
+      `the file could not be decoded (${error instanceof Error ? error.message.slice(0, 120) : 'decoder error'})`,
+    );
   }
 }
 
@@ -133,9 +145,15 @@ async function decodeAny(data: Uint8Array, limits: FileLimits): Promise<DecodedF
     case 'mp3':
       return decodeWith(new MPEGDecoder(), data, limits, sink, 'mp3');
     case 'mp4':
-      throw new AudioDecodeError('unsupported_audio', `MP4/M4A audio (AAC) is not supported: no AAC decoder ships with this server; send ${FILE_FORMATS}`);
+      throw new AudioDecodeError(
+        'unsupported_audio',
+        `MP4/M4A audio (AAC) is not supported: no AAC decoder ships with this server; send ${FILE_FORMATS}`,
+      );
     case null:
-      throw new AudioDecodeError('unsupported_audio', `the file is in no format this server reads; send ${FILE_FORMATS}`);
+      throw new AudioDecodeError(
+        'unsupported_audio',
+        `the file is in no format this server reads; send ${FILE_FORMATS}`,
+      );
   }
 }
 
@@ -144,15 +162,26 @@ function decodeWav(data: Uint8Array, limits: FileLimits, sink: PcmSink): Decoded
   if (!layout) throw new AudioDecodeError('bad_audio', 'the WAV file ends before its samples start');
   const { minRate, maxRate, maxChannels } = limits;
   if (layout.sampleRate < minRate || layout.sampleRate > maxRate) {
-    throw new AudioDecodeError('unsupported_audio', `the WAV file says ${layout.sampleRate} Hz; sample rates from ${minRate} to ${maxRate} Hz are taken`);
+    throw new AudioDecodeError(
+      'unsupported_audio',
+      `the WAV file says ${layout.sampleRate} Hz; sample rates from ${minRate} to ${maxRate} Hz are taken`,
+    );
   }
-  if (layout.channels > maxChannels) throw new AudioDecodeError('unsupported_audio', `the WAV file has ${layout.channels} channels; at most ${maxChannels} are taken`);
+  if (layout.channels > maxChannels)
+    throw new AudioDecodeError(
+      'unsupported_audio',
+      `the WAV file has ${layout.channels} channels; at most ${maxChannels} are taken`,
+    );
   const frameBytes = BYTES_PER_SAMPLE[layout.encoding] * layout.channels;
   const available = data.length - layout.dataOffset;
   const bytes = Math.floor(Math.min(layout.dataBytes ?? available, available) / frameBytes) * frameBytes;
   // The length is known before anything is converted.
   if (bytes / frameBytes / layout.sampleRate > limits.maxSeconds) {
-    throw new AudioDecodeError('audio_too_long', `the audio lasts ${Math.round(bytes / frameBytes / layout.sampleRate)} s; at most ${limits.maxSeconds} s are taken`);
+    throw new AudioDecodeError(
+      'audio_too_long',
+      `the audio lasts ${Math.round(bytes / frameBytes / layout.sampleRate)} s; ` +
+        `at most ${limits.maxSeconds} s are taken`,
+    );
   }
   const converter = new RawPcmConverter(layout.encoding, layout.sampleRate, layout.channels);
   const samples = data.subarray(layout.dataOffset, layout.dataOffset + bytes);
@@ -178,7 +207,13 @@ interface WasmDecoder {
 }
 
 /** A streaming WebAssembly decoder fed piece by piece; a file it finds nothing to decode in is corrupt. */
-async function decodeWith(decoder: WasmDecoder, data: Uint8Array, limits: FileLimits, sink: PcmSink, format: string): Promise<DecodedFile> {
+async function decodeWith(
+  decoder: WasmDecoder,
+  data: Uint8Array,
+  limits: FileLimits,
+  sink: PcmSink,
+  format: string,
+): Promise<DecodedFile> {
   await decoder.ready;
   try {
     const input = new PlanarInput(sink, limits);
@@ -191,10 +226,12 @@ async function decodeWith(decoder: WasmDecoder, data: Uint8Array, limits: FileLi
       decoded += out.samplesDecoded;
       input.push(out.channelData, out.samplesDecoded, out.sampleRate);
     };
-    for (let at = 0; at < data.length; at += PIECE_BYTES) take(await decoder.decode(data.subarray(at, at + PIECE_BYTES)));
+    for (let at = 0; at < data.length; at += PIECE_BYTES)
+      take(await decoder.decode(data.subarray(at, at + PIECE_BYTES)));
     if (decoder.flush) take(await decoder.flush());
     input.end();
-    if (decoded === 0 && errors > 0) throw new AudioDecodeError('bad_audio', `the ${format.toUpperCase()} file could not be decoded (${firstError})`);
+    if (decoded === 0 && errors > 0)
+      throw new AudioDecodeError('bad_audio', `the ${format.toUpperCase()} file could not be decoded (${firstError})`);
     return sink.result(format);
   } finally {
     decoder.free();
@@ -207,7 +244,8 @@ async function decodeOgg(data: Uint8Array, limits: FileLimits, sink: PcmSink): P
   if (!first) throw new AudioDecodeError('bad_audio', 'the Ogg file ends before its first packet');
   const magic = String.fromCharCode(...first.subarray(0, 8));
   if (magic.startsWith('\x01vorbis')) return decodeWith(new OggVorbisDecoder(), data, limits, sink, 'ogg/vorbis');
-  if (magic !== 'OpusHead') throw new AudioDecodeError('unsupported_audio', `Ogg holding neither Opus nor Vorbis; send ${FILE_FORMATS}`);
+  if (magic !== 'OpusHead')
+    throw new AudioDecodeError('unsupported_audio', `Ogg holding neither Opus nor Vorbis; send ${FILE_FORMATS}`);
   const demuxer = new OggDemuxer(MAX_OGG_PACKET_BYTES);
   let stream: OpusStream | null = null;
   let headers = 0;
@@ -231,8 +269,17 @@ async function decodeWebm(data: Uint8Array, sink: PcmSink): Promise<DecodedFile>
   for (let at = 0; at < data.length; at += PIECE_BYTES) {
     const chunk = demuxer.push(data.subarray(at, at + PIECE_BYTES));
     if (chunk.track) {
-      if (chunk.track.codec !== 'A_OPUS') throw new AudioDecodeError('unsupported_audio', `WebM audio in ${chunk.track.codec || 'an unnamed codec'}; only Opus is read`);
-      stream = new OpusStream(chunk.track.codecPrivate ? parseOpusHead(chunk.track.codecPrivate) : { channels: chunk.track.channels, preSkip: 0 }, Infinity);
+      if (chunk.track.codec !== 'A_OPUS')
+        throw new AudioDecodeError(
+          'unsupported_audio',
+          `WebM audio in ${chunk.track.codec || 'an unnamed codec'}; only Opus is read`,
+        );
+      stream = new OpusStream(
+        chunk.track.codecPrivate
+          ? parseOpusHead(chunk.track.codecPrivate)
+          : { channels: chunk.track.channels, preSkip: 0 },
+        Infinity,
+      );
       await stream.ready();
     }
     await decodeOpus(stream, chunk.frames, sink);
@@ -251,4 +298,3 @@ async function decodeOpus(stream: OpusStream | null, packets: Uint8Array[], sink
   // Other work (an abort) gets its turn between pieces.
   await Promise.resolve();
 }
-

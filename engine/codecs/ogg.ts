@@ -42,8 +42,17 @@ export class OggDemuxer {
     const packets: Uint8Array[] = [];
     let at = 0;
     while (data.length - at >= HEADER_BYTES) {
-      if (data[at] !== 0x4f || data[at + 1] !== 0x67 || data[at + 2] !== 0x67 || data[at + 3] !== 0x53 || data[at + 4] !== 0) {
-        throw new AudioDecodeError('bad_audio', 'the Ogg stream lost its page sync (no "OggS" where a page should start)');
+      if (
+        data[at] !== 0x4f ||
+        data[at + 1] !== 0x67 ||
+        data[at + 2] !== 0x67 ||
+        data[at + 3] !== 0x53 ||
+        data[at + 4] !== 0
+      ) {
+        throw new AudioDecodeError(
+          'bad_audio',
+          'the Ogg stream lost its page sync (no "OggS" where a page should start)',
+        );
       }
       const segments = data[at + 26] as number;
       if (data.length - at < HEADER_BYTES + segments) break;
@@ -54,12 +63,14 @@ export class OggDemuxer {
       const page = data.subarray(at, at + pageBytes);
       at += pageBytes;
       const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
-      if (view.getUint32(22, true) !== pageCrc(page)) throw new AudioDecodeError('bad_audio', 'an Ogg page failed its checksum');
+      if (view.getUint32(22, true) !== pageCrc(page))
+        throw new AudioDecodeError('bad_audio', 'an Ogg page failed its checksum');
       const serial = view.getUint32(14, true);
       this.serial ??= serial;
       if (serial !== this.serial) continue;
       const continued = ((page[5] as number) & 1) !== 0;
-      if (!continued && this.partial.length > 0) throw new AudioDecodeError('bad_audio', 'an Ogg packet was cut off by the next page');
+      if (!continued && this.partial.length > 0)
+        throw new AudioDecodeError('bad_audio', 'an Ogg packet was cut off by the next page');
       let offset = HEADER_BYTES + segments;
       let size = 0;
       for (let i = 0; i < segments; i++) {
@@ -79,7 +90,8 @@ export class OggDemuxer {
 
   private keep(part: Uint8Array): void {
     this.partialBytes += part.length;
-    if (this.partialBytes > this.maxPacketBytes) throw new AudioDecodeError('bad_audio', `an Ogg packet longer than ${this.maxPacketBytes} bytes`);
+    if (this.partialBytes > this.maxPacketBytes)
+      throw new AudioDecodeError('bad_audio', `an Ogg packet longer than ${this.maxPacketBytes} bytes`);
     this.partial.push(new Uint8Array(part));
   }
 

@@ -23,15 +23,20 @@ export interface OpusHead {
 /** Reads an OpusHead packet (RFC 7845 section 5.1); channel mapping family 0 (mono or stereo) only. */
 export function parseOpusHead(packet: Uint8Array): OpusHead {
   const magic = String.fromCharCode(...packet.subarray(0, 8));
-  if (packet.length < 19 || magic !== 'OpusHead') throw new AudioDecodeError('bad_audio', 'the Opus stream does not start with an OpusHead header');
+  if (packet.length < 19 || magic !== 'OpusHead')
+    throw new AudioDecodeError('bad_audio', 'the Opus stream does not start with an OpusHead header');
   const version = packet[8] as number;
-  if (version >> 4 !== 0) throw new AudioDecodeError('unsupported_audio', `OpusHead version ${version} is not one this server reads`);
+  if (version >> 4 !== 0)
+    throw new AudioDecodeError('unsupported_audio', `OpusHead version ${version} is not one this server reads`);
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
   const channels = packet[9] as number;
   const family = packet[18] as number;
   if (channels < 1) throw new AudioDecodeError('bad_audio', 'OpusHead says 0 channels');
   if (family !== 0 || channels > 2) {
-    throw new AudioDecodeError('unsupported_audio', `Opus with ${channels} channels (mapping family ${family}) is not supported; send mono or stereo`);
+    throw new AudioDecodeError(
+      'unsupported_audio',
+      `Opus with ${channels} channels (mapping family ${family}) is not supported; send mono or stereo`,
+    );
   }
   return { channels, preSkip: view.getUint16(10, true) };
 }
@@ -42,10 +47,21 @@ const CELT_MS = [2.5, 5, 10, 20];
 /** The samples (at 48 kHz) an Opus packet holds, from its TOC byte; throws for a packet that cannot be one. */
 export function opusPacketSamples(packet: Uint8Array): number {
   if (packet.length === 0) throw new AudioDecodeError('bad_audio', 'an empty Opus packet');
-  if (packet.length > MAX_OPUS_PACKET_BYTES) throw new AudioDecodeError('bad_audio', `an Opus packet of ${packet.length} bytes; at most ${MAX_OPUS_PACKET_BYTES} are taken`);
+  if (packet.length > MAX_OPUS_PACKET_BYTES)
+    throw new AudioDecodeError(
+      'bad_audio',
+      `an Opus packet of ${packet.length} bytes; at most ${MAX_OPUS_PACKET_BYTES} are taken`,
+    );
   const toc = packet[0] as number;
   const config = toc >> 3;
-  const frameMs = config < 12 ? (SILK_MS[config & 3] as number) : config < 16 ? (config & 1 ? 20 : 10) : (CELT_MS[config & 3] as number);
+  const frameMs =
+    config < 12
+      ? (SILK_MS[config & 3] as number)
+      : config < 16
+        ? config & 1
+          ? 20
+          : 10
+        : (CELT_MS[config & 3] as number);
   const code = toc & 3;
   let frames = code === 0 ? 1 : code === 3 ? 0 : 2;
   if (code === 3) {
@@ -53,7 +69,8 @@ export function opusPacketSamples(packet: Uint8Array): number {
     frames = (packet[1] as number) & 0x3f;
   }
   const samples = (frames * frameMs * OPUS_RATE) / 1000;
-  if (frames === 0 || samples > (120 * OPUS_RATE) / 1000) throw new AudioDecodeError('bad_audio', 'an Opus packet with no frames or more than 120 ms of them');
+  if (frames === 0 || samples > (120 * OPUS_RATE) / 1000)
+    throw new AudioDecodeError('bad_audio', 'an Opus packet with no frames or more than 120 ms of them');
   return samples;
 }
 
@@ -125,7 +142,8 @@ export class OpusStream {
     if (!decoder) {
       for (const packet of packets) {
         this.waitingSamples += opusPacketSamples(packet);
-        if (this.waitingSamples > this.maxWaitingSamples) throw new AudioDecodeError('frame_too_large', 'too much Opus audio arrived before its decoder was ready');
+        if (this.waitingSamples > this.maxWaitingSamples)
+          throw new AudioDecodeError('frame_too_large', 'too much Opus audio arrived before its decoder was ready');
         this.waiting.push(packet);
       }
       return new Int16Array(0);
@@ -134,7 +152,11 @@ export class OpusStream {
     this.waitingSamples = 0;
     if (all.length === 0) return new Int16Array(0);
     const decoded = decoder.decodeFrames(all);
-    if (decoded.errors.length > 0) throw new AudioDecodeError('bad_audio', `a corrupt Opus packet (${decoded.errors[0]?.message ?? 'libopus refused it'})`);
+    if (decoded.errors.length > 0)
+      throw new AudioDecodeError(
+        'bad_audio',
+        `a corrupt Opus packet (${decoded.errors[0]?.message ?? 'libopus refused it'})`,
+      );
     const mono = decoded.channelData[0] ?? new Float32Array(0);
     const from = Math.min(this.skip, mono.length);
     this.skip -= from;

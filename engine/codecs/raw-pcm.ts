@@ -6,7 +6,10 @@
 import { Resampler, TARGET_RATE } from '../audio/resampler.js';
 import { expandG711 } from './g711.js';
 
-/** The protocols' names; the others occur in WAV files only (8-bit PCM is unsigned, the rest signed, all little-endian). */
+/**
+ * The protocols' names; the others occur in WAV files only (8-bit PCM is unsigned, the rest signed, all
+ * little-endian).
+ */
 export type RawEncoding = 'linear16' | 'linear32' | 'mulaw' | 'alaw' | 'pcm8' | 'pcm24' | 'pcm32' | 'float64';
 
 export const BYTES_PER_SAMPLE: Readonly<Record<RawEncoding, number>> = {
@@ -61,9 +64,13 @@ export class RawPcmConverter {
       case 'linear16':
         // A typed array over a buffer needs an aligned offset; where there is none, a copy (new Uint8Array copies, a
         // Buffer's slice() would not).
-        return bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) : new Int16Array(new Uint8Array(bytes).buffer);
+        return bytes.byteOffset % 2 === 0
+          ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2)
+          : new Int16Array(new Uint8Array(bytes).buffer);
       case 'linear32':
-        return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Float32Array(new Uint8Array(bytes).buffer);
+        return bytes.byteOffset % 4 === 0
+          ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
+          : new Float32Array(new Uint8Array(bytes).buffer);
       case 'float64':
         return Float32Array.from(new Float64Array(new Uint8Array(bytes).buffer));
       case 'pcm8':
@@ -71,7 +78,8 @@ export class RawPcmConverter {
       case 'pcm24': {
         const out = new Int16Array(bytes.length / 3);
         // The top two bytes of each sample; the lowest is below 16-bit resolution.
-        for (let i = 0; i < out.length; i++) out[i] = ((bytes[3 * i + 2] as number) << 8) | (bytes[3 * i + 1] as number);
+        for (let i = 0; i < out.length; i++)
+          out[i] = ((bytes[3 * i + 2] as number) << 8) | (bytes[3 * i + 1] as number);
         return out;
       }
       case 'pcm32': {

@@ -83,7 +83,8 @@ function* children(data: Uint8Array): Generator<{ id: number; body: Uint8Array }
     const size = id && vint(data, at + id.length, false, 8);
     if (!id || !size || size.unknown) throw new AudioDecodeError('bad_audio', 'the WebM Tracks element is malformed');
     const start = at + id.length + size.length;
-    if (start + size.value > data.length) throw new AudioDecodeError('bad_audio', 'the WebM Tracks element is truncated');
+    if (start + size.value > data.length)
+      throw new AudioDecodeError('bad_audio', 'the WebM Tracks element is truncated');
     yield { id: id.value, body: data.subarray(start, start + size.value) };
     at = start + size.value;
   }
@@ -129,15 +130,22 @@ export class WebmDemuxer {
       const id = vint(data, at, true, 4);
       const size = id && vint(data, at + id.length, false, 8);
       if (!id || !size) break;
-      if (!this.started && id.value !== ID.ebml) throw new AudioDecodeError('bad_audio', 'not a WebM stream (no EBML header)');
+      if (!this.started && id.value !== ID.ebml)
+        throw new AudioDecodeError('bad_audio', 'not a WebM stream (no EBML header)');
       this.started = true;
       const start = at + id.length + size.length;
       if (DESCEND.has(id.value)) {
         at = start;
         continue;
       }
-      if (size.unknown) throw new AudioDecodeError('bad_audio', 'the WebM stream has an element of unknown size that cannot have one');
-      const kept = id.value === ID.tracks ? MAX_TRACKS_BYTES : id.value === ID.simpleBlock || id.value === ID.block ? MAX_BLOCK_BYTES : 0;
+      if (size.unknown)
+        throw new AudioDecodeError('bad_audio', 'the WebM stream has an element of unknown size that cannot have one');
+      const kept =
+        id.value === ID.tracks
+          ? MAX_TRACKS_BYTES
+          : id.value === ID.simpleBlock || id.value === ID.block
+            ? MAX_BLOCK_BYTES
+            : 0;
       if (kept === 0) {
         // Skipped whole, here or across the next calls.
         const here = Math.min(size.value, data.length - start);
@@ -145,7 +153,8 @@ export class WebmDemuxer {
         at = start + here;
         continue;
       }
-      if (size.value > kept) throw new AudioDecodeError('bad_audio', `a WebM element of ${size.value} bytes; at most ${kept} are taken`);
+      if (size.value > kept)
+        throw new AudioDecodeError('bad_audio', `a WebM element of ${size.value} bytes; at most ${kept} are taken`);
       if (start + size.value > data.length) break;
       const body = data.subarray(start, start + size.value);
       at = start + size.value;
@@ -170,7 +179,8 @@ export class WebmDemuxer {
     if (!this.track) throw new AudioDecodeError('bad_audio', 'a WebM block before the Tracks element');
     if (track.value !== this.track.number) return null;
     const flags = block[track.length + 2] as number;
-    if ((flags & 0x06) !== 0) throw new AudioDecodeError('unsupported_audio', 'WebM blocks with lacing are not supported');
+    if ((flags & 0x06) !== 0)
+      throw new AudioDecodeError('unsupported_audio', 'WebM blocks with lacing are not supported');
     return new Uint8Array(block.subarray(track.length + 3));
   }
 }

@@ -66,9 +66,16 @@ export class TemporaryTokens {
 
   /** A token for `grant`, valid `lifetimeS` seconds (1 to MAX_TOKEN_LIFETIME_S), and when it expires. */
   issue(grant: TokenGrant, lifetimeS: number): { token: string; expiresAtMs: number } {
-    if (!(Number.isInteger(lifetimeS) && lifetimeS >= 1 && lifetimeS <= MAX_TOKEN_LIFETIME_S)) throw new RangeError(`token lifetime must be 1-${MAX_TOKEN_LIFETIME_S} s`);
+    if (!(Number.isInteger(lifetimeS) && lifetimeS >= 1 && lifetimeS <= MAX_TOKEN_LIFETIME_S))
+      throw new RangeError(`token lifetime must be 1-${MAX_TOKEN_LIFETIME_S} s`);
     const expiresAtMs = this.now() + lifetimeS * 1000;
-    const payload: Payload = { s: grant.scope, p: grant.principal, e: expiresAtMs, u: grant.singleUse, n: randomBytes(12).toString('base64url') };
+    const payload: Payload = {
+      s: grant.scope,
+      p: grant.principal,
+      e: expiresAtMs,
+      u: grant.singleUse,
+      n: randomBytes(12).toString('base64url'),
+    };
     if (grant.session !== undefined) payload.c = grant.session;
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return { token: `${TOKEN_PREFIX}${body}.${this.sign(body)}`, expiresAtMs };
@@ -78,13 +85,16 @@ export class TemporaryTokens {
   redeem(token: string, scope: string | undefined): Redemption {
     const payload = this.read(token);
     if (!payload) return { ok: false, reason: 'invalid credential' };
-    if (scope === undefined || payload.s !== scope) return { ok: false, reason: `this temporary token is for ${payload.s.slice(0, 40)} only` };
+    if (scope === undefined || payload.s !== scope)
+      return { ok: false, reason: `this temporary token is for ${payload.s.slice(0, 40)} only` };
     const now = this.now();
     if (payload.e <= now) return { ok: false, reason: 'token expired' };
     if (payload.u) {
       this.forgetExpired(now);
-      if (this.redeemed.has(payload.n)) return { ok: false, reason: 'this temporary token was used already (each opens one session)' };
-      if (this.redeemed.size >= MAX_REDEEMED) return { ok: false, reason: 'too many temporary tokens in use; try again shortly' };
+      if (this.redeemed.has(payload.n))
+        return { ok: false, reason: 'this temporary token was used already (each opens one session)' };
+      if (this.redeemed.size >= MAX_REDEEMED)
+        return { ok: false, reason: 'too many temporary tokens in use; try again shortly' };
       this.redeemed.set(payload.n, payload.e);
     }
     return { ok: true, principal: payload.p };
@@ -101,7 +111,14 @@ export class TemporaryTokens {
       const value: unknown = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
       if (typeof value !== 'object' || value === null) return null;
       const { s, p, e, u, n } = Object.fromEntries(Object.entries(value));
-      if (typeof s !== 'string' || typeof p !== 'string' || typeof e !== 'number' || typeof u !== 'boolean' || typeof n !== 'string') return null;
+      if (
+        typeof s !== 'string' ||
+        typeof p !== 'string' ||
+        typeof e !== 'number' ||
+        typeof u !== 'boolean' ||
+        typeof n !== 'string'
+      )
+        return null;
       return { s, p, e, u, n };
     } catch {
       return null;

@@ -59,14 +59,21 @@ const MAX_FIELD_BYTES = MAX_PROMPT_CHARS * 4;
 const RETRY_AFTER_S = '5';
 /**
  * A body must keep coming: after BODY_GRACE_MS it must average BODY_MIN_BYTES_PER_S, and it may never pause longer
- * than BODY_IDLE_MS. Otherwise the upload ends with 408 and its slot goes to the next (a slow-loris body would hold it).
+ * than BODY_IDLE_MS. Otherwise the upload ends with 408 and its slot goes to the next (a slow-loris body would hold
+ * it).
  */
 const BODY_GRACE_MS = 10_000;
 const BODY_MIN_BYTES_PER_S = 32 * 1024;
 const BODY_IDLE_MS = 10_000;
 const BODY_CHECK_MS = 1000;
 /** HTTP status of each reason a file is refused. */
-const AUDIO_STATUS: Record<AudioErrorCode, 400 | 413> = { unsupported_audio: 400, bad_audio: 400, empty_audio: 400, audio_too_long: 413, frame_too_large: 413 };
+const AUDIO_STATUS: Record<AudioErrorCode, 400 | 413> = {
+  unsupported_audio: 400,
+  bad_audio: 400,
+  empty_audio: 400,
+  audio_too_long: 413,
+  frame_too_large: 413,
+};
 
 class ApiError extends Error {
   constructor(
@@ -103,14 +110,17 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
     const watch = setInterval(() => {
       const now = performance.now();
       const late = now - started > BODY_GRACE_MS && received < ((now - started) / 1000) * BODY_MIN_BYTES_PER_S;
-      if (late || now - lastData > BODY_IDLE_MS) fail(new ApiError(408, 'request_timeout', `the body arrived too slowly (at least ${BODY_MIN_BYTES_PER_S / 1024} KiB/s after ${BODY_GRACE_MS / 1000} s, no pause over ${BODY_IDLE_MS / 1000} s)`));
+      if (!late && now - lastData <= BODY_IDLE_MS) return;
+      const pace = `${BODY_MIN_BYTES_PER_S / 1024} KiB/s after ${BODY_GRACE_MS / 1000} s, no pause over ${BODY_IDLE_MS / 1000} s`;
+      fail(new ApiError(408, 'request_timeout', `the body arrived too slowly (at least ${pace})`));
     }, BODY_CHECK_MS);
     const onData = (chunk: Buffer): void => {
       received += chunk.length;
       lastData = performance.now();
     };
     const onClose = (): void => {
-      if (!req.complete) fail(new ApiError(400, 'incomplete_body', 'the client went away before its body was all there'));
+      if (req.complete) return;
+      fail(new ApiError(400, 'incomplete_body', 'the client went away before its body was all there'));
     };
     const settle = (): void => {
       clearInterval(watch);
@@ -260,7 +270,12 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     }
     const prompt = field(upload, 'prompt') ?? '';
     if (prompt.length > MAX_PROMPT_CHARS) throw new ApiError(400, 'prompt_too_long', `prompt may hold at most ${MAX_PROMPT_CHARS} characters`, 'prompt');
-    const limits = { maxSeconds: options.maxUploadSeconds, minRate: MIN_SAMPLE_RATE, maxRate: MAX_SAMPLE_RATE, maxChannels: MAX_CHANNELS };
+    const limits = {
+      maxSeconds: options.maxUploadSeconds,
+      minRate: MIN_SAMPLE_RATE,
+      maxRate: MAX_SAMPLE_RATE,
+      maxChannels: MAX_CHANNELS,
+    };
     const decoded = await options.decoder.decode(upload.file, limits, aborted.signal);
     if (!decoded.ok) throw new ApiError(AUDIO_STATUS[decoded.code], decoded.code, decoded.message, 'file');
     const pcm = decoded.pcm;
@@ -270,7 +285,10 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
         pcm,
         { language, beamSize: options.beamSize, threads: options.threads, prompt, translate: options.task === 'translate' },
         // A window is not even queued once the client has gone (its abort came before the window existed).
-        (window, decode) => (aborted.signal.aborted ? Promise.resolve(null) : options.scheduler.upload(owner, () => ({ kind: 'final', pcm: window, options: decode }), aborted.signal)),
+        (window, decode) =>
+          aborted.signal.aborted
+            ? Promise.resolve(null)
+            : options.scheduler.upload(owner, () => ({ kind: 'final', pcm: window, options: decode }), aborted.signal),
         onWindow,
       );
     if (stream) return await streamTranscription(res, transcribe);

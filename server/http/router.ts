@@ -16,7 +16,7 @@ import { serveStatic } from './static-files.js';
 export interface RouterRuntime {
   /** Answers POST on an OpenAI route (`/v1/...`). */
   openAi: Map<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>>;
-  /** Answers the other vendors' API routes (AssemblyAI's `/v3/token`), whatever the method (they say which they take). */
+  /** Answers other vendors' API routes (AssemblyAI's `/v3/token`), whatever the method (each says which it takes). */
   vendorApi: Map<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>>;
   /** Shown on /readyz. */
   describe: () => Record<string, unknown>;
@@ -87,7 +87,13 @@ export class HttpRouter {
     });
   }
 
-  private vendorApi(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, runtime: RouterRuntime | null): void {
+  private vendorApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+    runtime: RouterRuntime | null,
+  ): void {
     const handler = runtime?.vendorApi.get(path);
     if (runtime && !handler) return json(res, 404, { error: `no route ${path.slice(0, 80)}` });
     if (!this.origins.allows(req)) {

@@ -1,4 +1,7 @@
-/** The encoded audio of fixtures/audio/ (scripts/make-audio-fixtures.sh) and how close decoded audio is to its source. */
+/**
+ * The encoded audio of fixtures/audio/ (scripts/make-audio-fixtures.sh), and how close decoded audio is to its
+ * source.
+ */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturesDir } from '../../engine/index.js';

@@ -7,7 +7,12 @@ export interface ServerStats {
 }
 
 /** Resolves once /stats satisfies `ready`; rejects after `timeoutMs`, naming `what` it waited for. */
-export async function waitForStats(url: string, ready: (stats: ServerStats) => boolean, what: string, timeoutMs = 20_000): Promise<ServerStats> {
+export async function waitForStats(
+  url: string,
+  ready: (stats: ServerStats) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<ServerStats> {
   const deadline = performance.now() + timeoutMs;
   let last: ServerStats | null = null;
   while (performance.now() < deadline) {

@@ -32,7 +32,8 @@ async function decodesOrRefuses(t: Test, data: Uint8Array, label: string): Promi
   try {
     await decodeAudioFile(data, LIMITS);
   } catch (error) {
-    if (!(error instanceof AudioDecodeError)) t.fail(`${label}: ${error instanceof Error ? error.stack : String(error)}`);
+    if (!(error instanceof AudioDecodeError))
+      t.fail(`${label}: ${error instanceof Error ? error.stack : String(error)}`);
   }
 }
 
@@ -50,7 +51,10 @@ t.test('every format decodes to the source speech (correlation with jfk.wav)', a
   for (const [name, format, seconds, minSimilarity] of FILES) {
     const decoded = await decodeAudioFile(audioFixture(name), LIMITS);
     t.equal(decoded.format, format, `${name} is ${format}`);
-    t.ok(Math.abs(decoded.pcm.length / 16000 - seconds) < 0.02, `${name}: ${seconds} s (${decoded.pcm.length / 16000} s)`);
+    t.ok(
+      Math.abs(decoded.pcm.length / 16000 - seconds) < 0.02,
+      `${name}: ${seconds} s (${decoded.pcm.length / 16000} s)`,
+    );
     const r = similarity(jfk, decoded.pcm);
     t.ok(r >= minSimilarity, `${name}: correlation ${r.toFixed(4)} >= ${minSimilarity}`);
   }
@@ -118,9 +122,14 @@ t.test('limits: too long is refused before or while decoding, odd formats get a 
     await t.rejects(decodeAudioFile(audioFixture(name), short), { code: 'audio_too_long' }, `${name}: past 2 s`);
   }
   await t.rejects(decodeAudioFile(audioFixture('jfk-3s.m4a'), LIMITS), { code: 'unsupported_audio', message: /AAC/ });
-  await t.rejects(decodeAudioFile(new TextEncoder().encode('definitely not audio'), LIMITS), { code: 'unsupported_audio' });
+  await t.rejects(decodeAudioFile(new TextEncoder().encode('definitely not audio'), LIMITS), {
+    code: 'unsupported_audio',
+  });
   await t.rejects(decodeAudioFile(encodeWav(new Int16Array(0)), LIMITS), { code: 'empty_audio' });
-  await t.rejects(decodeAudioFile(encodeWav(new Int16Array(100), 1), LIMITS), { code: 'unsupported_audio', message: /1 Hz/ });
+  await t.rejects(decodeAudioFile(encodeWav(new Int16Array(100), 1), LIMITS), {
+    code: 'unsupported_audio',
+    message: /1 Hz/,
+  });
 });
 
 t.test('fuzz: truncated, bit-flipped and random files only ever give AudioDecodeError', async (t) => {
@@ -128,13 +137,33 @@ t.test('fuzz: truncated, bit-flipped and random files only ever give AudioDecode
   const files = [...FILES.map(([name]) => audioFixture(name)), encodeWav(jfk.subarray(0, 8000))];
   for (const file of files) {
     const label = `${[...file.subarray(0, 4)].map((b) => b.toString(16)).join(' ')}`;
-    for (const cut of [1, 3, 4, 8, 12, 27, 28, 44, 60, 100, 200, 500, 1000, 4000, Math.floor(file.length / 2), file.length - 1]) {
+    for (const cut of [
+      1,
+      3,
+      4,
+      8,
+      12,
+      27,
+      28,
+      44,
+      60,
+      100,
+      200,
+      500,
+      1000,
+      4000,
+      Math.floor(file.length / 2),
+      file.length - 1,
+    ]) {
       await decodesOrRefuses(t, file.subarray(0, Math.min(cut, file.length)), `${label} cut at ${cut}`);
     }
     for (let round = 0; round < 12; round++) {
       const flipped = file.slice();
       const flips = 1 + Math.floor(rand() * 64);
-      for (let i = 0; i < flips; i++) { const at = Math.floor(rand() * flipped.length); flipped[at] = (flipped[at] as number) ^ (1 << Math.floor(rand() * 8)); }
+      for (let i = 0; i < flips; i++) {
+        const at = Math.floor(rand() * flipped.length);
+        flipped[at] = (flipped[at] as number) ^ (1 << Math.floor(rand() * 8));
+      }
       await decodesOrRefuses(t, flipped, `${label} with ${flips} flipped bits (round ${round})`);
       // The container's magic kept, the rest random.
       const noise = new Uint8Array(2000 + Math.floor(rand() * 20000)).map(() => Math.floor(rand() * 256));
@@ -169,7 +198,10 @@ t.test('live containers: any cut of the stream gives the same audio; corrupt str
     for (let round = 0; round < 20; round++) {
       const stream = new ContainerStream(5000, BOUNDS);
       const flipped = bytes.slice();
-      for (let i = 0; i < 1 + round; i++) { const at = Math.floor(rand() * flipped.length); flipped[at] = (flipped[at] as number) ^ 0xff; }
+      for (let i = 0; i < 1 + round; i++) {
+        const at = Math.floor(rand() * flipped.length);
+        flipped[at] = (flipped[at] as number) ^ 0xff;
+      }
       let failed: AudioDecodeError | null = null;
       for (let at = 0; at < flipped.length && !failed; at += 997) {
         try {
@@ -179,10 +211,17 @@ t.test('live containers: any cut of the stream gives the same audio; corrupt str
           if (error.code !== 'frame_too_large') failed = error;
         }
       }
-      if (failed) t.throws(() => stream.push(new Uint8Array(10)), { message: /cannot go on/ }, `${name} round ${round}: failed for good`);
+      if (failed)
+        t.throws(
+          () => stream.push(new Uint8Array(10)),
+          { message: /cannot go on/ },
+          `${name} round ${round}: failed for good`,
+        );
     }
   }
-  t.throws(() => new ContainerStream(5000, BOUNDS).push(new TextEncoder().encode('hello, not audio')), { code: 'unsupported_audio' });
+  t.throws(() => new ContainerStream(5000, BOUNDS).push(new TextEncoder().encode('hello, not audio')), {
+    code: 'unsupported_audio',
+  });
   // A burst of new streams takes every ready decoder: the audio of those left waiting comes with their next push.
   const webm = audioFixture('jfk.webm');
   const one = new ContainerStream(15_000, BOUNDS);
@@ -191,11 +230,22 @@ t.test('live containers: any cut of the stream gives the same audio; corrupt str
   const reference = concatPcm([head, one.push(webm.subarray(20_000))]);
   const burst = Array.from({ length: 20 }, () => new ContainerStream(15_000, BOUNDS));
   const firsts = burst.map((stream) => stream.push(webm.subarray(0, 20_000)));
-  t.ok(firsts.some((pcm) => pcm.length === 0), 'some streams found no ready decoder');
+  t.ok(
+    firsts.some((pcm) => pcm.length === 0),
+    'some streams found no ready decoder',
+  );
   await Promise.all(burst.map((stream) => stream.ready()));
-  for (const [i, stream] of burst.entries()) t.same(concatPcm([firsts[i] as Int16Array, stream.push(webm.subarray(20_000))]), reference, `stream ${i}: all of it, in order`);
-  t.throws(() => new ContainerStream(5000, BOUNDS, ['ogg', 'webm']).push(encodeWav(jfk.subarray(0, 100))), { code: 'unsupported_audio' }, 'WAV where only Opus is taken');
+  for (const [i, stream] of burst.entries())
+    t.same(
+      concatPcm([firsts[i] as Int16Array, stream.push(webm.subarray(20_000))]),
+      reference,
+      `stream ${i}: all of it, in order`,
+    );
+  t.throws(
+    () => new ContainerStream(5000, BOUNDS, ['ogg', 'webm']).push(encodeWav(jfk.subarray(0, 100))),
+    { code: 'unsupported_audio' },
+    'WAV where only Opus is taken',
+  );
   const tooMuch = new ContainerStream(1000, BOUNDS);
   t.throws(() => tooMuch.push(audioFixture('jfk.webm')), { code: 'frame_too_large' }, 'more than a call may carry');
 });
-

@@ -28,7 +28,12 @@ function rms(pcm: Int16Array, margin = 1600): number {
 
 const db = (ratio: number): number => 20 * Math.log10(ratio);
 
-function resample(rate: number, input: Float32Array | Int16Array, chunks: number[] = [input.length], channels = 1): Int16Array {
+function resample(
+  rate: number,
+  input: Float32Array | Int16Array,
+  chunks: number[] = [input.length],
+  channels = 1,
+): Int16Array {
   const resampler = new Resampler(rate, channels);
   const parts: Int16Array[] = [];
   for (let at = 0, i = 0; at < input.length; i++) {
@@ -58,7 +63,11 @@ t.test('a 1 kHz tone passes at unity and in phase, at every usual rate', async (
     const gain = db(rms(out) / (0.5 / Math.SQRT2));
     t.ok(Math.abs(gain) < 0.01, `${rate} Hz: gain ${gain.toFixed(4)} dB`);
     let maxError = 0;
-    for (let i = 200; i < out.length - 200; i++) maxError = Math.max(maxError, Math.abs((out[i] as number) - 0.5 * 32768 * Math.sin((2 * Math.PI * 1000 * i) / TARGET_RATE)));
+    for (let i = 200; i < out.length - 200; i++)
+      maxError = Math.max(
+        maxError,
+        Math.abs((out[i] as number) - 0.5 * 32768 * Math.sin((2 * Math.PI * 1000 * i) / TARGET_RATE)),
+      );
     t.ok(maxError <= 4, `${rate} Hz: sample n is the input at n / 16 kHz (max error ${maxError.toFixed(1)} of 16384)`);
   }
 });
@@ -77,7 +86,11 @@ t.test('chunked equals one-shot, sample for sample', async (t) => {
     t.same(chunked, whole, `${rate} Hz: chunks of 0 to 1,024 samples`);
   }
   const stereo = new Int16Array(2 * 44100).map((_, i) => ((i * 7919) % 65536) - 32768);
-  t.same(resample(44100, stereo, [441, 17], 2), resample(44100, stereo, [stereo.length / 2], 2), 'interleaved stereo Int16');
+  t.same(
+    resample(44100, stereo, [441, 17], 2),
+    resample(44100, stereo, [stereo.length / 2], 2),
+    'interleaved stereo Int16',
+  );
 });
 
 t.test('channels are averaged; 16 kHz mono passes through untouched', async (t) => {

@@ -11,14 +11,29 @@ t.test('a token opens its endpoint until it expires, once when single-use', asyn
   const { token, expiresAtMs } = tokens.issue(grant, 60);
   t.equal(expiresAtMs, now + 60_000);
   t.match(token, /^ek_[\w-]+\.[\w-]+$/, 'ek_ then two base64url parts: never taken for a JWT (three)');
-  t.same(tokens.redeem(token, '/v1/realtime'), { ok: false, reason: 'this temporary token is for /v3/ws only' }, 'another endpoint');
+  t.same(
+    tokens.redeem(token, '/v1/realtime'),
+    { ok: false, reason: 'this temporary token is for /v3/ws only' },
+    'another endpoint',
+  );
   t.match(tokens.redeem(token, undefined), { ok: false }, 'no endpoint (an upload, Socket.IO)');
-  t.same(tokens.redeem(token, '/v3/ws'), { ok: true, principal: 'key:0123456789ab' }, 'its endpoint, counted against its key');
-  t.same(tokens.redeem(token, '/v3/ws'), { ok: false, reason: 'this temporary token was used already (each opens one session)' });
+  t.same(
+    tokens.redeem(token, '/v3/ws'),
+    { ok: true, principal: 'key:0123456789ab' },
+    'its endpoint, counted against its key',
+  );
+  t.same(tokens.redeem(token, '/v3/ws'), {
+    ok: false,
+    reason: 'this temporary token was used already (each opens one session)',
+  });
 
   const reusable = tokens.issue({ ...grant, scope: '/v1/realtime', singleUse: false }, 10).token;
   t.match(tokens.redeem(reusable, '/v1/realtime'), { ok: true });
-  t.match(tokens.redeem(reusable, '/v1/realtime'), { ok: true }, 'an OpenAI client secret opens sessions until it expires');
+  t.match(
+    tokens.redeem(reusable, '/v1/realtime'),
+    { ok: true },
+    'an OpenAI client secret opens sessions until it expires',
+  );
   now += 10_000;
   t.same(tokens.redeem(reusable, '/v1/realtime'), { ok: false, reason: 'token expired' });
 });
@@ -31,7 +46,11 @@ t.test('lifetimes are bounded; forged, altered and foreign tokens are refused', 
   const [body, mac] = token.slice(3).split('.') as [string, string];
   const payload = JSON.parse(Buffer.from(body, 'base64url').toString()) as Record<string, unknown>;
   const longer = Buffer.from(JSON.stringify({ ...payload, e: Date.now() + 86_400_000 })).toString('base64url');
-  t.match(tokens.redeem(`ek_${longer}.${mac}`, '/v3/ws'), { ok: false, reason: 'invalid credential' }, 'a lifetime stretched by hand');
+  t.match(
+    tokens.redeem(`ek_${longer}.${mac}`, '/v3/ws'),
+    { ok: false, reason: 'invalid credential' },
+    'a lifetime stretched by hand',
+  );
   t.match(tokens.redeem(`ek_${body}.${mac.slice(0, -2)}`, '/v3/ws'), { ok: false }, 'a cut signature');
   t.match(tokens.redeem('ek_nonsense', '/v3/ws'), { ok: false });
   t.match(tokens.redeem(`ek_${body}`, '/v3/ws'), { ok: false });

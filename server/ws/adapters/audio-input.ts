@@ -26,7 +26,11 @@ export class AudioInput {
 
   constructor(readonly format: AudioFormat) {
     if (format.kind === 'container') {
-      this.container = new ContainerStream(MAX_CONTAINER_MESSAGE_MS, { minRate: MIN_SAMPLE_RATE, maxRate: MAX_SAMPLE_RATE, maxChannels: MAX_CHANNELS }, format.accepted);
+      this.container = new ContainerStream(
+        MAX_CONTAINER_MESSAGE_MS,
+        { minRate: MIN_SAMPLE_RATE, maxRate: MAX_SAMPLE_RATE, maxChannels: MAX_CHANNELS },
+        format.accepted,
+      );
       return;
     }
     const { encoding, sampleRate, channels } = format;
@@ -58,10 +62,18 @@ export class AudioInput {
     const format = this.format;
     if (format.kind !== 'raw') throw new Error('unreachable');
     if (data.byteLength % this.frameBytes !== 0) {
-      throw new ProtocolError('odd_frame_length', `audio must hold whole frames of ${format.channels} ${format.encoding} sample(s) (${this.frameBytes} bytes); got ${data.byteLength} bytes, dropped`);
+      throw new ProtocolError(
+        'odd_frame_length',
+        `audio must hold whole frames of ${format.channels} ${format.encoding} sample(s) (${this.frameBytes} bytes); ` +
+          `got ${data.byteLength} bytes, dropped`,
+      );
     }
     if (data.byteLength > this.maxBytes) {
-      throw new ProtocolError('frame_too_large', `one message may carry at most ${MAX_FRAME_MS} ms of audio (${this.maxBytes} bytes of ${format.encoding} at ${format.sampleRate} Hz, ${format.channels} channel(s)); got ${data.byteLength}, dropped`);
+      throw new ProtocolError(
+        'frame_too_large',
+        `one message may carry at most ${MAX_FRAME_MS} ms of audio (${this.maxBytes} bytes of ${format.encoding} ` +
+          `at ${format.sampleRate} Hz, ${format.channels} channel(s)); got ${data.byteLength}, dropped`,
+      );
     }
     return this.converter ? bytesOf(this.converter.push(data)) : data;
   }
@@ -73,7 +85,7 @@ const bytesOf = (pcm: Int16Array): Uint8Array => new Uint8Array(pcm.buffer, pcm.
 export function split(pcm: Uint8Array): Command[] {
   if (pcm.byteLength <= FRAME_SAMPLES * 2) return pcm.byteLength === 0 ? [] : [{ type: 'audio', pcm }];
   const commands: Command[] = [];
-  for (let at = 0; at < pcm.byteLength; at += FRAME_SAMPLES * 2) commands.push({ type: 'audio', pcm: pcm.subarray(at, at + FRAME_SAMPLES * 2) });
+  for (let at = 0; at < pcm.byteLength; at += FRAME_SAMPLES * 2)
+    commands.push({ type: 'audio', pcm: pcm.subarray(at, at + FRAME_SAMPLES * 2) });
   return commands;
 }
-

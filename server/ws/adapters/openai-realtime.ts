@@ -54,7 +54,9 @@ interface Item {
 
 /** A converter to 16 kHz mono for appends in `format`. */
 const converterFor = (format: RealtimeAudioFormat): RawPcmConverter =>
-  format === 'pcm16' ? new RawPcmConverter('linear16', INPUT_RATE, 1) : new RawPcmConverter(format === 'pcmu' ? 'mulaw' : 'alaw', G711_RATE, 1);
+  format === 'pcm16'
+    ? new RawPcmConverter('linear16', INPUT_RATE, 1)
+    : new RawPcmConverter(format === 'pcmu' ? 'mulaw' : 'alaw', G711_RATE, 1);
 
 /**
  * The adapter for an upgrade to /v1/realtime (`?intent=transcription`, or `?model=` with any name); refuses a query
@@ -104,7 +106,7 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     threshold: SPEECH_THRESHOLD,
     prefixPaddingMs: PRE_PAD_MS,
   };
-  /** The appends' format, changed by a session.update as soon as it is read (the appends after it are in the new one). */
+  /** The appends' format, changed by a session.update as soon as it is read (the appends after it are in it). */
   private format: RealtimeAudioFormat = 'pcm16';
   private input = converterFor('pcm16');
   /** Utterances not yet completed, by segment id. */
@@ -132,7 +134,11 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
   ) {
     if (!initial) return;
     const silenceMs = initial.silenceMs === undefined ? DEFAULT_SILENCE_MS : initial.silenceMs;
-    this.connectOptions = { endpointingMs: silenceMs, ...(initial.language ? { language: initial.language } : {}), ...(initial.prompt === undefined ? {} : { prompt: initial.prompt }) };
+    this.connectOptions = {
+      endpointingMs: silenceMs,
+      ...(initial.language ? { language: initial.language } : {}),
+      ...(initial.prompt === undefined ? {} : { prompt: initial.prompt }),
+    };
     this.settings = {
       ...this.settings,
       ...(initial.model === undefined ? {} : { model: initial.model }),

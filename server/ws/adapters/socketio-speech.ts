@@ -10,7 +10,7 @@ import type { SpeechEvent, TranscriptEvent } from '../../../engine/pipeline/inde
 import { ProtocolError, excerpt, type ErrorCode } from '../../../protocol/errors.js';
 import { speechTranscript, type SpeechEventName } from '../../../protocol/speech.js';
 import { NATIVE_RATE, parseAudioChunk, parseStartPayload, speechAck, type AudioChunk, type SpeechClientEvent } from '../../../protocol/speech-socketio.js';
-import { MAX_CHANNELS, MAX_SAMPLE_RATE as MAX_PCM_RATE, MIN_SAMPLE_RATE as MIN_PCM_RATE } from '../../../protocol/params.js';
+import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../../../protocol/params.js';
 import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
 import type { SocketIoEvent, SocketIoMessage } from '../socketio-transport.js';
 import { MAX_CONTAINER_MESSAGE_MS, split } from './audio-input.js';
@@ -94,7 +94,8 @@ export class SocketIoSpeechAdapter implements ProtocolAdapter<SocketIoEvent> {
 
   private audioCommands(chunk: AudioChunk): Command[] {
     if (chunk.kind === 'pcm') return [{ type: 'audio', pcm: this.pcm(chunk.bytes, chunk.sampleRate) }];
-    this.container ??= new ContainerStream(MAX_CONTAINER_MESSAGE_MS, { minRate: MIN_PCM_RATE, maxRate: MAX_PCM_RATE, maxChannels: MAX_CHANNELS }, [chunk.format]);
+    const bounds = { minRate: MIN_SAMPLE_RATE, maxRate: MAX_SAMPLE_RATE, maxChannels: MAX_CHANNELS };
+    this.container ??= new ContainerStream(MAX_CONTAINER_MESSAGE_MS, bounds, [chunk.format]);
     try {
       const pcm = this.container.push(chunk.bytes);
       return split(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength));
