@@ -20,6 +20,7 @@ import { unchecked, type RowContext, type RowOutcome, type Scenario, type Verdic
 import { launchServer, type Launch, type ServerUnderTest } from './lib/attack-server.js';
 import { sessionRows } from './lib/attack-session-rows.js';
 import { streamRows } from './lib/attack-stream-rows.js';
+import { uploadRows } from './lib/attack-upload-rows.js';
 import { runVictim, victimText, type VictimResult } from './lib/attack-victim.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 
@@ -39,7 +40,9 @@ interface Options {
   baseline: VictimResult | null;
 }
 
-const SCENARIOS: Scenario[] = [...httpRows, ...streamRows, ...sessionRows, ...configRows].sort((a, b) => a.row - b.row);
+const SCENARIOS: Scenario[] = [...httpRows, ...streamRows, ...sessionRows, ...configRows, ...uploadRows].sort(
+  (a, b) => a.row - b.row,
+);
 const BASELINE_LIMIT_S = 60;
 
 /** Errors no row caught (a socket's late 'error' after its row): noted on the running row, never fatal. */

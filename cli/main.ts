@@ -60,7 +60,7 @@ async function transcribe(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   const file = positionals[0];
-  if (!file) return usageError('transcribe needs a WAV file', TRANSCRIBE_HELP);
+  if (!file) return usageError('transcribe needs an audio file', TRANSCRIBE_HELP);
   return transcribeFile(file, { url: values.url, language: values.language, token: values.token, json: values.json, fast: values.fast });
 }
 

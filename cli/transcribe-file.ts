@@ -1,8 +1,10 @@
-// `whisper-stream transcribe FILE`: streams a WAV file through the client library and prints the transcripts.
+// `whisper-stream transcribe FILE`: decodes an audio file, streams it through the client library and prints the
+// transcripts.
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamClient, type ClosedEvent, type Transcript } from '../client/index.js';
-import { parseWav } from '../engine/audio/wav.js';
+import { TARGET_RATE } from '../engine/audio/resampler.js';
+import { decodeAudioFile } from '../engine/codecs/file-decoder.js';
 import { TranscriptPrinter } from './transcript-printer.js';
 import { EXIT } from './usage.js';
 
@@ -16,17 +18,18 @@ export interface TranscribeFileOptions {
 }
 
 const CHUNK_MS = 100;
+/** What the CLI decodes: any file a person would stream, up to a day of it. */
+const FILE_LIMITS = { maxSeconds: 86_400, minRate: 8000, maxRate: 192_000, maxChannels: 8 };
 
 /**
- * Streams a WAV file (16-bit PCM, any rate and channel count) through /stream and prints what comes back. A refused
+ * Decodes an audio file (engine/codecs/file-decoder.ts: WAV, MP3, FLAC, Ogg, WebM) to 16 kHz mono and streams it
+ * through /stream, printing what comes back. A file it cannot read throws AudioDecodeError. A refused
  * or failed connection (at the start, or when a reconnect gives up) is thrown as the client's HandshakeError or
  * ConnectionError.
  */
 export async function transcribeFile(path: string, options: TranscribeFileOptions): Promise<number> {
-  const wav = parseWav(readFileSync(path));
+  const { pcm } = await decodeAudioFile(readFileSync(path), FILE_LIMITS);
   const client = new StreamClient(options.url, {
-    sampleRate: wav.sampleRate,
-    channels: wav.channels,
     ...(options.language ? { language: options.language } : {}),
     ...(options.token ? { token: options.token } : {}),
   });
@@ -39,10 +42,10 @@ export async function transcribeFile(path: string, options: TranscribeFileOption
   client.on('closed', (event) => (ended = event));
 
   await client.connect();
-  const frame = Math.round((wav.sampleRate * CHUNK_MS) / 1000) * wav.channels;
-  for (let offset = 0; offset < wav.samples.length && !ended; offset += frame) {
-    client.send(wav.samples.subarray(offset, offset + frame));
-    printer.progress(Math.min(1, (offset + frame) / wav.samples.length));
+  const frame = (TARGET_RATE * CHUNK_MS) / 1000;
+  for (let offset = 0; offset < pcm.length && !ended; offset += frame) {
+    client.send(pcm.subarray(offset, offset + frame));
+    printer.progress(Math.min(1, (offset + frame) / pcm.length));
     if (!options.fast) await sleep(CHUNK_MS);
   }
   const closed = await client.end();

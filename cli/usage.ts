@@ -26,7 +26,7 @@ export const MAIN_HELP = `Usage: whisper-stream <command> [options]
 
 Commands:
   serve [server options]          start the server (same settings as npm start)
-  transcribe FILE [options]       stream a WAV file through /stream, printing partials on one line and finals below
+  transcribe FILE [options]       stream an audio file through /stream, printing partials on one line and finals below
   mic [options]                   stream the default microphone (needs arecord or sox)
   models list|fetch|synthetic     list official and installed models, download and verify them, or generate synthetic stand-ins
 
@@ -39,7 +39,8 @@ const CONNECTION_OPTIONS = `  --url URL        server stream URL (default: $WHIS
 
 export const TRANSCRIBE_HELP = `Usage: whisper-stream transcribe FILE [options]
 
-Streams a WAV file (16-bit PCM, any rate and channel count) through /stream and prints what comes back: on a
+Streams an audio file (WAV, MP3, FLAC, Ogg Opus or Vorbis, WebM Opus; any rate and channel count; decoded here)
+through /stream and prints what comes back: on a
 terminal the newest partial on one updating line with the upload's progress and the finals above it, otherwise one
 line per final.
 

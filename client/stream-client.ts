@@ -149,6 +149,12 @@ export class StreamClient extends Emitter<ClientEvents> {
   end(): Promise<ClosedEvent> {
     if (!this.ending) {
       this.ending = true;
+      // The resampler holds back a few samples for its filter's look-ahead: they are the stream's last.
+      const tail = this.resampler.flush();
+      if (tail.length > 0) {
+        this.unacked.push(tail);
+        this.produced += tail.length;
+      }
       if (this.attached()) {
         this.transmit(true);
         this.ws?.send(JSON.stringify({ type: 'end' }));

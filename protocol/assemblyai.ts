@@ -3,11 +3,20 @@
  * server's, as types and (de)serialisers. docs/COMPATIBILITY.md says what is supported.
  */
 import { ProtocolError, excerpt, parseObject, type ErrorCode } from './errors.js';
-import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, booleanParam, integerParam, millisecondsParam, termsPrompt } from './params.js';
+import {
+  MAX_SAMPLE_RATE,
+  MIN_SAMPLE_RATE,
+  booleanParam,
+  integerParam,
+  millisecondsParam,
+  termsPrompt,
+  type AudioFormat,
+} from './params.js';
 
 /** What the query string asks for, checked (endpointing's range is the server's). */
 export interface StreamingOptions {
-  sampleRate: number;
+  /** pcm_s16le or pcm_mulaw at sample_rate (16000 when not given), or Opus in Ogg (ogg_opus). */
+  audio: AudioFormat;
   formatTurns: boolean;
   /** See turnSilence; undefined: the server's default. */
   endpointingMs: number | undefined;
@@ -66,13 +75,24 @@ export interface StreamingErrorMessage {
   error: string;
 }
 
+/** AssemblyAI's encodings this server reads; `opus` (bare Opus frames) and `aac` it does not. */
+const ENCODINGS = ['pcm_s16le', 'pcm_mulaw', 'ogg_opus'];
+
+function parseAudio(query: URLSearchParams): AudioFormat {
+  const encoding = query.get('encoding') ?? 'pcm_s16le';
+  const sampleRate = integerParam(query, 'sample_rate', MIN_SAMPLE_RATE, MAX_SAMPLE_RATE) ?? 16000;
+  if (encoding === 'pcm_s16le') return { kind: 'raw', encoding: 'linear16', sampleRate, channels: 1 };
+  if (encoding === 'pcm_mulaw') return { kind: 'raw', encoding: 'mulaw', sampleRate, channels: 1 };
+  if (encoding === 'ogg_opus') return { kind: 'container', accepted: ['ogg'] };
+  throw new ProtocolError('bad_option', `encoding must be one of ${ENCODINGS.join(', ')}; got ${excerpt(encoding)}`);
+}
+
 export function parseStreamingQuery(query: URLSearchParams): StreamingOptions {
-  const encoding = query.get('encoding');
-  if (encoding !== null && encoding !== 'pcm_s16le') throw new ProtocolError('bad_option', `encoding must be pcm_s16le (raw 16-bit little-endian PCM); got ${excerpt(encoding)}`);
+  const audio = parseAudio(query);
   confidenceThreshold(query.get('end_of_turn_confidence_threshold'));
   const keyterms = query.get('keyterms_prompt');
   return {
-    sampleRate: integerParam(query, 'sample_rate', MIN_SAMPLE_RATE, MAX_SAMPLE_RATE) ?? 16000,
+    audio,
     formatTurns: booleanParam(query, 'format_turns') ?? false,
     endpointingMs: turnSilence(
       millisecondsParam(query, 'min_turn_silence') ?? millisecondsParam(query, 'min_end_of_turn_silence_when_confident'),

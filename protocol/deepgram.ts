@@ -3,11 +3,23 @@
  * and the server's messages, as types and (de)serialisers. docs/COMPATIBILITY.md says what is supported.
  */
 import { ProtocolError, excerpt, parseObject, type ErrorCode } from './errors.js';
-import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, booleanParam, integerParam, millisecondsParam, termsPrompt } from './params.js';
+import {
+  MAX_CHANNELS,
+  MAX_SAMPLE_RATE,
+  MIN_SAMPLE_RATE,
+  booleanParam,
+  integerParam,
+  millisecondsParam,
+  termsPrompt,
+  type AudioFormat,
+  type RawAudioEncoding,
+} from './params.js';
 
 /** What the query string asks for, checked (the language against the model, and endpointing's range, are the server's). */
 export interface ListenOptions {
-  sampleRate: number;
+  /** Headerless audio as `encoding` and `sample_rate` say, or a container found from the stream's first bytes. */
+  audio: AudioFormat;
+  /** Channels of headerless audio (mixed down); 1 for containers, whose channels their header gives. */
   channels: number;
   /** Whisper's code for the `language` asked for (`multi` is `auto`); undefined: the server's default. */
   language: string | undefined;
@@ -23,6 +35,11 @@ export interface ListenOptions {
 }
 
 export type ListenControl = 'KeepAlive' | 'Finalize' | 'CloseStream';
+
+/** Deepgram's names of headerless encodings this server reads. */
+const RAW_ENCODINGS: readonly RawAudioEncoding[] = ['linear16', 'linear32', 'mulaw', 'alaw'];
+/** Opus, which this server reads in a container (Ogg or WebM) only, as `encoding=opus` or `ogg-opus`. */
+const OPUS_ENCODINGS = ['opus', 'ogg-opus'];
 
 export interface ResultsWord {
   word: string;
@@ -80,18 +97,14 @@ const MODEL_UUID = '00000000-0000-0000-0000-000000000000';
 const LANGUAGE_TAG = /^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/i;
 
 export function parseListenQuery(query: URLSearchParams): ListenOptions {
-  const encoding = query.get('encoding');
-  const sampleRate = integerParam(query, 'sample_rate', MIN_SAMPLE_RATE, MAX_SAMPLE_RATE);
-  if (encoding === null || sampleRate === undefined) {
-    throw new ProtocolError('bad_option', 'encoding=linear16 and sample_rate are required: this server takes raw 16-bit PCM, not containers (WAV, WebM, Ogg)');
-  }
-  if (encoding.toLowerCase() !== 'linear16') throw new ProtocolError('bad_option', `encoding must be linear16 (raw 16-bit little-endian PCM); got ${excerpt(encoding)}`);
+  const audio = parseAudio(query);
+  const channels = audio.kind === 'raw' ? audio.channels : 1;
   if (booleanParam(query, 'multichannel')) throw new ProtocolError('bad_option', 'multichannel=true is not supported: channels are mixed down to one');
   if (query.has('callback')) throw new ProtocolError('bad_option', 'callback is not supported: results come over this WebSocket only');
   const keyterms = query.getAll('keyterm');
   return {
-    sampleRate,
-    channels: integerParam(query, 'channels', 1, MAX_CHANNELS) ?? 1,
+    audio,
+    channels,
     language: parseLanguage(query.get('language')),
     interimResults: booleanParam(query, 'interim_results') ?? false,
     endpointingMs: parseEndpointing(query),
@@ -100,6 +113,30 @@ export function parseListenQuery(query: URLSearchParams): ListenOptions {
     punctuate: (booleanParam(query, 'punctuate') ?? false) || (booleanParam(query, 'smart_format') ?? false),
     prompt: keyterms.length > 0 ? termsPrompt(keyterms) : undefined,
   };
+}
+
+/**
+ * `encoding` and `sample_rate`, as Deepgram reads them: without `encoding` the audio is in a container (WAV, Ogg or
+ * WebM, found from its first bytes); with a headerless one, `sample_rate` is required; Opus comes in Ogg or WebM.
+ */
+function parseAudio(query: URLSearchParams): AudioFormat {
+  const encoding = query.get('encoding')?.toLowerCase() ?? null;
+  const sampleRate = integerParam(query, 'sample_rate', MIN_SAMPLE_RATE, MAX_SAMPLE_RATE);
+  const channels = integerParam(query, 'channels', 1, MAX_CHANNELS) ?? 1;
+  if (encoding === null) return { kind: 'container', accepted: ['wav', 'ogg', 'webm'] };
+  if (OPUS_ENCODINGS.includes(encoding)) {
+    return { kind: 'container', accepted: encoding === 'ogg-opus' ? ['ogg'] : ['ogg', 'webm'] };
+  }
+  const raw = RAW_ENCODINGS.find((known) => known === encoding);
+  if (!raw) {
+    const known = [...RAW_ENCODINGS, ...OPUS_ENCODINGS].join(', ');
+    const message = `encoding must be one of ${known} (Opus in Ogg or WebM), or left out for audio in a container`;
+    throw new ProtocolError('bad_option', `${message} (WAV, Ogg, WebM); got ${excerpt(encoding)}`);
+  }
+  if (sampleRate === undefined) {
+    throw new ProtocolError('bad_option', `encoding=${raw} needs sample_rate (headerless audio does not say its rate)`);
+  }
+  return { kind: 'raw', encoding: raw, sampleRate, channels };
 }
 
 function parseLanguage(tag: string | null): string | undefined {

@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'unknown_type'
   | 'odd_frame_length'
   | 'frame_too_large'
+  /** Audio in a container that cannot be read (unknown container, corrupt stream); the stream cannot go on. */
+  | 'bad_audio'
   | 'internal_error'
   | 'resume_failed'
   | 'overloaded'

@@ -4,12 +4,25 @@
  */
 import { ProtocolError, checkPrompt, excerpt, parseObject, type ErrorCode } from './errors.js';
 
-/** The only input format: PCM16 mono at 24 kHz, as OpenAI's `audio/pcm` (GA) or `pcm16` (beta). */
+/**
+ * Input formats: PCM16 mono at 24 kHz (GA `audio/pcm`, beta `pcm16`, the default) and G.711 at 8 kHz, mu-law (GA
+ * `audio/pcmu`, beta `g711_ulaw`) or A-law (`audio/pcma`, `g711_alaw`), as telephony sends it.
+ */
+export type RealtimeAudioFormat = 'pcm16' | 'pcmu' | 'pcma';
 export const INPUT_RATE = 24000;
+export const G711_RATE = 8000;
+const GA_FORMATS: Record<string, RealtimeAudioFormat> = {
+  'audio/pcm': 'pcm16',
+  'audio/pcmu': 'pcmu',
+  'audio/pcma': 'pcma',
+};
+const BETA_FORMATS: Record<string, RealtimeAudioFormat> = { pcm16: 'pcm16', g711_ulaw: 'pcmu', g711_alaw: 'pcma' };
 /** Audio one append may carry; OpenAI takes more, but a WebSocket message here holds at most 1 MiB. */
 export const MAX_APPEND_MS = 15_000;
-const MAX_APPEND_BYTES = (INPUT_RATE * 2 * MAX_APPEND_MS) / 1000;
-export const MAX_APPEND_CHARS = Math.ceil(MAX_APPEND_BYTES / 3) * 4;
+/** Bytes one append may carry in each format: MAX_APPEND_MS of it. */
+export const maxAppendBytes = (format: RealtimeAudioFormat): number =>
+  ((format === 'pcm16' ? INPUT_RATE * 2 : G711_RATE) * MAX_APPEND_MS) / 1000;
+export const MAX_APPEND_CHARS = Math.ceil(maxAppendBytes('pcm16') / 3) * 4;
 /** Client strings that come back in server events are bounded. */
 const MAX_EVENT_ID_CHARS = 64;
 const MAX_MODEL_CHARS = 64;
@@ -30,11 +43,13 @@ export interface SessionUpdate {
   prompt?: string;
   /** Server VAD's end-of-speech silence; null: the client commits each turn itself. */
   silenceMs?: number | null;
+  /** The format of the appends that follow. */
+  format?: RealtimeAudioFormat;
 }
 
 export type RealtimeClientEvent =
   | { type: 'session.update'; update: SessionUpdate }
-  /** Base64 of 24 kHz mono PCM16, checked: whole samples, at most MAX_APPEND_MS. */
+  /** Base64 of audio in the session's format, checked: whole samples, at most MAX_APPEND_MS. */
   | { type: 'input_audio_buffer.append'; audio: string }
   | { type: 'input_audio_buffer.commit' }
   | { type: 'input_audio_buffer.clear' };
@@ -46,6 +61,7 @@ export interface RealtimeSettings {
   language: string | null;
   prompt: string;
   silenceMs: number | null;
+  format: RealtimeAudioFormat;
   /** Fixed by the server, shown as OpenAI shows its own. */
   threshold: number;
   prefixPaddingMs: number;
@@ -85,7 +101,8 @@ export function clientEventId(fields: Record<string, unknown>): string | null {
   return id;
 }
 
-export function parseClientEvent(fields: Record<string, unknown>): RealtimeClientEvent {
+/** `format`: the session's input format, which bounds an append's size and what a whole sample is. */
+export function parseClientEvent(fields: Record<string, unknown>, format: RealtimeAudioFormat): RealtimeClientEvent {
   const type = fields['type'];
   switch (type) {
     case 'session.update':
@@ -93,12 +110,20 @@ export function parseClientEvent(fields: Record<string, unknown>): RealtimeClien
     case 'transcription_session.update':
       return { type: 'session.update', update: betaSession(object(fields['session'], 'session')) };
     case 'input_audio_buffer.append':
-      return { type, audio: audio(fields['audio']) };
+      return { type, audio: audio(fields['audio'], format) };
     case 'input_audio_buffer.commit':
     case 'input_audio_buffer.clear':
       return { type };
   }
   throw new RealtimeInputError('unknown_type', 'invalid_value', 'type', `unknown or unsupported event type ${excerpt(type)}; a transcription session takes ${CLIENT_EVENTS.join(', ')}`);
+}
+
+/**
+ * A client secret's session settings, read as a `session.update` (GA) or `transcription_session.update` (beta) of
+ * them: what the sessions the secret opens start with. Throws RealtimeInputError.
+ */
+export function initialSession(shape: RealtimeShape, session: unknown): SessionUpdate {
+  return shape === 'ga' ? gaSession(object(session, 'session')) : betaSession(object(session, 'session'));
 }
 
 function object(value: unknown, param: string): Record<string, unknown> {
@@ -120,12 +145,19 @@ function gaSession(session: Record<string, unknown>): SessionUpdate {
   if (!input) return update;
   const format = optionalObject(input['format'], 'session.audio.input.format');
   if (format) {
-    if (format['type'] !== undefined && format['type'] !== 'audio/pcm') {
-      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.audio.input.format.type', `the only input format is "audio/pcm" (PCM16 mono at 24 kHz), not ${excerpt(format['type'])}`);
+    const type = format['type'] ?? 'audio/pcm';
+    const known = typeof type === 'string' ? GA_FORMATS[type] : undefined;
+    if (!known) {
+      const formats = '"audio/pcm" (PCM16 mono at 24 kHz), "audio/pcmu" and "audio/pcma" (G.711 at 8 kHz)';
+      const param = 'session.audio.input.format.type';
+      throw new RealtimeInputError('bad_option', 'invalid_value', param, `input formats are ${formats}, not ${excerpt(type)}`);
     }
-    if (format['rate'] !== undefined && format['rate'] !== INPUT_RATE) {
-      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.audio.input.format.rate', `audio/pcm is taken at ${INPUT_RATE} Hz only, not ${excerpt(format['rate'])}`);
+    const rate = known === 'pcm16' ? INPUT_RATE : G711_RATE;
+    if (format['rate'] !== undefined && format['rate'] !== rate) {
+      const message = `${String(type)} is taken at ${rate} Hz only, not ${excerpt(format['rate'])}`;
+      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.audio.input.format.rate', message);
     }
+    update.format = known;
   }
   transcription(update, optionalObject(input['transcription'], 'session.audio.input.transcription'), 'session.audio.input.transcription');
   if ('turn_detection' in input) update.silenceMs = turnDetection(input['turn_detection'], 'session.audio.input.turn_detection');
@@ -135,8 +167,14 @@ function gaSession(session: Record<string, unknown>): SessionUpdate {
 function betaSession(session: Record<string, unknown>): SessionUpdate {
   const update: SessionUpdate = { shape: 'beta' };
   const format = session['input_audio_format'];
-  if (format !== undefined && format !== 'pcm16') {
-    throw new RealtimeInputError('bad_option', 'invalid_value', 'session.input_audio_format', `the only input format is "pcm16" (mono at 24 kHz), not ${excerpt(format)}`);
+  if (format !== undefined) {
+    const known = typeof format === 'string' ? BETA_FORMATS[format] : undefined;
+    if (!known) {
+      const formats = '"pcm16" (mono at 24 kHz), "g711_ulaw" and "g711_alaw" (8 kHz)';
+      const message = `input formats are ${formats}, not ${excerpt(format)}`;
+      throw new RealtimeInputError('bad_option', 'invalid_value', 'session.input_audio_format', message);
+    }
+    update.format = known;
   }
   transcription(update, optionalObject(session['input_audio_transcription'], 'session.input_audio_transcription'), 'session.input_audio_transcription');
   if ('turn_detection' in session) update.silenceMs = turnDetection(session['turn_detection'], 'session.turn_detection');
@@ -186,58 +224,78 @@ function turnDetection(value: unknown, param: string): number | null {
   return silence;
 }
 
-/** Checks base64 PCM16 (size first, then form) without decoding it: browsers and Node decode it differently. */
-function audio(value: unknown): string {
-  if (typeof value !== 'string') throw new RealtimeInputError('bad_message', 'missing_required_parameter', 'audio', 'audio must be a string of base64-encoded PCM16');
-  if (value.length > MAX_APPEND_CHARS) {
-    throw new RealtimeInputError(
-      'frame_too_large',
-      'invalid_value',
-      'audio',
-      `one append may carry at most ${MAX_APPEND_MS / 1000} s of 24 kHz PCM16 (${MAX_APPEND_CHARS} base64 characters); got ${value.length}, dropped`,
-    );
+/** Checks base64 audio (size first, then form) without decoding it: browsers and Node decode it differently. */
+function audio(value: unknown, format: RealtimeAudioFormat): string {
+  const name = format === 'pcm16' ? '24 kHz PCM16' : `8 kHz G.711 ${format === 'pcmu' ? 'mu-law' : 'A-law'}`;
+  if (typeof value !== 'string') {
+    const message = `audio must be a string of base64-encoded ${name}`;
+    throw new RealtimeInputError('bad_message', 'missing_required_parameter', 'audio', message);
   }
-  if (value.length % 4 !== 0 || !BASE64.test(value)) throw new RealtimeInputError('bad_message', 'invalid_value', 'audio', 'audio must be base64-encoded PCM16; dropped');
+  const maxChars = Math.ceil(maxAppendBytes(format) / 3) * 4;
+  if (value.length > maxChars) {
+    const message = `one append may carry at most ${MAX_APPEND_MS / 1000} s of ${name} (${maxChars} base64 characters)`;
+    throw new RealtimeInputError('frame_too_large', 'invalid_value', 'audio', `${message}; got ${value.length}`);
+  }
+  if (value.length % 4 !== 0 || !BASE64.test(value)) {
+    const message = `audio must be base64-encoded ${name}; dropped`;
+    throw new RealtimeInputError('bad_message', 'invalid_value', 'audio', message);
+  }
   const bytes = (value.length / 4) * 3 - (value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0);
-  if (bytes % 2 !== 0) throw new RealtimeInputError('odd_frame_length', 'invalid_value', 'audio', `audio must hold whole 16-bit samples; got ${bytes} bytes, dropped`);
+  if (format === 'pcm16' && bytes % 2 !== 0) {
+    const message = `audio must hold whole 16-bit samples; got ${bytes} bytes, dropped`;
+    throw new RealtimeInputError('odd_frame_length', 'invalid_value', 'audio', message);
+  }
   return value;
 }
 
 // Server events. Every one carries the event_id the adapter gives it.
 
 export function sessionEvent(kind: 'created' | 'updated', shape: RealtimeShape, eventId: string, sessionId: string, settings: RealtimeSettings): string {
+  const type = shape === 'beta' ? `transcription_session.${kind}` : `session.${kind}`;
+  return JSON.stringify({ type, event_id: eventId, session: sessionObject(shape, sessionId, settings) });
+}
+
+/**
+ * A transcription session's settings as OpenAI shows them, in session events and with the client secrets minted for
+ * one.
+ */
+export function sessionObject(
+  shape: RealtimeShape,
+  sessionId: string,
+  settings: RealtimeSettings,
+): Record<string, unknown> {
   const transcription = { model: settings.model, ...(settings.language === null ? {} : { language: settings.language }), prompt: settings.prompt };
   const turnDetection =
     settings.silenceMs === null
       ? null
       : { type: 'server_vad', threshold: settings.threshold, prefix_padding_ms: settings.prefixPaddingMs, silence_duration_ms: settings.silenceMs };
   if (shape === 'beta') {
-    return JSON.stringify({
-      type: `transcription_session.${kind}`,
-      event_id: eventId,
-      session: {
-        id: sessionId,
-        object: 'realtime.transcription_session',
-        modalities: ['text'],
-        input_audio_format: 'pcm16',
-        input_audio_transcription: transcription,
-        turn_detection: turnDetection,
-        input_audio_noise_reduction: null,
-        include: null,
-      },
-    });
-  }
-  return JSON.stringify({
-    type: `session.${kind}`,
-    event_id: eventId,
-    session: {
-      type: 'transcription',
-      object: 'realtime.transcription_session',
+    return {
       id: sessionId,
-      audio: { input: { format: { type: 'audio/pcm', rate: INPUT_RATE }, transcription, noise_reduction: null, turn_detection: turnDetection } },
+      object: 'realtime.transcription_session',
+      modalities: ['text'],
+      input_audio_format: Object.keys(BETA_FORMATS).find((name) => BETA_FORMATS[name] === settings.format),
+      input_audio_transcription: transcription,
+      turn_detection: turnDetection,
+      input_audio_noise_reduction: null,
       include: null,
+    };
+  }
+  return {
+    type: 'transcription',
+    object: 'realtime.transcription_session',
+    id: sessionId,
+    audio: {
+      input: { format: gaFormat(settings.format), transcription, noise_reduction: null, turn_detection: turnDetection },
     },
-  });
+    include: null,
+  };
+}
+
+/** A format as GA session events show it: PCM with its rate, G.711 by name. */
+function gaFormat(format: RealtimeAudioFormat): { type: string; rate?: number } {
+  const type = Object.keys(GA_FORMATS).find((name) => GA_FORMATS[name] === format) ?? 'audio/pcm';
+  return format === 'pcm16' ? { type, rate: INPUT_RATE } : { type };
 }
 
 export function speechStartedEvent(eventId: string, itemId: string, audioStartMs: number): string {

@@ -9,6 +9,15 @@ export const MIN_SAMPLE_RATE = 8000;
 export const MAX_SAMPLE_RATE = 192000;
 /** Interleaved channels the drop-in protocols accept (averaged to mono). */
 export const MAX_CHANNELS = 8;
+/** Headerless encodings the drop-in protocols name (each in its own words, parsed to these). */
+export type RawAudioEncoding = 'linear16' | 'linear32' | 'mulaw' | 'alaw';
+export type AudioContainer = 'wav' | 'ogg' | 'webm';
+
+/** What a connection's audio is: headerless as declared, or in a container found from the stream's first bytes. */
+export type AudioFormat =
+  | { kind: 'raw'; encoding: RawAudioEncoding; sampleRate: number; channels: number }
+  | { kind: 'container'; accepted: readonly AudioContainer[] };
+
 /** Longest duration a setting may name: an hour, far past any the server uses. */
 const MAX_MS = 3_600_000;
 

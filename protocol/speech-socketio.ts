@@ -17,11 +17,17 @@ export const NATIVE_RATE = 16000;
 export const MIN_SAMPLE_RATE = 8000;
 export const MAX_SAMPLE_RATE = 96000;
 
-/** Audio as the client sent it: s16le mono bytes at `sampleRate`, whole samples, at most 1 s of them. */
-export interface AudioChunk {
-  bytes: Uint8Array;
-  sampleRate: number;
-}
+/** Containers an audio-chunk may carry a piece of: what a browser's MediaRecorder makes (Opus in WebM or Ogg). */
+export const CHUNK_FORMATS = ['webm', 'ogg'] as const;
+export type ChunkFormat = (typeof CHUNK_FORMATS)[number];
+
+/**
+ * Audio as the client sent it: s16le mono bytes at `sampleRate`, whole samples, at most 1 s of them; or the next
+ * piece of a recording in a container (its first piece carries the header), bounded where it is decoded.
+ */
+export type AudioChunk =
+  | { kind: 'pcm'; bytes: Uint8Array; sampleRate: number }
+  | { kind: 'container'; bytes: Uint8Array; format: ChunkFormat };
 
 export function speechAck(outcome: { sessionId: string } | { code: ErrorCode; message: string }): SpeechAck {
   return 'sessionId' in outcome ? { session_id: outcome.sessionId } : { error: { code: outcome.code, message: outcome.message } };
@@ -45,16 +51,26 @@ function binary(value: unknown): Uint8Array | null {
 }
 
 /**
- * An audio-chunk's payload: binary 16 kHz s16le PCM, or `{audio: <binary>, sampleRate}` for other rates. Bounded
- * before anything reads the samples: whole samples, at most 1 s of audio at its rate.
+ * An audio-chunk's payload: binary 16 kHz s16le PCM, `{audio: <binary>, sampleRate}` for other rates, or
+ * `{audio: <binary>, format: "webm" | "ogg"}` for a recording's next piece. PCM is bounded before anything reads the
+ * samples: whole samples, at most 1 s of audio at its rate.
  */
 export function parseAudioChunk(payload: unknown): AudioChunk {
   const bare = binary(payload);
-  if (bare) return { bytes: bare, sampleRate: NATIVE_RATE };
+  if (bare) return { kind: 'pcm', bytes: bare, sampleRate: NATIVE_RATE };
   const fields = typeof payload === 'object' && payload !== null ? Object.fromEntries(Object.entries(payload)) : null;
   const bytes = binary(fields?.['audio']);
   if (!fields || !bytes) {
-    throw new ProtocolError('bad_message', `audio-chunk takes binary 16 kHz s16le PCM, or {audio: <binary>, sampleRate: <Hz>}; got ${excerpt(typeof payload)}`);
+    const forms = 'binary 16 kHz s16le PCM, {audio: <binary>, sampleRate: <Hz>} or {audio: <binary>, format: <webm|ogg>}';
+    throw new ProtocolError('bad_message', `audio-chunk takes ${forms}; got ${excerpt(typeof payload)}`);
+  }
+  if (fields['format'] !== undefined) {
+    const format = CHUNK_FORMATS.find((known) => known === fields['format']);
+    if (!format) {
+      const message = `format must be "webm" or "ogg" (Opus from MediaRecorder); got ${excerpt(fields['format'])}`;
+      throw new ProtocolError('bad_option', message);
+    }
+    return { kind: 'container', bytes, format };
   }
   const sampleRate = fields['sampleRate'];
   if (typeof sampleRate !== 'number' || !Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
@@ -64,5 +80,5 @@ export function parseAudioChunk(payload: unknown): AudioChunk {
   if (bytes.byteLength > sampleRate * 2) {
     throw new ProtocolError('frame_too_large', `one audio-chunk may carry at most 1 s of audio (${sampleRate * 2} bytes at ${sampleRate} Hz); got ${bytes.byteLength}, dropped`);
   }
-  return { bytes, sampleRate };
+  return { kind: 'pcm', bytes, sampleRate };
 }

@@ -13,6 +13,7 @@ import {
   type StreamSettings,
   type TranscriptionRunner,
 } from '../engine/pipeline/index.js';
+import { prepareOpus } from '../engine/codecs/opus.js';
 import { AudioDecoder } from '../workers/audio-decoder.js';
 import { TranscriberPool } from '../workers/transcriber-pool.js';
 import { VadService } from '../workers/vad-service.js';
@@ -22,6 +23,7 @@ import { EventLoopLagMonitor } from './event-loop-lag.js';
 import { handleTranscriptions } from './http/openai-transcriptions.js';
 import { OriginPolicy } from './http/origin-policy.js';
 import { HttpRouter } from './http/router.js';
+import { handleAssemblyAiToken, handleClientSecret, handleTranscriptionSession } from './http/token-routes.js';
 import { UploadGate } from './http/upload-gate.js';
 import type { Logger } from './log.js';
 import { memoryReturn } from './memory-return.js';
@@ -166,6 +168,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     if (pool) stops.push(() => pool.close());
     const decoder = new AudioDecoder();
     stops.push(() => decoder.close());
+    // Live Opus streams (WebM, Ogg) decode synchronously, with a decoder made ready before they start.
+    await prepareOpus();
 
     const remote = config.forwardUrl
       ? new RemoteTranscriber({
@@ -258,11 +262,18 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
             ? 'uploads go to FORWARD_URL, which transcribes only; translations are not offered'
             : null,
       });
+    const tokenRoutes = { authenticator, languages };
     router.ready({
       openAi: new Map([
         ['/v1/audio/transcriptions', files('transcribe')],
         ['/v1/audio/translations', files('translate')],
+        ['/v1/realtime/client_secrets', (req, res, query) => handleClientSecret(req, res, query, tokenRoutes)],
+        [
+          '/v1/realtime/transcription_sessions',
+          (req, res, query) => handleTranscriptionSession(req, res, query, tokenRoutes),
+        ],
       ]),
+      vendorApi: new Map([['/v3/token', (req, res, query) => handleAssemblyAiToken(req, res, query, tokenRoutes)]]),
       describe: () => ({
         // The file's name, not its path: /readyz answers anyone, so it discloses no paths, URLs or credentials.
         model: model && pool ? { file: basename(model.path), type: pool.model.modelType, multilingual: languages.multilingual, synthetic: model.synthetic } : null,
@@ -274,7 +285,12 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         forwarding: remote !== null,
         scheduler: scheduler.stats,
       }),
-      stats: () => ({ sessions: registry.stats, scheduler: scheduler.stats, load: load.snapshot }),
+      stats: () => ({
+        sessions: registry.stats,
+        scheduler: scheduler.stats,
+        load: load.snapshot,
+        uploads: uploads.stats,
+      }),
       degraded: () => shared?.unavailable ?? null,
     });
     listening.ready({

@@ -222,7 +222,9 @@ export class StreamServer {
     if (!this.runtime) return refuseUpgrade(socket, 503, { error: 'not ready' });
     let principal: string;
     try {
-      const auth = await this.runtime.authenticator.verify(route.credential(req, target.searchParams), route.missingCredential);
+      // The path is the scope a temporary token must have been minted for.
+      const credential = route.credential(req, target.searchParams);
+      const auth = await this.runtime.authenticator.verify(credential, route.missingCredential, route.path);
       if (!auth.ok) {
         this.options.metrics.refused('unauthorized');
         return refuseUpgrade(socket, 401, { error: 'unauthorized', message: auth.reason });

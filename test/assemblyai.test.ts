@@ -4,14 +4,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StreamingTranscriber, type TurnEvent } from 'assemblyai';
+import { AssemblyAI, StreamingTranscriber, type TurnEvent } from 'assemblyai';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { hashApiKey } from '../server/auth/authenticator.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { refusedUpgrade } from './helpers/handshake.js';
+import { audioFixture } from './helpers/audio-fixtures.js';
 import { MessageLog } from './helpers/message-log.js';
-import { sendPaced } from './helpers/paced-audio.js';
+import { sendPaced, sendPacedBytes } from './helpers/paced-audio.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 /**
@@ -118,10 +119,57 @@ async function run(dir: string): Promise<void> {
     await byToken.close(true, 0);
   });
 
+  t.test('encoding=pcm_mulaw at 8 kHz through the SDK, in 20 ms frames as telephony sends them', async (t) => {
+    const client = new StreamingTranscriber({ websocketBaseUrl: await server(t), apiKey: KEY, encoding: 'pcm_mulaw', sampleRate: 8000, connectTimeout: 60_000, maxConnectionRetries: 0 });
+    const turns = new MessageLog<TurnEvent>();
+    client.on('turn', (turn) => turns.push(turn));
+    const errors: Error[] = [];
+    client.on('error', (error) => errors.push(error));
+    await client.connect();
+    const mulaw = audioFixture('jfk-8k.ulaw');
+    await sendPacedBytes(mulaw, { bytesPerS: 8000, chunkMs: 20, speed: 2 }, (chunk) => client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)));
+    // Sends Terminate and waits for Termination.
+    await client.close(true, 0);
+    t.same(errors, [], 'no errors');
+    const ends = turns.messages.filter((turn) => turn.end_of_turn);
+    t.ok(ends.length >= 2, `turns ended (${ends.length})`);
+    t.ok(ends.flatMap((turn) => turn.words).every((word) => word.end <= 11_500), 'word times (ms) within the 11 s of audio');
+  });
+
+  t.test('temporary tokens: the SDK mints one with createTemporaryToken, a browser-style client opens one session with it', async (t) => {
+    const url = await server(t);
+    const streamingBaseUrl = url.replace('wss://', 'https://').replace('/v3/ws', '');
+    const backend = new AssemblyAI({ apiKey: KEY, streamingBaseUrl });
+    const token = await backend.streaming.createTemporaryToken({ expires_in_seconds: 60 });
+    t.match(token, /^ek_/, 'a token, not the key');
+    // What runs in the browser: the token only, in ?token= (the SDK puts it there).
+    const browser = new StreamingTranscriber({ websocketBaseUrl: url, token, sampleRate: 16000, connectTimeout: 60_000, maxConnectionRetries: 0 });
+    const turns = new MessageLog<TurnEvent>();
+    browser.on('turn', (turn) => turns.push(turn));
+    t.match(await browser.connect(), { type: 'Begin' }, 'the token opens a session');
+    await sendPaced(jfk.subarray(0, seconds(3)), fast, (chunk) => browser.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)));
+    await browser.close(true, 0);
+    t.ok(turns.messages.some((turn) => turn.end_of_turn), 'and transcribes');
+
+    const again = new StreamingTranscriber({ websocketBaseUrl: url, token, sampleRate: 16000, connectTimeout: 60_000, maxConnectionRetries: 0 });
+    await t.rejects(again.connect(), /401/, 'a used token opens nothing (single use, as AssemblyAI says)');
+    t.match(await refusedUpgrade(`${url}?token=${token}`, { ca }), { status: 401, body: { message: /used already/ } });
+    const unused = await backend.streaming.createTemporaryToken({ expires_in_seconds: 60 });
+    const realtime = url.replace('/v3/ws', '/v1/realtime?intent=transcription');
+    t.match(await refusedUpgrade(realtime, { ca, headers: { authorization: `Bearer ${unused}` } }), { status: 401, body: { message: /for \/v3\/ws only/ } }, 'nor another endpoint');
+    const stream = url.replace('/v3/ws', '/stream');
+    t.match(await refusedUpgrade(`${stream}?token=${unused}`, { ca }), { status: 401 }, 'nor /stream');
+
+    await t.rejects(new AssemblyAI({ apiKey: 'not-the-key', streamingBaseUrl }).streaming.createTemporaryToken({ expires_in_seconds: 60 }), /invalid credential/, 'a wrong key mints nothing');
+    await t.rejects(new AssemblyAI({ apiKey: unused, streamingBaseUrl }).streaming.createTemporaryToken({ expires_in_seconds: 60 }), /for \/v3\/ws only/, 'a token mints nothing');
+    await t.rejects(backend.streaming.createTemporaryToken({ expires_in_seconds: 601 }), /expires_in_seconds must be a whole number from 1 to 600/);
+    await t.rejects(backend.streaming.createTemporaryToken({ expires_in_seconds: 60, max_session_duration_seconds: 5 }), /max_session_duration_seconds/);
+  });
+
   t.test('unusable query strings are refused at the handshake with 400', async (t) => {
     const url = await server(t);
     const refusal = (query: string) => refusedUpgrade(`${url}?${query}`, { ca, headers: { authorization: KEY } });
-    t.match(await refusal('encoding=pcm_mulaw'), { status: 400, body: { error: 'bad_option', message: /pcm_s16le/ } });
+    t.match(await refusal('encoding=aac'), { status: 400, body: { error: 'bad_option', message: /pcm_s16le, pcm_mulaw, ogg_opus/ } });
     t.match(await refusal('sample_rate=100'), { status: 400, body: { message: /sample_rate must be a whole number from 8000 to 192000/ } });
     t.match(await refusal('keyterms_prompt=notjson'), { status: 400, body: { message: /keyterms_prompt/ } });
     t.match(await refusal('end_of_turn_confidence_threshold=2'), { status: 400, body: { message: /end_of_turn_confidence_threshold/ } });

@@ -67,9 +67,19 @@ t.test('transcribe resamples files that are not 16 kHz mono', async (t) => {
   t.ok(finals.every((m) => m.end_ms <= 11100), 'audio time matches the 11 s file, not twice or half of it');
 });
 
+t.test('transcribe takes what the file API takes: an MP3 and an Ogg Opus file are decoded and streamed', async (t) => {
+  for (const name of ['jfk.mp3', 'jfk.opus']) {
+    const { stdout } = await run(process.execPath, [cli, 'transcribe', join(fixturesDir, 'audio', name), '--fast', '--json', '--url', app.streamUrl]);
+    const finals = stdout.trim().split('\n').map((line) => JSON.parse(line) as { is_final: boolean; end_ms: number }).filter((m) => m.is_final);
+    t.ok(finals.length >= 1, `${name}: speech found`);
+    t.ok(finals.every((m) => m.end_ms <= 11100), `${name}: within its 11 s`);
+  }
+  await t.rejects(run(process.execPath, [cli, 'transcribe', join(fixturesDir, 'audio', 'jfk-3s.m4a'), '--url', app.streamUrl]), { code: 1, stderr: /AAC\) is not supported/ });
+});
+
 t.test('clear errors: unknown command, missing file, unreachable server, no recorder for mic', async (t) => {
   await t.rejects(run(process.execPath, [cli, 'bogus']), { code: 2, stderr: /unknown command "bogus"/ });
-  await t.rejects(run(process.execPath, [cli, 'transcribe']), { code: 2, stderr: /transcribe needs a WAV file/ });
+  await t.rejects(run(process.execPath, [cli, 'transcribe']), { code: 2, stderr: /transcribe needs an audio file/ });
   await t.rejects(run(process.execPath, [cli, 'transcribe', join(fixturesDir, 'nope.wav'), '--url', app.streamUrl]), {
     code: 1,
     stderr: /ENOENT|no such file/,

@@ -97,9 +97,10 @@ t.test('the client resamples any rate and channel count to 16 kHz mono', async (
   }
   const resampler = new Resampler(48000, 2);
   const pieces = [stereo48k.subarray(0, 30000), stereo48k.subarray(30000, 60000), stereo48k.subarray(60000)];
-  const out = pieces.map((p) => resampler.process(p));
+  // flush(): the last samples, held back for the filter's look-ahead until the stream ends.
+  const out = [...pieces.map((p) => resampler.process(p)), resampler.flush()];
   const total = out.reduce((n, p) => n + p.length, 0);
-  t.ok(Math.abs(total - 16000) <= 1, `one second in gives one second out (${total} samples)`);
+  t.equal(total, 16000, 'one second in gives one second out');
   const joined = new Int16Array(total);
   let at = 0;
   for (const p of out) {
@@ -107,7 +108,8 @@ t.test('the client resamples any rate and channel count to 16 kHz mono', async (
     at += p.length;
   }
   let maxError = 0;
-  for (let i = 0; i < total; i++) maxError = Math.max(maxError, Math.abs(joined[i] as number - Math.round(Math.sin((2 * Math.PI * 440 * i) / 16000) * 0.5 * 32768)));
-  t.ok(maxError < 400, `the 440 Hz tone survives, across chunk boundaries too (max error ${maxError} of 16384)`);
+  // Away from the ends, where the tone starts and stops abruptly (a click the filter rings on).
+  for (let i = 50; i < total - 50; i++) maxError = Math.max(maxError, Math.abs(joined[i] as number - Math.round(Math.sin((2 * Math.PI * 440 * i) / 16000) * 0.5 * 32768)));
+  t.ok(maxError < 40, `the 440 Hz tone survives, across chunk boundaries too (max error ${maxError} of 16384)`);
   t.throws(() => new Resampler(0), RangeError);
 });

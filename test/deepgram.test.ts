@@ -5,7 +5,8 @@ import { hashApiKey } from '../server/auth/authenticator.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { acceptedProtocol, refusedUpgrade } from './helpers/handshake.js';
 import { MessageLog } from './helpers/message-log.js';
-import { sendPaced } from './helpers/paced-audio.js';
+import { audioFixture } from './helpers/audio-fixtures.js';
+import { sendPaced, sendPacedBytes } from './helpers/paced-audio.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 type Message = Record<string, unknown>;
@@ -23,10 +24,14 @@ async function server(t: Test): Promise<App> {
   return app;
 }
 
-/** The official SDK's live client against `app`: `baseUrl` is the one change a Deepgram user makes. */
-async function listen(app: App, options: Record<string, string | number | string[]>, apiKey = KEY) {
+/**
+ * The official SDK's live client against `app`: `baseUrl` is the one change a Deepgram user makes. Raw 16 kHz
+ * linear16 unless `options` say otherwise; `container` leaves encoding and sample_rate out, as containerized audio does.
+ */
+async function listen(app: App, options: Record<string, string | number | string[]>, apiKey = KEY, container = false) {
   const client = new DeepgramClient({ apiKey, baseUrl: `ws://127.0.0.1:${app.port}` });
-  const socket = await client.listen.v1.connect({ model: 'nova-3', encoding: 'linear16', sample_rate: 16000, reconnectAttempts: 0, ...options });
+  const raw = container ? {} : { encoding: 'linear16', sample_rate: 16000 };
+  const socket = await client.listen.v1.connect({ model: 'nova-3', ...raw, reconnectAttempts: 0, ...options });
   const log = new MessageLog<Message>();
   socket.on('message', (message: unknown) => log.push(message as Message));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (event) => resolve({ code: event.code, reason: event.reason })));
@@ -105,6 +110,55 @@ t.test('without interim_results: finals only; 48 kHz stereo is resampled; endpoi
   t.ok(Math.abs((metadata['duration'] as number) - 4) < 0.01, 'Metadata duration: the audio sent');
 });
 
+/** Finals of a stream of jfk.wav in any form: speech found, word times within its 11 s, Metadata last. */
+function checkJfk(t: Test, log: MessageLog<Message>, label: string): void {
+  const finals = results(log).filter((m) => m['is_final'] === true);
+  t.ok(finals.length >= 2, `${label}: finals (${finals.length})`);
+  const words = finals.flatMap((m) => alternative(m).words);
+  t.ok(words.length > 0 && words.every((w) => (w['end'] as number) <= 11.5), `${label}: word times within the 11 s of audio`);
+  const metadata = log.messages.at(-1) as Message;
+  t.match(metadata, { type: 'Metadata', channels: 1 }, `${label}: Metadata last`);
+  t.ok(Math.abs((metadata['duration'] as number) - 11) < 0.1, `${label}: Metadata duration ${String(metadata['duration'])} s`);
+}
+
+t.test('telephony: encoding=mulaw&sample_rate=8000 in 20 ms frames, as Twilio Media Streams send it', async (t) => {
+  const { socket, log, closed } = await listen(await server(t), { encoding: 'mulaw', sample_rate: 8000 });
+  await socket.waitForOpen();
+  await sendPacedBytes(audioFixture('jfk-8k.ulaw'), { bytesPerS: 8000, chunkMs: 20, speed: 2 }, (chunk) => socket.sendMedia(chunk));
+  socket.sendCloseStream({ type: 'CloseStream' });
+  t.match(await closed, { code: 1000 });
+  t.notOk(log.messages.some((m) => m['type'] === 'Error'), 'no errors');
+  checkJfk(t, log, 'mu-law');
+});
+
+t.test('no encoding: WebM/Opus as MediaRecorder streams it (250 ms chunks), found from its first bytes', async (t) => {
+  const app = await server(t);
+  const webm = audioFixture('jfk.webm');
+  const { socket, log, closed } = await listen(app, {}, KEY, true);
+  await socket.waitForOpen();
+  await sendPacedBytes(webm, { bytesPerS: webm.length / 11, chunkMs: 250, speed: 2 }, (chunk) => socket.sendMedia(chunk));
+  socket.sendCloseStream({ type: 'CloseStream' });
+  t.match(await closed, { code: 1000 });
+  t.notOk(log.messages.some((m) => m['type'] === 'Error'), 'no errors');
+  checkJfk(t, log, 'WebM/Opus');
+
+  const ogg = audioFixture('jfk.opus');
+  const opus = await listen(app, { encoding: 'ogg-opus' }, KEY, true);
+  await opus.socket.waitForOpen();
+  await sendPacedBytes(ogg, { bytesPerS: ogg.length / 11, chunkMs: 500, speed: 4 }, (chunk) => opus.socket.sendMedia(chunk));
+  opus.socket.sendCloseStream({ type: 'CloseStream' });
+  t.match(await opus.closed, { code: 1000 });
+  checkJfk(t, opus.log, 'Ogg/Opus (encoding=ogg-opus)');
+
+  // Not a container at all: one Error, then every later message is refused the same way.
+  const garbage = await listen(app, {}, KEY, true);
+  await garbage.socket.waitForOpen();
+  garbage.socket.sendMedia(Buffer.from('this is not audio in any container'));
+  t.match(await garbage.log.waitFor((m) => m['type'] === 'Error'), { code: 'BAD_AUDIO', description: /no container/ });
+  garbage.socket.sendCloseStream({ type: 'CloseStream' });
+  await garbage.closed;
+});
+
 t.test('authentication: Token and Bearer headers and the browser subprotocols; anything else gets 401', async (t) => {
   const app = await server(t);
   const listenUrl = `ws://127.0.0.1:${app.port}/v1/listen`;
@@ -122,8 +176,9 @@ t.test('unusable query strings are refused at the handshake with 400', async (t)
   const listenUrl = `ws://127.0.0.1:${(await server(t)).port}/v1/listen`;
   const headers = { authorization: `Token ${KEY}` };
   const refusal = (query: string) => refusedUpgrade(`${listenUrl}?${query}`, { headers });
-  t.match(await refusal('encoding=opus&sample_rate=48000'), { status: 400, body: { error: 'bad_option', message: /linear16/ } });
-  t.match(await refusal('encoding=linear16'), { status: 400, body: { message: /sample_rate are required/ } });
+  t.match(await refusal('encoding=speex&sample_rate=16000'), { status: 400, body: { error: 'bad_option', message: /linear16, linear32, mulaw, alaw, opus/ } });
+  t.match(await refusal('encoding=linear16'), { status: 400, body: { message: /needs sample_rate/ } });
+  t.match(await refusal('encoding=mulaw'), { status: 400, body: { message: /needs sample_rate/ } });
   t.match(await refusal('encoding=linear16&sample_rate=4000'), { status: 400, body: { message: /sample_rate must be a whole number from 8000 to 192000/ } });
   t.match(await refusal('encoding=linear16&sample_rate=16000&channels=9'), { status: 400, body: { message: /channels/ } });
   t.match(await refusal('encoding=linear16&sample_rate=16000&language=xx'), { status: 400, body: { error: 'unknown_language' } });

@@ -11,6 +11,7 @@ import type { RealtimeServerEvent } from 'openai/resources/realtime/realtime';
 import t from 'tap';
 import WebSocket from 'ws';
 import { hashApiKey } from '../server/auth/authenticator.js';
+import { audioFixture } from './helpers/audio-fixtures.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { selfSigned } from './helpers/self-signed.js';
 import { startTestServer } from './helpers/stream-server.js';
@@ -118,7 +119,7 @@ t.test('a malformed message gets an OpenAI error event, and the socket stays usa
   t.match(await session.until((e) => e.type === 'error'), { type: 'error', event_id: String, error: { type: 'invalid_request_error', code: 'invalid_json', message: String } });
   session.rt.send({ type: 'input_audio_buffer.append', audio: 'not base64!', event_id: 'client-event-9' });
   t.match(await session.until((e) => e.type === 'error' && e.error.event_id === 'client-event-9'), { error: { code: 'invalid_value', param: 'audio' } });
-  session.rt.send({ type: 'session.update', session: { type: 'transcription', audio: { input: { format: { type: 'audio/pcmu' } } } } });
+  session.rt.socket.send(JSON.stringify({ type: 'session.update', session: { type: 'transcription', audio: { input: { format: { type: 'audio/opus' } } } } }));
   t.match(await session.until((e) => e.type === 'error' && e.error.param === 'session.audio.input.format.type'), { error: { code: 'invalid_value' } });
   session.rt.send(transcriptionUpdate(null));
   await session.until((e) => e.type === 'session.updated');
@@ -202,6 +203,33 @@ t.test('the SDK streams jfk.wav with manual turns and gets append-only deltas, t
   t.ok(order.lastIndexOf('conversation.item.input_audio_transcription.delta') < order.indexOf('conversation.item.input_audio_transcription.completed'), 'no delta after the item completed');
   t.ok(order.indexOf('input_audio_buffer.committed') < order.indexOf('conversation.item.input_audio_transcription.completed'), 'committed before completed');
   t.ok(session.events.every((e) => 'event_id' in e && typeof e.event_id === 'string' && e.event_id !== ''), 'every event has an event_id');
+});
+
+t.test('audio/pcmu: 8 kHz mu-law as telephony sends it, through the SDK, with server VAD', async (t) => {
+  const own = await secureServer();
+  t.teardown(() => own.close());
+  const session = Session.open({ baseURL: `${own.httpUrl}/v1` });
+  await session.opened;
+  await session.until((e) => e.type === 'session.created');
+  session.rt.send({
+    type: 'session.update',
+    session: { type: 'transcription', audio: { input: { format: { type: 'audio/pcmu' }, transcription: { model: 'whisper-1' }, turn_detection: { type: 'server_vad', silence_duration_ms: 500 } } } },
+  });
+  t.match(await session.until((e) => e.type === 'session.updated'), { session: { audio: { input: { format: { type: 'audio/pcmu' } } } } });
+  // jfk.wav as mu-law at 8 kHz (fixtures/audio), in 20 ms appends at real time, as a media stream sends it.
+  const mulaw = audioFixture('jfk-8k.ulaw');
+  for (let at = 0; at < mulaw.length; at += 160) {
+    session.rt.send({ type: 'input_audio_buffer.append', audio: Buffer.from(mulaw.subarray(at, at + 160)).toString('base64') });
+    await sleep(20);
+  }
+  // A second of silence (0xff is mu-law's zero) lets server VAD end the last utterance.
+  for (let i = 0; i < 50; i++) session.rt.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(160, 0xff).toString('base64') });
+  const stopped = await session.until((e) => e.type === 'input_audio_buffer.speech_stopped');
+  const completed = await session.until((e) => e.type === 'conversation.item.input_audio_transcription.completed');
+  session.close();
+  t.notOk(session.of('error').length, 'no errors');
+  t.ok(stopped.type === 'input_audio_buffer.speech_stopped' && stopped.audio_end_ms > 0 && stopped.audio_end_ms <= 12_000, 'speech found in the 8 kHz audio, within its 11 s');
+  t.ok(completed.type === 'conversation.item.input_audio_transcription.completed' && completed.transcript.length > 0, 'a completed transcript');
 });
 
 t.test('server VAD: speech events, one item per utterance chained by previous_item_id; commit finalizes now and the socket stays open', async (t) => {

@@ -1,10 +1,12 @@
 /** The /speech namespace over Socket.IO, as its users call it: the official socket.io-client against a real server. */
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import t from 'tap';
 import { fixturesDir } from '../engine/index.js';
 import { hashApiKey } from '../server/auth/authenticator.js';
 import { launchWithMicrophone, noChromium } from './helpers/chromium.js';
+import { audioFixture } from './helpers/audio-fixtures.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { ConnectRefused, SpeechIoClient, type Received } from './helpers/socketio-client.js';
 import { checkOrdering, type Transcript } from './helpers/stream-checks.js';
@@ -124,6 +126,32 @@ t.test('bad input gets transcription-error with its code; the socket stays usabl
   await other.stream(jfk.subarray(0, 16000), { chunkMs: 100, speed: 2 });
   t.same(await other.ack('stop-transcription'), otherSession, 'the other client went on undisturbed');
   t.same(errorCodes(other), []);
+});
+
+t.test('a MediaRecorder recording: WebM/Opus pieces as {audio, format: "webm"}, then stop; a corrupt one gets bad_audio', async (t) => {
+  const client = await SpeechIoClient.connect(app.httpUrl, { auth: { token: KEY } });
+  t.teardown(() => client.close());
+  const started = await client.ack('start-transcription', { language: 'en' });
+  const webm = audioFixture('jfk.webm');
+  // Pieces of about 250 ms, at twice real time, as MediaRecorder.start(250) hands them over.
+  const piece = Math.ceil(webm.length / 44);
+  for (let at = 0; at < webm.length; at += piece) {
+    client.socket.emit('audio-chunk', { audio: Buffer.from(webm.subarray(at, at + piece)), format: 'webm' });
+    await sleep(125);
+  }
+  t.same(await client.ack('stop-transcription'), started);
+  t.same(errorCodes(client), [], 'no errors');
+  const finals = client.events.filter((e) => e.name === 'transcription-final');
+  t.ok(finals.length >= 2, `finals (${finals.length})`);
+  t.ok(finals.every((e) => Number(e.payload['end_ms']) <= 11_100), 'within the 11 s of audio');
+
+  // The next session's recording starts with its own header; a piece of nonsense cannot be read.
+  await client.ack('start-transcription');
+  client.socket.emit('audio-chunk', { audio: Buffer.from('no container here'), format: 'webm' });
+  client.socket.emit('audio-chunk', { audio: Buffer.alloc(8), format: 'mp3' });
+  await client.waitFor((e) => e.name === 'transcription-error' && e.payload['code'] === 'bad_option');
+  t.same(errorCodes(client), ['bad_audio', 'bad_option']);
+  await client.ack('stop-transcription');
 });
 
 t.test('a malformed Socket.IO packet drops only its own connection', async (t) => {

@@ -228,7 +228,7 @@ export function postForm(
   fields: Record<string, string>,
   file: Uint8Array | null,
   headers: Record<string, string> = {},
-  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  options: { signal?: AbortSignal; timeoutMs?: number; localAddress?: string } = {},
 ): Promise<PostResult> {
   const boundary = `----attack${randomBytes(8).toString('hex')}`;
   const parts: Buffer[] = Object.entries(fields).map(([name, value]) =>
@@ -257,6 +257,7 @@ export function postForm(
         headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.byteLength, ...headers },
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       },
       (res) => {
         let text = '';

@@ -12,6 +12,12 @@ export class WavFormatError extends Error {
   readonly code = 'BAD_WAV';
 }
 
+/**
+ * Chunks a header may have before its samples. Real files carry a handful (fmt, fact, LIST, bext, iXML, JUNK); a
+ * file of millions of empty chunks would otherwise cost a walk over each of them before anything is refused.
+ */
+export const MAX_WAV_CHUNKS = 64;
+
 /** Where a WAV file's samples are and what they are, read from its header alone. */
 export interface WavHeader {
   sampleRate: number;
@@ -33,7 +39,10 @@ export function readWavHeader(data: Uint8Array): WavHeader {
 
   let format: { audioFormat: number; channels: number; sampleRate: number; bits: number } | undefined;
   let offset = 12;
-  while (offset + 8 <= data.byteLength) {
+  for (let chunks = 0; offset + 8 <= data.byteLength; chunks++) {
+    if (chunks === MAX_WAV_CHUNKS) {
+      throw new WavFormatError(`WAV file has more than ${MAX_WAV_CHUNKS} chunks before its data chunk`);
+    }
     const id = tag(offset);
     const size = view.getUint32(offset + 4, true);
     const body = offset + 8;

@@ -1,8 +1,12 @@
-/** Who a request is: API keys (stored as sha256 digests) and HS256 JWTs, or everyone is `anonymous` when auth is off. */
+/**
+ * Who a request is: API keys (stored as sha256 digests), HS256 JWTs and, on the WebSocket endpoints they were minted
+ * for, temporary tokens (temporary-tokens.ts); or everyone is `anonymous` when auth is off.
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { extractCredential } from './credential.js';
+import { TOKEN_PREFIX, TemporaryTokens } from './temporary-tokens.js';
 
 export interface AuthConfig {
   /** sha256 hex digests of the accepted API keys (the keys themselves are never stored). */
@@ -24,14 +28,20 @@ const looksLikeJwt = (token: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]+$/.test
 /** Credentials longer than this are neither keys nor tokens of ours; they are refused before any work. */
 const MAX_CREDENTIAL_CHARS = 4096;
 
+/** Principals of API keys begin so: only they may mint temporary tokens. */
+export const KEY_PRINCIPAL = 'key:';
+
 export const MISSING_CREDENTIAL = 'missing credential: send Authorization: Bearer <key or JWT>, the subprotocols ["bearer", <token>], or ?token=';
 
 export class Authenticator {
   readonly enabled: boolean;
   private readonly keyDigests: Buffer[];
   private readonly jwtKey: Uint8Array | undefined;
+  /** Short-lived tokens minted by key holders, checked here and issued by the token routes. */
+  readonly tokens: TemporaryTokens;
 
   constructor(private readonly config: AuthConfig) {
+    this.tokens = new TemporaryTokens(TemporaryTokens.keyFrom(config.jwtSecret));
     this.keyDigests = config.apiKeyHashes.map((hex) => Buffer.from(hex, 'hex'));
     this.jwtKey = config.jwtSecret === undefined ? undefined : new TextEncoder().encode(config.jwtSecret);
     this.enabled = this.keyDigests.length > 0 || this.jwtKey !== undefined;
@@ -42,16 +52,20 @@ export class Authenticator {
     return this.verify(extractCredential(req, query)?.token, MISSING_CREDENTIAL);
   }
 
-  /** Checks a credential a protocol found in its own place; `missing` says where it should have been. */
-  async verify(token: string | undefined, missing: string): Promise<AuthResult> {
+  /**
+   * Checks a credential a protocol found in its own place; `missing` says where it should have been. `scope`, the
+   * WebSocket path being opened, is where a temporary token may be used; without one, none is accepted.
+   */
+  async verify(token: string | undefined, missing: string, scope?: string): Promise<AuthResult> {
     if (!this.enabled) return { ok: true, principal: 'anonymous' };
     if (!token) return { ok: false, reason: missing };
     if (token.length > MAX_CREDENTIAL_CHARS) return { ok: false, reason: 'invalid credential' };
+    if (token.startsWith(TOKEN_PREFIX)) return this.tokens.redeem(token, scope);
     const digest = createHash('sha256').update(token, 'utf8').digest();
     // Compare against every key so the time taken does not reveal which one nearly matched.
     let matched: Buffer | undefined;
     for (const known of this.keyDigests) if (timingSafeEqual(known, digest)) matched = known;
-    if (matched) return { ok: true, principal: `key:${matched.toString('hex').slice(0, 12)}` };
+    if (matched) return { ok: true, principal: `${KEY_PRINCIPAL}${matched.toString('hex').slice(0, 12)}` };
     if (this.jwtKey && looksLikeJwt(token)) return this.verifyJwt(token, this.jwtKey);
     return { ok: false, reason: 'invalid credential' };
   }

@@ -1,14 +1,15 @@
 /**
  * `POST /v1/audio/transcriptions` and `/v1/audio/translations`, shaped like OpenAI's endpoints: multipart with `file`
- * (WAV, 16-bit PCM, 8-192 kHz, up to 8 channels), optional `model` (accepted and ignored: the server has one),
- * `language`, `prompt`, `response_format`, `timestamp_granularities[]` and `stream` (server-sent events, a delta per
- * 30 s window). Everything the client controls is bounded before any work; decoding runs on a worker thread and
- * transcription in 30 s windows that the scheduler runs after live sessions' work. Every error is in OpenAI's
- * `{"error": {...}}` shape.
+ * (WAV, MP3, FLAC, Ogg Opus or Vorbis, WebM Opus; 8-192 kHz, up to 8 channels), optional `model` (accepted and
+ * ignored: the server has one), `language`, `prompt`, `response_format`, `timestamp_granularities[]` and `stream`
+ * (server-sent events, a delta per 30 s window). Everything the client controls is bounded before any work; the body
+ * must keep arriving, a client that leaves ends its upload at once, reading and decoding the file run on a worker
+ * thread, and transcription in 30 s windows that the scheduler runs after live sessions' work. Every error is in
+ * OpenAI's `{"error": {...}}` shape.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import busboy from 'busboy';
-import { readWavHeader, WavFormatError } from '../../engine/audio/wav.js';
+import type { AudioErrorCode } from '../../engine/codecs/errors.js';
 import { native } from '../../engine/native.js';
 import {
   SAMPLE_RATE,
@@ -49,13 +50,30 @@ type ResponseFormat = 'json' | 'text' | 'verbose_json';
 const FORMATS: readonly ResponseFormat[] = ['json', 'text', 'verbose_json'];
 const GRANULARITIES = ['word', 'segment'] as const;
 type Granularity = (typeof GRANULARITIES)[number];
-/** Sample rates and channel counts a WAV may have: what microphones and files use, and nothing that costs absurdly. */
+/** Sample rates and channel counts a file may have: what microphones and files use, and nothing that costs absurdly. */
 export const MIN_SAMPLE_RATE = 8000;
 export const MAX_SAMPLE_RATE = 192_000;
 export const MAX_CHANNELS = 8;
 /** Longest form field: a prompt at its limit, with room for multi-byte characters. */
 const MAX_FIELD_BYTES = MAX_PROMPT_CHARS * 4;
 const RETRY_AFTER_S = '5';
+/**
+ * A body must keep coming: after BODY_GRACE_MS it must average BODY_MIN_BYTES_PER_S, and it may never pause longer
+ * than BODY_IDLE_MS. Otherwise the upload ends with 408 and its slot goes to the next (a slow-loris body would hold
+ * it).
+ */
+const BODY_GRACE_MS = 10_000;
+const BODY_MIN_BYTES_PER_S = 32 * 1024;
+const BODY_IDLE_MS = 10_000;
+const BODY_CHECK_MS = 1000;
+/** HTTP status of each reason a file is refused. */
+const AUDIO_STATUS: Record<AudioErrorCode, 400 | 413> = {
+  unsupported_audio: 400,
+  bad_audio: 400,
+  empty_audio: 400,
+  audio_too_long: 413,
+  frame_too_large: 413,
+};
 
 class ApiError extends Error {
   constructor(
@@ -73,7 +91,10 @@ interface Upload {
   fields: Map<string, string[]>;
 }
 
-/** Reads the multipart body, refusing it once it passes a size limit. */
+/**
+ * Reads the multipart body, refusing it once it passes a size limit, when it stalls or crawls, and when the client
+ * goes away before it is all there (the caller's slot is released either way).
+ */
 function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
@@ -83,11 +104,42 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
       reject(new ApiError(400, 'invalid_request', 'the body must be multipart/form-data with a "file" field'));
       return;
     }
+    const started = performance.now();
+    let received = 0;
+    let lastData = started;
+    const watch = setInterval(() => {
+      const now = performance.now();
+      const late = now - started > BODY_GRACE_MS && received < ((now - started) / 1000) * BODY_MIN_BYTES_PER_S;
+      if (!late && now - lastData <= BODY_IDLE_MS) return;
+      const pace = `${BODY_MIN_BYTES_PER_S / 1024} KiB/s after ${BODY_GRACE_MS / 1000} s, no pause over ${BODY_IDLE_MS / 1000} s`;
+      fail(new ApiError(408, 'request_timeout', `the body arrived too slowly (at least ${pace})`));
+    }, BODY_CHECK_MS);
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      lastData = performance.now();
+    };
+    const onClose = (): void => {
+      if (req.complete) return;
+      fail(new ApiError(400, 'incomplete_body', 'the client went away before its body was all there'));
+    };
+    const settle = (): void => {
+      clearInterval(watch);
+      req.off('data', onData);
+      req.off('close', onClose);
+    };
+    // The parser keeps reading what still comes (destroying it mid-write would crash busboy); the answer closes the
+    // connection when the body is not all there.
+    const fail = (error: ApiError): void => {
+      settle();
+      reject(error);
+    };
+    req.on('data', onData);
+    req.once('close', onClose);
     const upload: Upload = { file: undefined, fields: new Map() };
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) {
         const code = name === 'prompt' ? 'prompt_too_long' : 'field_too_long';
-        reject(new ApiError(400, code, `the "${name.slice(0, 40)}" field is longer than the server takes (prompts: ${MAX_PROMPT_CHARS} characters)`, name.slice(0, 40)));
+        fail(new ApiError(400, code, `the "${name.slice(0, 40)}" field is longer than the server takes (prompts: ${MAX_PROMPT_CHARS} characters)`, name.slice(0, 40)));
         return;
       }
       upload.fields.set(name, [...(upload.fields.get(name) ?? []), value]);
@@ -95,38 +147,23 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
     parser.on('file', (name, stream) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('limit', () => reject(new ApiError(413, 'file_too_large', `the file is larger than ${maxBytes} bytes`, 'file')));
+      stream.on('limit', () => fail(new ApiError(413, 'file_too_large', `the file is larger than ${maxBytes} bytes`, 'file')));
       stream.on('close', () => {
         if (name === 'file') upload.file = Buffer.concat(chunks);
       });
     });
-    parser.on('partsLimit', () => reject(new ApiError(400, 'invalid_request', 'the form has too many parts')));
-    parser.on('fieldsLimit', () => reject(new ApiError(400, 'invalid_request', 'the form has too many fields')));
-    parser.on('error', () => reject(new ApiError(400, 'invalid_request', 'the multipart body could not be parsed')));
-    parser.on('close', () => resolve(upload));
+    parser.on('partsLimit', () => fail(new ApiError(400, 'invalid_request', 'the form has too many parts')));
+    parser.on('fieldsLimit', () => fail(new ApiError(400, 'invalid_request', 'the form has too many fields')));
+    parser.on('error', () => fail(new ApiError(400, 'invalid_request', 'the multipart body could not be parsed')));
+    parser.on('close', () => {
+      settle();
+      resolve(upload);
+    });
     req.pipe(parser);
   });
 }
 
 const field = (upload: Upload, name: string): string | undefined => upload.fields.get(name)?.[0];
-
-function checkAudio(file: Buffer, maxSeconds: number): void {
-  let header;
-  try {
-    header = readWavHeader(file);
-  } catch (error) {
-    if (error instanceof WavFormatError) throw new ApiError(400, 'unsupported_audio', `${error.message}; send a 16-bit PCM WAV file`, 'file');
-    throw error;
-  }
-  if (header.sampleRate < MIN_SAMPLE_RATE || header.sampleRate > MAX_SAMPLE_RATE) {
-    throw new ApiError(400, 'unsupported_audio', `the WAV file says ${header.sampleRate} Hz; sample rates from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz are taken`, 'file');
-  }
-  if (header.channels > MAX_CHANNELS) throw new ApiError(400, 'unsupported_audio', `the WAV file has ${header.channels} channels; at most ${MAX_CHANNELS} are taken`, 'file');
-  if (header.dataBytes === 0) throw new ApiError(400, 'empty_audio', 'the WAV file holds no samples', 'file');
-  if (header.durationMs > maxSeconds * 1000) {
-    throw new ApiError(413, 'audio_too_long', `the audio lasts ${Math.round(header.durationMs / 1000)} s; at most ${maxSeconds} s are taken (MAX_UPLOAD_SECONDS)`, 'file');
-  }
-}
 
 function granularities(upload: Upload): Set<Granularity> {
   const asked = [...(upload.fields.get('timestamp_granularities[]') ?? []), ...(upload.fields.get('timestamp_granularities') ?? [])];
@@ -198,6 +235,9 @@ const quotaKey = (req: IncomingMessage, principal: string, authenticated: boolea
 
 export async function handleTranscriptions(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, options: TranscriptionsOptions): Promise<void> {
   let release = (): void => undefined;
+  // A client that leaves, at any point, ends its upload's decoding and transcription.
+  const aborted = new AbortController();
+  res.once('close', () => aborted.abort());
   try {
     const auth = await options.authenticator.authenticate(req, query);
     if (!auth.ok) throw new ApiError(401, 'unauthorized', auth.reason);
@@ -210,7 +250,7 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     if (!admission.ok) throw new ApiError(admission.status, admission.status === 429 ? 'rate_limit_exceeded' : 'server_busy', admission.reason);
     release = admission.release;
     const upload = await readUpload(req, options.maxUploadBytes);
-    if (!upload.file) throw new ApiError(400, 'missing_file', 'the "file" field (a WAV file) is required', 'file');
+    if (!upload.file) throw new ApiError(400, 'missing_file', 'the "file" field (an audio file) is required', 'file');
     const formatField = field(upload, 'response_format') ?? 'json';
     const format = FORMATS.find((f) => f === formatField);
     if (!format) throw new ApiError(400, 'unsupported_response_format', `response_format must be one of ${FORMATS.join(', ')}`, 'response_format');
@@ -230,16 +270,25 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     }
     const prompt = field(upload, 'prompt') ?? '';
     if (prompt.length > MAX_PROMPT_CHARS) throw new ApiError(400, 'prompt_too_long', `prompt may hold at most ${MAX_PROMPT_CHARS} characters`, 'prompt');
-    checkAudio(upload.file, options.maxUploadSeconds);
-    const pcm = await options.decoder.decode(upload.file);
-    const aborted = new AbortController();
-    res.once('close', () => aborted.abort());
+    const limits = {
+      maxSeconds: options.maxUploadSeconds,
+      minRate: MIN_SAMPLE_RATE,
+      maxRate: MAX_SAMPLE_RATE,
+      maxChannels: MAX_CHANNELS,
+    };
+    const decoded = await options.decoder.decode(upload.file, limits, aborted.signal);
+    if (!decoded.ok) throw new ApiError(AUDIO_STATUS[decoded.code], decoded.code, decoded.message, 'file');
+    const pcm = decoded.pcm;
     const owner = {};
     const transcribe = (onWindow?: (segments: OutcomeSegment[]) => void): Promise<TranscriptionOutcome | null> =>
       transcribeLong(
         pcm,
         { language, beamSize: options.beamSize, threads: options.threads, prompt, translate: options.task === 'translate' },
-        (window, decode) => options.scheduler.upload(owner, () => ({ kind: 'final', pcm: window, options: decode }), aborted.signal),
+        // A window is not even queued once the client has gone (its abort came before the window existed).
+        (window, decode) =>
+          aborted.signal.aborted
+            ? Promise.resolve(null)
+            : options.scheduler.upload(owner, () => ({ kind: 'final', pcm: window, options: decode }), aborted.signal),
         onWindow,
       );
     if (stream) return await streamTranscription(res, transcribe);
@@ -249,6 +298,8 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
     res.end(body);
   } catch (error) {
+    // A client that left is owed nothing (its decode was stopped, its windows withdrawn).
+    if (aborted.signal.aborted && res.destroyed) return;
     // Once events flow the status is sent: the failure becomes the last event, which OpenAI's SDK raises.
     if (res.headersSent) {
       if (!(error instanceof ApiError)) options.log.error('transcription request failed', { error });

@@ -1,6 +1,7 @@
 /**
- * The HTTP routes: /healthz, /readyz, /stats, /metrics, POST /v1/audio/transcriptions, and the demo page. /readyz
- * and /stats answer anyone, so they carry counts and settings, never paths, URLs or credentials.
+ * The HTTP routes: /healthz, /readyz, /stats, /metrics, the OpenAI routes (POST /v1/...), AssemblyAI's GET /v3/token,
+ * and the demo page. /readyz and /stats answer anyone, so they carry counts and settings, never paths, URLs or
+ * credentials.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventLoopLagMonitor } from '../event-loop-lag.js';
@@ -15,6 +16,8 @@ import { serveStatic } from './static-files.js';
 export interface RouterRuntime {
   /** Answers POST on an OpenAI route (`/v1/...`). */
   openAi: Map<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>>;
+  /** Answers other vendors' API routes (AssemblyAI's `/v3/token`), whatever the method (each says which it takes). */
+  vendorApi: Map<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>>;
   /** Shown on /readyz. */
   describe: () => Record<string, unknown>;
   /** Shown on /stats. */
@@ -44,6 +47,7 @@ export class HttpRouter {
     const path = target.pathname;
     const runtime = accepting ? this.runtime : null;
     if (path.startsWith('/v1/')) return this.openAi(req, res, path, target.searchParams, runtime);
+    if (path.startsWith('/v3/')) return this.vendorApi(req, res, path, target.searchParams, runtime);
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/metrics') return this.renderMetrics(res);
@@ -80,6 +84,26 @@ export class HttpRouter {
     void handler(req, res, query).catch((error: unknown) => {
       this.log.error('request failed', { error });
       if (!res.headersSent) openAiError(res, 500, 'internal_error', 'the request failed');
+    });
+  }
+
+  private vendorApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+    runtime: RouterRuntime | null,
+  ): void {
+    const handler = runtime?.vendorApi.get(path);
+    if (runtime && !handler) return json(res, 404, { error: `no route ${path.slice(0, 80)}` });
+    if (!this.origins.allows(req)) {
+      this.metrics.refused('origin');
+      return json(res, 403, { error: 'requests from this origin are not allowed (ALLOWED_ORIGINS)' });
+    }
+    if (!runtime || !handler) return json(res, 503, { error: 'the server is not ready' }, { 'Retry-After': '5' });
+    void handler(req, res, query).catch((error: unknown) => {
+      this.log.error('request failed', { error });
+      if (!res.headersSent) json(res, 500, { error: 'the request failed' });
     });
   }
 

@@ -15,6 +15,11 @@ export class UploadGate {
     private readonly perKeyLimit: number,
   ) {}
 
+  /** Uploads in progress now, for /stats: a slot a client no longer uses must come back here. */
+  get stats(): { inProgress: number } {
+    return { inProgress: this.total };
+  }
+
   admit(key: string): Admission {
     const mine = this.perKey.get(key) ?? 0;
     if (mine >= this.perKeyLimit) {

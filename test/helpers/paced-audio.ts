@@ -19,3 +19,14 @@ export async function sendPaced(pcm: Int16Array, options: PaceOptions, send: (ch
     await sleep(Math.max(0, due - performance.now()));
   }
 }
+
+/** Sends encoded audio (`bytesPerS` of it to a second of sound) in chunks at a multiple of real time. */
+export async function sendPacedBytes(bytes: Uint8Array, options: { bytesPerS: number; chunkMs: number; speed: number }, send: (chunk: Buffer) => void): Promise<void> {
+  const chunk = Math.max(1, Math.round((options.bytesPerS * options.chunkMs) / 1000));
+  const started = performance.now();
+  for (let at = 0; at < bytes.length; at += chunk) {
+    send(Buffer.from(bytes.subarray(at, at + chunk)));
+    const due = started + ((at + chunk) * 1000) / options.bytesPerS / options.speed;
+    await sleep(Math.max(0, due - performance.now()));
+  }
+}

@@ -48,7 +48,7 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
     settings: AdapterSettings,
   ) {
     const options = parseStreamingQuery(query);
-    this.input = new AudioInput(options.sampleRate, 1);
+    this.input = new AudioInput(options.audio);
     this.languages = settings.languages;
     this.maxSessionMs = settings.maxSessionMs;
     this.formatTurns = options.formatTurns;
@@ -56,7 +56,7 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
   }
 
   decode(frame: Frame): Command[] {
-    if (frame.binary) return [{ type: 'audio', pcm: this.input.convert(frame.data) }];
+    if (frame.binary) return this.input.commands(frame.data);
     const command = parseStreamingMessage(frame.data.toString('utf8'));
     switch (command.type) {
       case 'ForceEndpoint':
@@ -64,7 +64,7 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
       case 'KeepAlive':
         return [{ type: 'keepalive' }];
       case 'Terminate':
-        return [{ type: 'end' }];
+        return [...this.input.end(), { type: 'end' }];
       case 'UpdateConfiguration': {
         const { formatTurns, ...asked } = command.update;
         if (formatTurns !== undefined) this.formatTurns = formatTurns;

@@ -67,19 +67,19 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
     settings: AdapterSettings,
   ) {
     this.options = parseListenQuery(query);
-    this.input = new AudioInput(this.options.sampleRate, this.options.channels);
+    this.input = new AudioInput(this.options.audio);
     this.connectOptions = sessionOptions(this.options, settings.languages);
   }
 
   decode(frame: Frame): Command[] {
     if (frame.binary) {
-      const pcm = this.input.convert(frame.data);
+      const commands = this.input.commands(frame.data);
       this.digest.update(frame.data);
-      return [{ type: 'audio', pcm }];
+      return commands;
     }
     const control = parseControl(frame.data.toString('utf8'));
     if (control === 'KeepAlive') return [{ type: 'keepalive' }];
-    if (control === 'CloseStream') return [{ type: 'end' }];
+    if (control === 'CloseStream') return [...this.input.end(), { type: 'end' }];
     const finalize: Finalize = { answered: false };
     this.finalizing.push(finalize);
     return [{ type: 'flush', done: () => this.finalizing.splice(this.finalizing.indexOf(finalize), 1), settled: () => this.answer(finalize) }];

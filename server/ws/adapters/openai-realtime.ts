@@ -1,14 +1,14 @@
 /**
- * OpenAI Realtime transcription (protocol/openai-realtime.ts) as an adapter: base64 PCM16 at 24 kHz in, one
- * conversation item per speech turn out. Its deltas are the turn's segment finals as they come (append-only: text
- * that never changes), and its completed transcript is exactly their concatenation.
+ * OpenAI Realtime transcription (protocol/openai-realtime.ts) as an adapter: base64 PCM16 at 24 kHz (or G.711 at
+ * 8 kHz, as the session's format says) in, one conversation item per speech turn out. Its deltas are the turn's
+ * segment finals as they come (append-only: text that never changes), and its completed transcript is exactly their
+ * concatenation.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Resampler } from '../../../engine/audio/resampler.js';
+import { RawPcmConverter } from '../../../engine/codecs/raw-pcm.js';
 import {
   MAX_END_SILENCE_MS,
-  MAX_FRAME_MS,
   MIN_END_SILENCE_MS,
   PRE_PAD_MS,
   SPEECH_THRESHOLD,
@@ -19,6 +19,7 @@ import {
 import { ProtocolError, excerpt, type ErrorCode } from '../../../protocol/errors.js';
 import {
   DEFAULT_SILENCE_MS,
+  G711_RATE,
   INPUT_RATE,
   RealtimeInputError,
   clearedEvent,
@@ -28,18 +29,23 @@ import {
   deltaEvent,
   errorEvent,
   failedEvent,
+  initialSession,
   parseClientEvent,
   parseEventObject,
   sessionEvent,
   speechStartedEvent,
   speechStoppedEvent,
+  type RealtimeAudioFormat,
   type RealtimeClientEvent,
   type RealtimeSettings,
   type RealtimeShape,
   type SessionUpdate,
 } from '../../../protocol/openai-realtime.js';
+import { realtimeHeaderCredential } from '../../auth/realtime-credential.js';
+import { tokenSession } from '../../auth/temporary-tokens.js';
 import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
 import type { Frame } from '../ws-transport.js';
+import { split } from './audio-input.js';
 
 /** A speech turn as the client sees it: its item, the deltas sent so far, and whether it was committed. */
 interface Item {
@@ -53,11 +59,17 @@ interface Item {
 /** Less audio than this since the last commit is nothing to commit (as OpenAI's servers have it). */
 const MIN_COMMIT_MS = 100;
 
-const FRAME_SAMPLES = msToSamples(MAX_FRAME_MS);
+
+/** A converter to 16 kHz mono for appends in `format`. */
+const converterFor = (format: RealtimeAudioFormat): RawPcmConverter =>
+  format === 'pcm16'
+    ? new RawPcmConverter('linear16', INPUT_RATE, 1)
+    : new RawPcmConverter(format === 'pcmu' ? 'mulaw' : 'alaw', G711_RATE, 1);
 
 /**
  * The adapter for an upgrade to /v1/realtime (`?intent=transcription`, or `?model=` with any name); refuses a query
- * that asks for what this server does not run. Beta clients say so in a header or subprotocol and get beta events.
+ * that asks for what this server does not run. Beta clients say so in a header or subprotocol and get beta events. A
+ * connection opened with a client secret starts with the settings the secret was minted with.
  */
 export function realtimeAdapter(send: (message: string) => void, query: URLSearchParams, headers: IncomingHttpHeaders): OpenAiRealtimeAdapter {
   const intent = query.get('intent');
@@ -67,7 +79,20 @@ export function realtimeAdapter(send: (message: string) => void, query: URLSearc
   if (query.has('call_id')) throw new ProtocolError('bad_option', 'this server has no calls to attach to (call_id)');
   const protocols = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
   const beta = /\brealtime=v1\b/.test(String(headers['openai-beta'] ?? '')) || protocols.includes('openai-beta.realtime-v1');
-  return new OpenAiRealtimeAdapter(send, beta ? 'beta' : 'ga');
+  return new OpenAiRealtimeAdapter(send, beta ? 'beta' : 'ga', secretSession(realtimeHeaderCredential(headers)));
+}
+
+/** The settings a client secret carries (checked when it was minted, and read again the same way), or null. */
+function secretSession(credential: string | undefined): SessionUpdate | null {
+  const carried = tokenSession(credential);
+  if (typeof carried !== 'object' || carried === null) return null;
+  const shape = Reflect.get(carried, 'shape');
+  if (shape !== 'ga' && shape !== 'beta') return null;
+  try {
+    return initialSession(shape, Reflect.get(carried, 'session'));
+  } catch {
+    return null;
+  }
 }
 
 export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
@@ -85,10 +110,13 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     language: null,
     prompt: '',
     silenceMs: DEFAULT_SILENCE_MS,
+    format: 'pcm16',
     threshold: SPEECH_THRESHOLD,
     prefixPaddingMs: PRE_PAD_MS,
   };
-  private readonly resampler = new Resampler(INPUT_RATE);
+  /** The appends' format, changed by a session.update as soon as it is read (the appends after it are in it). */
+  private format: RealtimeAudioFormat = 'pcm16';
+  private input = converterFor('pcm16');
   /** Turns not yet completed, by turn id. */
   private readonly items = new Map<number, Item>();
   private previousItemId: string | null = null;
@@ -108,11 +136,35 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
   /** Why the latest transcription failed: an utterance that then completes without text failed. */
   private failure: string | null = null;
 
-  /** `shape`: the beta event names when the client asked for them at connect (OpenAI-Beta: realtime=v1). */
+  /**
+   * `shape`: the beta event names when the client asked for them at connect (OpenAI-Beta: realtime=v1). `initial`:
+   * the settings of the client secret the connection was opened with, which its session starts with.
+   */
   constructor(
     private readonly send: (message: string) => void,
     private shape: RealtimeShape,
-  ) {}
+    initial: SessionUpdate | null = null,
+  ) {
+    if (!initial) return;
+    const silenceMs = initial.silenceMs === undefined ? DEFAULT_SILENCE_MS : initial.silenceMs;
+    this.connectOptions = {
+      endpointingMs: silenceMs,
+      ...(initial.language ? { language: initial.language } : {}),
+      ...(initial.prompt === undefined ? {} : { prompt: initial.prompt }),
+    };
+    this.settings = {
+      ...this.settings,
+      ...(initial.model === undefined ? {} : { model: initial.model }),
+      ...(initial.language ? { language: initial.language } : {}),
+      ...(initial.prompt === undefined ? {} : { prompt: initial.prompt }),
+      silenceMs,
+    };
+    if (initial.format) {
+      this.format = initial.format;
+      this.settings.format = initial.format;
+      this.input = converterFor(initial.format);
+    }
+  }
 
   decode(frame: Frame): Command[] {
     this.clientEventId = null;
@@ -122,7 +174,7 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
       }
       const fields = parseEventObject(frame.data.toString('utf8'));
       this.clientEventId = clientEventId(fields);
-      return this.commands(parseClientEvent(fields));
+      return this.commands(parseClientEvent(fields, this.format));
     } catch (error) {
       if (error instanceof RealtimeInputError) this.refusal = error;
       throw error;
@@ -223,6 +275,10 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
       const param = update.shape === 'ga' ? 'session.audio.input.turn_detection.silence_duration_ms' : 'session.turn_detection.silence_duration_ms';
       this.refuse('invalid_value', param, `silence_duration_ms must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} here; got ${silenceMs}`);
     }
+    if (update.format !== undefined && update.format !== this.format) {
+      this.format = update.format;
+      this.input = converterFor(update.format);
+    }
     const options: SessionOptions = {};
     // '' names no language: the session keeps the one it has.
     if (update.language) options.language = update.language;
@@ -236,24 +292,17 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
         ...(options.language === undefined ? {} : { language: options.language }),
         ...(update.prompt === undefined ? {} : { prompt: update.prompt }),
         ...(silenceMs === undefined ? {} : { silenceMs }),
+        ...(update.format === undefined ? {} : { format: update.format }),
       };
       this.send(sessionEvent('updated', this.shape, this.eventId(), this.sessionId, this.settings));
     };
     return { type: 'configure', options, done };
   }
 
-  /** 24 kHz base64 PCM16 as 16 kHz commands of at most MAX_FRAME_MS each, the most the binding takes at once. */
+  /** Base64 audio in the session's format as 16 kHz commands of at most MAX_FRAME_MS each. */
   private audioCommands(base64: string): Command[] {
-    const bytes = Buffer.from(base64, 'base64');
-    // A small Buffer may sit at an odd offset in Node's pool, where no Int16Array can view it: copy it out.
-    const aligned = bytes.byteOffset % 2 === 0 ? bytes : new Uint8Array(bytes);
-    const pcm = this.resampler.process(new Int16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2));
-    const commands: Command[] = [];
-    for (let at = 0; at < pcm.length; at += FRAME_SAMPLES) {
-      const part = pcm.subarray(at, at + FRAME_SAMPLES);
-      commands.push({ type: 'audio', pcm: new Uint8Array(part.buffer, part.byteOffset, part.byteLength) });
-    }
-    return commands;
+    const pcm = this.input.push(Buffer.from(base64, 'base64'));
+    return split(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength));
   }
 
   /** The item's audio is committed: it follows the previously committed item. */
