@@ -34,7 +34,8 @@ export interface ServerConfig {
   maxDetachedSessions: number;
   maxDetachedPerPrincipal: number;
   overloadPendingMs: number;
-  maxMessagesPerS: number;
+  maxControlPerS: number;
+  maxFlushesPerS: number;
   maxErrorsPerS: number;
   maxBufferedBytes: number;
   maxAudioRate: number;
@@ -237,7 +238,20 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
     parse: integer(1000, 600_000),
     fallback: () => 30_000,
   },
-  maxMessagesPerS: { flag: 'max-messages-per-s', env: 'MAX_MESSAGES_PER_S', help: 'messages a connection may send per second (1 s burst); more closes it with 1008', parse: integer(1, 100_000), fallback: () => 200 },
+  maxControlPerS: {
+    flag: 'max-control-per-s',
+    env: 'MAX_CONTROL_PER_S',
+    help: 'messages without audio (configuration, keep-alives, flushes) a connection may send per second, twice that at once; more closes it with 1008 (audio is paced by MAX_AUDIO_RATE instead)',
+    parse: integer(1, 10_000),
+    fallback: () => 10,
+  },
+  maxFlushesPerS: {
+    flag: 'max-flushes-per-s',
+    env: 'MAX_FLUSHES_PER_S',
+    help: 'utterance-ending messages (flush, Finalize, ForceEndpoint, input_audio_buffer.commit, stop-transcription) a connection may send per second after 5 at once; more wait their turn, and the connection is read more slowly meanwhile',
+    parse: decimal(0.1, 100),
+    fallback: () => 1,
+  },
   maxErrorsPerS: { flag: 'max-errors-per-s', env: 'MAX_ERRORS_PER_S', help: 'error replies a connection may cause per second; more closes it with 1008', parse: integer(1, 10_000), fallback: () => 10 },
   maxBufferedBytes: {
     flag: 'max-buffered-bytes',
@@ -247,7 +261,13 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
     fallback: () => 4 * 1024 * 1024,
   },
   maxAudioRate: { flag: 'max-audio-rate', env: 'MAX_AUDIO_RATE', help: 'audio a session may send, in multiples of real time, after its burst; faster senders are read more slowly', parse: decimal(1, 100), fallback: () => 1.5 },
-  audioBurstMs: { flag: 'audio-burst-ms', env: 'AUDIO_BURST_MS', help: 'audio a session may send ahead of MAX_AUDIO_RATE (a resend after a resume, a file)', parse: integer(0, 3_600_000), fallback: () => 10_000 },
+  audioBurstMs: {
+    flag: 'audio-burst-ms',
+    env: 'AUDIO_BURST_MS',
+    help: 'audio a connection may send ahead of MAX_AUDIO_RATE (a queue, a file); one that resumed a session also gets RESUME_TTL_MS + MAX_UTTERANCE_MS + ACK_INTERVAL_MS for its resend',
+    parse: integer(0, 3_600_000),
+    fallback: () => 10_000,
+  },
   maxUploadBytes: {
     flag: 'max-upload-bytes',
     env: 'MAX_UPLOAD_BYTES',
@@ -350,7 +370,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     maxDetachedSessions: value('maxDetachedSessions'),
     maxDetachedPerPrincipal: value('maxDetachedPerPrincipal'),
     overloadPendingMs: value('overloadPendingMs'),
-    maxMessagesPerS: value('maxMessagesPerS'),
+    maxControlPerS: value('maxControlPerS'),
+    maxFlushesPerS: value('maxFlushesPerS'),
     maxErrorsPerS: value('maxErrorsPerS'),
     maxBufferedBytes: value('maxBufferedBytes'),
     maxAudioRate: value('maxAudioRate'),

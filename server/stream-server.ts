@@ -39,7 +39,7 @@ export interface Connection {
 export interface StreamRuntime {
   registry: SessionRegistry;
   authenticator: Authenticator;
-  limits: Omit<ConnectionLimits, 'maxFrameBytes'>;
+  limits: Omit<ConnectionLimits, 'maxFrameBytes' | 'maxTextBytes'>;
   adapterSettings: AdapterSettings;
 }
 
@@ -50,6 +50,8 @@ export interface AcceptedConnection {
   remoteAddress: string | undefined;
   resume: ResumeRequest | null;
   log: Logger;
+  /** Longest text message the protocol takes (see WsRoute); events whose text socket.io parses have none. */
+  maxTextBytes: number;
 }
 
 export interface StreamServerOptions {
@@ -135,7 +137,7 @@ export class StreamServer {
       registry: runtime.registry,
       principal: accepted.principal,
       quotaKey: runtime.authenticator.enabled ? accepted.principal : `addr:${accepted.remoteAddress ?? 'unknown'}`,
-      limits: { ...runtime.limits, maxFrameBytes: MAX_FRAME_BYTES },
+      limits: { ...runtime.limits, maxFrameBytes: MAX_FRAME_BYTES, maxTextBytes: accepted.maxTextBytes },
       resume: accepted.resume,
       log: accepted.log,
       refused: (reason) => this.options.metrics.refused(reason),
@@ -255,22 +257,22 @@ export class StreamServer {
     }
     socket.off('error', ignore);
     const build = adapterFor;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runtime, principal, route.path, resume, build, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runtime, principal, route, resume, build, req));
   }
 
   private accept(
     ws: WebSocket,
     runtime: StreamRuntime,
     principal: string,
-    path: string,
+    route: WsRoute,
     resume: ResumeRequest | null,
     adapterFor: (send: (message: string) => void) => ReturnType<WsRoute['adapter']>,
     req: IncomingMessage,
   ): void {
     const log = this.connectionLog();
-    log.info('socket opened', { path, remote: req.socket.remoteAddress, principal, resume: resume !== null });
+    log.info('socket opened', { path: route.path, remote: req.socket.remoteAddress, principal, resume: resume !== null });
     const transport = new WsTransport(ws);
     const adapter = adapterFor((message) => transport.send(message));
-    this.bind<Frame>(runtime, transport, adapter, { principal, remoteAddress: req.socket.remoteAddress, resume, log });
+    this.bind<Frame>(runtime, transport, adapter, { principal, remoteAddress: req.socket.remoteAddress, resume, log, maxTextBytes: route.maxTextBytes });
   }
 }

@@ -104,6 +104,12 @@ export function attachSocketIo(server: StreamServer, { log, metrics, origins }: 
     connectionLog.info('socket opened', { path: `socket.io ${SPEECH_NAMESPACE}`, transport: socket.conn.transport.name, remote: socket.handshake.address, principal });
     const transport = new SocketIoTransport(socket);
     const adapter = new SocketIoSpeechAdapter((message) => transport.send(message));
-    server.bind<SocketIoEvent>(runtime, transport, adapter, { principal, remoteAddress: socket.handshake.address, resume: null, log: connectionLog });
+    server.bind<SocketIoEvent>(runtime, transport, adapter, {
+      principal,
+      remoteAddress: socket.handshake.address,
+      resume: null,
+      log: connectionLog,
+      maxTextBytes: MAX_PAYLOAD_BYTES,
+    });
   });
 }

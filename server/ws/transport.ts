@@ -3,11 +3,16 @@
  * `In` is what the client sends (a frame; a Socket.IO event), `Out` what the server sends back.
  */
 export interface Transport<In, Out> {
-  /** Delivers every client message, in order. */
-  onMessage(handler: (message: In) => void): void;
+  /**
+   * Delivers every client message, in order, with the bytes of its text as it came off the wire: 0 for binary
+   * messages, and for Socket.IO events, which socket.io parses itself (its maxHttpBufferSize bounds them).
+   */
+  onMessage(handler: (message: In, textBytes: number) => void): void;
   /** Once, when the connection is gone for whatever reason; `code` is the WebSocket close code where there is one. */
   onClose(handler: (code: number) => void): void;
   send(message: Out): void;
+  /** After every send, `overflow` runs if more than `maxBytes` wait to be sent (see bufferedAmount). */
+  limitOutbound(maxBytes: number, overflow: () => void): void;
   readonly open: boolean;
   /** Bytes queued for a client that is slow to read them. */
   readonly bufferedAmount: number;
