@@ -79,7 +79,8 @@ t.test('text past its protocol’s bound closes the connection with 1009 before 
 });
 
 t.test('a client that never reads is dropped once MAX_BUFFERED_BYTES wait for it, whatever the server was sending', async (t) => {
-  const app = await startTestServer({ MAX_BUFFERED_BYTES: '65536', MAX_CONTROL_PER_S: '10000' });
+  // Its text is charged as audio: a high MAX_AUDIO_RATE keeps it from being paced, so the test is quick.
+  const app = await startTestServer({ MAX_BUFFERED_BYTES: '65536', MAX_CONTROL_PER_S: '10000', MAX_AUDIO_RATE: '100' });
   t.teardown(() => app.close());
   const open = await RawWebSocket.open(`ws://127.0.0.1:${app.port}/v1/realtime?intent=transcription`);
   if (!('ws' in open)) throw new Error(`upgrade refused: ${open.status}`);
