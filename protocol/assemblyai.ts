@@ -3,7 +3,7 @@
  * server's, as types and (de)serialisers. docs/COMPATIBILITY.md says what is supported.
  */
 import { ProtocolError, excerpt, parseObject, type ErrorCode } from './errors.js';
-import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, booleanParam, integerParam, millisecondsParam, termsPrompt } from './params.js';
+import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, booleanParam, integerParam, millisecondsParam, singleParam, termsPrompt } from './params.js';
 
 /** What the query string asks for, checked (endpointing's range is the server's). */
 export interface StreamingOptions {
@@ -67,10 +67,10 @@ export interface StreamingErrorMessage {
 }
 
 export function parseStreamingQuery(query: URLSearchParams): StreamingOptions {
-  const encoding = query.get('encoding');
+  const encoding = singleParam(query, 'encoding');
   if (encoding !== null && encoding !== 'pcm_s16le') throw new ProtocolError('bad_option', `encoding must be pcm_s16le (raw 16-bit little-endian PCM); got ${excerpt(encoding)}`);
-  confidenceThreshold(query.get('end_of_turn_confidence_threshold'));
-  const keyterms = query.get('keyterms_prompt');
+  confidenceThreshold(singleParam(query, 'end_of_turn_confidence_threshold'));
+  const keyterms = singleParam(query, 'keyterms_prompt');
   return {
     sampleRate: integerParam(query, 'sample_rate', MIN_SAMPLE_RATE, MAX_SAMPLE_RATE) ?? 16000,
     formatTurns: booleanParam(query, 'format_turns') ?? false,

@@ -3,7 +3,7 @@
  * and the server's messages, as types and (de)serialisers. docs/COMPATIBILITY.md says what is supported.
  */
 import { ProtocolError, excerpt, parseObject, type ErrorCode } from './errors.js';
-import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, booleanParam, integerParam, millisecondsParam, termsPrompt } from './params.js';
+import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, booleanParam, integerParam, millisecondsParam, singleParam, termsPrompt } from './params.js';
 
 /** What the query string asks for, checked (the language against the model, and endpointing's range, are the server's). */
 export interface ListenOptions {
@@ -80,7 +80,7 @@ const MODEL_UUID = '00000000-0000-0000-0000-000000000000';
 const LANGUAGE_TAG = /^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/i;
 
 export function parseListenQuery(query: URLSearchParams): ListenOptions {
-  const encoding = query.get('encoding');
+  const encoding = singleParam(query, 'encoding');
   const sampleRate = integerParam(query, 'sample_rate', MIN_SAMPLE_RATE, MAX_SAMPLE_RATE);
   if (encoding === null || sampleRate === undefined) {
     throw new ProtocolError('bad_option', 'encoding=linear16 and sample_rate are required: this server takes raw 16-bit PCM, not containers (WAV, WebM, Ogg)');
@@ -92,7 +92,7 @@ export function parseListenQuery(query: URLSearchParams): ListenOptions {
   return {
     sampleRate,
     channels: integerParam(query, 'channels', 1, MAX_CHANNELS) ?? 1,
-    language: parseLanguage(query.get('language')),
+    language: parseLanguage(singleParam(query, 'language')),
     interimResults: booleanParam(query, 'interim_results') ?? false,
     endpointingMs: parseEndpointing(query),
     utteranceEndMs: integerParam(query, 'utterance_end_ms', 1, 60_000),
@@ -110,7 +110,7 @@ function parseLanguage(tag: string | null): string | undefined {
 }
 
 function parseEndpointing(query: URLSearchParams): number | null | undefined {
-  const value = query.get('endpointing');
+  const value = singleParam(query, 'endpointing');
   if (value === 'false') return null;
   return value === 'true' ? undefined : millisecondsParam(query, 'endpointing');
 }

@@ -150,11 +150,14 @@ const origins = (value: string, name: string): string[] => {
   }
   return list;
 };
-/** A JWT secret shorter than this could be guessed offline from one token: refused at start-up. */
-export const MIN_JWT_SECRET_BYTES = 32;
+/**
+ * A JWT secret shorter than this could be guessed offline from one token: refused at start-up. Counted in characters
+ * (code points), not bytes: 8 emoji are 32 bytes but only 8 symbols to guess.
+ */
+export const MIN_JWT_SECRET_CHARS = 32;
 const jwtSecret = (value: string, name: string): string => {
-  if (Buffer.byteLength(value, 'utf8') < MIN_JWT_SECRET_BYTES) {
-    throw new ConfigError(`${name} must be at least ${MIN_JWT_SECRET_BYTES} bytes long (e.g. openssl rand -base64 48)`);
+  if ([...value].length < MIN_JWT_SECRET_CHARS) {
+    throw new ConfigError(`${name} must be at least ${MIN_JWT_SECRET_CHARS} characters long (e.g. openssl rand -base64 48)`);
   }
   return value;
 };
@@ -300,7 +303,7 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   forwardTimeoutMs: { flag: 'forward-timeout-ms', env: 'FORWARD_TIMEOUT_MS', help: 'time limit of one request to FORWARD_URL', parse: integer(100, 600_000), fallback: () => 30_000 },
   forwardRetries: { flag: 'forward-retries', env: 'FORWARD_RETRIES', help: 'retries after a failed request to FORWARD_URL (backoff 250 ms, doubling)', parse: integer(0, 10), fallback: () => 2 },
   apiKeyHashes: { flag: 'api-key-hashes', env: 'API_KEY_HASHES', help: 'comma-separated sha256 hex of accepted API keys; turns auth on', parse: sha256List, fallback: () => [], shownDefault: 'none' },
-  jwtSecret: { flag: 'jwt-secret', env: 'JWT_SECRET', help: `HS256 secret (${MIN_JWT_SECRET_BYTES}+ bytes) for JWTs with exp and a string sub; turns auth on`, parse: optional(jwtSecret), fallback: none },
+  jwtSecret: { flag: 'jwt-secret', env: 'JWT_SECRET', help: `HS256 secret (${MIN_JWT_SECRET_CHARS}+ characters) for JWTs with exp and a string sub; turns auth on`, parse: optional(jwtSecret), fallback: none },
   jwtMaxLifetimeS: { flag: 'jwt-max-lifetime-s', env: 'JWT_MAX_LIFETIME_S', help: 'JWTs whose exp lies further ahead than this are refused', parse: integer(1, 31_536_000), fallback: () => 86_400 },
   tlsCertFile: { flag: 'tls-cert-file', env: 'TLS_CERT_FILE', help: 'PEM certificate (chain): serve https:// and wss:// (with TLS_KEY_FILE)', parse: optional(text), fallback: none },
   tlsKeyFile: { flag: 'tls-key-file', env: 'TLS_KEY_FILE', help: 'PEM private key of TLS_CERT_FILE', parse: optional(text), fallback: none },
