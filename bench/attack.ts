@@ -21,6 +21,7 @@ import { launchServer, type Launch, type ServerUnderTest } from './lib/attack-se
 import { limitsRows } from './lib/attack-limits-rows.js';
 import { resumeRows } from './lib/attack-resume-rows.js';
 import { sessionRows } from './lib/attack-session-rows.js';
+import { socketIoRows } from './lib/attack-socketio-rows.js';
 import { streamRows } from './lib/attack-stream-rows.js';
 import { runVictim, victimText, type VictimResult } from './lib/attack-victim.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
@@ -41,7 +42,7 @@ interface Options {
   baseline: VictimResult | null;
 }
 
-const SCENARIOS: Scenario[] = [...httpRows, ...streamRows, ...sessionRows, ...configRows, ...resumeRows, ...limitsRows].sort((a, b) => a.row - b.row);
+const SCENARIOS: Scenario[] = [...httpRows, ...streamRows, ...sessionRows, ...configRows, ...resumeRows, ...limitsRows, ...socketIoRows].sort((a, b) => a.row - b.row);
 const BASELINE_LIMIT_S = 60;
 
 /** Errors no row caught (a socket's late 'error' after its row): noted on the running row, never fatal. */
