@@ -27,6 +27,7 @@ import {
   type Scenario,
 } from './attack-scenario.js';
 import { judgeVictim, runVictim, victimText } from './attack-victim.js';
+import { warmUp } from './attack-warmup.js';
 import { TcpRelay } from './tcp-relay.js';
 
 const jfk = (): Int16Array => readWav16kMono(join(fixturesDir, 'speech', 'jfk.wav'));
@@ -123,6 +124,7 @@ const namespaceFlood: Scenario = {
     const server = await ctx.startServer();
     const stop = new AbortController();
     ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
+    await warmUp(server);
     const burst = Buffer.concat(Array.from({ length: 3000 }, () => clientFrame(Opcode.text, Buffer.from('40/speech,'))));
     const from = clock();
     const peak = peakConnections(server, stop.signal);
@@ -162,6 +164,7 @@ const handshakes: Scenario = {
     const server = await ctx.startServer();
     const stop = new AbortController();
     ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
+    await warmUp(server);
     const from = clock();
     const victim = runVictim(server.ws('/stream'));
     const deadline = clock() + ATTACK_MS;
@@ -230,6 +233,7 @@ const pollingFlood: Scenario = {
     const server = await ctx.startServer();
     const stop = new AbortController();
     ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
+    await warmUp(server);
     const from = clock();
     const victim = runVictim(server.ws('/stream'));
     const client = await speechClient(server.http, ['polling']);

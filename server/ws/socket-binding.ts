@@ -57,6 +57,8 @@ export interface BindingOptions {
 }
 
 const SAMPLES_PER_MS = msToSamples(1);
+/** How long a client closed for a limit has to answer the close before its socket is dropped. */
+const CLOSING_GRACE_MS = 2000;
 
 /** Tells a start's or stop's `done` why it was refused, then throws the same error for the protocol to report. */
 function refuse(done: ((outcome: SessionOutcome) => void) | undefined, code: ErrorCode, message: string): never {
@@ -80,6 +82,7 @@ export class SocketBinding<In> implements SessionSink {
   private readonly budget: InboundBudget;
   private readonly errors: TokenBucket;
   private paceTimer: NodeJS.Timeout | null = null;
+  private graceTimer: NodeJS.Timeout | null = null;
   /** The client was told once that audio after the end is dropped. */
   private toldEnded = false;
   /**
@@ -223,12 +226,9 @@ export class SocketBinding<In> implements SessionSink {
     if (this.closed) return false;
     const { maxTextBytes } = this.options.limits;
     if (textBytes > maxTextBytes) {
-      this.closed = true;
-      this.options.refused('too_large');
       const message = `text messages here hold at most ${maxTextBytes} bytes; got ${textBytes}`;
       this.log.warn('closing a connection that sent an oversized text message', { textBytes });
-      this.adapter.error('frame_too_large', `${message}: closing the connection`);
-      this.transport.close(CloseCode.messageTooBig, message);
+      this.refuseConnection('too_large', 'frame_too_large', CloseCode.messageTooBig, message);
       return false;
     }
     return this.charged(this.budget.message(textBytes));
@@ -246,11 +246,23 @@ export class SocketBinding<In> implements SessionSink {
 
   private violation(reason: string, message: string): void {
     if (this.closed) return;
-    this.closed = true;
-    this.options.refused(reason);
     this.log.warn('closing a connection that broke a limit', { reason, message });
-    this.adapter.error('rate_limited', `${message}: closing the connection`);
-    this.transport.close(CloseCode.policyViolation, message.slice(0, 120));
+    this.refuseConnection(reason, 'rate_limited', CloseCode.policyViolation, message);
+  }
+
+  /**
+   * Says why in the protocol, closes, and reads nothing more: a client flooding the connection would otherwise be
+   * read (and its messages buffered) until it answered the close, which one that does not read never does. It gets
+   * CLOSING_GRACE_MS to answer before the socket is dropped.
+   */
+  private refuseConnection(metric: string, code: ErrorCode, closeCode: number, message: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.options.refused(metric);
+    this.adapter.error(code, `${message}: closing the connection`);
+    this.gate.pause('closing');
+    this.transport.close(closeCode, message.slice(0, 120));
+    this.graceTimer = setTimeout(() => this.transport.terminate(), CLOSING_GRACE_MS);
   }
 
   /** More than MAX_BUFFERED_BYTES wait for the client, whatever put them there: it does not read, and is dropped. */
@@ -330,6 +342,7 @@ export class SocketBinding<In> implements SessionSink {
     this.backlog.stop();
     this.limits.stop();
     if (this.paceTimer) clearTimeout(this.paceTimer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     const host = this.host;
     this.log.info('connection closed', { code, protocol: this.adapter.protocol, audioMs: host ? Math.floor(host.session.samplesReceived / 16) : 0 });
     if (!host || this.finishing || this.stopping || !host.isAttachedTo(this)) return;
