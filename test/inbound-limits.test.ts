@@ -63,7 +63,7 @@ t.test('utterance-ending messages past MAX_FLUSHES_PER_S wait their turn; none i
   t.equal((await within(30_000, 'the session to end', client.closed)).code, 1000, 'the connection was never closed for them');
 });
 
-t.test('text past its protocol’s bound closes the connection with 1009 before it is parsed', async (t) => {
+t.test('text past its protocol’s bound, in bytes or in JSON structure, closes the connection with 1009 before it is parsed', async (t) => {
   const app = await startTestServer();
   t.teardown(() => app.close());
   const stream = await StreamClient.connect(app.streamUrl);
@@ -75,6 +75,10 @@ t.test('text past its protocol’s bound closes the connection with 1009 before 
   const deepgram = await StreamClient.connect(`ws://127.0.0.1:${app.port}${DEEPGRAM}`);
   deepgram.sendJson(Object.fromEntries([['type', 'KeepAlive'], ...Array.from({ length: 90_000 }, (_, i) => [`k${i}`, 0])]));
   t.equal((await within(10_000, 'Deepgram to be closed', deepgram.closed)).code, 1009, 'Deepgram: a 1 MB KeepAlive');
+  // Realtime takes 1 MiB of text (its audio is base64), but not 90,000 keys: parsing them took half a second.
+  const realtime = await StreamClient.connect(`ws://127.0.0.1:${app.port}/v1/realtime?intent=transcription`);
+  realtime.sendJson(Object.fromEntries([['type', 'session.update'], ...Array.from({ length: 90_000 }, (_, i) => [`k${i}`, 0])]));
+  t.equal((await within(10_000, 'Realtime to be closed', realtime.closed)).code, 1009, 'Realtime: 1 MB of 90,000 keys');
   t.equal((await fetch(`${app.httpUrl}/healthz`)).status, 200, 'alive');
 });
 

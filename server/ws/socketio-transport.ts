@@ -61,11 +61,11 @@ export class SocketIoTransport implements Transport<SocketIoEvent, SocketIoMessa
     socket.on('error', () => undefined);
   }
 
-  onMessage(handler: (message: SocketIoEvent, textBytes: number) => void): void {
+  onMessage(handler: (message: SocketIoEvent, text: Uint8Array | null) => void): void {
     this.socket.onAny((name: string, ...args: unknown[]) => {
       const last = args.at(-1);
-      if (typeof last !== 'function') return handler({ name, args, ack: null }, 0);
-      handler({ name, args: args.slice(0, -1), ack: (reply) => void last(reply) }, 0);
+      if (typeof last !== 'function') return handler({ name, args, ack: null }, null);
+      handler({ name, args: args.slice(0, -1), ack: (reply) => void last(reply) }, null);
     });
   }
 

@@ -2,12 +2,15 @@
  * What a socket binding needs of a connection, whatever carries it: a plain WebSocket (`ws`) or a Socket.IO socket.
  * `In` is what the client sends (a frame; a Socket.IO event), `Out` what the server sends back.
  */
+
+/** A connection as the socket binding sees it. */
 export interface Transport<In, Out> {
   /**
-   * Delivers every client message, in order, with the bytes of its text as it came off the wire: 0 for binary
-   * messages, and for Socket.IO events, which socket.io parses itself (its maxHttpBufferSize bounds them).
+   * Delivers every client message, in order, with the bytes of its text as they came off the wire, for limits checked
+   * before anything parses it: null for binary messages, and for Socket.IO events, which socket.io parses itself
+   * (its maxHttpBufferSize bounds them).
    */
-  onMessage(handler: (message: In, textBytes: number) => void): void;
+  onMessage(handler: (message: In, text: Uint8Array | null) => void): void;
   /** Once, when the connection is gone for whatever reason; `code` is the WebSocket close code where there is one. */
   onClose(handler: (code: number) => void): void;
   send(message: Out): void;

@@ -22,10 +22,10 @@ export class WsTransport implements Transport<Frame, string> {
     ws.on('error', () => undefined);
   }
 
-  onMessage(handler: (message: Frame, textBytes: number) => void): void {
+  onMessage(handler: (message: Frame, text: Uint8Array | null) => void): void {
     this.ws.on('message', (data, binary) => {
       const buffer = toBuffer(data);
-      handler({ data: buffer, binary }, binary ? 0 : buffer.length);
+      handler({ data: buffer, binary }, binary ? null : buffer);
     });
   }
 
