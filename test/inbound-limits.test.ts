@@ -101,3 +101,22 @@ t.test('a client that never reads is dropped once MAX_BUFFERED_BYTES wait for it
   await within(10_000, 'the server to drop the connection', ws.socketClosed);
   t.ok(sent < 40_000, `dropped after ${sent} updates`);
 });
+
+t.test('a never-reading client writing 900 KB text frames is read no more after the first, and dropped', async (t) => {
+  const app = await startTestServer();
+  t.teardown(() => app.close());
+  const open = await RawWebSocket.open(app.streamUrl);
+  if (!('ws' in open)) throw new Error(`upgrade refused: ${open.status}`);
+  const ws = open.ws;
+  t.teardown(() => ws.destroy());
+  ws.pauseReading();
+  const junk = Buffer.from(`{"language":"${'x'.repeat(900 * 1024)}"}`);
+  let written = 0;
+  while (!ws.socket.destroyed && written < 300) {
+    written++;
+    if (!ws.send(Opcode.text, junk) && !(await ws.drained(1000))) break;
+  }
+  await within(10_000, 'the server to drop the connection', ws.socketClosed);
+  // What the kernel's buffers took on both sides: the server itself read one.
+  t.ok(written < 40, `the client could write ${written} before the server stopped reading`);
+});
