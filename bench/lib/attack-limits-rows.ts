@@ -24,7 +24,7 @@ import {
   type Check,
   type Scenario,
 } from './attack-scenario.js';
-import { judgeVictim, runVictim, victimText } from './attack-victim.js';
+import { judgeVictim, runVictim, victimText, type VictimResult } from './attack-victim.js';
 import { warmUp } from './attack-warmup.js';
 import { StreamClient } from './raw-stream-client.js';
 
@@ -330,11 +330,32 @@ async function promptOutcome(server: ServerUnderTest, prompt: string): Promise<s
   return first?.['code'] === 'unknown_type' ? 'accepted' : String(first?.['code'] ?? 'no answer');
 }
 
+/** The victim beside two sessions speaking without a pause, each with `prompt`. */
+async function besideSpeakers(server: ServerUnderTest, prompt: string, signal: AbortSignal): Promise<VictimResult> {
+  const stop = new AbortController();
+  signal.addEventListener('abort', () => stop.abort(), { once: true });
+  const speakers = Promise.all(
+    [0, 1].map(async () => {
+      const client = await StreamClient.connect(server.ws('/stream'));
+      client.ws.on('error', () => undefined);
+      client.sendJson({ prompt });
+      const pcm = jfk();
+      while (!stop.signal.aborted && client.ws.readyState === WebSocket.OPEN) await client.stream(pcm.subarray(0, 16000 * 2), { speed: 1, frameMs: 20 });
+      client.ws.terminate();
+    }),
+  );
+  await sleepUnlessAborted(300, signal);
+  const v = await runVictim(server.ws('/stream'));
+  stop.abort();
+  await speakers;
+  return v;
+}
+
 const costlyPrompts: Scenario = {
   row: 116,
-  title: 'prompts of 512 emoji or one 1,024-letter word; then two speaking sessions with the costliest prompt accepted',
-  limitS: 90,
-  needsBaseline: true,
+  title: 'prompts of 512 emoji or one 1,024-letter word; two speaking sessions with the costliest prompt accepted, against the same with a short one',
+  limitS: 120,
+  needsBaseline: false,
   async run(ctx) {
     const server = await ctx.startServer();
     const emoji = await promptOutcome(server, '😀'.repeat(512));
@@ -342,33 +363,24 @@ const costlyPrompts: Scenario = {
     // The most a prompt may cost now: 1 KB in words of 256 bytes.
     const costliest = [1, 2, 3, 4].map((seed) => longWord(255, seed)).join(' ');
     const accepted = await promptOutcome(server, costliest);
-    const stop = new AbortController();
-    ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
+    // Three streams at once are a load of their own: the victim beside short-prompt speakers is what the costly
+    // prompt is compared with.
+    const plain = await besideSpeakers(server, 'Kennedy', ctx.signal);
     const from = clock();
-    const speakers = Promise.all(
-      [0, 1].map(async () => {
-        const client = await StreamClient.connect(server.ws('/stream'));
-        client.ws.on('error', () => undefined);
-        client.sendJson({ prompt: costliest });
-        const pcm = jfk();
-        while (!stop.signal.aborted && client.ws.readyState === WebSocket.OPEN) await client.stream(pcm.subarray(0, 16000 * 2), { speed: 1, frameMs: 20 });
-        client.ws.terminate();
-      }),
-    );
-    await sleepUnlessAborted(300, ctx.signal);
-    const v = await runVictim(server.ws('/stream'));
-    stop.abort();
-    await speakers;
+    const costly = await besideSpeakers(server, costliest, ctx.signal);
     const m = await measure(server, from, clock());
-    const refusals: Check[] = [
+    const checks: Check[] = [
       emoji === 'prompt_too_long' ? held('512 emoji refused') : broke(`512 emoji: ${emoji}`),
       word === 'prompt_too_long' ? held('a 1,024-letter word refused') : broke(`a 1,024-letter word: ${word}`),
       accepted === 'accepted' ? held('four 255-letter words accepted') : degraded(`four 255-letter words: ${accepted}`),
+      judgeVictim(costly, plain),
+      await judgeAlive(server, m.data),
+      judgeLag(m.lag),
     ];
     return outcome(
-      [...refusals, judgeVictim(v, ctx.baseline), await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `512 emoji: ${emoji}; 1,024-letter word: ${word}; 4×255 letters: ${accepted}; two speakers with it: ${victimText(v)}; ${lagText(m.lag)}`,
-      { emoji, word, accepted, victim: v, lag: m.lag },
+      checks,
+      `512 emoji: ${emoji}; 1,024-letter word: ${word}; 4×255 letters: ${accepted}; beside speakers prompted "Kennedy": ${victimText(plain)}; with the costliest prompt: ${victimText(costly)}; ${lagText(m.lag)}`,
+      { emoji, word, accepted, plain, costly, lag: m.lag },
     );
   },
 };
