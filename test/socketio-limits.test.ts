@@ -84,9 +84,11 @@ t.test('bare long-polling handshakes that never join /speech are bounded per add
 });
 
 t.test('a long-polling client sending audio far faster than real time is closed with rate_limited', async (t) => {
-  const app = await startTestServer();
-  t.teardown(() => app.close());
-  const client = await SpeechIoClient.connect(app.httpUrl, { transports: ['polling'] });
+  // A process of its own, killed at the end: closing a server while the VAD still works through the 40 s of audio
+  // this client got in can abort the process ('Napi::Error' at teardown, another issue's), which is not this test's.
+  const server = await ServerProcess.start(0, {});
+  t.teardown(() => server.stop('SIGKILL'));
+  const client = await SpeechIoClient.connect(server.httpUrl, { transports: ['polling'] });
   t.teardown(() => client.close());
   await client.ack('start-transcription');
   const second = Buffer.from(jfk.slice(0, 16000).buffer);
@@ -94,14 +96,6 @@ t.test('a long-polling client sending audio far faster than real time is closed 
   for (let i = 0; i < 200; i++) client.socket.emit('audio-chunk', second);
   t.equal(await within(60_000, 'the server to disconnect the client', client.closed()), 'io server disconnect');
   t.match(client.events.find((e) => e.name === 'transcription-error'), { payload: { code: 'rate_limited', message: /audio more than 30 s ahead/ } });
-  // The server stops with nothing in flight (a pool closed under running transcriptions is another issue's).
-  await within(120_000, 'the transcriptions the audio caused to finish', (async () => {
-    for (;;) {
-      const { scheduler } = (await (await fetch(`${app.httpUrl}/stats`)).json()) as { scheduler: Record<string, number> };
-      if (Object.values(scheduler).every((n) => n === 0)) return;
-      await sleep(200);
-    }
-  })());
 });
 
 t.test('SIGTERM while a websocket Socket.IO client stops reading: the server exits by SHUTDOWN_TIMEOUT_MS', async (t) => {
