@@ -18,7 +18,10 @@ import { httpRows } from './lib/attack-http-rows.js';
 import { clock } from './lib/attack-monitor.js';
 import { unchecked, type RowContext, type RowOutcome, type Scenario, type Verdict } from './lib/attack-scenario.js';
 import { launchServer, type Launch, type ServerUnderTest } from './lib/attack-server.js';
+import { limitsRows } from './lib/attack-limits-rows.js';
+import { resumeRows } from './lib/attack-resume-rows.js';
 import { sessionRows } from './lib/attack-session-rows.js';
+import { socketIoRows } from './lib/attack-socketio-rows.js';
 import { streamRows } from './lib/attack-stream-rows.js';
 import { uploadRows } from './lib/attack-upload-rows.js';
 import { runVictim, victimText, type VictimResult } from './lib/attack-victim.js';
@@ -40,9 +43,16 @@ interface Options {
   baseline: VictimResult | null;
 }
 
-const SCENARIOS: Scenario[] = [...httpRows, ...streamRows, ...sessionRows, ...configRows, ...uploadRows].sort(
-  (a, b) => a.row - b.row,
-);
+const SCENARIOS: Scenario[] = [
+  ...httpRows,
+  ...streamRows,
+  ...sessionRows,
+  ...configRows,
+  ...uploadRows,
+  ...resumeRows,
+  ...limitsRows,
+  ...socketIoRows,
+].sort((a, b) => a.row - b.row);
 const BASELINE_LIMIT_S = 60;
 
 /** Errors no row caught (a socket's late 'error' after its row): noted on the running row, never fatal. */
@@ -157,7 +167,7 @@ async function main(): Promise<void> {
   });
   const only = values.only?.split(',').map((s) => Number(s.trim()));
   const unknown = only?.filter((row) => !SCENARIOS.some((s) => s.row === row));
-  if (unknown && unknown.length > 0) throw new Error(`no such row: ${unknown.join(', ')} (rows are 1-${SCENARIOS.length})`);
+  if (unknown && unknown.length > 0) throw new Error(`no such row: ${unknown.join(', ')} (rows are ${SCENARIOS.map((s) => s.row).join(', ')})`);
   const sessions = Number(values.sessions);
   const rssCapMb = Number(values['rss-cap-mb']);
   if (!Number.isInteger(sessions) || sessions < 1 || sessions > 5000) throw new Error('--sessions must be an integer from 1 to 5000');

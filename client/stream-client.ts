@@ -280,8 +280,8 @@ export class StreamClient extends Emitter<ClientEvents> {
 
   /**
    * Sends the kept audio not yet sent on this connection in frames of `frameMs`, however small the pieces given to
-   * send() (an AudioWorklet hands over 128 samples at a time): one message per frame keeps within the server's message
-   * rate. The last piece shorter than a frame waits for more audio, or goes out with `all` (at the end).
+   * send() (an AudioWorklet hands over 128 samples at a time): fewer, larger messages cost less to send and to read.
+   * The last piece shorter than a frame waits for more audio, or goes out with `all` (at the end).
    */
   private transmit(all: boolean): void {
     while (this.produced - this.transmitted >= this.frameSamples || (all && this.produced > this.transmitted)) {

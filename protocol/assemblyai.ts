@@ -9,6 +9,7 @@ import {
   booleanParam,
   integerParam,
   millisecondsParam,
+  singleParam,
   termsPrompt,
   type AudioFormat,
 } from './params.js';
@@ -79,7 +80,7 @@ export interface StreamingErrorMessage {
 const ENCODINGS = ['pcm_s16le', 'pcm_mulaw', 'ogg_opus'];
 
 function parseAudio(query: URLSearchParams): AudioFormat {
-  const encoding = query.get('encoding') ?? 'pcm_s16le';
+  const encoding = singleParam(query, 'encoding') ?? 'pcm_s16le';
   const sampleRate = integerParam(query, 'sample_rate', MIN_SAMPLE_RATE, MAX_SAMPLE_RATE) ?? 16000;
   if (encoding === 'pcm_s16le') return { kind: 'raw', encoding: 'linear16', sampleRate, channels: 1 };
   if (encoding === 'pcm_mulaw') return { kind: 'raw', encoding: 'mulaw', sampleRate, channels: 1 };
@@ -89,8 +90,8 @@ function parseAudio(query: URLSearchParams): AudioFormat {
 
 export function parseStreamingQuery(query: URLSearchParams): StreamingOptions {
   const audio = parseAudio(query);
-  confidenceThreshold(query.get('end_of_turn_confidence_threshold'));
-  const keyterms = query.get('keyterms_prompt');
+  confidenceThreshold(singleParam(query, 'end_of_turn_confidence_threshold'));
+  const keyterms = singleParam(query, 'keyterms_prompt');
   return {
     audio,
     formatTurns: booleanParam(query, 'format_turns') ?? false,

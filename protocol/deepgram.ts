@@ -10,6 +10,7 @@ import {
   booleanParam,
   integerParam,
   millisecondsParam,
+  singleParam,
   termsPrompt,
   type AudioFormat,
   type RawAudioEncoding,
@@ -105,7 +106,7 @@ export function parseListenQuery(query: URLSearchParams): ListenOptions {
   return {
     audio,
     channels,
-    language: parseLanguage(query.get('language')),
+    language: parseLanguage(singleParam(query, 'language')),
     interimResults: booleanParam(query, 'interim_results') ?? false,
     endpointingMs: parseEndpointing(query),
     utteranceEndMs: integerParam(query, 'utterance_end_ms', 1, 60_000),
@@ -120,7 +121,7 @@ export function parseListenQuery(query: URLSearchParams): ListenOptions {
  * WebM, found from its first bytes); with a headerless one, `sample_rate` is required; Opus comes in Ogg or WebM.
  */
 function parseAudio(query: URLSearchParams): AudioFormat {
-  const encoding = query.get('encoding')?.toLowerCase() ?? null;
+  const encoding = singleParam(query, 'encoding')?.toLowerCase() ?? null;
   const sampleRate = integerParam(query, 'sample_rate', MIN_SAMPLE_RATE, MAX_SAMPLE_RATE);
   const channels = integerParam(query, 'channels', 1, MAX_CHANNELS) ?? 1;
   if (encoding === null) return { kind: 'container', accepted: ['wav', 'ogg', 'webm'] };
@@ -147,7 +148,7 @@ function parseLanguage(tag: string | null): string | undefined {
 }
 
 function parseEndpointing(query: URLSearchParams): number | null | undefined {
-  const value = query.get('endpointing');
+  const value = singleParam(query, 'endpointing');
   if (value === 'false') return null;
   return value === 'true' ? undefined : millisecondsParam(query, 'endpointing');
 }

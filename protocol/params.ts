@@ -21,9 +21,16 @@ export type AudioFormat =
 /** Longest duration a setting may name: an hour, far past any the server uses. */
 const MAX_MS = 3_600_000;
 
+/** A parameter's one value, or null when it is absent. Given twice it is refused: which value counts would be a guess. */
+export function singleParam(query: URLSearchParams, name: string): string | null {
+  const values = query.getAll(name);
+  if (values.length > 1) throw new ProtocolError('bad_option', `${name} is given ${values.length} times; give it once`);
+  return values[0] ?? null;
+}
+
 /** A whole number in [min, max], or undefined when the parameter is absent. */
 export function integerParam(query: URLSearchParams, name: string, min: number, max: number): number | undefined {
-  const value = query.get(name);
+  const value = singleParam(query, name);
   if (value === null) return undefined;
   const number = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
   if (!(number >= min && number <= max)) throw new ProtocolError('bad_option', `${name} must be a whole number from ${min} to ${max}; got ${excerpt(value)}`);
@@ -37,7 +44,7 @@ export function millisecondsParam(query: URLSearchParams, name: string): number 
 
 /** `true` or `false` (any case), or undefined when the parameter is absent. */
 export function booleanParam(query: URLSearchParams, name: string): boolean | undefined {
-  const value = query.get(name);
+  const value = singleParam(query, name);
   if (value === null) return undefined;
   const lower = value.toLowerCase();
   if (lower === 'true' || lower === 'false') return lower === 'true';

@@ -298,11 +298,15 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       authenticator,
       adapterSettings: { ackIntervalMs: config.ackIntervalMs, languages, maxSessionMs: config.maxSessionMs },
       limits: {
-        maxMessagesPerS: config.maxMessagesPerS,
+        maxControlPerS: config.maxControlPerS,
+        maxFlushesPerS: config.maxFlushesPerS,
         maxErrorsPerS: config.maxErrorsPerS,
         maxBufferedBytes: config.maxBufferedBytes,
         maxAudioRate: config.maxAudioRate,
         audioBurstMs: config.audioBurstMs,
+        // The most a resuming client may have to send again: what it captured while disconnected (at most the resume
+        // window) and what the session had not kept before (acks lag by an interval; durable ones, by an utterance).
+        resumeBurstMs: config.resumeTtlMs + config.maxUtteranceMs + config.ackIntervalMs,
         pingIntervalMs: config.pingIntervalMs,
         idleTimeoutMs: config.idleTimeoutMs,
         maxSessionMs: config.maxSessionMs,

@@ -35,7 +35,8 @@ export interface ServerConfig {
   maxDetachedSessions: number;
   maxDetachedPerPrincipal: number;
   overloadPendingMs: number;
-  maxMessagesPerS: number;
+  maxControlPerS: number;
+  maxFlushesPerS: number;
   maxErrorsPerS: number;
   maxBufferedBytes: number;
   maxAudioRate: number;
@@ -150,11 +151,14 @@ const origins = (value: string, name: string): string[] => {
   }
   return list;
 };
-/** A JWT secret shorter than this could be guessed offline from one token: refused at start-up. */
-export const MIN_JWT_SECRET_BYTES = 32;
+/**
+ * A JWT secret shorter than this could be guessed offline from one token: refused at start-up. Counted in characters
+ * (code points), not bytes: 8 emoji are 32 bytes but only 8 symbols to guess.
+ */
+export const MIN_JWT_SECRET_CHARS = 32;
 const jwtSecret = (value: string, name: string): string => {
-  if (Buffer.byteLength(value, 'utf8') < MIN_JWT_SECRET_BYTES) {
-    throw new ConfigError(`${name} must be at least ${MIN_JWT_SECRET_BYTES} bytes long (e.g. openssl rand -base64 48)`);
+  if ([...value].length < MIN_JWT_SECRET_CHARS) {
+    throw new ConfigError(`${name} must be at least ${MIN_JWT_SECRET_CHARS} characters long (e.g. openssl rand -base64 48)`);
   }
   return value;
 };
@@ -245,7 +249,20 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
     parse: integer(1000, 600_000),
     fallback: () => 30_000,
   },
-  maxMessagesPerS: { flag: 'max-messages-per-s', env: 'MAX_MESSAGES_PER_S', help: 'messages a connection may send per second (1 s burst); more closes it with 1008', parse: integer(1, 100_000), fallback: () => 200 },
+  maxControlPerS: {
+    flag: 'max-control-per-s',
+    env: 'MAX_CONTROL_PER_S',
+    help: 'messages without audio (configuration, keep-alives, flushes) a connection may send per second, twice that at once; more closes it with 1008 (audio is paced by MAX_AUDIO_RATE instead)',
+    parse: integer(1, 10_000),
+    fallback: () => 10,
+  },
+  maxFlushesPerS: {
+    flag: 'max-flushes-per-s',
+    env: 'MAX_FLUSHES_PER_S',
+    help: 'utterance-ending messages (flush, Finalize, ForceEndpoint, input_audio_buffer.commit, stop-transcription) a connection may send per second after 5 at once; more wait their turn, and the connection is read more slowly meanwhile',
+    parse: decimal(0.1, 100),
+    fallback: () => 1,
+  },
   maxErrorsPerS: { flag: 'max-errors-per-s', env: 'MAX_ERRORS_PER_S', help: 'error replies a connection may cause per second; more closes it with 1008', parse: integer(1, 10_000), fallback: () => 10 },
   maxBufferedBytes: {
     flag: 'max-buffered-bytes',
@@ -255,7 +272,13 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
     fallback: () => 4 * 1024 * 1024,
   },
   maxAudioRate: { flag: 'max-audio-rate', env: 'MAX_AUDIO_RATE', help: 'audio a session may send, in multiples of real time, after its burst; faster senders are read more slowly', parse: decimal(1, 100), fallback: () => 1.5 },
-  audioBurstMs: { flag: 'audio-burst-ms', env: 'AUDIO_BURST_MS', help: 'audio a session may send ahead of MAX_AUDIO_RATE (a resend after a resume, a file)', parse: integer(0, 3_600_000), fallback: () => 10_000 },
+  audioBurstMs: {
+    flag: 'audio-burst-ms',
+    env: 'AUDIO_BURST_MS',
+    help: 'audio a connection may send ahead of MAX_AUDIO_RATE (a queue, a file); one that resumed a session also gets RESUME_TTL_MS + MAX_UTTERANCE_MS + ACK_INTERVAL_MS for its resend',
+    parse: integer(0, 3_600_000),
+    fallback: () => 10_000,
+  },
   maxUploadBytes: {
     flag: 'max-upload-bytes',
     env: 'MAX_UPLOAD_BYTES',
@@ -288,7 +311,7 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   forwardTimeoutMs: { flag: 'forward-timeout-ms', env: 'FORWARD_TIMEOUT_MS', help: 'time limit of one request to FORWARD_URL', parse: integer(100, 600_000), fallback: () => 30_000 },
   forwardRetries: { flag: 'forward-retries', env: 'FORWARD_RETRIES', help: 'retries after a failed request to FORWARD_URL (backoff 250 ms, doubling)', parse: integer(0, 10), fallback: () => 2 },
   apiKeyHashes: { flag: 'api-key-hashes', env: 'API_KEY_HASHES', help: 'comma-separated sha256 hex of accepted API keys; turns auth on', parse: sha256List, fallback: () => [], shownDefault: 'none' },
-  jwtSecret: { flag: 'jwt-secret', env: 'JWT_SECRET', help: `HS256 secret (${MIN_JWT_SECRET_BYTES}+ bytes) for JWTs with exp and a string sub; turns auth on`, parse: optional(jwtSecret), fallback: none },
+  jwtSecret: { flag: 'jwt-secret', env: 'JWT_SECRET', help: `HS256 secret (${MIN_JWT_SECRET_CHARS}+ characters) for JWTs with exp and a string sub; turns auth on`, parse: optional(jwtSecret), fallback: none },
   jwtMaxLifetimeS: { flag: 'jwt-max-lifetime-s', env: 'JWT_MAX_LIFETIME_S', help: 'JWTs whose exp lies further ahead than this are refused', parse: integer(1, 31_536_000), fallback: () => 86_400 },
   tlsCertFile: { flag: 'tls-cert-file', env: 'TLS_CERT_FILE', help: 'PEM certificate (chain): serve https:// and wss:// (with TLS_KEY_FILE)', parse: optional(text), fallback: none },
   tlsKeyFile: { flag: 'tls-key-file', env: 'TLS_KEY_FILE', help: 'PEM private key of TLS_CERT_FILE', parse: optional(text), fallback: none },
@@ -359,7 +382,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     maxDetachedSessions: value('maxDetachedSessions'),
     maxDetachedPerPrincipal: value('maxDetachedPerPrincipal'),
     overloadPendingMs: value('overloadPendingMs'),
-    maxMessagesPerS: value('maxMessagesPerS'),
+    maxControlPerS: value('maxControlPerS'),
+    maxFlushesPerS: value('maxFlushesPerS'),
     maxErrorsPerS: value('maxErrorsPerS'),
     maxBufferedBytes: value('maxBufferedBytes'),
     maxAudioRate: value('maxAudioRate'),

@@ -39,7 +39,7 @@ export interface Connection {
 export interface StreamRuntime {
   registry: SessionRegistry;
   authenticator: Authenticator;
-  limits: Omit<ConnectionLimits, 'maxFrameBytes'>;
+  limits: Omit<ConnectionLimits, 'maxFrameBytes' | 'maxTextBytes'>;
   adapterSettings: AdapterSettings;
 }
 
@@ -50,6 +50,8 @@ export interface AcceptedConnection {
   remoteAddress: string | undefined;
   resume: ResumeRequest | null;
   log: Logger;
+  /** Longest text message the protocol takes (see WsRoute); events whose text socket.io parses have none. */
+  maxTextBytes: number;
 }
 
 export interface StreamServerOptions {
@@ -68,6 +70,19 @@ export interface StreamServerOptions {
 export const MAX_FRAME_BYTES = msToSamples(MAX_FRAME_MS) * 2;
 // Frames over MAX_FRAME_BYTES get a protocol error and are dropped; only absurd ones make ws close the socket (1009).
 export const MAX_PAYLOAD_BYTES = 1 << 20;
+/** Whether `deadline` (performance.now() time) passes before `work` is done. */
+async function passes(deadline: number, work: Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([
+    work.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), Math.max(0, deadline - performance.now()));
+    }),
+  ]);
+  clearTimeout(timer);
+  return late;
+}
+
 /** Seconds a client refused for load should wait before trying again. */
 const RETRY_AFTER_S = 5;
 
@@ -94,11 +109,17 @@ export class StreamServer {
   private readonly delegatedUpgrades: string[] = [];
   /** Such protocols' own shutdown, once the connections are finished and before the listener closes. */
   private readonly closers: (() => void)[] = [];
+  /** The socket under every upgraded connection, Socket.IO's included: at the shutdown deadline any still open goes. */
+  private readonly upgraded = new Set<Duplex>();
 
   constructor(private readonly options: StreamServerOptions) {
     const handler = (req: IncomingMessage, res: import('node:http').ServerResponse): void => options.router.route(req, res, this.runtime !== null);
     this.http = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgraded.add(socket);
+      socket.once('close', () => this.upgraded.delete(socket));
+      void this.upgrade(req, socket, head);
+    });
   }
 
   get scheme(): 'http' | 'https' {
@@ -135,7 +156,7 @@ export class StreamServer {
       registry: runtime.registry,
       principal: accepted.principal,
       quotaKey: runtime.authenticator.enabled ? accepted.principal : `addr:${accepted.remoteAddress ?? 'unknown'}`,
-      limits: { ...runtime.limits, maxFrameBytes: MAX_FRAME_BYTES },
+      limits: { ...runtime.limits, maxFrameBytes: MAX_FRAME_BYTES, maxTextBytes: accepted.maxTextBytes },
       resume: accepted.resume,
       log: accepted.log,
       refused: (reason) => this.options.metrics.refused(reason),
@@ -180,6 +201,7 @@ export class StreamServer {
    */
   async close(): Promise<void> {
     this.runtime = null;
+    const deadline = performance.now() + this.options.shutdownTimeoutMs;
     const stop = (connection: Connection): Promise<void> =>
       this.options.handOverAtShutdown ? connection.handOver() : connection.finish(CloseCode.shuttingDown, 'server shutting down');
     // A connection has finished once its close frame is queued; a peer that never reads never answers it, so
@@ -187,23 +209,22 @@ export class StreamServer {
     const finishing = Promise.all([...this.connections].map(stop)).then(() =>
       this.connections.size === 0 ? undefined : new Promise<void>((resolve) => (this.allClosed = resolve)),
     );
-    let deadline: NodeJS.Timeout | undefined;
-    const late = await Promise.race([
-      finishing.then(() => false),
-      new Promise<boolean>((resolve) => {
-        deadline = setTimeout(() => resolve(true), this.options.shutdownTimeoutMs);
-      }),
-    ]);
-    clearTimeout(deadline);
-    if (late) {
+    if (await passes(deadline, finishing)) {
       this.options.log.warn('shutdown deadline passed: dropping the connections still open', { connections: this.connections.size });
       for (const connection of this.connections) connection.terminate();
     }
     for (const close of this.closers) close();
-    await new Promise<void>((resolve) => {
+    const closed = new Promise<void>((resolve) => {
       this.wss.close(() => this.http.close(() => resolve()));
       this.http.closeAllConnections();
     });
+    // Socket.IO's bindings are done when their sockets disconnect, before the WebSocket underneath has closed: one
+    // whose peer does not read would hold the listener open for ws's 30 s closing handshake.
+    if (await passes(deadline, closed)) {
+      this.options.log.warn('shutdown deadline passed: dropping the sockets still closing', { sockets: this.upgraded.size });
+      for (const socket of this.upgraded) socket.destroy();
+      await closed;
+    }
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -257,22 +278,22 @@ export class StreamServer {
     }
     socket.off('error', ignore);
     const build = adapterFor;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runtime, principal, route.path, resume, build, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runtime, principal, route, resume, build, req));
   }
 
   private accept(
     ws: WebSocket,
     runtime: StreamRuntime,
     principal: string,
-    path: string,
+    route: WsRoute,
     resume: ResumeRequest | null,
     adapterFor: (send: (message: string) => void) => ReturnType<WsRoute['adapter']>,
     req: IncomingMessage,
   ): void {
     const log = this.connectionLog();
-    log.info('socket opened', { path, remote: req.socket.remoteAddress, principal, resume: resume !== null });
+    log.info('socket opened', { path: route.path, remote: req.socket.remoteAddress, principal, resume: resume !== null });
     const transport = new WsTransport(ws);
     const adapter = adapterFor((message) => transport.send(message));
-    this.bind<Frame>(runtime, transport, adapter, { principal, remoteAddress: req.socket.remoteAddress, resume, log });
+    this.bind<Frame>(runtime, transport, adapter, { principal, remoteAddress: req.socket.remoteAddress, resume, log, maxTextBytes: route.maxTextBytes });
   }
 }

@@ -31,7 +31,7 @@ export function loopbackOnly(url: string): string {
   return url;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve, reject) => {
     probe.once('error', reject);

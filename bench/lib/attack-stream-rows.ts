@@ -42,8 +42,7 @@ interface FastSender {
 
 /**
  * Streams jfk.wav in a loop at `speed` × real time until `stop` aborts, holding back only when its own socket has a
- * megabyte unsent, and records how much audio the server took (acks). Frames of 250 ms: at 20× that is 80 messages a
- * second, under MAX_MESSAGES_PER_S, so what the sender meets is the audio-rate limit and not the message-rate one.
+ * megabyte unsent, and records how much audio the server took (acks), in frames of 250 ms.
  */
 async function fastSender(url: string, speed: number, stop: AbortSignal): Promise<FastSender> {
   const pcm = readWav16kMono(join(fixturesDir, 'speech', 'jfk.wav'));

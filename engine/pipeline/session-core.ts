@@ -504,11 +504,15 @@ export class SessionCore {
     });
   }
 
-  /** The client's hint, then as much of `context`'s end as fits in `limit` characters with it. */
+  /**
+   * The client's hint, then as much of `context`'s end as fits in `limit` characters with it; a hint longer than the
+   * limit is cut to its end, so a long hint costs a partial no more prompt than the limit allows.
+   */
   private withHint(context: string, limit: number): string {
     if (!this.hint) return context.length > limit ? context.slice(context.length - limit) : context;
     const room = limit - this.hint.length - 1;
-    if (room <= 0 || !context) return this.hint;
+    if (room <= 0) return this.hint.slice(-limit);
+    if (!context) return this.hint;
     return `${this.hint} ${context.length > room ? context.slice(context.length - room) : context}`;
   }
 

@@ -21,7 +21,7 @@ import {
   type TranscriptionOutcome,
   type TranscriptionScheduler,
 } from '../../engine/pipeline/index.js';
-import { MAX_PROMPT_CHARS } from '../../protocol/errors.js';
+import { MAX_PROMPT_CHARS, ProtocolError, checkPrompt } from '../../protocol/errors.js';
 import type { AudioDecoder } from '../../workers/audio-decoder.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Logger } from '../log.js';
@@ -269,7 +269,12 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
       throw error;
     }
     const prompt = field(upload, 'prompt') ?? '';
-    if (prompt.length > MAX_PROMPT_CHARS) throw new ApiError(400, 'prompt_too_long', `prompt may hold at most ${MAX_PROMPT_CHARS} characters`, 'prompt');
+    try {
+      checkPrompt(prompt);
+    } catch (error) {
+      if (error instanceof ProtocolError) throw new ApiError(400, error.code, error.message, 'prompt');
+      throw error;
+    }
     const limits = {
       maxSeconds: options.maxUploadSeconds,
       minRate: MIN_SAMPLE_RATE,

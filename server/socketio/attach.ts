@@ -8,6 +8,7 @@ import { Server, type DefaultEventsMap, type ExtendedError, type Socket } from '
 import { SPEECH_NAMESPACE } from '../../protocol/speech-socketio.js';
 import { extractCredential } from '../auth/credential.js';
 import type { OriginPolicy } from '../http/origin-policy.js';
+import { CONNECT_TIMEOUT_MS, EngineAdmission } from './engine-admission.js';
 import { requestTarget } from '../http/request-target.js';
 import type { Logger } from '../log.js';
 import type { ServerMetrics } from '../metrics.js';
@@ -17,6 +18,7 @@ import { SocketIoTransport, type SocketIoEvent } from '../ws/socketio-transport.
 
 /** Engine.io's path: it takes every request and upgrade whose target starts with it. */
 const ENGINE_PATH = '/socket.io/';
+
 
 const MISSING_SOCKETIO_CREDENTIAL = 'missing credential: connect with io(url, { auth: { token } }), an Authorization: Bearer header, or ?token=';
 
@@ -48,23 +50,31 @@ function credential(socket: SpeechSocket): string | undefined {
 }
 
 export function attachSocketIo(server: StreamServer, { log, metrics, origins }: SocketIoOptions): void {
+  const admission = new EngineAdmission();
   const io = new Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SpeechSocketData>(server.server, {
     path: ENGINE_PATH.slice(0, -1),
+    // EngineAdmission closes connections that join nothing sooner, and without waiting for a poll.
+    connectTimeout: 2 * CONNECT_TIMEOUT_MS,
     // Upgrades on other paths (/stream, /speech, ...) belong to StreamServer: engine.io must leave them alone.
     destroyUpgrade: false,
     maxHttpBufferSize: MAX_PAYLOAD_BYTES,
     // The origin policy of every endpoint: CORS headers for allowed origins only, and others refused at the handshake.
     cors: (req, callback) => callback(null, { origin: origins.allows(req) }),
     allowRequest: (req, callback) => {
-      const allowed = origins.allows(req);
-      if (!allowed) metrics.refused('origin');
-      callback(allowed ? null : 'this origin may not connect (ALLOWED_ORIGINS)', allowed);
+      if (!origins.allows(req)) {
+        metrics.refused('origin');
+        return callback('this origin may not connect (ALLOWED_ORIGINS)', false);
+      }
+      const crowded = admission.refusal(req.socket.remoteAddress ?? 'unknown');
+      if (crowded) metrics.refused('handshakes');
+      callback(crowded, crowded === null);
     },
   });
   // At shutdown the bindings have finished their sockets; this closes the engine.io connections left (those that never
   // joined /speech), each after what it still has to send. Engine.io closes itself with the HTTP server.
   const connections = new Set<EngineConnection>();
   io.engine.on('connection', (connection: EngineConnection) => {
+    admission.opened(connection);
     connections.add(connection);
     connection.once('close', () => connections.delete(connection));
   });
@@ -78,22 +88,32 @@ export function attachSocketIo(server: StreamServer, { log, metrics, origins }: 
   speech.use((socket, next) => {
     const runtime = server.accepting;
     if (!runtime) return next(refusal('not_ready', 'the server is not ready: loading, or shutting down'));
+    if (!admission.join(socket.conn)) {
+      metrics.refused('sockets');
+      return next(refusal('too_many_sockets', `one ${SPEECH_NAMESPACE} socket per connection`));
+    }
+    const refuse = (error: ExtendedError): void => {
+      admission.left(socket.conn);
+      next(error);
+    };
     runtime.authenticator.verify(credential(socket), MISSING_SOCKETIO_CREDENTIAL).then(
       (auth) => {
         if (!auth.ok) {
           metrics.refused('unauthorized');
-          return next(refusal('unauthorized', auth.reason));
+          return refuse(refusal('unauthorized', auth.reason));
         }
         socket.data.principal = auth.principal;
         next();
       },
       (error: unknown) => {
         log.error('authentication failed', { error });
-        next(refusal('internal_error', 'authentication failed'));
+        refuse(refusal('internal_error', 'authentication failed'));
       },
     );
   });
   speech.on('connection', (socket) => {
+    admission.connected(socket.conn);
+    socket.once('disconnect', () => admission.left(socket.conn));
     const runtime = server.accepting;
     if (!runtime) {
       socket.disconnect(true);
@@ -104,6 +124,12 @@ export function attachSocketIo(server: StreamServer, { log, metrics, origins }: 
     connectionLog.info('socket opened', { path: `socket.io ${SPEECH_NAMESPACE}`, transport: socket.conn.transport.name, remote: socket.handshake.address, principal });
     const transport = new SocketIoTransport(socket);
     const adapter = new SocketIoSpeechAdapter((message) => transport.send(message));
-    server.bind<SocketIoEvent>(runtime, transport, adapter, { principal, remoteAddress: socket.handshake.address, resume: null, log: connectionLog });
+    server.bind<SocketIoEvent>(runtime, transport, adapter, {
+      principal,
+      remoteAddress: socket.handshake.address,
+      resume: null,
+      log: connectionLog,
+      maxTextBytes: MAX_PAYLOAD_BYTES,
+    });
   });
 }

@@ -4,6 +4,8 @@ export const CloseCode = {
   shuttingDown: 1001,
   /** A limit: too many messages or errors, or a client that does not read what it is sent. */
   policyViolation: 1008,
+  /** A text message longer than its protocol's bound (MAX_TEXT_BYTES of its route), refused before it is parsed. */
+  messageTooBig: 1009,
   internalError: 1011,
   /** The server restarts and handed the session off (shared store only): resume it, on another instance. */
   serviceRestart: 1012,

@@ -27,6 +27,11 @@ export interface AdapterSettings {
 
 export interface WsRoute {
   path: string;
+  /**
+   * Longest text message, checked before it is parsed: the protocol's largest legitimate one with room to spare.
+   * More closes the connection with 1009.
+   */
+  maxTextBytes: number;
   /** The credential in this protocol's own place, and the message a client without one gets. */
   credential(req: IncomingMessage, query: URLSearchParams): string | undefined;
   missingCredential: string;
@@ -40,11 +45,19 @@ export interface WsRoute {
 }
 
 const bearer = (req: IncomingMessage, query: URLSearchParams): string | undefined => extractCredential(req, query)?.token;
+/**
+ * Control messages: a 1,024-byte prompt written as JSON \u escapes (12 bytes a character for an emoji), the other
+ * fields, and room to spare.
+ */
+const CONTROL_TEXT_BYTES = 16 * 1024;
+/** OpenAI Realtime sends its audio as base64 text: about 16 s of 24 kHz audio in one append (OpenAI takes 15 MiB). */
+const REALTIME_TEXT_BYTES = 1 << 20;
 const noResume = (): null => null;
 
 export const WS_ROUTES: readonly WsRoute[] = [
   {
     path: '/stream',
+    maxTextBytes: CONTROL_TEXT_BYTES,
     credential: bearer,
     missingCredential: MISSING_CREDENTIAL,
     resume: resumeFromQuery,
@@ -52,6 +65,7 @@ export const WS_ROUTES: readonly WsRoute[] = [
   },
   {
     path: '/speech',
+    maxTextBytes: CONTROL_TEXT_BYTES,
     credential: bearer,
     missingCredential: MISSING_CREDENTIAL,
     resume: noResume,
@@ -59,6 +73,7 @@ export const WS_ROUTES: readonly WsRoute[] = [
   },
   {
     path: '/v1/listen',
+    maxTextBytes: CONTROL_TEXT_BYTES,
     credential: deepgramCredential,
     missingCredential: DEEPGRAM_MISSING_CREDENTIAL,
     resume: noResume,
@@ -66,6 +81,7 @@ export const WS_ROUTES: readonly WsRoute[] = [
   },
   {
     path: '/v3/ws',
+    maxTextBytes: CONTROL_TEXT_BYTES,
     credential: assemblyAiCredential,
     missingCredential: ASSEMBLYAI_MISSING_CREDENTIAL,
     resume: noResume,
@@ -73,6 +89,7 @@ export const WS_ROUTES: readonly WsRoute[] = [
   },
   {
     path: '/v1/realtime',
+    maxTextBytes: REALTIME_TEXT_BYTES,
     credential: realtimeCredential,
     missingCredential: MISSING_REALTIME_CREDENTIAL,
     resume: noResume,

@@ -1,13 +1,15 @@
 /**
  * The one socket binding: binds a connection (any Transport) to at most one hosted session at a time and applies,
- * for every protocol alike, the limits on what a client may send (message and error rates, audio pacing, frame and
- * outbound buffer sizes), the heartbeat, the backlog guard, the idle and lifetime clocks, and session bookkeeping
- * (create, resume, detach, purge). What the messages look like is the adapter's business (adapter.ts).
+ * for every protocol alike, the limits on what a client may send (its inbound budget: audio against real time,
+ * control messages, utterance-ending ones; error rates; frame, text and outbound buffer sizes), the heartbeat, the
+ * backlog guard, the idle and lifetime clocks, and session bookkeeping (create, resume, detach, purge). What the
+ * messages look like is the adapter's business (adapter.ts).
  *
  * Nothing a client sends can throw past this point: it gets an error in its protocol instead, and a client that
  * keeps causing errors is closed with 1008. Messages are handled strictly in order, including while a session is
  * being created or resumed.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SessionError, msToSamples, type SpeechEvent, type TranscriptEvent } from '../../engine/pipeline/index.js';
 import { ProtocolError, type ErrorCode } from '../../protocol/errors.js';
 import { resendOverlap, type ResumeRequest } from '../../protocol/stream.js';
@@ -19,19 +21,19 @@ import type { Command, ProtocolAdapter, SessionOptions, SessionOutcome } from '.
 import { BacklogGuard } from './backlog-guard.js';
 import { CloseCode } from './close-codes.js';
 import { Heartbeat } from './heartbeat.js';
+import { InboundBudget, type Charge, type InboundLimits } from './inbound-budget.js';
 import { ReadGate } from './read-gate.js';
 import { TokenBucket } from './token-bucket.js';
+import { exceedsStructure } from './text-structure.js';
 import type { Transport } from './transport.js';
 
-export interface ConnectionLimits {
+export interface ConnectionLimits extends InboundLimits {
   /** Audio per message, in bytes of 16 kHz s16le PCM. */
   maxFrameBytes: number;
-  maxMessagesPerS: number;
+  /** Bytes of one text message, checked before it is parsed; more closes the connection with 1009. */
+  maxTextBytes: number;
   maxErrorsPerS: number;
   maxBufferedBytes: number;
-  /** Sustained audio rate allowed, in multiples of real time, after `audioBurstMs` ahead of it. */
-  maxAudioRate: number;
-  audioBurstMs: number;
   pingIntervalMs: number;
   idleTimeoutMs: number;
   maxSessionMs: number;
@@ -55,6 +57,16 @@ export interface BindingOptions {
   readsPaced: () => void;
 }
 
+const SAMPLES_PER_MS = msToSamples(1);
+/**
+ * Parsing costs in a text's structure, not only its bytes: a valid 1 MB object of 90,000 keys took 50-240 ms to parse
+ * and 230-540 ms more to read as an event. Every message of every protocol has far fewer (a 1 KB prompt of commas
+ * included); base64 audio has none.
+ */
+const MAX_TEXT_STRUCTURE = 2048;
+/** How long a client closed for a limit has to answer the close before its socket is dropped. */
+const CLOSING_GRACE_MS = 2000;
+
 /** Tells a start's or stop's `done` why it was refused, then throws the same error for the protocol to report. */
 function refuse(done: ((outcome: SessionOutcome) => void) | undefined, code: ErrorCode, message: string): never {
   done?.({ code, message });
@@ -74,10 +86,10 @@ export class SocketBinding<In> implements SessionSink {
   private readonly heartbeat: Heartbeat<{ host: HostedSession; seq: number } | null> | null;
   private readonly gate: ReadGate;
   private readonly backlog: BacklogGuard;
-  private readonly messages: TokenBucket;
+  private readonly budget: InboundBudget;
   private readonly errors: TokenBucket;
-  private readonly audioPace: TokenBucket;
   private paceTimer: NodeJS.Timeout | null = null;
+  private graceTimer: NodeJS.Timeout | null = null;
   /** The client was told once that audio after the end is dropped. */
   private toldEnded = false;
   /**
@@ -95,10 +107,8 @@ export class SocketBinding<In> implements SessionSink {
   ) {
     this.log = options.log;
     const { limits } = options;
-    this.messages = new TokenBucket(limits.maxMessagesPerS, limits.maxMessagesPerS);
+    this.budget = new InboundBudget(limits);
     this.errors = new TokenBucket(limits.maxErrorsPerS, limits.maxErrorsPerS);
-    const realTime = msToSamples(1000);
-    this.audioPace = new TokenBucket(msToSamples(limits.audioBurstMs) + realTime, realTime * limits.maxAudioRate);
     this.limits = new SessionLimits(
       limits.idleTimeoutMs,
       limits.maxSessionMs,
@@ -129,10 +139,11 @@ export class SocketBinding<In> implements SessionSink {
       (message) => this.adapter.error('overloaded', message),
       options.readsPaused,
     );
-    transport.onMessage((message) => {
-      if (!this.admit()) return;
-      this.inbox = this.inbox.then(() => this.receive(message));
+    transport.onMessage((message, text) => {
+      if (!this.admit(text)) return;
+      this.inbox = this.inbox.then(() => this.receive(message, text !== null));
     });
+    transport.limitOutbound(limits.maxBufferedBytes, () => this.dropNonReader());
     transport.onClose((code) => void this.inbox.then(() => this.closedBy(code)));
     // Between sessions the idle clock runs too, so a connection that never starts one does not stay open for ever.
     this.limits.touch();
@@ -186,7 +197,6 @@ export class SocketBinding<In> implements SessionSink {
 
   transcript(event: TranscriptEvent): void {
     this.adapter.transcript(event);
-    this.checkOutbound();
   }
 
   failure(error: SessionError): void {
@@ -215,25 +225,63 @@ export class SocketBinding<In> implements SessionSink {
     this.transport.close(code, reason);
   }
 
-  /** Counts a message against the connection's rate; a connection past it is closed with 1008. */
-  private admit(): boolean {
+  /**
+   * A message as it arrives, before anything parses it: a text message past the protocol's bound in bytes, or in
+   * JSON structure, closes the connection with 1009; otherwise it is counted and its text charged as audio.
+   */
+  private admit(text: Uint8Array | null): boolean {
     if (this.closed) return false;
-    if (this.messages.take()) return true;
-    this.violation('rate_limited', `more than ${this.options.limits.maxMessagesPerS} messages per second`);
-    return false;
+    const { maxTextBytes } = this.options.limits;
+    const refusal =
+      text === null
+        ? null
+        : text.byteLength > maxTextBytes
+          ? `text messages here hold at most ${maxTextBytes} bytes; got ${text.byteLength}`
+          : exceedsStructure(text, MAX_TEXT_STRUCTURE)
+            ? `text messages hold at most ${MAX_TEXT_STRUCTURE} of JSON's structural characters ({ [ : ,)`
+            : null;
+    if (refusal !== null) {
+      this.log.warn('closing a connection that sent an oversized text message', { bytes: text?.byteLength });
+      this.refuseConnection('too_large', 'frame_too_large', CloseCode.messageTooBig, refusal);
+      return false;
+    }
+    return this.charged(this.budget.message(text?.byteLength ?? 0));
+  }
+
+  /** Applies a charge against the inbound budget: reads paced, or the connection closed (false). */
+  private charged(charge: Charge): boolean {
+    if ('limit' in charge) {
+      this.violation('rate_limited', charge.limit);
+      return false;
+    }
+    this.pace(charge.waitMs);
+    return true;
   }
 
   private violation(reason: string, message: string): void {
     if (this.closed) return;
-    this.closed = true;
-    this.options.refused(reason);
     this.log.warn('closing a connection that broke a limit', { reason, message });
-    this.adapter.error('rate_limited', `${message}: closing the connection`);
-    this.transport.close(CloseCode.policyViolation, message.slice(0, 120));
+    this.refuseConnection(reason, 'rate_limited', CloseCode.policyViolation, message);
   }
 
-  private checkOutbound(): void {
-    if (this.transport.bufferedAmount <= this.options.limits.maxBufferedBytes || this.closed) return;
+  /**
+   * Says why in the protocol, closes, and reads nothing more: a client flooding the connection would otherwise be
+   * read (and its messages buffered) until it answered the close, which one that does not read never does. It gets
+   * CLOSING_GRACE_MS to answer before the socket is dropped.
+   */
+  private refuseConnection(metric: string, code: ErrorCode, closeCode: number, message: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.options.refused(metric);
+    this.adapter.error(code, `${message}: closing the connection`);
+    this.gate.pause('closing');
+    this.transport.close(closeCode, message.slice(0, 120));
+    this.graceTimer = setTimeout(() => this.transport.terminate(), CLOSING_GRACE_MS);
+  }
+
+  /** More than MAX_BUFFERED_BYTES wait for the client, whatever put them there: it does not read, and is dropped. */
+  private dropNonReader(): void {
+    if (this.closed) return;
     this.closed = true;
     this.options.refused('buffer');
     this.log.warn('dropping a client that does not read', { bufferedBytes: this.transport.bufferedAmount });
@@ -281,6 +329,7 @@ export class SocketBinding<In> implements SessionSink {
   }
 
   private resumeOn(host: HostedSession, lastSeq: number): void {
+    this.budget.resumed();
     this.adapter.started({ id: host.id, resumeToken: null, resumeTtlMs: this.options.registry.resumeTtlMs, resumed: true, samplesReceived: host.session.samplesReceived });
     this.skipSamples = resendOverlap(host.session.samplesReceived);
     this.attach(host, lastSeq);
@@ -307,6 +356,7 @@ export class SocketBinding<In> implements SessionSink {
     this.backlog.stop();
     this.limits.stop();
     if (this.paceTimer) clearTimeout(this.paceTimer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     const host = this.host;
     this.log.info('connection closed', { code, protocol: this.adapter.protocol, audioMs: host ? Math.floor(host.session.samplesReceived / 16) : 0 });
     if (!host || this.finishing || this.stopping || !host.isAttachedTo(this)) return;
@@ -315,7 +365,8 @@ export class SocketBinding<In> implements SessionSink {
     else void this.options.registry.purge(host);
   }
 
-  private async receive(message: In): Promise<void> {
+  /** `text`: the message was text, whose audio (if it carried any) was charged by its bytes on arrival. */
+  private async receive(message: In, text: boolean): Promise<void> {
     if (this.closed || this.handingOver) return;
     let commands: Command[];
     try {
@@ -324,22 +375,27 @@ export class SocketBinding<In> implements SessionSink {
       this.reportError(error);
       return;
     }
+    if (!commands.some((command) => command.type === 'audio')) {
+      const limit = this.budget.controlMessage();
+      if (limit !== null) return this.violation('rate_limited', limit);
+    }
     for (const command of commands) {
       try {
-        await this.run(command);
+        await this.run(command, text);
       } catch (error) {
         this.reportError(error);
       }
     }
   }
 
-  private async run(command: Command): Promise<void> {
+  private async run(command: Command, text: boolean): Promise<void> {
     if (command.type === 'resume') return this.resumeMessage(command.request);
     this.started = true;
+    if (command.type === 'flush' || command.type === 'stop') await this.flushTurn();
     const host = this.host?.isAttachedTo(this) ? this.host : null;
     switch (command.type) {
       case 'audio':
-        return this.audio(host, command.pcm);
+        return this.audio(host, command.pcm, text);
       case 'keepalive':
         this.limits.touch();
         return;
@@ -388,7 +444,7 @@ export class SocketBinding<In> implements SessionSink {
     }
   }
 
-  private audio(host: HostedSession | null, pcm: Uint8Array): void {
+  private audio(host: HostedSession | null, pcm: Uint8Array, text: boolean): void {
     if (pcm.byteLength % 2 !== 0) {
       throw new ProtocolError('odd_frame_length', `audio must hold whole 16-bit samples; got ${pcm.byteLength} bytes, dropped`);
     }
@@ -409,13 +465,24 @@ export class SocketBinding<In> implements SessionSink {
     this.limits.touch();
     this.adapter.audio(host.ackableSamples);
     this.backlog.check(() => host.session.pendingFinalMs);
-    this.pace(pcm.byteLength / 2);
+    if (!text) this.charged(this.budget.audioMs(pcm.byteLength / 2 / SAMPLES_PER_MS));
+  }
+
+  /**
+   * Utterance-ending messages beyond MAX_FLUSHES_PER_S wait their turn, and the connection is not read meanwhile:
+   * each costs a final, and a client asking for one every few hundred milliseconds pays for it with its own latency.
+   */
+  private async flushTurn(): Promise<void> {
+    const waitMs = this.budget.flush();
+    if (waitMs === 0) return;
+    this.gate.pause('flushes');
+    await sleep(waitMs, undefined, { ref: false });
+    this.gate.resume('flushes');
   }
 
   /** Reads more slowly from a client that sends audio faster than MAX_AUDIO_RATE allows after its burst. */
-  private pace(samples: number): void {
-    const waitMs = this.audioPace.spend(samples);
-    if (waitMs === 0 || this.paceTimer) return;
+  private pace(waitMs: number): void {
+    if (waitMs === 0 || this.paceTimer || this.closed) return;
     this.gate.pause('pacing');
     this.options.readsPaced();
     this.paceTimer = setTimeout(() => {

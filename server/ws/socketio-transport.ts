@@ -43,6 +43,7 @@ export class SocketIoTransport implements Transport<SocketIoEvent, SocketIoMessa
   private queuedBytes = 0;
   /** The code our own close() gave, reported when the disconnect it causes comes back. */
   private closeCode: number | null = null;
+  private outbound: { maxBytes: number; overflow: () => void } | null = null;
 
   constructor(private readonly socket: Socket) {
     const conn = socket.conn;
@@ -60,11 +61,11 @@ export class SocketIoTransport implements Transport<SocketIoEvent, SocketIoMessa
     socket.on('error', () => undefined);
   }
 
-  onMessage(handler: (message: SocketIoEvent) => void): void {
+  onMessage(handler: (message: SocketIoEvent, text: Uint8Array | null) => void): void {
     this.socket.onAny((name: string, ...args: unknown[]) => {
       const last = args.at(-1);
-      if (typeof last !== 'function') return handler({ name, args, ack: null });
-      handler({ name, args: args.slice(0, -1), ack: (reply) => void last(reply) });
+      if (typeof last !== 'function') return handler({ name, args, ack: null }, null);
+      handler({ name, args: args.slice(0, -1), ack: (reply) => void last(reply) }, null);
     });
   }
 
@@ -73,7 +74,13 @@ export class SocketIoTransport implements Transport<SocketIoEvent, SocketIoMessa
   }
 
   send(message: SocketIoMessage): void {
-    if (this.open) this.socket.emit(message.name, message.payload);
+    if (!this.open) return;
+    this.socket.emit(message.name, message.payload);
+    if (this.outbound && this.bufferedAmount > this.outbound.maxBytes) this.outbound.overflow();
+  }
+
+  limitOutbound(maxBytes: number, overflow: () => void): void {
+    this.outbound = { maxBytes, overflow };
   }
 
   get open(): boolean {

@@ -4,7 +4,7 @@ export class TokenBucket {
   private refilledAt: number;
 
   constructor(
-    private readonly capacity: number,
+    readonly capacity: number,
     private readonly perSecond: number,
     private readonly now: () => number = () => performance.now(),
   ) {
@@ -25,6 +25,12 @@ export class TokenBucket {
     this.refill();
     this.tokens -= n;
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.perSecond) * 1000);
+  }
+
+  /** Tokens owed beyond an empty bucket (0 when it is not in debt). */
+  get debt(): number {
+    this.refill();
+    return Math.max(0, -this.tokens);
   }
 
   private refill(): void {

@@ -11,6 +11,7 @@ const toBuffer = (data: RawData): Buffer => (Buffer.isBuffer(data) ? data : Arra
 
 export class WsTransport implements Transport<Frame, string> {
   readonly liveness: { ping(): void; onPong(handler: () => void): void };
+  private outbound: { maxBytes: number; overflow: () => void } | null = null;
 
   constructor(private readonly ws: WebSocket) {
     this.liveness = {
@@ -21,8 +22,11 @@ export class WsTransport implements Transport<Frame, string> {
     ws.on('error', () => undefined);
   }
 
-  onMessage(handler: (message: Frame) => void): void {
-    this.ws.on('message', (data, binary) => handler({ data: toBuffer(data), binary }));
+  onMessage(handler: (message: Frame, text: Uint8Array | null) => void): void {
+    this.ws.on('message', (data, binary) => {
+      const buffer = toBuffer(data);
+      handler({ data: buffer, binary }, binary ? null : buffer);
+    });
   }
 
   onClose(handler: (code: number) => void): void {
@@ -30,7 +34,13 @@ export class WsTransport implements Transport<Frame, string> {
   }
 
   send(message: string): void {
-    if (this.open) this.ws.send(message);
+    if (!this.open) return;
+    this.ws.send(message);
+    if (this.outbound && this.ws.bufferedAmount > this.outbound.maxBytes) this.outbound.overflow();
+  }
+
+  limitOutbound(maxBytes: number, overflow: () => void): void {
+    this.outbound = { maxBytes, overflow };
   }
 
   get open(): boolean {

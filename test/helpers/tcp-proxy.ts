@@ -41,6 +41,17 @@ export class TcpProxy {
     for (const [, upstream] of this.pairs) upstream.pause();
   }
 
+  /**
+   * Stops relaying what clients send on every relayed connection, as a network that fails one way does: the server
+   * hears nothing more, while the clients' writes still succeed (they pile up in the relay's socket buffers).
+   */
+  holdRequests(): void {
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      client.pause();
+    }
+  }
+
   /** Destroys every relayed connection at once, as a network outage would. */
   cut(): void {
     for (const [client, upstream] of this.pairs) {

@@ -18,9 +18,12 @@ import { MAX_CONTAINER_MESSAGE_MS, split } from './audio-input.js';
 const CLIENT_EVENTS: readonly SpeechClientEvent[] = ['start-transcription', 'audio-chunk', 'stop-transcription'];
 const isClientEvent = (name: string): name is SpeechClientEvent => CLIENT_EVENTS.some((known) => known === name);
 
-/** s16le bytes as samples; a view where they are aligned, else a copy. */
+/**
+ * s16le bytes as samples; a view where they are aligned, else a copy. The bytes are often a view into a larger network
+ * buffer, and a Buffer's slice() is a view too: only a new Uint8Array copies them out, to a buffer of their own.
+ */
 const samples = (bytes: Uint8Array): Int16Array =>
-  bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2) : new Int16Array(bytes.slice().buffer);
+  bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2) : new Int16Array(new Uint8Array(bytes).buffer);
 
 export class SocketIoSpeechAdapter implements ProtocolAdapter<SocketIoEvent> {
   readonly protocol = 'socket.io';
