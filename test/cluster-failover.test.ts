@@ -1,6 +1,7 @@
 // Sessions in Redis behind HAProxy: an instance killed mid-utterance, a rolling restart, a resume on another
 // instance while the owner lives. Real redis-server, haproxy and server processes (see helpers/cluster.ts).
 import t from 'tap';
+import { within } from '../bench/lib/wait.js';
 import { StreamClient } from '../client/index.js';
 import type { VadSegment } from '../engine/index.js';
 import { Cluster } from './helpers/cluster.js';
@@ -14,7 +15,7 @@ import { TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The session id the client's first connection announced. */
 function sessionOf(client: StreamClient): Promise<string> {
-  return new Promise((resolve) => client.on('session', (s) => resolve(s.sessionId)));
+  return within(new Promise((resolve) => client.on('session', (s) => resolve(s.sessionId))), 'the session announcement');
 }
 
 t.test('SIGKILL of the instance holding a session mid-utterance: the client resumes through HAProxy on another, nothing lost or repeated', async (t) => {
