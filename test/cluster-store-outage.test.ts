@@ -8,6 +8,7 @@ import { checkContinuity } from './helpers/continuity-checks.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { RedisServer } from './helpers/redis-server.js';
 import { ServerProcess } from './helpers/server-process.js';
+import { needs } from './helpers/system-programs.js';
 import { vadRegions } from './helpers/stream-server.js';
 
 const CHUNK = 1600; // 100 ms
@@ -31,7 +32,7 @@ function finalFrom(client: StreamClient, fromMs: number): Promise<Transcript> {
   return within(new Promise((resolve) => client.on('final', (m) => m.start_ms >= fromMs && resolve(m))), `a final from ${fromMs} ms`);
 }
 
-t.test('Redis stops and comes back empty: the live session goes on, new ones are refused meanwhile, and it is resumable elsewhere again after', async (t) => {
+t.test('Redis stops and comes back empty: the live session goes on, new ones are refused meanwhile, and it is resumable elsewhere again after', { skip: needs('redis-server') }, async (t) => {
   const redis = await RedisServer.start();
   const env = { SESSION_STORE: redis.url };
   const a = await ServerProcess.start(0, env);
