@@ -21,9 +21,9 @@ export class EventLoopLagMonitor {
   }
 
   read(): EventLoopLag {
-    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
-    // The histogram measures timer wake-ups, which include the sampling interval itself.
-    const lag = (ns: number): number => Math.max(0, ms(ns) - RESOLUTION_MS);
+    // The histogram measures timer wake-ups, which include the sampling interval itself. Rounded to 0.01 ms after the
+    // subtraction, which would otherwise show binary fractions such as 6.809999999999999.
+    const lag = (ns: number): number => Math.max(0, Math.round(ns / 1e4 - RESOLUTION_MS * 100) / 100);
     return {
       p50Ms: lag(this.histogram.percentile(50)),
       p99Ms: lag(this.histogram.percentile(99)),
