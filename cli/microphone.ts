@@ -1,6 +1,7 @@
 // `whisper-stream mic`: streams the default microphone, recorded by arecord or sox, through the client library.
 import { spawn, spawnSync } from 'node:child_process';
 import { StreamClient, type Transcript } from '../client/index.js';
+import { syntheticModelNote } from './server-model.js';
 import { TranscriptPrinter } from './transcript-printer.js';
 import { EXIT } from './usage.js';
 
@@ -49,6 +50,7 @@ export async function streamMicrophone(options: MicrophoneOptions): Promise<numb
   client.on('error', (e) => printer.error(e.code, e.message));
   await client.connect();
   printer.note(`listening through ${recorder.command}; Ctrl-C to stop`);
+  void syntheticModelNote(options.url).then((text) => text && printer.note(text));
 
   const child = spawn(recorder.command, recorder.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // A recorder stopped on purpose (Ctrl-C, or the client gave up) may exit non-zero without having failed.

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamClient, type ClosedEvent, type Transcript } from '../client/index.js';
 import { parseWav } from '../engine/audio/wav.js';
+import { syntheticModelNote } from './server-model.js';
 import { TranscriptPrinter } from './transcript-printer.js';
 import { EXIT } from './usage.js';
 
@@ -39,6 +40,7 @@ export async function transcribeFile(path: string, options: TranscribeFileOption
   client.on('closed', (event) => (ended = event));
 
   await client.connect();
+  const note = syntheticModelNote(options.url).then((text) => text && printer.note(text));
   const frame = Math.round((wav.sampleRate * CHUNK_MS) / 1000) * wav.channels;
   for (let offset = 0; offset < wav.samples.length && !ended; offset += frame) {
     client.send(wav.samples.subarray(offset, offset + frame));
@@ -46,6 +48,7 @@ export async function transcribeFile(path: string, options: TranscribeFileOption
     if (!options.fast) await sleep(CHUNK_MS);
   }
   const closed = await client.end();
+  await note;
   printer.done();
   if (closed.error) throw closed.error;
   if (closed.code !== 1000) {

@@ -246,7 +246,7 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   maxBufferedBytes: {
     flag: 'max-buffered-bytes',
     env: 'MAX_BUFFERED_BYTES',
-    help: 'bytes waiting to be sent to a client that does not read; more closes it with 1008',
+    help: 'bytes waiting to be sent to a client that does not read; more drops it, without a close frame (it would not read one)',
     parse: integer(65_536, 1_073_741_824),
     fallback: () => 4 * 1024 * 1024,
   },
