@@ -13,7 +13,9 @@ export async function syntheticModelNote(streamUrl: string): Promise<string | un
     url.pathname = '/readyz';
     url.search = '';
     const { model } = (await (await fetch(url, { signal: AbortSignal.timeout(2000) })).json()) as Readiness;
-    if (model?.synthetic) return `note: the server runs the synthetic stand-in model (${model.file ?? 'unknown file'}): its transcripts are nonsense`;
+    if (!model?.synthetic) return undefined;
+    const file = model.file ?? 'unknown file';
+    return `note: the server runs the synthetic stand-in model (${file}): its transcripts are nonsense`;
   } catch {
     // Not this project's server, or no answer: nothing to say.
   }

@@ -20,9 +20,8 @@ function warnSynthetic(path: string): void {
   if (warnedSynthetic || !isMainThread) return;
   warnedSynthetic = true;
   const fetch = commandLine('modelsFetch', 'tiny.en');
-  process.emitWarning(`${basename(path)} is the synthetic stand-in model: its transcripts are nonsense. ${fetch} downloads the real one.`, {
-    code: 'WHISPER_STREAM_SYNTHETIC_MODEL',
-  });
+  const message = `${basename(path)} is the synthetic stand-in model: its transcripts are nonsense.`;
+  process.emitWarning(`${message} ${fetch} downloads the real one.`, { code: 'WHISPER_STREAM_SYNTHETIC_MODEL' });
 }
 
 /**

@@ -8,9 +8,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 // The dependencies, the whisper.cpp addon, the compiled TypeScript.
-const needed = ['node_modules', 'build/Release/whisper.node', ...(process.argv.includes('--compiled') ? ['dist/server/main.js'] : [])];
+const needed = ['node_modules', 'build/Release/whisper.node'];
+if (process.argv.includes('--compiled')) needed.push('dist/server/main.js');
 const missing = needed.filter((path) => !existsSync(join(root, path)));
 if (missing.length > 0) {
-  console.error(`whisper-stream-server is not installed here yet (missing: ${missing.join(', ')}): run npm ci first (it needs Node 20+, cmake and g++)`);
+  const fix = 'run npm ci first (it needs Node 20+, cmake and g++)';
+  console.error(`whisper-stream-server is not installed here yet (missing: ${missing.join(', ')}): ${fix}`);
   process.exit(1);
 }
