@@ -1,5 +1,5 @@
 export { WhisperModel } from './whisper-model.js';
-export { EngineError, engineErrorCode } from './errors.js';
+export { EngineError, engineErrorCode, ENGINE_ERROR_CODES } from './errors.js';
 export { VadModel } from './vad.js';
 export { segmentsFromProbs, DEFAULT_VAD_PARAMS } from './vad-segments.js';
 export { resolveModelPath, resolveVadModelPath, isMultilingualModel, checkVadModelFile, DEFAULT_MODEL_FILES, DEFAULT_VAD_FILE, BUNDLED_VAD_MODEL, type ResolvedModel } from './models/model-path.js';

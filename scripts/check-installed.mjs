@@ -12,7 +12,7 @@ const needed = ['node_modules', 'build/Release/whisper.node'];
 if (process.argv.includes('--compiled')) needed.push('dist/server/main.js');
 const missing = needed.filter((path) => !existsSync(join(root, path)));
 if (missing.length > 0) {
-  const fix = 'run npm ci first (it needs Node 20+, cmake and g++)';
+  const fix = 'run npm ci first (it needs Node 20.10+, cmake and g++)';
   console.error(`whisper-stream-server is not installed here yet (missing: ${missing.join(', ')}): ${fix}`);
   process.exit(1);
 }

@@ -61,7 +61,7 @@ t.test('npm start before npm ci: one line saying to run it', async (t) => {
   t.equal(code, 1);
   t.same(lines(stderr), [
     'whisper-stream-server is not installed here yet (missing: node_modules, build/Release/whisper.node, ' +
-      'dist/server/main.js): run npm ci first (it needs Node 20+, cmake and g++)',
+      'dist/server/main.js): run npm ci first (it needs Node 20.10+, cmake and g++)',
   ]);
 });
 
