@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NEEDS } from './helpers/system-programs.js';
-import { LIGHT_FILES, LIGHT_JOBS } from './suite-groups.js';
+import { LIGHT_FILES, LIGHT_JOBS, PAIRED_FILES } from './suite-groups.js';
 
 /** Set in every test process and inherited by what it starts: how the leftover check knows the suite's own. */
 const RUN_MARKER = 'WHISPER_STREAM_TEST_RUN';
@@ -85,27 +85,32 @@ function leftovers(marker: string): Leftover[] | null {
   return found;
 }
 
-/** `files`, the light ones first, since tap runs a serial file only once the parallel ones before it are done. */
-function inOrder(files: string[]): { ordered: string[]; serial: string[] } {
-  const light = new Set(LIGHT_FILES.map((file) => resolve('dist/test', file)));
-  const isLight = (file: string): boolean => light.has(resolve(file));
-  const serial = files.filter((file) => !isLight(file));
-  return { ordered: [...files.filter(isLight), ...serial], serial };
+/** `files` in test/suite-groups.ts's groups, each with how many of its files run at once. */
+function grouped(files: string[]): { files: string[]; jobs: number }[] {
+  const inGroup = (group: readonly string[]): ((file: string) => boolean) => {
+    const paths = new Set(group.map((file) => resolve('dist/test', file)));
+    return (file) => paths.has(resolve(file));
+  };
+  const light = inGroup(LIGHT_FILES);
+  const paired = inGroup(PAIRED_FILES);
+  return [
+    { files: files.filter(light), jobs: LIGHT_JOBS },
+    { files: files.filter(paired), jobs: 2 },
+    { files: files.filter((file) => !light(file) && !paired(file)), jobs: 1 },
+  ];
 }
 
-/** Runs tap over `files`; its report passes through, and its raw TAP comes back. */
-async function runTap(files: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; tap: string }> {
-  const { ordered, serial } = inOrder(files);
+/** Runs tap over `files`, `jobs` at a time; its report passes through, and its raw TAP comes back. */
+async function runTap(files: string[], jobs: number, env: NodeJS.ProcessEnv): Promise<{ code: number; tap: string }> {
   const tapBin = join(createRequire(import.meta.url).resolve('tap/package.json'), '..', 'dist/esm/run.mjs');
-  // tap takes a file for a folder here: a --serial file runs alone.
-  const args = [tapBin, `--jobs=${LIGHT_JOBS}`, ...serial.map((file) => `--serial=${file}`)];
+  const args = [tapBin, `--jobs=${jobs}`];
   // On a terminal tap draws its own report and writes the raw TAP to a file; elsewhere the raw TAP is its report.
   const dir = mkdtempSync(join(tmpdir(), 'test-suite-'));
   const outputFile = join(dir, 'suite.tap');
   const terminal = process.stdout.isTTY === true;
   if (terminal) args.push(`--output-file=${outputFile}`);
   const stdio: StdioOptions = ['inherit', terminal ? 'inherit' : 'pipe', 'inherit'];
-  const child = spawn(process.execPath, [...args, ...ordered], { env, stdio });
+  const child = spawn(process.execPath, [...args, ...files], { env, stdio });
   let tap = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     tap += chunk;
@@ -120,6 +125,16 @@ async function runTap(files: string[], env: NodeJS.ProcessEnv): Promise<{ code: 
     rmSync(dir, { recursive: true, force: true });
   }
   return { code, tap };
+}
+
+/**
+ * Each group in turn, in a tap run of its own (tap orders the files it is given itself): the light files side by
+ * side, the paired two at a time, the rest alone. Returns the worst exit code and every run's raw TAP.
+ */
+async function runGroups(files: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; taps: string[] }> {
+  const runs = [];
+  for (const group of grouped(files)) if (group.files.length > 0) runs.push(await runTap(group.files, group.jobs, env));
+  return { code: Math.max(0, ...runs.map((run) => run.code)), taps: runs.map((run) => run.tap) };
 }
 
 /** Kills the leftovers and says which they were. */
@@ -159,16 +174,20 @@ async function main(): Promise<number> {
   const paths = parsed.positionals.length > 0 ? parsed.positionals : ['dist/test'];
   const files = paths.flatMap(testFiles).map((file) => relative('.', file)).sort();
   const runId = randomUUID();
-  const { code, tap } = await runTap(files, { ...process.env, [RUN_MARKER]: runId });
+  const { code, taps } = await runGroups(files, { ...process.env, [RUN_MARKER]: runId });
 
   const problems: string[] = code === 0 ? [] : [`tap exited with ${code}`];
   const lines: string[] = [];
-  const summary = parseSummary(tap);
-  if (summary) {
-    const { pass, fail, skip, todo } = summary;
+  let tapSummary = '';
+  const summaries = taps.map(parseSummary);
+  if (summaries.every((summary) => summary !== null)) {
+    const sum = (key: keyof Summary): number => summaries.reduce((n, summary) => n + (summary?.[key] ?? 0), 0);
+    const [pass, fail, skip, todo] = [sum('pass'), sum('fail'), sum('skip'), sum('todo')];
     lines.push(`${files.length} files: ${pass} passed, ${fail} failed, ${skip} skipped, ${todo} todo`);
+    // Every run's counts in tap's own form, last, for what reads tap's summary line (.ci/run).
+    tapSummary = `# { total: ${sum('total')}, pass: ${pass}, fail: ${fail}, skip: ${skip}, todo: ${todo} }`;
   }
-  const skips = skipsByProgram(tap);
+  const skips = skipsByProgram(taps.join('\n'));
   if (skips.size > 0) {
     const counted = [...skips].map(([program, n]) => `${program} (${n} test${n === 1 ? '' : 's'})`).join(', ');
     lines.push(`skipped for want of ${counted}: apt-get install ${[...skips.keys()].join(' ')} to run them`);
@@ -185,7 +204,7 @@ async function main(): Promise<number> {
   }
   const verdict = problems.length > 0 ? `; FAILED: ${problems.join('; ')}` : '';
   lines.push(`took ${minutes(performance.now() - started)}${verdict}`);
-  process.stdout.write(`\n${lines.map((line) => `suite: ${line}`).join('\n')}\n`);
+  process.stdout.write(`\n${lines.map((line) => `suite: ${line}`).join('\n')}\n${tapSummary ? `${tapSummary}\n` : ''}`);
   return problems.length > 0 ? 1 : 0;
 }
 

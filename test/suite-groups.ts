@@ -1,9 +1,73 @@
 /**
- * Which test files `npm test` runs side by side: those that mostly wait (on child processes, sockets, the clock) and
- * so do not compete for the cores. Every other file, a new one too, runs alone, so that a CPU-bound test keeps the
- * machine to itself. Paths are relative to dist/test.
+ * How `npm test` (test/run-suite.ts) shares the cores among test files, by path under dist/test. A file not listed
+ * here, a new one too, runs alone: the safe default for a test whose server keeps both cores busy or whose checks
+ * need spare CPU (admission under load, latency, a cluster of processes).
  */
-export const LIGHT_FILES: readonly string[] = [];
 
-/** How many light files run at once. */
+/** Files that mostly wait (on child processes, timeouts, sockets) or compute little: LIGHT_JOBS at a time. */
+export const LIGHT_FILES: readonly string[] = [
+  'unit/config.test.js',
+  'unit/drop-in-adapters.test.js',
+  'unit/english-normalizer.test.js',
+  'unit/error-tables.test.js',
+  'unit/load-and-scheduling.test.js',
+  'unit/openai-realtime-adapter.test.js',
+  'unit/real-models.test.js',
+  'unit/session-checkpoint.test.js',
+  'unit/session-core.test.js',
+  'unit/socketio-transport.test.js',
+  'unit/wer.test.js',
+  'client-urls.test.js',
+  'deploy-docs.test.js',
+  'engine-library.test.js',
+  'fetch-model.test.js',
+  'redis-session-store.test.js',
+  'server-startup.test.js',
+  'session-protocol.test.js',
+  'session-store-config.test.js',
+  'suite-hygiene.test.js',
+];
+
 export const LIGHT_JOBS = 4;
+
+/**
+ * Files whose servers work in bursts (a stream at real-time pace, a few transcriptions at a time) and that check
+ * outcomes, not timing: two at a time keep both cores busy without one starving the other for long. What is left to
+ * run alone: the rolling restart of a three-instance cluster, admission under load, the victims of the attacks, and
+ * the metrics of a session at 4x.
+ */
+export const PAIRED_FILES: readonly string[] = [
+  'assemblyai.test.js',
+  'bench-accuracy.test.js',
+  'browser-demo.test.js',
+  'cli-errors.test.js',
+  'cli.test.js',
+  'client-errors.test.js',
+  'client-resume.test.js',
+  'cluster-auth.test.js',
+  'cluster-store-outage.test.js',
+  'deepgram.test.js',
+  'engine-determinism.test.js',
+  'engine-errors.test.js',
+  'engine-threads.test.js',
+  'engine-transcribe.test.js',
+  'engine-vad.test.js',
+  'examples.test.js',
+  'first-run.test.js',
+  'forwarding.test.js',
+  'openai-files.test.js',
+  'openai-realtime.test.js',
+  'openai-transcriptions.test.js',
+  'socketio.test.js',
+  'speech-endpoint.test.js',
+  'stream-auth.test.js',
+  'stream-control.test.js',
+  'stream-http.test.js',
+  'stream-language.test.js',
+  'stream-limits.test.js',
+  'stream-replay.test.js',
+  'stream-resume.test.js',
+  'stream-speech.test.js',
+  'stream-units.test.js',
+  'synthetic-model.test.js',
+];
