@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamClient, type ClosedEvent, type Transcript } from '../client/index.js';
-import { parseWav } from '../engine/audio/wav.js';
+import { WavFormatError, parseWav } from '../engine/audio/wav.js';
+import { TO_WAV } from '../engine/commands.js';
 import { syntheticModelNote } from './server-model.js';
 import { TranscriptPrinter } from './transcript-printer.js';
 import { EXIT } from './usage.js';
@@ -24,7 +25,13 @@ const CHUNK_MS = 100;
  * ConnectionError.
  */
 export async function transcribeFile(path: string, options: TranscribeFileOptions): Promise<number> {
-  const wav = parseWav(readFileSync(path));
+  let wav;
+  try {
+    wav = parseWav(readFileSync(path));
+  } catch (error) {
+    if (error instanceof WavFormatError) throw new Error(`${path}: ${error.message}; ${TO_WAV}`);
+    throw error;
+  }
   const client = new StreamClient(options.url, {
     sampleRate: wav.sampleRate,
     channels: wav.channels,

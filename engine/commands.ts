@@ -26,6 +26,9 @@ const INSTALLED: Record<CommandName, string> = {
   hashApiKey: 'npx whisper-stream hash-api-key',
 };
 
+/** How to turn other audio into the 16-bit PCM WAV the file endpoint and `whisper-stream transcribe` take. */
+export const TO_WAV = 'convert other audio first, e.g. ffmpeg -i INPUT -ac 1 -ar 16000 -c:a pcm_s16le OUTPUT.wav';
+
 /** The command line of `name` with `args` here; an npm script takes its arguments after `--`. */
 export function commandLine(name: CommandName, args = ''): string {
   const base = (installedAsDependency ? INSTALLED : IN_CHECKOUT)[name];

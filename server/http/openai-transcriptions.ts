@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import busboy from 'busboy';
 import { readWavHeader, WavFormatError } from '../../engine/audio/wav.js';
+import { TO_WAV } from '../../engine/commands.js';
 import { native } from '../../engine/native.js';
 import {
   SAMPLE_RATE,
@@ -115,7 +116,7 @@ function checkAudio(file: Buffer, maxSeconds: number): void {
   try {
     header = readWavHeader(file);
   } catch (error) {
-    if (error instanceof WavFormatError) throw new ApiError(400, 'unsupported_audio', `${error.message}; send a 16-bit PCM WAV file`, 'file');
+    if (error instanceof WavFormatError) throw new ApiError(400, 'unsupported_audio', `${error.message}; send a 16-bit PCM WAV file (${TO_WAV})`, 'file');
     throw error;
   }
   if (header.sampleRate < MIN_SAMPLE_RATE || header.sampleRate > MAX_SAMPLE_RATE) {
