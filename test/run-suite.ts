@@ -187,6 +187,9 @@ async function main(): Promise<number> {
     // Every run's counts in tap's own form, last, for what reads tap's summary line (.ci/run).
     tapSummary = `# { total: ${sum('total')}, pass: ${pass}, fail: ${fail}, skip: ${skip}, todo: ${todo} }`;
   }
+  // Named again here: on a terminal a later group's report may have scrolled an earlier one's failures away.
+  const failed = [...taps.join('\n').matchAll(/^not ok \d+ - (\S+)/gm)].map((m) => m[1]);
+  if (failed.length > 0) lines.push(`failed: ${failed.join(', ')}`);
   const skips = skipsByProgram(taps.join('\n'));
   if (skips.size > 0) {
     const counted = [...skips].map(([program, n]) => `${program} (${n} test${n === 1 ? '' : 's'})`).join(', ');
