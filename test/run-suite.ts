@@ -1,6 +1,7 @@
 /**
- * `npm test` and `npm run test:unit`: the test files through tap, the light ones side by side and the CPU-bound ones
- * one at a time; then skips counted by missing program, and a check that no process the suite started is alive.
+ * `npm test` and `npm run test:unit`: the test files through tap in the groups of test/suite-groups.ts (light ones
+ * side by side, bursty ones two at a time, the rest alone); then skips counted by missing program, and a check that
+ * no process the tests started is still alive (found by a marker in the environment they pass on).
  */
 import { spawn, type StdioOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
