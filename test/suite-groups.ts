@@ -16,6 +16,7 @@ export const LIGHT_FILES: readonly string[] = [
   'unit/session-checkpoint.test.js',
   'unit/session-core.test.js',
   'unit/socketio-transport.test.js',
+  'unit/waits.test.js',
   'unit/wer.test.js',
   'client-urls.test.js',
   'deploy-docs.test.js',
