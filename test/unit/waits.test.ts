@@ -13,7 +13,8 @@ t.test('MessageLog.waitFor: the match, or after the timeout the matcher and the 
   log.push({ type: 'partial' });
   await t.rejects(log.waitFor((m) => m.type === 'error', { timeoutMs: 30 }), {
     name: 'WaitTimeout',
-    message: "gave up after 30 ms waiting for (m) => m.type === 'error'; " + 'saw last: {"type":"partial"} (3 messages in all)',
+    message:
+      "gave up after 30 ms waiting for (m) => m.type === 'error'; " + 'saw last: {"type":"partial"} (3 messages in all)',
   });
   const named = log.waitFor(() => false, { timeoutMs: 30, what: 'the end' });
   await t.rejects(named, { message: /^gave up after 30 ms waiting for the end;/ });
