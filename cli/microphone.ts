@@ -49,8 +49,9 @@ export async function streamMicrophone(options: MicrophoneOptions): Promise<numb
   client.on('final', (m: Transcript) => printer.final(m));
   client.on('error', (e) => printer.error(e.code, e.message));
   await client.connect();
+  const note = await syntheticModelNote(options.url);
+  if (note) printer.note(note);
   printer.note(`listening through ${recorder.command}; Ctrl-C to stop`);
-  void syntheticModelNote(options.url).then((text) => text && printer.note(text));
 
   const child = spawn(recorder.command, recorder.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // A recorder stopped on purpose (Ctrl-C, or the client gave up) may exit non-zero without having failed.

@@ -47,7 +47,9 @@ export async function transcribeFile(path: string, options: TranscribeFileOption
   client.on('closed', (event) => (ended = event));
 
   await client.connect();
-  const note = syntheticModelNote(options.url).then((text) => text && printer.note(text));
+  // Before any transcript: a one-off question to /readyz, answered at once or given up on after 2 s.
+  const note = await syntheticModelNote(options.url);
+  if (note) printer.note(note);
   const frame = Math.round((wav.sampleRate * CHUNK_MS) / 1000) * wav.channels;
   for (let offset = 0; offset < wav.samples.length && !ended; offset += frame) {
     client.send(wav.samples.subarray(offset, offset + frame));
@@ -55,7 +57,6 @@ export async function transcribeFile(path: string, options: TranscribeFileOption
     if (!options.fast) await sleep(CHUNK_MS);
   }
   const closed = await client.end();
-  await note;
   printer.done();
   if (closed.error) throw closed.error;
   if (closed.code !== 1000) {
