@@ -118,7 +118,7 @@ t.test('audio that is no WAV file gets the command that converts it, from the CL
   const notWav = join(t.testdir({ 'speech.mp3': 'ID3 not a wave file' }), 'speech.mp3');
   const cliRun = await run(cli, ['transcribe', notWav, '--url', 'ws://127.0.0.1:9/stream']);
   t.equal(cliRun.code, 1);
-  t.match(cliRun.stderr, /^whisper-stream: .*speech\.mp3: not a WAV file .*; convert other audio first, e\.g\. ffmpeg -i /);
+  t.match(cliRun.stderr, /^whisper-stream: .*speech\.mp3: not a WAV file .*; convert other audio first, e\.g\. ffmpeg/);
   const app = await startTestServer();
   t.teardown(() => app.close());
   const form = new FormData();

@@ -11,10 +11,10 @@ t.test('MessageLog.waitFor: the match, or after the timeout the matcher and the 
   t.same(await later, { type: 'final' }, 'a message still to come');
   t.same(await log.waitFor((m) => m.type === 'session'), { type: 'session' }, 'one already there');
   log.push({ type: 'partial' });
+  const last = 'saw last: {"type":"partial"} (3 messages in all)';
   await t.rejects(log.waitFor((m) => m.type === 'error', { timeoutMs: 30 }), {
     name: 'WaitTimeout',
-    message:
-      "gave up after 30 ms waiting for (m) => m.type === 'error'; " + 'saw last: {"type":"partial"} (3 messages in all)',
+    message: `gave up after 30 ms waiting for (m) => m.type === 'error'; ${last}`,
   });
   const named = log.waitFor(() => false, { timeoutMs: 30, what: 'the end' });
   await t.rejects(named, { message: /^gave up after 30 ms waiting for the end;/ });
