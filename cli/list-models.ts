@@ -1,7 +1,7 @@
 // `whisper-stream models list`: the official models and what models/ holds.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_VAD_FILE, modelsDir } from '../engine/index.js';
+import { DEFAULT_VAD_FILE, commandLine, modelsDir } from '../engine/index.js';
 import { MODEL_FILES } from '../engine/models/catalog.js';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1).padStart(6)} MB`;
@@ -18,7 +18,7 @@ export function listModels(out: NodeJS.WritableStream, dir: string = modelsDir):
     // No models/ yet: everything is listed as not installed.
   }
   const size = (file: string): number => statSync(join(dir, file)).size;
-  out.write(`Official models (npm run models:fetch -- NAME), in ${dir}:\n`);
+  out.write(`Official models (${commandLine('modelsFetch', 'NAME')}), in ${dir}:\n`);
   for (const model of MODEL_FILES) {
     const installed = !present.includes(model.file) ? 'not installed' : size(model.file) === model.bytes ? 'installed' : 'incomplete';
     // The default VAD model ships with the package and is used from there.

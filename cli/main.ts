@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConnectionError, HandshakeError } from '../client/index.js';
+import { closest, optionError } from '../server/did-you-mean.js';
 import { listModels } from './list-models.js';
 import { RecorderError, streamMicrophone } from './microphone.js';
 import { transcribeFile } from './transcribe-file.js';
@@ -19,10 +20,13 @@ function delegate(entry: string, args: string[]): Promise<number> {
   return new Promise((resolve) => child.once('close', (code) => resolve(code ?? EXIT.failed)));
 }
 
+/** The error and the help's usage line, not the whole help, which would scroll the error out of sight. */
 function usageError(message: string, help: string): number {
-  process.stderr.write(`${message}\n\n${help}`);
+  process.stderr.write(`whisper-stream: ${message}\n${help.split('\n')[0]}   (--help lists the options)\n`);
   return EXIT.usage;
 }
+
+const COMMANDS = ['serve', 'transcribe', 'mic', 'models', 'hash-api-key', 'help'];
 
 function models(args: string[]): Promise<number> | number {
   const [action, ...names] = args;
@@ -52,7 +56,7 @@ async function transcribe(args: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, fast: { type: 'boolean', default: false } } });
   } catch (error) {
-    return usageError((error as Error).message, TRANSCRIBE_HELP);
+    return usageError(optionError(error, [...Object.keys(CONNECTION_OPTIONS), 'fast']), TRANSCRIBE_HELP);
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -69,7 +73,7 @@ async function mic(args: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args, options: CONNECTION_OPTIONS });
   } catch (error) {
-    return usageError((error as Error).message, MIC_HELP);
+    return usageError(optionError(error, Object.keys(CONNECTION_OPTIONS)), MIC_HELP);
   }
   const { values } = parsed;
   if (values.help) {
@@ -86,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
       return delegate('server/main.js', rest);
     case 'models':
       return models(rest);
+    case 'hash-api-key':
+      return delegate('scripts/hash-api-key.js', rest);
     case 'transcribe':
       return transcribe(rest);
     case 'mic':
@@ -96,8 +102,10 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
       process.stdout.write(MAIN_HELP);
       return command === undefined ? EXIT.usage : EXIT.ok;
-    default:
-      return usageError(`unknown command ${JSON.stringify(command)}`, MAIN_HELP);
+    default: {
+      const suggestion = closest(command, COMMANDS);
+      return usageError(`unknown command ${JSON.stringify(command)}${suggestion ? `; did you mean ${suggestion}?` : ''}`, MAIN_HELP);
+    }
   }
 }
 
@@ -108,6 +116,12 @@ function exitCodeOf(error: unknown): number {
   if (error instanceof RecorderError) return EXIT.recorder;
   return EXIT.failed;
 }
+
+// A reader that stops early (`| head -2`) is done with the output, not a failure: stop quietly, as Unix tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? EXIT.ok);
+});
 
 try {
   process.exitCode = await main(process.argv.slice(2));

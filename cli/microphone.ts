@@ -1,6 +1,7 @@
 // `whisper-stream mic`: streams the default microphone, recorded by arecord or sox, through the client library.
 import { spawn, spawnSync } from 'node:child_process';
 import { StreamClient, type Transcript } from '../client/index.js';
+import { syntheticModelNote } from './server-model.js';
 import { TranscriptPrinter } from './transcript-printer.js';
 import { EXIT } from './usage.js';
 
@@ -48,6 +49,8 @@ export async function streamMicrophone(options: MicrophoneOptions): Promise<numb
   client.on('final', (m: Transcript) => printer.final(m));
   client.on('error', (e) => printer.error(e.code, e.message));
   await client.connect();
+  const note = await syntheticModelNote(options.url);
+  if (note) printer.note(note);
   printer.note(`listening through ${recorder.command}; Ctrl-C to stop`);
 
   const child = spawn(recorder.command, recorder.args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamClient, type ClosedEvent, type Transcript } from '../client/index.js';
 import { TARGET_RATE } from '../engine/audio/resampler.js';
+import { AudioDecodeError } from '../engine/codecs/errors.js';
 import { decodeAudioFile } from '../engine/codecs/file-decoder.js';
+import { syntheticModelNote } from './server-model.js';
 import { TranscriptPrinter } from './transcript-printer.js';
 import { EXIT } from './usage.js';
 
@@ -28,7 +30,13 @@ const FILE_LIMITS = { maxSeconds: 86_400, minRate: 8000, maxRate: 192_000, maxCh
  * ConnectionError.
  */
 export async function transcribeFile(path: string, options: TranscribeFileOptions): Promise<number> {
-  const { pcm } = await decodeAudioFile(readFileSync(path), FILE_LIMITS);
+  let pcm: Int16Array;
+  try {
+    ({ pcm } = await decodeAudioFile(readFileSync(path), FILE_LIMITS));
+  } catch (error) {
+    if (error instanceof AudioDecodeError) throw new Error(`${path}: ${error.message}`);
+    throw error;
+  }
   const client = new StreamClient(options.url, {
     ...(options.language ? { language: options.language } : {}),
     ...(options.token ? { token: options.token } : {}),
@@ -42,6 +50,9 @@ export async function transcribeFile(path: string, options: TranscribeFileOption
   client.on('closed', (event) => (ended = event));
 
   await client.connect();
+  // Before any transcript: a one-off question to /readyz, answered at once or given up on after 2 s.
+  const note = await syntheticModelNote(options.url);
+  if (note) printer.note(note);
   const frame = (TARGET_RATE * CHUNK_MS) / 1000;
   for (let offset = 0; offset < pcm.length && !ended; offset += frame) {
     client.send(pcm.subarray(offset, offset + frame));

@@ -1,4 +1,13 @@
-import type { EngineErrorCode } from './types.js';
+import ERROR_CODES from './error-codes.json' with { type: 'json' };
+
+/**
+ * The engine's error codes and what each means: engine/error-codes.json, the one table of them; the C++ build makes
+ * its constants from the same file (scripts/build-addon.mjs), and docs/ENGINE.md lists them.
+ */
+export const ENGINE_ERROR_CODES: Readonly<Record<EngineErrorCode, string>> = ERROR_CODES;
+
+/** Codes on errors thrown or rejected by the engine. */
+export type EngineErrorCode = keyof typeof ERROR_CODES;
 
 /**
  * An engine failure with its stable `code`. The addon throws plain Errors with a `code` property; this class carries
@@ -15,19 +24,7 @@ export class EngineError extends Error {
   }
 }
 
-const CODES: ReadonlySet<string> = new Set<EngineErrorCode>([
-  'MODEL_FILE',
-  'MODEL_LOAD',
-  'FREED',
-  'BUSY',
-  'ABORTED',
-  'NOT_MULTILINGUAL',
-  'INFERENCE_FAILED',
-  'ADDON_MISSING',
-  'BAD_OPTIONS',
-]);
-
-const isCode = (code: unknown): code is EngineErrorCode => typeof code === 'string' && CODES.has(code);
+const isCode = (code: unknown): code is EngineErrorCode => typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 
 /** The engine code of anything thrown by the engine or the addon: its own, or BAD_OPTIONS for a refused argument. */
 export function engineErrorCode(error: unknown): EngineErrorCode {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { commandLine } from './commands.js';
 import { projectRoot } from './paths.js';
 import type {
   DetectLanguageOptions,
@@ -54,7 +55,7 @@ export const addonPath: string = join(projectRoot, 'build', 'Release', 'whisper.
 
 function loadAddon(): NativeAddon {
   if (!existsSync(addonPath)) {
-    const error = new Error(`the whisper.cpp addon is not built (${addonPath} is missing); run: npm run build:addon`);
+    const error = new Error(`the whisper.cpp addon is not built (${addonPath} is missing); run: ${commandLine('buildAddon')}`);
     Object.assign(error, { code: 'ADDON_MISSING' });
     throw error;
   }

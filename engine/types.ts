@@ -143,15 +143,5 @@ export interface Language {
   name: string;
 }
 
-/** Codes on errors thrown or rejected by the engine. */
-export type EngineErrorCode =
-  | 'MODEL_FILE'
-  | 'MODEL_LOAD'
-  | 'FREED'
-  | 'BUSY'
-  | 'ABORTED'
-  | 'NOT_MULTILINGUAL'
-  | 'INFERENCE_FAILED'
-  | 'ADDON_MISSING'
-  /** A TypeError or RangeError about an argument, e.g. an unknown language. */
-  | 'BAD_OPTIONS';
+/** Codes on errors thrown or rejected by the engine: the keys of engine/error-codes.json. */
+export type { EngineErrorCode } from './errors.js';

@@ -1,3 +1,6 @@
+import { basename } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { commandLine } from './commands.js';
 import { native, type NativeWhisperModel } from './native.js';
 import { resolveModelPath } from './models/model-path.js';
 import type {
@@ -9,6 +12,17 @@ import type {
   TranscribeOptions,
   TranscriptionResult,
 } from './types.js';
+
+let warnedSynthetic = false;
+
+/** A process warning (once; `--no-warnings` silences it) that the default model is the synthetic stand-in. */
+function warnSynthetic(path: string): void {
+  if (warnedSynthetic || !isMainThread) return;
+  warnedSynthetic = true;
+  const fetch = commandLine('modelsFetch', 'tiny.en');
+  const message = `${basename(path)} is the synthetic stand-in model: its transcripts are nonsense.`;
+  process.emitWarning(`${message} ${fetch} downloads the real one.`, { code: 'WHISPER_STREAM_SYNTHETIC_MODEL' });
+}
 
 /**
  * A Whisper model with an inference state of its own. Weights are loaded once per process and shared by every
@@ -22,8 +36,11 @@ export class WhisperModel {
 
   /** Loads `path`, or the model `resolveModelPath()` picks when it is omitted. Throws with `code` on failure. */
   constructor(path?: string, options: ModelLoadOptions = {}) {
-    this.path = resolveModelPath(path).path;
+    const resolved = resolveModelPath(path);
+    this.path = resolved.path;
     this.model = new native.WhisperModel(this.path, options);
+    // Picked from models/ rather than named by the caller: say once that its text is nonsense.
+    if (resolved.synthetic && resolved.source === 'project') warnSynthetic(this.path);
   }
 
   /** Transcribes 16 kHz mono PCM off the JavaScript thread. */

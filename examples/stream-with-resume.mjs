@@ -2,7 +2,7 @@
 // finals. A dropped connection is survived without any code here: the client reconnects, resumes the session,
 // resends the audio the server had not acknowledged, and delivers every transcript once.
 // Usage: node stream-with-resume.mjs [FILE.wav] [URL]
-//   FILE.wav  16-bit PCM at any rate and channel count (default: this repository's fixtures/speech/jfk.wav)
+//   FILE.wav  16-bit PCM at any rate and channel count (default: fixtures/speech/jfk.wav, in the package too)
 //   URL       the server's stream endpoint (default: $WHISPER_STREAM_URL, else ws://127.0.0.1:8080/stream)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,6 @@
 // Example: transcribe a WAV file with the engine as a library, no server involved.
-// Usage: node transcribe-file.mjs [FILE.wav]   (16 kHz mono 16-bit PCM; default: this repository's fixtures/speech/jfk.wav)
+// Usage: node transcribe-file.mjs [FILE.wav]
+//   FILE.wav  16 kHz mono 16-bit PCM (default: fixtures/speech/jfk.wav, in the package too)
 // The model is models/ggml-tiny.en.bin inside the package (npx whisper-stream models fetch tiny.en), else its
 // synthetic stand-in, or whatever WHISPER_MODEL names.
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 // Example: transcribe a WAV file through the server's OpenAI-compatible endpoint with plain fetch and FormData.
 // Usage: node upload-file.mjs [FILE.wav] [URL]
-//   FILE.wav  16-bit PCM at any rate (default: this repository's fixtures/speech/jfk.wav)
+//   FILE.wav  16-bit PCM at any rate (default: fixtures/speech/jfk.wav, in the package too)
 //   URL       the endpoint (default: http://127.0.0.1:8080/v1/audio/transcriptions)
 // Add an `Authorization: Bearer <key>` header when the server has API keys or JWTs configured.
 import { openAsBlob } from 'node:fs';

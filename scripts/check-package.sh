@@ -2,7 +2,9 @@
 # Checks the package as a user gets it: `npm pack` this checkout, `npm install` the tarball into a new project in a
 # temp folder (the whisper.cpp addon builds there from source; the npm registry must be reachable for the
 # dependencies), then run the README's library, server-from-code and client snippets and the examples/ scripts
-# against the installed copy. Exits non-zero on the first failure. KEEP_PACKAGE_CHECK=1 keeps the temp folder.
+# against the installed copy, the examples from node_modules as they are, and check that its help and messages name
+# commands that work there (npx whisper-stream ..., not this repository's npm scripts or dist/ paths). Exits non-zero
+# on the first failure. KEEP_PACKAGE_CHECK=1 keeps the temp folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -69,10 +71,14 @@ tarball=${tarballs[0]}
 listing=$(tar -tzf "$tarball")
 for path in package/LICENSE package/NOTICE package/README.md package/CHANGELOG.md package/dist/engine/index.js package/dist/client/index.js \
   package/dist/server/index.js package/dist/cli/main.js package/dist/workers/transcribe-task.js package/engine/native/CMakeLists.txt \
-  package/engine/assets/ggml-silero-v6.2.0.bin package/scripts/build-addon.mjs package/web/index.html package/examples/stream-with-resume.mjs; do
+  package/engine/assets/ggml-silero-v6.2.0.bin package/scripts/build-addon.mjs package/web/index.html package/examples/stream-with-resume.mjs \
+  package/fixtures/speech/jfk.wav; do
   grep -qxF "$path" <<<"$listing" || fail "the tarball lacks $path"
 done
-if grep -qE '^package/(fixtures|test|bench|dist/test|dist/bench|models|build)/' <<<"$listing"; then fail "the tarball carries test, bench, model or build files"; fi
+# jfk.wav is the examples' default input; no other fixture goes in.
+if grep -vxF package/fixtures/speech/jfk.wav <<<"$listing" | grep -qE '^package/(fixtures|test|bench|dist/test|dist/bench|models|build)/'; then
+  fail "the tarball carries test, bench, model or build files"
+fi
 echo "$(basename "$tarball"): $(wc -l <<<"$listing") files, $(du -k "$tarball" | cut -f1) KiB"
 
 step "new project: npm install the tarball (builds the addon)"
@@ -85,10 +91,33 @@ echo "npm install took $((SECONDS - start)) s"
 installed="$app/node_modules/whisper-stream-server"
 [ -f "$installed/build/Release/whisper.node" ] || fail "the install did not build build/Release/whisper.node"
 
+# Fails unless `text` ($2) names `wanted` ($3) and none of this repository's own ways to run things.
+names_installed_commands() {
+  local what=$1 text=$2 wanted=$3
+  grep -qF -- "$wanted" <<<"$text" || fail "$what does not name '$wanted':"$'\n'"$text"
+  if grep -qE 'npm run |npm start|node dist/' <<<"$text"; then fail "$what names a command of the repository, not of the installed package:"$'\n'"$text"; fi
+}
+
+step "help and errors of the installed package name npx whisper-stream"
+names_installed_commands "serve --help" "$(npx --no-install whisper-stream serve --help)" 'Usage: npx whisper-stream serve [options]'
+names_installed_commands "models fetch --help" "$(npx --no-install whisper-stream models fetch --help)" 'Usage: npx whisper-stream models fetch'
+names_installed_commands "models synthetic --help" "$(npx --no-install whisper-stream models synthetic --help)" 'Usage: npx whisper-stream models synthetic'
+names_installed_commands "models list" "$(npx --no-install whisper-stream models list)" '(npx whisper-stream models fetch NAME)'
+names_installed_commands "a mistyped flag" "$(npx --no-install whisper-stream serve --prot 9 2>&1)" 'did you mean --port? (npx whisper-stream serve --help lists'
+names_installed_commands "a library with no model" "$(node --input-type=module -e "import { WhisperModel } from 'whisper-stream-server'; new WhisperModel();" 2>&1)" \
+  'npx whisper-stream models fetch tiny.en'
+echo "help, errors and the model hints name npx whisper-stream"
+
 step "synthetic model through the installed CLI"
 npx --no-install whisper-stream models synthetic tiny.en || fail "whisper-stream models synthetic"
 model="$installed/models/ggml-tiny.en-synthetic.bin"
 [ -f "$model" ] || fail "no $model: the installed package did not find its own root"
+names_installed_commands "the library's synthetic-model warning" \
+  "$(node --input-type=module -e "import { WhisperModel } from 'whisper-stream-server'; new WhisperModel().free();" 2>&1)" 'npx whisper-stream models fetch tiny.en'
+
+step "examples run from node_modules as they are (no arguments: the package's own jfk.wav)"
+node node_modules/whisper-stream-server/examples/transcribe-file.mjs >installed-example.out 2>&1 || { cat installed-example.out; fail "node_modules/whisper-stream-server/examples/transcribe-file.mjs"; }
+grep -q '^text: ' installed-example.out || fail "the installed transcribe-file.mjs printed no text: $(cat installed-example.out)"
 
 cp "$root/fixtures/speech/jfk.wav" speech.wav
 cp "$installed"/examples/*.mjs .
@@ -115,16 +144,11 @@ step "the installed server (node_modules/.bin/whisper-stream serve)"
 start_server server.log '"msg":"ready"' node_modules/.bin/whisper-stream serve --port 0
 port=$(sed -nE 's/.*"msg":"listening".*"port":([0-9]+).*/\1/p' server.log | head -1)
 curl -fsS "http://127.0.0.1:$port/readyz" | grep -q '"status":"ready"' || fail "/readyz is not ready"
+names_installed_commands "the server's synthetic-model warning" "$(grep '"level":"warn"' server.log)" 'npx whisper-stream models fetch tiny.en'
 echo "serving on port $port"
 
 step "README: the client library"
-{
-  # The README's snippet leaves the audio to the reader: here, jfk.wav as 48 kHz float samples.
-  echo "import { readWav } from 'whisper-stream-server/wav';"
-  echo "const pcm = readWav('speech.wav').samples;"
-  echo "const float32Samples = Float32Array.from({ length: pcm.length * 3 }, (_, i) => pcm[Math.floor(i / 3)] / 32768);"
-  readme_snippet whisper-stream-server/client | sed "s#ws://localhost:8080/#ws://127.0.0.1:$port/#"
-} >readme-client.mjs
+readme_snippet whisper-stream-server/client | sed "s#ws://localhost:8080/#ws://127.0.0.1:$port/#" >readme-client.mjs
 grep -q "127.0.0.1:$port" readme-client.mjs || fail "the README client snippet no longer names ws://localhost:8080/stream"
 node readme-client.mjs | tee client.out || fail "the README client snippet"
 [ "$(grep -cv '^\.\.\. ' client.out)" -ge 2 ] || fail "the README client snippet printed fewer than two finals"

@@ -4,12 +4,13 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { commandLine } from '../engine/commands.js';
 import { MODEL_FILES, findModelFile } from '../engine/models/catalog.js';
 import { ModelFetchError, fetchModel } from '../engine/models/download.js';
 
 const DEFAULT_NAMES = ['tiny.en'];
 
-const HELP = `Usage: node dist/scripts/fetch-model.js [names...] [--out DIR]
+const HELP = `Usage: ${commandLine('modelsFetch', '[names...] [--out DIR]')}
 
 Downloads official model files and verifies their size and sha256.
 Interrupted downloads resume; verified files already present are skipped.

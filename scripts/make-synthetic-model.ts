@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { commandLine } from '../engine/commands.js';
 import { modelsDir } from '../engine/paths.js';
 import { findModelFile } from '../engine/models/catalog.js';
 import { DEFAULT_SEED, generateSyntheticModel, syntheticModelFileName } from '../engine/models/synthetic/synthetic-model.js';
@@ -13,7 +14,7 @@ import { SYNTHETIC_MODEL_NAMES, isSyntheticModelName, type SyntheticModelName } 
 
 const DEFAULT_NAMES: SyntheticModelName[] = ['tiny.en', 'tiny'];
 
-const HELP = `Usage: node dist/scripts/make-synthetic-model.js [names...] [--out DIR] [--seed N] [--force]
+const HELP = `Usage: ${commandLine('modelsSynthetic', '[names...] [--out DIR] [--seed N] [--force]')}
 
 Writes synthetic Whisper models in whisper.cpp's ggml format: the official
 hyperparameters, mel filters, vocabulary and tensor shapes, filled with

@@ -2,13 +2,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, join } from 'node:path';
-import { DEFAULT_MODEL_FILES, isMultilingualModel, modelsDir, native, resolveModelPath, resolveVadModelPath, type ResolvedModel } from '../engine/index.js';
+import {
+  DEFAULT_MODEL_FILES,
+  checkVadModelFile,
+  commandLine,
+  isMultilingualModel,
+  modelsDir,
+  native,
+  resolveModelPath,
+  resolveVadModelPath,
+  type ResolvedModel,
+} from '../engine/index.js';
 import {
   LanguagePolicy,
   LoadController,
   SessionError,
   StreamSession,
   TranscriptionScheduler,
+  type LoadSnapshot,
   type SchedulerObserver,
   type StreamSettings,
   type TranscriptionRunner,
@@ -86,6 +97,11 @@ function localWork(load: LoadController, remoteFinals: boolean): SchedulerObserv
   };
 }
 
+/** The load as /readyz and /stats show it: two decimals, not a float's binary fraction (0.13000000000000078). */
+function shownLoad(snapshot: LoadSnapshot): LoadSnapshot {
+  return { ...snapshot, load: Math.round(snapshot.load * 100) / 100 };
+}
+
 function readTls(config: ServerConfig): { cert: Buffer; key: Buffer } | null {
   if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return null;
   try {
@@ -120,12 +136,13 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   const { languages, defaultLanguage } = languagePolicy(model, config);
   const vadModelPath = resolveVadModelPath(config.vadModelPath);
   if (!existsSync(vadModelPath)) throw new ConfigError(`VAD model file not found: ${vadModelPath}`);
+  checkVadModelFile(vadModelPath);
   const tls = readTls(config);
   if (!model) log.warn('no local Whisper model: finals go to FORWARD_URL, and no partials are sent');
   if (model?.synthetic) {
     log.warn(
-      'USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run `npm run models:fetch` to download the real ' +
-        'tiny.en into models/ (or set WHISPER_MODEL / --model), then restart.',
+      `USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run \`${commandLine('modelsFetch', 'tiny.en')}\` to ` +
+        'download the real tiny.en into models/ (or set WHISPER_MODEL / --model), then restart.',
       { model: basename(model.path) },
     );
   }
@@ -280,7 +297,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         defaultLanguage,
         pool: pool ? { size: config.poolSize, threadsPerTask: config.threadsPerTask } : null,
         settings: { ...settings, partialIntervalMs: load.partialIntervalMs },
-        load: load.snapshot,
+        load: shownLoad(load.snapshot),
         auth: authenticator.enabled,
         forwarding: remote !== null,
         scheduler: scheduler.stats,
@@ -288,7 +305,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       stats: () => ({
         sessions: registry.stats,
         scheduler: scheduler.stats,
-        load: load.snapshot,
+        load: shownLoad(load.snapshot),
         uploads: uploads.stats,
       }),
       degraded: () => shared?.unavailable ?? null,

@@ -1,7 +1,9 @@
 /** The server's settings: one typed table (flag, environment variable, default, help), parsed without casts. */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { commandLine } from '../engine/commands.js';
 import type { StreamStrategy } from '../engine/pipeline/index.js';
+import { optionError } from './did-you-mean.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export interface ServerConfig {
@@ -134,7 +136,9 @@ const oneOf =
 const sha256List = (value: string, name: string): string[] => {
   const hashes = value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
   const bad = hashes.find((h) => !/^[0-9a-f]{64}$/.test(h));
-  if (bad !== undefined) throw new ConfigError(`${name} must be comma-separated sha256 hex digests (npm run hash-api-key -- <key>), got '${bad.slice(0, 80)}'`);
+  if (bad !== undefined) {
+    throw new ConfigError(`${name} must be comma-separated sha256 hex digests (${commandLine('hashApiKey', '<key>')}), got '${bad.slice(0, 80)}'`);
+  }
   return hashes;
 };
 const origins = (value: string, name: string): string[] => {
@@ -267,7 +271,7 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   maxBufferedBytes: {
     flag: 'max-buffered-bytes',
     env: 'MAX_BUFFERED_BYTES',
-    help: 'bytes waiting to be sent to a client that does not read; more closes it with 1008',
+    help: 'bytes waiting to be sent to a client that does not read; more drops it, without a close frame (it would not read one)',
     parse: integer(65_536, 1_073_741_824),
     fallback: () => 4 * 1024 * 1024,
   },
@@ -322,10 +326,11 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
 function shownDefault(setting: Setting<unknown>): string {
   if (setting.shownDefault !== undefined) return setting.shownDefault;
   const value = setting.fallback();
+  if (value === undefined) return 'none';
   return Array.isArray(value) ? value.join(',') || 'none' : String(value);
 }
 
-export const HELP = `Usage: npm start -- [options]   (or: node dist/server/main.js [options])
+export const HELP = `Usage: ${commandLine('serve', '[options]')}
 
 Real-time speech-to-text over WebSocket: ws://HOST:PORT/stream and /speech (docs/PROTOCOL.md),
 GET /healthz, GET /readyz, GET /stats, GET /metrics (Prometheus), POST /v1/audio/transcriptions.
@@ -340,11 +345,12 @@ ${Object.values<Setting<unknown>>(SETTINGS)
 /** Settings from the environment, overridden by command-line flags. Throws ConfigError with a readable message. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' {
   let flags: Record<string, string | boolean | undefined>;
+  const names = Object.values<Setting<unknown>>(SETTINGS).map((s) => s.flag);
   try {
-    const options = Object.fromEntries(Object.values<Setting<unknown>>(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
+    const options = Object.fromEntries(names.map((flag) => [flag, { type: 'string' as const }]));
     flags = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true }).values;
   } catch (error) {
-    throw new ConfigError((error as Error).message);
+    throw new ConfigError(optionError(error, [...names, 'help']));
   }
   if (flags['help']) return 'help';
   const value = <K extends keyof ServerConfig>(key: K): ServerConfig[K] => {

@@ -10,6 +10,12 @@ export interface EventLoopLag {
 const RESOLUTION_MS = 10;
 
 /**
+ * A histogram figure (ns) as lag in ms: the histogram measures timer wake-ups, which include the sampling interval
+ * itself. Rounded to 0.01 ms after the subtraction, which would otherwise show binary fractions (6.809999999999999).
+ */
+export const netLagMs = (ns: number): number => Math.max(0, Math.round(ns / 1e4 - RESOLUTION_MS * 100) / 100);
+
+/**
  * Event-loop delay since the server started: how long ready callbacks (audio frames, results) waited for the main
  * thread. Inference runs on workers, so this should stay near zero under any load.
  */
@@ -21,14 +27,11 @@ export class EventLoopLagMonitor {
   }
 
   read(): EventLoopLag {
-    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
-    // The histogram measures timer wake-ups, which include the sampling interval itself.
-    const lag = (ns: number): number => Math.max(0, ms(ns) - RESOLUTION_MS);
     return {
-      p50Ms: lag(this.histogram.percentile(50)),
-      p99Ms: lag(this.histogram.percentile(99)),
-      maxMs: lag(this.histogram.max),
-      meanMs: lag(this.histogram.mean),
+      p50Ms: netLagMs(this.histogram.percentile(50)),
+      p99Ms: netLagMs(this.histogram.percentile(99)),
+      maxMs: netLagMs(this.histogram.max),
+      meanMs: netLagMs(this.histogram.mean),
     };
   }
 

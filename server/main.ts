@@ -1,4 +1,5 @@
 // The server's entry point (npm start): settings from the environment and flags, start-up, graceful shutdown.
+import { commandLine } from '../engine/commands.js';
 import { ConfigError, HELP, loadConfig } from './config.js';
 import { startApp, type App } from './app.js';
 import { prepareDefaultModels } from './default-models.js';
@@ -36,7 +37,8 @@ async function main(): Promise<number> {
   try {
     config = loadConfig(process.argv.slice(2), process.env);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
+    // One line: the whole help after it would scroll the error out of sight.
+    process.stderr.write(`${(error as Error).message} (${commandLine('serve', '--help')} lists every setting)\n`);
     return 2;
   }
   if (config === 'help') {

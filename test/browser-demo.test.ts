@@ -29,3 +29,15 @@ t.test('the browser demo streams a (fake) microphone and shows partials and fina
   await page.waitForFunction(() => document.querySelector('#connection')?.textContent === 'closed');
   t.same(problems, [], `no errors in the page: ${problems.join('; ')}`);
 });
+
+t.test('the Socket.IO demo page calls the synthetic model out too', { skip: noChromium }, async (t) => {
+  const app = await startTestServer();
+  t.teardown(() => app.close());
+  const browser = await launchWithMicrophone(join(fixturesDir, 'speech', 'jfk.wav'));
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${app.httpUrl}/socketio.html`);
+  await page.waitForSelector('#model-notice', { state: 'visible' });
+  t.match(await page.textContent('#model-notice'), /synthetic stand-in model: transcripts are nonsense/, 'the notice');
+  t.equal(await page.textContent('#model'), 'ggml-tiny.en-synthetic.bin (synthetic)', 'model indicator');
+});

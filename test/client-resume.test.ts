@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { within } from '../bench/lib/wait.js';
 import { StreamClient, type Transcript } from '../client/index.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { startTestServer } from './helpers/stream-server.js';
@@ -56,15 +57,17 @@ t.test('close() during a reconnect backoff stops reconnecting', async (t) => {
   t.teardown(() => app.close());
   const proxy = await TcpProxy.start(Number(new URL(app.streamUrl).port));
   t.teardown(() => proxy.close());
-  const client = new StreamClient(app.streamUrl.replace(/:\d+\//, `:${proxy.port}/`), { reconnectDelayMs: 200 });
+  const reconnectDelayMs = 200;
+  const client = new StreamClient(app.streamUrl.replace(/:\d+\//, `:${proxy.port}/`), { reconnectDelayMs });
   const closed: number[] = [];
   client.on('closed', (c) => closed.push(c.code));
   await client.connect();
   const reconnecting = new Promise((resolve) => client.on('reconnecting', resolve));
   proxy.cut();
-  await reconnecting;
+  await within(reconnecting, 'the reconnecting event after the cut');
   client.close();
-  await sleep(600);
+  // Not a synchronisation: the window in which the cancelled reconnect would have connected, three times its delay.
+  await sleep(3 * reconnectDelayMs);
   t.equal(proxy.connections, 1, 'no connection was opened after close()');
   t.same(closed, [1000], 'closed once');
 });
@@ -79,8 +82,10 @@ t.test('end() followed by a drop: the client resumes and still gets the last fin
   await client.connect();
   // Ends inside the 17 s utterance of silero_test_en.wav, whose final takes a while to compute.
   await play(client, speech('silero_test_en.wav').subarray(16000 * 20, 16000 * 33), SPEED);
+  const relayed = proxy.bytesToServer;
   const done = client.end();
-  await sleep(20);
+  // The end message is on its way to the server, which has not read it yet, let alone sent the final.
+  await proxy.untilToServer(relayed);
   proxy.cut();
   t.equal((await done).code, 1000, 'ended normally on the resumed connection');
   t.equal(proxy.connections, 2, 'one reconnect');

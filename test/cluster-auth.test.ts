@@ -6,13 +6,14 @@ import { Cluster } from './helpers/cluster.js';
 import { checkContinuity } from './helpers/continuity-checks.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { checkShapes } from './helpers/stream-checks.js';
+import { needs } from './helpers/system-programs.js';
 import { vadRegions } from './helpers/stream-server.js';
 
 const OWNER_KEY = 'owner-api-key-0123456789abcdef';
 const THIEF_KEY = 'thief-api-key-0123456789abcdef';
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-t.test('a resume token stolen by another principal is refused on every instance; the session goes on undisturbed', async (t) => {
+t.test('a resume token stolen by another principal is refused on every instance; the session goes on undisturbed', { skip: needs('haproxy', 'redis-server') }, async (t) => {
   const cluster = await Cluster.start(t, { API_KEY_HASHES: [OWNER_KEY, THIEF_KEY].map(sha256).join(',') });
   const audio = speech('jfk.wav');
   const owner = await RawStreamClient.connect(cluster.proxy.streamUrl, {}, ['bearer', OWNER_KEY]);

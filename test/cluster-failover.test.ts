@@ -1,6 +1,7 @@
 // Sessions in Redis behind HAProxy: an instance killed mid-utterance, a rolling restart, a resume on another
 // instance while the owner lives. Real redis-server, haproxy and server processes (see helpers/cluster.ts).
 import t from 'tap';
+import { within } from '../bench/lib/wait.js';
 import { StreamClient } from '../client/index.js';
 import type { VadSegment } from '../engine/index.js';
 import { Cluster } from './helpers/cluster.js';
@@ -8,16 +9,17 @@ import { checkContinuity } from './helpers/continuity-checks.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { vadRegions } from './helpers/stream-server.js';
 import { collect, play } from './helpers/client-playback.js';
+import { needs } from './helpers/system-programs.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
 
 
 /** The session id the client's first connection announced. */
 function sessionOf(client: StreamClient): Promise<string> {
-  return new Promise((resolve) => client.on('session', (s) => resolve(s.sessionId)));
+  return within(new Promise((resolve) => client.on('session', (s) => resolve(s.sessionId))), 'the session announcement');
 }
 
-t.test('SIGKILL of the instance holding a session mid-utterance: the client resumes through HAProxy on another, nothing lost or repeated', async (t) => {
+t.test('SIGKILL of the instance holding a session mid-utterance: the client resumes through HAProxy on another, nothing lost or repeated', { skip: needs('haproxy', 'redis-server') }, async (t) => {
   const cluster = await Cluster.start(t);
   const audio = speech('jfk.wav');
   const client = new StreamClient(cluster.proxy.streamUrl, { reconnectDelayMs: 50 });
@@ -54,7 +56,7 @@ async function playUntil(client: StreamClient, audio: Int16Array, speed: number,
   return sent;
 }
 
-t.test('a rolling restart of all three instances while four sessions stream: every session goes on, nothing lost or repeated', async (t) => {
+t.test('a rolling restart of all three instances while four sessions stream: every session goes on, nothing lost or repeated', { skip: needs('haproxy', 'redis-server') }, async (t) => {
   const cluster = await Cluster.start(t);
   const audios = [speech('jfk.wav'), speech('silero_test_en.wav').subarray(0, 16000 * 12), speech('6930-75918-0000.wav'), speech('7902-96591-0000.wav')];
   const clients = audios.map(() => new StreamClient(cluster.proxy.streamUrl, { reconnectDelayMs: 50 }));
@@ -84,7 +86,7 @@ t.test('a rolling restart of all three instances while four sessions stream: eve
   messages.forEach((m, i) => checkContinuity(t, m, regions[i] as VadSegment[], `session ${i + 1}`));
 });
 
-t.test('a resume that reaches another instance while the owner lives: the owner lets go, the session goes on, nothing repeated', async (t) => {
+t.test('a resume that reaches another instance while the owner lives: the owner lets go, the session goes on, nothing repeated', { skip: needs('haproxy', 'redis-server') }, async (t) => {
   const cluster = await Cluster.start(t);
   const [owner, other] = cluster.instances as [typeof cluster.instances[0], typeof cluster.instances[0]];
   const proxy = await TcpProxy.start(owner.port);

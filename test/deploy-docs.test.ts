@@ -7,6 +7,7 @@ import t from 'tap';
 import { projectRoot } from '../engine/index.js';
 import { loadConfig } from '../server/config.js';
 import { HAPROXY } from './helpers/haproxy.js';
+import { needs } from './helpers/system-programs.js';
 
 const FILES = ['deploy/haproxy.cfg', 'deploy/whisper-stream@.service', 'deploy/whisper-stream.env'];
 
@@ -28,7 +29,7 @@ t.test('the shared settings file holds valid settings, with a shared session sto
   t.match(config, { sessionStore: /^redis:\/\//, host: '0.0.0.0' });
 });
 
-t.test('haproxy accepts deploy/haproxy.cfg', async (t) => {
+t.test('haproxy accepts deploy/haproxy.cfg', { skip: needs('haproxy') }, async (t) => {
   const env = { ...process.env, STT_LISTEN: '127.0.0.1:8080', STT_S1: '127.0.0.1:8081', STT_S2: '127.0.0.1:8082', STT_S3: '127.0.0.1:8083' };
   const { stdout } = await promisify(execFile)(HAPROXY, ['-c', '-f', join(projectRoot, 'deploy/haproxy.cfg')], { env });
   t.match(stdout, /Configuration file is valid/);

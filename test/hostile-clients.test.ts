@@ -9,6 +9,7 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { encodeWav, fixturesDir } from '../engine/index.js';
 import { StreamClient } from '../bench/lib/raw-stream-client.js';
+import { pollUntil } from '../bench/lib/wait.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { startTestServer } from './helpers/stream-server.js';
@@ -27,11 +28,9 @@ function upload(url: string, fields: Record<string, string>, file: Uint8Array = 
 
 /** Resolves once the server's session counts satisfy `ready` (a dropped connection takes a moment to be noticed). */
 async function stats(url: string, ready: (sessions: { attached: number; detached: number }) => boolean): Promise<void> {
-  for (;;) {
-    const { sessions } = (await (await fetch(`${url}/stats`)).json()) as { sessions: { attached: number; detached: number } };
-    if (ready(sessions)) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  const sessions = async (): Promise<{ attached: number; detached: number }> =>
+    ((await (await fetch(`${url}/stats`)).json()) as { sessions: { attached: number; detached: number } }).sessions;
+  await pollUntil(sessions, ready, { intervalMs: 0 });
 }
 
 /** A WAV header that claims `sampleRate`, over 64 KB of samples. */

@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { pollUntil } from '../bench/lib/wait.js';
 import type { App } from '../server/app.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { StreamClient } from '../bench/lib/raw-stream-client.js';
@@ -24,14 +24,9 @@ async function scrape(app: App): Promise<{ contentType: string; samples: Scrape 
 
 const value = (samples: Scrape, series: string): number => samples.get(series) ?? Number.NaN;
 
-/** Scrapes until `done` holds; the test's own timeout bounds the wait. */
-async function scrapeUntil(app: App, done: (samples: Scrape) => boolean): Promise<Scrape> {
-  for (;;) {
-    const { samples } = await scrape(app);
-    if (done(samples)) return samples;
-    await sleep(25);
-  }
-}
+/** Scrapes until `done` holds; fails with the last scrape after the default wait. */
+const scrapeUntil = (app: App, done: (samples: Scrape) => boolean): Promise<Scrape> =>
+  pollUntil(async () => (await scrape(app)).samples, done, { intervalMs: 25 });
 
 t.test('/metrics: Prometheus text whose counters move with a real session', async (t) => {
   const app = await startTestServer({ RESUME_TTL_MS: '300' });
@@ -59,7 +54,9 @@ t.test('/metrics: Prometheus text whose counters move with a real session', asyn
 
   const client = await StreamClient.connect(app.streamUrl);
   const half = jfk.subarray(0, jfk.length / 2);
-  await client.stream(half, { speed: 4, frameMs: 20 });
+  // At real time: at 4x a busy machine ran only the finals of these utterances, no partial, and the wait below then
+  // lasted until the idle timeout closed the socket.
+  await client.stream(half, { speed: 1, frameMs: 20 });
   await client.waitFor((m) => m['type'] === 'transcript' && m['is_final'] === false);
   const during = await scrape(app);
   t.equal(value(during.samples, 'stt_sessions_active{state="attached"}'), 1, 'one attached session while streaming');

@@ -5,6 +5,7 @@ import type { SessionCheckpoint, TranscriptEvent } from '../engine/pipeline/inde
 import { createLogger } from '../server/log.js';
 import { RedisSessionStore } from '../server/sessions/redis-session-store.js';
 import { RedisServer } from './helpers/redis-server.js';
+import { needs } from './helpers/system-programs.js';
 
 const log = createLogger('error', (line) => process.stderr.write(line));
 const record = { id: 's1', principal: 'alice', resumeTokenHash: 'ab'.repeat(32), createdAt: 1, detachedAt: null };
@@ -21,7 +22,7 @@ const checkpoint = (audioSample: number): SessionCheckpoint => ({
 });
 const transcript = (seq: number): TranscriptEvent => ({ text: `t${seq}`, isFinal: true, endOfSpeech: true, language: 'en', segmentId: seq, turnId: seq, seq, startMs: 0, endMs: 10, words: [] });
 
-t.test('a checkpoint and the transcripts before it are stored together; another instance takes the session and fences out the first', async (t) => {
+t.test('a checkpoint and the transcripts before it are stored together; another instance takes the session and fences out the first', { skip: needs('redis-server') }, async (t) => {
   const redis = await RedisServer.start();
   const a = await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log });
   const b = await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log });
@@ -51,7 +52,7 @@ t.test('a checkpoint and the transcripts before it are stored together; another 
   t.equal(await a.peek('s1'), undefined, 'deleted by its owner');
 });
 
-t.test('after Redis restarts empty, the next write stores the whole session again', async (t) => {
+t.test('after Redis restarts empty, the next write stores the whole session again', { skip: needs('redis-server') }, async (t) => {
   const redis = await RedisServer.start();
   const a = await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log });
   t.teardown(async () => {
@@ -79,7 +80,7 @@ t.test('after Redis restarts empty, the next write stores the whole session agai
   t.match(await a.peek('s1'), { record: { principal: 'alice' }, checkpoint: { audioSample: 32000 }, nextSeq: 2, log: [{ seq: 0 }, { seq: 1 }] });
 });
 
-t.test('a Redis that hangs: a write gives up after its timeout, later ones fail at once until Redis answers again', async (t) => {
+t.test('a Redis that hangs: a write gives up after its timeout, later ones fail at once until Redis answers again', { skip: needs('redis-server') }, async (t) => {
   const redis = await RedisServer.start();
   const a = await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log });
   t.teardown(async () => {

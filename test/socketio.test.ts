@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import t from 'tap';
+import { pollUntil } from '../bench/lib/wait.js';
 import { fixturesDir } from '../engine/index.js';
 import { hashApiKey } from '../server/auth/authenticator.js';
 import { launchWithMicrophone, noChromium } from './helpers/chromium.js';
@@ -30,7 +31,7 @@ async function stats(url: string): Promise<{ sessions: { active: number }; conne
 
 /** Waits (polling /stats) until the server holds no session: the end of a connection is handled asynchronously. */
 async function noSessions(url: string): Promise<void> {
-  while ((await stats(url)).sessions.active > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  await pollUntil(() => stats(url), (now) => now.sessions.active === 0, { what: 'no session left on the server' });
 }
 
 /** Refused connection attempts reject with ConnectRefused; returns it. */

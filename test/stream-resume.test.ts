@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { pollUntil } from '../bench/lib/wait.js';
 import type { App } from '../server/app.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { checkOrdering, checkShapes, type Transcript } from './helpers/stream-checks.js';
@@ -15,14 +15,8 @@ interface Stats {
 
 const stats = async (app: App): Promise<Stats> => (await (await fetch(`${app.httpUrl}/stats`)).json()) as Stats;
 
-/** Polls /stats until `done` holds; the test's own timeout bounds the wait. */
-async function statsUntil(app: App, done: (s: Stats) => boolean): Promise<Stats> {
-  for (;;) {
-    const now = await stats(app);
-    if (done(now)) return now;
-    await sleep(20);
-  }
-}
+/** Polls /stats until `done` holds; fails with the last stats after the default wait. */
+const statsUntil = (app: App, done: (s: Stats) => boolean): Promise<Stats> => pollUntil(() => stats(app), done);
 
 const finalsOf = (transcripts: Transcript[]): { text: string; start_ms: number; end_ms: number }[] =>
   transcripts.filter((m) => m.is_final).map(({ text, start_ms, end_ms }) => ({ text, start_ms, end_ms }));
@@ -92,7 +86,7 @@ t.test('resending from audio_ms counts no sample twice, whatever the frame sizes
   const session = await first.session();
   // 1007 samples: not a whole number of milliseconds.
   first.sendBytes(new Uint8Array(pcm.buffer, pcm.byteOffset, 1007 * 2));
-  while ((await audioSeconds()) < 1007 / 16000) await sleep(10);
+  await pollUntil(audioSeconds, (seconds) => seconds >= 1007 / 16000, { intervalMs: 10 });
   first.drop();
   await statsUntil(app, (s) => s.sessions.detached === 1);
 

@@ -2,7 +2,7 @@
 // Plain ES modules served by the server itself: no build step, no CDN.
 import { StreamClient } from '/client/index.js';
 import { openMicrophone } from '/microphone.js';
-import { $, count, state } from '/page.js';
+import { $, count, showModel, state } from '/page.js';
 
 let client;
 let audio;
@@ -44,27 +44,7 @@ async function stop() {
   $('start').disabled = false;
 }
 
-// What the server transcribes with (GET /readyz), so the synthetic stand-in's nonsense surprises no one.
-async function showModel() {
-  const response = await fetch('/readyz', { cache: 'no-store' });
-  if (response.status === 503) {
-    $('model').textContent = 'loading';
-    setTimeout(() => showModel().catch(modelUnknown), 1000);
-    return;
-  }
-  if (!response.ok) throw new Error(`/readyz answered ${response.status}`);
-  const { model } = await response.json();
-  // null: finals go to another server (FORWARD_URL) and no model runs here.
-  $('model').textContent = model ? `${model.file} (${model.synthetic ? 'synthetic' : 'real'})` : 'remote (forwarded finals)';
-  $('model-notice').hidden = !model?.synthetic;
-}
-
-function modelUnknown(error) {
-  console.warn('cannot tell the model', error);
-  $('model').textContent = 'unknown';
-}
-
-showModel().catch(modelUnknown);
+showModel();
 $('start').addEventListener('click', () => start().catch((error) => {
   console.error(error);
   state(`error: ${error.message}`, 'error');

@@ -2,8 +2,9 @@
 // with the client bundle the server itself serves. A `?token=` on this page's URL is passed as `auth: { token }`.
 import { io } from '/socket.io/socket.io.esm.min.js';
 import { openMicrophone } from '/microphone.js';
-import { $, count, state } from '/page.js';
+import { $, count, showModel, state } from '/page.js';
 
+showModel();
 const token = new URLSearchParams(location.search).get('token');
 const socket = io('/speech', { auth: token ? { token } : {} });
 socket.on('connect', () => {

@@ -51,7 +51,8 @@ export async function runClient(url: string, timeline: Timeline, drainMs: number
   await client.stream(timeline.pcm, { speed: 1, frameMs: FRAME_MS });
   let timer: NodeJS.Timeout | undefined;
   const drained = await Promise.race([
-    client.end(),
+    // drainMs is this wait's own limit.
+    client.end({ timeoutMs: Infinity }),
     new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), drainMs);
     }),

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
+import { WAIT_MS, described, shown, within, type WaitOptions } from './wait.js';
 
 export interface Received {
   /** performance.now() at arrival. */
@@ -59,8 +60,8 @@ export class StreamClient {
   }
 
   /** The `session` message every connection starts with. */
-  session(): Promise<{ session_id: string; resume_token: string; resume_ttl_ms: number }> {
-    return this.waitFor((m) => m['type'] === 'session') as Promise<never>;
+  session(options: WaitOptions = {}): Promise<{ session_id: string; resume_token: string; resume_ttl_ms: number }> {
+    return this.waitFor((m) => m['type'] === 'session', { what: 'the session message', ...options }) as Promise<never>;
   }
 
   /** Sends PCM in frames, paced against the clock so lateness in one frame does not push back the rest. */
@@ -105,26 +106,36 @@ export class StreamClient {
     return this.messages.map((m) => m.data).filter((m) => m['type'] === 'error');
   }
 
-  /** Resolves with the first message (old or new) that matches. */
-  async waitFor(match: (message: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-    for (;;) {
-      const found = this.messages.find((m) => match(m.data));
-      if (found) return found.data;
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error('socket closed before the expected message arrived');
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          this.waiters.delete(wake);
-          resolve();
-        };
-        this.waiters.add(wake);
-        this.ws.once('close', wake);
-      });
-    }
+  /** Resolves with the first message (old or new) that matches; fails when the socket closes or time runs out. */
+  waitFor(match: (message: Record<string, unknown>) => boolean, options: WaitOptions = {}): Promise<Record<string, unknown>> {
+    const what = options.what ?? described(match);
+    const waiting = async (): Promise<Record<string, unknown>> => {
+      for (;;) {
+        const found = this.messages.find((m) => match(m.data));
+        if (found) return found.data;
+        if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed before ${what}; saw last: ${this.lastSeen()}`);
+        await new Promise<void>((resolve) => {
+          const wake = (): void => {
+            this.waiters.delete(wake);
+            resolve();
+          };
+          this.waiters.add(wake);
+          this.ws.once('close', wake);
+        });
+      }
+    };
+    return within(waiting(), what, options.timeoutMs ?? WAIT_MS, () => this.lastSeen());
   }
 
   /** Sends {"type":"end"} and waits for the server to close the socket. */
-  async end(): Promise<{ code: number; reason: string }> {
+  async end(options: WaitOptions = {}): Promise<{ code: number; reason: string }> {
     this.sendJson({ type: 'end' });
-    return this.closed;
+    return within(this.closed, options.what ?? 'the close after {"type":"end"}', options.timeoutMs ?? WAIT_MS, () => this.lastSeen());
+  }
+
+  /** The last message received, for a failed wait's message. */
+  private lastSeen(): string {
+    const last = this.messages.at(-1);
+    return last === undefined ? `no message (${this.messages.length} in all)` : `${shown(last.data)} (${this.messages.length} messages in all)`;
   }
 }

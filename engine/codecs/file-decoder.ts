@@ -13,6 +13,7 @@ import { AudioDecodeError } from './errors.js';
 import { OggDemuxer } from './ogg.js';
 import { OpusStream, opusPacketSamples, parseOpusHead } from './opus.js';
 import { BYTES_PER_SAMPLE, RawPcmConverter } from './raw-pcm.js';
+import { TO_WAV } from '../commands.js';
 import { readWavLayout } from './wav.js';
 import { WebmDemuxer } from './webm.js';
 
@@ -147,12 +148,12 @@ async function decodeAny(data: Uint8Array, limits: FileLimits): Promise<DecodedF
     case 'mp4':
       throw new AudioDecodeError(
         'unsupported_audio',
-        `MP4/M4A audio (AAC) is not supported: no AAC decoder ships with this server; send ${FILE_FORMATS}`,
+        `MP4/M4A audio (AAC) is not supported: no AAC decoder ships with this server; send ${FILE_FORMATS}, or ${TO_WAV}`,
       );
     case null:
       throw new AudioDecodeError(
         'unsupported_audio',
-        `the file is in no format this server reads; send ${FILE_FORMATS}`,
+        `the file is in no format this server reads; send ${FILE_FORMATS}, or ${TO_WAV}`,
       );
   }
 }

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { commandLine } from '../commands.js';
 import { modelsDir, projectRoot } from '../paths.js';
 
 export interface ResolvedModel {
@@ -31,7 +32,8 @@ export function resolveModelPath(explicit?: string): ResolvedModel {
     throw Object.assign(
       new Error(
         `no Whisper model found: pass a path, set WHISPER_MODEL, or put ${DEFAULT_MODEL_FILES.join(' or ')} in ${modelsDir} ` +
-          '(npm run models:fetch for the real tiny.en, npm run models:synthetic for the offline stand-in)',
+          `(${commandLine('modelsFetch', 'tiny.en')} for the real one, ${commandLine('modelsSynthetic', 'tiny.en')} for the offline ` +
+          'stand-in)',
       ),
       { code: 'MODEL_FILE' },
     );
@@ -65,5 +67,25 @@ export function isMultilingualModel(path: string): boolean {
   return header.readInt32LE(4) >= MULTILINGUAL_VOCAB;
 }
 
+/**
+ * Throws (code MODEL_FILE) unless `path` starts as a whisper.cpp Silero VAD file does: the ggml magic, then the
+ * model type "silero-16k"; so a wrong file is refused before a server listens rather than when the VAD loads.
+ */
+export function checkVadModelFile(path: string): void {
+  const header = Buffer.alloc(8 + SILERO_TYPE.length);
+  const fd = openSync(path, 'r');
+  try {
+    const read = readSync(fd, header, 0, header.length, 0);
+    if (read < header.length || header.readUInt32LE(0) !== GGML_MAGIC || header.toString('latin1', 8) !== SILERO_TYPE) {
+      throw Object.assign(new Error(`${path} is not a Silero VAD ggml model file (whisper.cpp's format, e.g. ${DEFAULT_VAD_FILE})`), {
+        code: 'MODEL_FILE',
+      });
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const SILERO_TYPE = 'silero-16k';
 const GGML_MAGIC = 0x67676d6c;
 const MULTILINGUAL_VOCAB = 51865;

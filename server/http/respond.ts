@@ -1,11 +1,22 @@
 /** Writing small HTTP answers: JSON bodies, and refusals of WebSocket upgrades on the raw socket. */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Refusal, RefusalCode, StatusOf } from '../../protocol/http-errors.js';
 
 export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'cache-control': 'no-store', ...headers });
   res.end(payload);
+}
+
+/** A refusal of a plain HTTP request: its status is the one protocol/http-errors.ts gives its code. */
+export function refuse<C extends RefusalCode>(
+  res: ServerResponse,
+  status: NoInfer<StatusOf<C>>,
+  body: Refusal<C>,
+  headers: Record<string, string> = {},
+): void {
+  json(res, status, body, headers);
 }
 
 /** OpenAI's error shape, which every /v1/ route answers in. */
@@ -16,7 +27,13 @@ export function openAiError(res: ServerResponse, status: number, code: string, m
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
-export function refuseUpgrade(socket: Duplex, status: number, body: unknown, headers: Record<string, string> = {}): void {
+/** A refused WebSocket upgrade: its status is the one protocol/http-errors.ts gives its code. */
+export function refuseUpgrade<C extends RefusalCode>(
+  socket: Duplex,
+  status: NoInfer<StatusOf<C>>,
+  body: Refusal<C>,
+  headers: Record<string, string> = {},
+): void {
   const payload = JSON.stringify(body);
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { OriginPolicy } from './origin-policy.js';
 import { requestTarget } from './request-target.js';
-import { json, openAiError } from './respond.js';
+import { json, openAiError, refuse } from './respond.js';
 import { serveStatic } from './static-files.js';
 
 /** What the routes read once the server is ready. */
@@ -43,12 +43,12 @@ export class HttpRouter {
 
   route(req: IncomingMessage, res: ServerResponse, accepting: boolean): void {
     const target = requestTarget(req);
-    if (!target) return json(res, 400, { error: 'bad request target' });
+    if (!target) return refuse(res, 400, { error: 'bad request target' });
     const path = target.pathname;
     const runtime = accepting ? this.runtime : null;
     if (path.startsWith('/v1/')) return this.openAi(req, res, path, target.searchParams, runtime);
     if (path.startsWith('/v3/')) return this.vendorApi(req, res, path, target.searchParams, runtime);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/metrics') return this.renderMetrics(res);
     if (path === '/readyz') {
@@ -59,14 +59,14 @@ export class HttpRouter {
       return json(res, 200, { status: 'ready', ...runtime.describe(), sessions: this.connections(), eventLoopLag: lag });
     }
     if (path === '/stats') {
-      if (!runtime) return json(res, 503, { error: 'not ready' });
+      if (!runtime) return refuse(res, 503, { error: 'not ready' });
       return json(res, 200, { ...runtime.stats(), connections: this.connections() });
     }
     void serveStatic(req, res, path).then(
-      (served) => served || json(res, 404, { error: 'not found' }),
+      (served) => served || refuse(res, 404, { error: 'not found' }),
       (error: unknown) => {
         this.log.error('serving a file failed', { error });
-        json(res, 500, { error: 'internal error' });
+        refuse(res, 500, { error: 'internal error' });
       },
     );
   }
@@ -115,7 +115,7 @@ export class HttpRouter {
       },
       (error: unknown) => {
         this.log.error('rendering metrics failed', { error });
-        json(res, 500, { error: 'internal error' });
+        refuse(res, 500, { error: 'internal error' });
       },
     );
   }

@@ -1,15 +1,13 @@
 /** Debian's headless Chromium with a fake microphone that plays a WAV file, for the browser tests. */
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { needs, programPath } from './system-programs.js';
 
 /** The reason to skip a browser test, or false when Chromium is there. */
-export const noChromium: string | false = !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)`;
+export const noChromium: string | false = needs('chromium');
 
 export function launchWithMicrophone(wavPath: string): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: programPath('chromium') ?? 'chromium',
     args: [
       '--no-sandbox',
       '--disable-gpu',

@@ -18,16 +18,20 @@ export class Cluster {
 
   static async start(t: Test, env: Record<string, string> = {}): Promise<Cluster> {
     const redis = await RedisServer.start();
-    const instances: ServerProcess[] = [];
     const ports = [await freePort(), await freePort(), await freePort()];
     const withStore = { SESSION_STORE: redis.url, ...env };
     let cluster: Cluster | null = null;
+    let instances: ServerProcess[] = [];
     t.teardown(async () => {
       await Promise.all((cluster?.instances ?? instances).map((instance) => instance.stop('SIGKILL')));
       await cluster?.proxy.stop();
       await redis.stop();
     });
-    for (const port of ports) instances.push(await ServerProcess.start(port, withStore));
+    // All three load their model at once; every one that started is stopped even when another did not.
+    const starts = await Promise.allSettled(ports.map((port) => ServerProcess.start(port, withStore)));
+    instances = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []));
+    const failed = starts.find((start): start is PromiseRejectedResult => start.status === 'rejected');
+    if (failed) throw failed.reason;
     const proxy = await HaProxy.start(ports.map((port) => `127.0.0.1:${port}`) as [string, string, string]);
     cluster = new Cluster(redis, instances, proxy, withStore);
     return cluster;
@@ -36,7 +40,10 @@ export class Cluster {
   /** The index of an instance that logged `message` (by default: started) for session `id`, once one has. */
   async holderOf(id: string, message: 'session started' | 'session taken over from another instance' = 'session started'): Promise<number> {
     // `any`: an instance that exited (killed by the test) rejects, and must not decide.
-    return Promise.any(this.instances.map((instance, i) => instance.logged(message, { session: id }).then(() => i)));
+    return Promise.any(this.instances.map((instance, i) => instance.logged(message, { session: id }).then(() => i))).catch((error: unknown) => {
+      const why = error instanceof AggregateError ? error.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('\n') : String(error);
+      throw new Error(`no instance logged "${message}" for session ${id}:\n${why}`);
+    });
   }
 
   /**

@@ -1,17 +1,17 @@
 /** A real HAProxy (Debian's) running deploy/haproxy.cfg, the configuration docs/DEPLOY.md gives, in front of instances. */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { WAIT_MS, WaitTimeout } from '../../bench/lib/wait.js';
 import { projectRoot } from '../../engine/index.js';
 import { ChildRun } from './child-process.js';
 import { freePort } from './free-port.js';
+import { programPath } from './system-programs.js';
 
 export const HAPROXY_CONFIG = join(projectRoot, 'deploy/haproxy.cfg');
-/** Debian's binary; /usr/sbin is not on every user's PATH. */
-export const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+/** Debian's binary; /usr/sbin is not on every user's PATH. Tests that need it skip with needs('haproxy'). */
+export const HAPROXY = programPath('haproxy') ?? 'haproxy';
 /** `inter` of the configuration's health checks. */
 const CHECK_INTERVAL_MS = 1000;
 
@@ -36,7 +36,12 @@ export class HaProxy {
       STT_S3: backends[2],
     });
     const proxy = new HaProxy(run, dir, port);
-    await proxy.untilUp(3);
+    try {
+      await proxy.untilUp(3);
+    } catch (error) {
+      await proxy.stop();
+      throw error;
+    }
     return proxy;
   }
 
@@ -48,11 +53,17 @@ export class HaProxy {
    * Resolves once at least `count` servers pass their health check. HAProxy reports each server state change on
    * stderr; its admin socket is asked again after each report, or after a health-check interval at most.
    */
-  async untilUp(count: number): Promise<void> {
-    while ((await this.serversUp()) < count) {
+  async untilUp(count: number, timeoutMs: number = WAIT_MS): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    let up: number;
+    while ((up = await this.serversUp()) < count) {
       if (!this.run.running) throw new Error(`haproxy exited:\n${this.run.lines.join('\n')}`);
+      if (performance.now() >= deadline) {
+        throw new WaitTimeout(`gave up after ${timeoutMs} ms waiting for ${count} servers up in haproxy; saw ${up}, and its output:\n${this.run.lines.slice(-20).join('\n')}`);
+      }
       const seen = this.run.lines.length;
-      await Promise.race([this.run.waitForLine(() => this.run.lines.length > seen), sleep(CHECK_INTERVAL_MS)]);
+      // No line within an interval is no failure: the loop asks the admin socket again.
+      await this.run.waitForLine(() => this.run.lines.length > seen, { timeoutMs: CHECK_INTERVAL_MS }).catch(() => undefined);
     }
   }
 

@@ -1,6 +1,7 @@
 /** A real redis-server (Debian's) on a free port, without persistence: stopping it loses everything, as a crash would. */
 import { ChildRun } from './child-process.js';
 import { freePort } from './free-port.js';
+import { programPath } from './system-programs.js';
 
 export class RedisServer {
   private run: ChildRun | null = null;
@@ -19,9 +20,14 @@ export class RedisServer {
 
   /** Starts it (again, on the same port) and resolves once it accepts connections. */
   async restart(): Promise<void> {
-    const run = new ChildRun('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env);
+    const run = new ChildRun(programPath('redis-server') ?? 'redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env);
     this.run = run;
-    await run.waitForLine((line) => line.includes('Ready to accept connections'));
+    try {
+      await run.waitForLine((line) => line.includes('Ready to accept connections'), { what: 'redis-server to accept connections' });
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
   }
 
   /** Freezes it (SIGSTOP): connections stay open and nothing answers, as when Redis hangs. */

@@ -1,25 +1,22 @@
-/** A throwaway self-signed certificate for localhost and 127.0.0.1, made with openssl, for tests of wss:// and https://. */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+/**
+ * A self-signed certificate for localhost and 127.0.0.1, for tests of wss:// and https://: the test-only pair in
+ * fixtures/tls (see its README), so the suite needs no openssl program.
+ */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { fixturesDir } from '../../engine/index.js';
 
 export interface SelfSigned {
   certFile: string;
   keyFile: string;
   /** The certificate itself, for a client's `ca`. */
   cert: Buffer;
+  /** Nothing to remove: the files are the repository's. Kept for the tests that call it. */
   remove(): Promise<void>;
 }
 
 export async function selfSigned(): Promise<SelfSigned> {
-  const dir = await mkdtemp(join(tmpdir(), 'wss-cert-'));
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  await promisify(execFile)('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ]);
-  return { certFile, keyFile, cert: await readFile(certFile), remove: () => rm(dir, { recursive: true, force: true }) };
+  const certFile = join(fixturesDir, 'tls', 'localhost-cert.pem');
+  const keyFile = join(fixturesDir, 'tls', 'localhost-key.pem');
+  return { certFile, keyFile, cert: await readFile(certFile), remove: () => Promise.resolve() };
 }

@@ -1,5 +1,6 @@
 /** A real server instance as a child process (node dist/server/main.js), as a deployment runs it. */
 import { join } from 'node:path';
+import type { WaitOptions } from '../../bench/lib/wait.js';
 import { projectRoot } from '../../engine/index.js';
 import { ChildRun } from './child-process.js';
 import { SILERO, TINY_EN } from './engine-fixtures.js';
@@ -34,9 +35,15 @@ export class ServerProcess {
       LOG_FORMAT: 'json',
       ...env,
     });
-    const listening = parse(await run.waitForLine((line) => parse(line)?.msg === 'listening'));
-    await run.waitForLine((line) => parse(line)?.msg === 'ready');
-    return new ServerProcess(run, Number(listening?.['port']));
+    try {
+      const listening = parse(await run.waitForLine((line) => parse(line)?.msg === 'listening', { what: 'the server to log "listening"' }));
+      await run.waitForLine((line) => parse(line)?.msg === 'ready', { what: 'the server to log "ready"' });
+      return new ServerProcess(run, Number(listening?.['port']));
+    } catch (error) {
+      // Nobody else holds it yet to stop it.
+      await run.stop('SIGKILL');
+      throw error;
+    }
   }
 
   get streamUrl(): string {
@@ -48,9 +55,10 @@ export class ServerProcess {
   }
 
   /** The first log entry, past or future, with message `msg` whose fields include `fields`. */
-  async logged(msg: string, fields: Record<string, unknown> = {}): Promise<LogEntry> {
+  async logged(msg: string, fields: Record<string, unknown> = {}, options: WaitOptions = {}): Promise<LogEntry> {
     const matches = (entry: LogEntry | null): entry is LogEntry => entry?.msg === msg && Object.entries(fields).every(([key, value]) => entry[key] === value);
-    return parse(await this.run.waitForLine((line) => matches(parse(line)))) as LogEntry;
+    const what = `the log entry ${JSON.stringify({ msg, ...fields })} of the server on port ${this.port}`;
+    return parse(await this.run.waitForLine((line) => matches(parse(line)), { what, ...options })) as LogEntry;
   }
 
   /** How many entries with message `msg` it has logged so far. */

@@ -1,6 +1,7 @@
 /** The official socket.io-client on the /speech namespace, recording every event the server emits, in order. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { WAIT_MS, described, shown, within, type WaitOptions } from '../../bench/lib/wait.js';
 
 export interface Received {
   name: string;
@@ -54,24 +55,40 @@ export class SpeechIoClient {
     });
   }
 
-  /** The first event (from the start) that matches, waiting for it if need be. */
-  async waitFor(match: (event: Received) => boolean): Promise<Received> {
-    for (;;) {
-      const found = this.events.find(match);
-      if (found) return found;
-      if (this.disconnected !== null) throw new Error(`disconnected (${this.disconnected}) before the expected event arrived`);
-      await new Promise<void>((resolve) => this.waiters.add(resolve));
-    }
+  /** The first event (from the start) that matches, waiting for it if need be (up to the timeout). */
+  waitFor(match: (event: Received) => boolean, options: WaitOptions = {}): Promise<Received> {
+    const what = options.what ?? described(match);
+    const waiting = async (): Promise<Received> => {
+      for (;;) {
+        const found = this.events.find(match);
+        if (found) return found;
+        if (this.disconnected !== null) throw new Error(`disconnected (${this.disconnected}) before ${what}; saw last: ${this.lastSeen()}`);
+        await new Promise<void>((resolve) => this.waiters.add(resolve));
+      }
+    };
+    return within(waiting(), what, options.timeoutMs ?? WAIT_MS, () => this.lastSeen());
   }
 
-  /** Resolves with the reason once the socket has disconnected. */
-  async closed(): Promise<string> {
-    while (this.disconnected === null) await new Promise<void>((resolve) => this.waiters.add(resolve));
-    return this.disconnected;
+  /** Resolves with the reason once the socket has disconnected (up to the timeout). */
+  closed(options: WaitOptions = {}): Promise<string> {
+    const waiting = async (): Promise<string> => {
+      while (this.disconnected === null) await new Promise<void>((resolve) => this.waiters.add(resolve));
+      return this.disconnected;
+    };
+    return within(waiting(), options.what ?? 'the disconnect', options.timeoutMs ?? WAIT_MS, () => this.lastSeen());
   }
 
+  private lastSeen(): string {
+    const last = this.events.at(-1);
+    return last === undefined ? 'no event' : `${last.name} ${shown(last.payload)} (${this.events.length} events in all)`;
+  }
+
+  /** Emits `name` and resolves with the server's acknowledgement, failing after the default wait. */
   ack(name: string, ...args: unknown[]): Promise<Record<string, unknown>> {
-    return this.socket.emitWithAck(name, ...args) as Promise<Record<string, unknown>>;
+    const acked = this.socket.timeout(WAIT_MS).emitWithAck(name, ...args) as Promise<Record<string, unknown>>;
+    return acked.catch((error: unknown) => {
+      throw new Error(`no acknowledgement of ${name} (${error instanceof Error ? error.message : String(error)}); saw last: ${this.lastSeen()}`);
+    });
   }
 
   /** Emits 16 kHz PCM as audio-chunk events, paced against the clock; converted to `sampleRate` by repeating samples. */

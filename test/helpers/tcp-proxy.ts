@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { WAIT_MS, within } from '../../bench/lib/wait.js';
 
 /**
  * A TCP relay in front of a server, so a test can cut live connections the way a network drop does: both sides'
@@ -6,7 +7,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  */
 export class TcpProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
+  private readonly relayWaiters = new Set<() => void>();
   connections = 0;
+  /** Bytes relayed from clients to the server so far. */
+  bytesToServer = 0;
 
   private constructor(
     private readonly server: Server,
@@ -20,6 +24,11 @@ export class TcpProxy {
       const pair: [Socket, Socket] = [client, upstream];
       proxy?.pairs.add(pair);
       if (proxy) proxy.connections++;
+      client.on('data', (data: Buffer) => {
+        if (!proxy) return;
+        proxy.bytesToServer += data.length;
+        for (const wake of proxy.relayWaiters) wake();
+      });
       client.pipe(upstream).pipe(client);
       const drop = (): void => {
         client.destroy();
@@ -34,6 +43,24 @@ export class TcpProxy {
     if (address === null || typeof address === 'string') throw new Error('proxy has no port');
     proxy = new TcpProxy(server, address.port);
     return proxy;
+  }
+
+  /**
+   * Resolves once more than `bytes` have been relayed to the server, right after they were handed to its socket
+   * and before the server (in this process) can have read them: `cut()` then drops the connection just after them.
+   */
+  untilToServer(bytes: number, timeoutMs: number = WAIT_MS): Promise<void> {
+    const relayed = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.bytesToServer <= bytes) return;
+        this.relayWaiters.delete(check);
+        resolve();
+      };
+      this.relayWaiters.add(check);
+      check();
+    });
+    const what = `more than ${bytes} bytes relayed to the server`;
+    return within(relayed, what, timeoutMs, () => `${this.bytesToServer} bytes`);
   }
 
   /** Stops reading from the server on every relayed connection, as a client that never reads would. */

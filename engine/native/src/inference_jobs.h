@@ -32,7 +32,7 @@ class InferenceJob : public Napi::AsyncWorker {
   WhisperModel* owner_;
   std::shared_ptr<WhisperInstance> instance_;
   std::vector<float> samples_;
-  std::string code_ = "INFERENCE_FAILED";
+  ErrorCode code_ = error_code::INFERENCE_FAILED;
 };
 
 InferenceJob* make_transcription_job(Napi::Env env, WhisperModel* owner, std::shared_ptr<WhisperInstance> instance,

@@ -4,12 +4,15 @@
 
 #include <string>
 
+#include "error_codes.h"
+
 namespace wsa {
 
-// Errors carry a stable `code` so callers can branch without parsing messages.
-inline Napi::Error make_error(Napi::Env env, const std::string& code, const std::string& message) {
+// Errors carry a stable `code` so callers can branch without parsing messages; the codes are the constants of
+// error_codes.h, generated from engine/error-codes.json.
+inline Napi::Error make_error(Napi::Env env, ErrorCode code, const std::string& message) {
   Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, code));
+  error.Set("code", Napi::String::New(env, code.name));
   return error;
 }
 

@@ -76,7 +76,7 @@ bool prime(whisper_context* ctx, whisper_state* state, const std::vector<float>&
   const int rc = whisper_full_with_state(ctx, state, p, samples.data(), static_cast<int>(samples.size()));
   take_logged_errors();
   if (rc != 0) {
-    failure = {"INFERENCE_FAILED", "computing the mel spectrogram failed (whisper.cpp code " + std::to_string(rc) + ")"};
+    failure = {error_code::INFERENCE_FAILED, "computing the mel spectrogram failed (whisper.cpp code " + std::to_string(rc) + ")"};
     return false;
   }
   return true;
@@ -84,7 +84,7 @@ bool prime(whisper_context* ctx, whisper_state* state, const std::vector<float>&
 
 Failure from_log(const std::string& what, int rc) {
   const std::string why = take_logged_errors();
-  return {"INFERENCE_FAILED", what + " failed (whisper.cpp code " + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why)};
+  return {error_code::INFERENCE_FAILED, what + " failed (whisper.cpp code " + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why)};
 }
 
 int parse_audio_ctx(const Napi::Value& options, const char* what, whisper_context* ctx, size_t n_samples) {
@@ -163,7 +163,7 @@ TranscribeOptions parse_transcribe_options(const Napi::Value& value, whisper_con
 
 LanguageOptions parse_language_options(const Napi::Value& value, whisper_context* ctx, size_t n_samples) {
   if (!whisper_is_multilingual(ctx)) {
-    throw make_error(value.Env(), "NOT_MULTILINGUAL", "detectLanguage needs a multilingual model; this model is English-only");
+    throw make_error(value.Env(), error_code::NOT_MULTILINGUAL, "detectLanguage needs a multilingual model; this model is English-only");
   }
   const Options o(value, "options");
   LanguageOptions l;
@@ -234,7 +234,7 @@ bool run_transcription(whisper_context* ctx, whisper_state* state, const std::ve
   out.total_ms = elapsed_ms(data.clock.start);
   out.encode_ms = data.clock.encode_ms;
   if (aborted()) {
-    failure = {"ABORTED", "transcription aborted"};
+    failure = {error_code::ABORTED, "transcription aborted"};
     return false;
   }
   if (rc != 0) {
@@ -273,7 +273,7 @@ bool run_language_detection(whisper_context* ctx, whisper_state* state, const st
   take_logged_errors();
   if (!prime(ctx, state, samples, options.audio_ctx, options.threads, failure)) return false;
   if (aborted()) {
-    failure = {"ABORTED", "language detection aborted"};
+    failure = {error_code::ABORTED, "language detection aborted"};
     return false;
   }
   out.probs.assign(whisper_lang_max_id() + 1, 0.0f);

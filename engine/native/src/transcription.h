@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "error_codes.h"
 #include "whisper.h"
 
 namespace wsa {
@@ -70,9 +71,9 @@ struct LanguageOutput {
   double total_ms = 0;
 };
 
-// Why a run failed: a stable code (see EngineErrorCode in types.ts) and a message for people.
+// Why a run failed: a stable code (engine/error-codes.json) and a message for people.
 struct Failure {
-  std::string code;
+  ErrorCode code = error_code::INFERENCE_FAILED;
   std::string message;
 };
 

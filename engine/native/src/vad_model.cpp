@@ -105,7 +105,7 @@ class VadJob : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) override {
     owner_->job_finished();
     try {
-      deferred_.Reject(make_error(Env(), "INFERENCE_FAILED", e.Message()).Value());
+      deferred_.Reject(make_error(Env(), error_code::INFERENCE_FAILED, e.Message()).Value());
     } catch (const Napi::Error&) {
     }
   }
@@ -162,9 +162,9 @@ VadModel::VadModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VadModel>(
   try {
     pool_ = VadContextPool::for_path(path);
   } catch (const ModelFileError& e) {
-    throw make_error(env, "MODEL_FILE", e.what());
+    throw make_error(env, error_code::MODEL_FILE, e.what());
   } catch (const std::exception& e) {
-    throw make_error(env, "MODEL_LOAD", e.what());
+    throw make_error(env, error_code::MODEL_LOAD, e.what());
   }
   // A zeroed LSTM state is what whisper_vad_reset_state gives a fresh context.
   state_.assign(pool_->state_size(), 0.0f);
@@ -172,8 +172,8 @@ VadModel::VadModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VadModel>(
 }
 
 void VadModel::check_usable(Napi::Env env, const char* method) const {
-  if (!pool_) throw make_error(env, "FREED", std::string("VadModel.") + method + "() called after free()");
-  if (busy_) throw make_error(env, "BUSY", std::string("VadModel.") + method + "(): a detect() or segments() call is still running");
+  if (!pool_) throw make_error(env, error_code::FREED, std::string("VadModel.") + method + "() called after free()");
+  if (busy_) throw make_error(env, error_code::BUSY, std::string("VadModel.") + method + "(): a detect() or segments() call is still running");
 }
 
 Napi::Float32Array VadModel::run_windows(Napi::Env env, size_t n_samples) {
@@ -182,13 +182,13 @@ Napi::Float32Array VadModel::run_windows(Napi::Env env, size_t n_samples) {
   try {
     lease = pool_->acquire();
   } catch (const std::exception& e) {
-    throw make_error(env, "MODEL_LOAD", e.what());
+    throw make_error(env, error_code::MODEL_LOAD, e.what());
   }
   whisper_vad_context* vctx = lease->vctx;
   vad_set_state(vctx, state_.data());
   take_logged_errors();
   if (!whisper_vad_detect_speech_no_reset(vctx, pending_.data(), static_cast<int>(n_samples))) {
-    throw make_error(env, "INFERENCE_FAILED", "VAD failed: " + take_logged_errors());
+    throw make_error(env, error_code::INFERENCE_FAILED, "VAD failed: " + take_logged_errors());
   }
   vad_get_state(vctx, state_.data());
   Napi::Float32Array probs = copy_probs(env, vctx, n_samples / kWindow);

@@ -42,28 +42,28 @@ WhisperModel::WhisperModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Wh
   try {
     model = acquire_model(path, load);
   } catch (const ModelFileError& e) {
-    throw make_error(env, "MODEL_FILE", e.what());
+    throw make_error(env, error_code::MODEL_FILE, e.what());
   } catch (const std::exception& e) {
-    throw make_error(env, "MODEL_LOAD", e.what());
+    throw make_error(env, error_code::MODEL_LOAD, e.what());
   }
   take_logged_errors();
   whisper_state* state = whisper_init_state(model->ctx);
   if (state == nullptr) {
     const std::string why = take_logged_errors();
-    throw make_error(env, "MODEL_LOAD", "failed to allocate a whisper state for " + path + (why.empty() ? "" : ": " + why));
+    throw make_error(env, error_code::MODEL_LOAD, "failed to allocate a whisper state for " + path + (why.empty() ? "" : ": " + why));
   }
   instance_ = std::make_shared<WhisperInstance>(std::move(model), state);
 }
 
 const std::shared_ptr<WhisperInstance>& WhisperModel::live(Napi::Env env, const char* method) const {
-  if (!instance_) throw make_error(env, "FREED", std::string("WhisperModel.") + method + "() called after free()");
+  if (!instance_) throw make_error(env, error_code::FREED, std::string("WhisperModel.") + method + "() called after free()");
   return instance_;
 }
 
 const std::shared_ptr<WhisperInstance>& WhisperModel::idle(Napi::Env env, const char* method) const {
   const auto& instance = live(env, method);
   if (busy_) {
-    throw make_error(env, "BUSY", std::string("WhisperModel.") + method +
+    throw make_error(env, error_code::BUSY, std::string("WhisperModel.") + method +
                                       "(): this instance is already running a job; wait for it or use another instance");
   }
   return instance;
