@@ -160,9 +160,18 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       for (const stop of stops.reverse()) await stop();
     })());
   try {
-    const vad = await VadService.start(vadModelPath);
+    // A thread that dies is restarted and its streams carried on (see VadService); the log says so.
+    const vad = await VadService.start(vadModelPath, (fault) => log.warn(`speech detection thread ${fault.event}`, fault));
     stops.push(() => vad.close());
-    const pool = model ? await TranscriberPool.start({ modelPath: model.path, size: config.poolSize, threads: config.threadsPerTask, wordTimestamps: true }) : null;
+    const pool = model
+      ? await TranscriberPool.start({
+          modelPath: model.path,
+          size: config.poolSize,
+          threads: config.threadsPerTask,
+          wordTimestamps: true,
+          onFault: (error) => log.warn('a transcription worker died; Piscina replaces it', { error: error.message }),
+        })
+      : null;
     if (pool) stops.push(() => pool.close());
     const decoder = new AudioDecoder();
     stops.push(() => decoder.close());
