@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { native } from '../engine/index.js';
 import { SAMPLE_RATE, type JobClass, type JobEnd, type LoadSnapshot, type SchedulerObserver, type SchedulerStats } from '../engine/pipeline/index.js';
 import type { SessionStats, SessionTotals } from './sessions/session-registry.js';
 
@@ -120,6 +121,19 @@ export class ServerMetrics implements SchedulerObserver {
       registers,
       collect() {
         this.set(read((s) => s.scheduler().running) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'process_malloc_bytes',
+      help: 'The C heap (glibc malloc, every thread): in use, free inside its arenas, and blocks mapped on their own',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const stats = native.mallocStats();
+        if (stats.inUseBytes === undefined) return;
+        this.set({ kind: 'in_use' }, stats.inUseBytes);
+        this.set({ kind: 'free' }, stats.freeBytes ?? 0);
+        this.set({ kind: 'mmapped' }, stats.mmappedBytes ?? 0);
       },
     });
     this.runs = new Counter({
