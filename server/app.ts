@@ -280,10 +280,14 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         load: load.snapshot,
         auth: authenticator.enabled,
         forwarding: remote !== null,
+        // With SESSION_STORE: whether it answers (new /stream sessions are refused while it does not).
+        sessionStore: shared ? (shared.unavailable === null ? 'up' : 'unavailable') : null,
         scheduler: scheduler.stats,
       }),
       stats: () => ({ sessions: registry.stats, scheduler: scheduler.stats, load: load.snapshot }),
-      degraded: () => shared?.unavailable ?? null,
+      // Not degraded while the session store is down: every protocol but /stream's new sessions works without it, and a
+      // balancer that took every instance sharing the store out would stop them too. /readyz says so in its body.
+      degraded: () => null,
     });
     listening.ready({
       registry,

@@ -232,7 +232,7 @@ export class ServerMetrics implements SchedulerObserver {
     if (!storeUp) return;
     new Gauge({
       name: 'stt_session_store_up',
-      help: '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new sessions are refused)',
+      help: '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new /stream sessions are refused)',
       registers: [this.registry],
       collect() {
         this.set(storeUp() ? 1 : 0);
