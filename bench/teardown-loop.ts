@@ -67,15 +67,23 @@ async function inProcess(mode: Exclude<Mode, 'sigterm'>): Promise<string> {
   };
   const config = loadConfig([], env) as ServerConfig;
   const app = await within(startApp(config, createLogger(config.logLevel, (line) => process.stderr.write(line))), 'server start');
-  const clients = await busyClients(app.streamUrl);
-  if (mode === 'crash-then-close') {
-    await within(crashThreads('transcriber'), 'transcription workers crashed');
-    await within(crashThreads('vad'), 'speech-detection thread crashed');
+  let clients: StreamClient[] = [];
+  let closed = false;
+  try {
+    clients = await busyClients(app.streamUrl);
+    if (mode === 'crash-then-close') {
+      await within(crashThreads('transcriber'), 'transcription workers crashed');
+      await within(crashThreads('vad'), 'speech-detection thread crashed');
+    }
+    const started = performance.now();
+    await within(app.close(), 'server close');
+    closed = true;
+    return `closed in ${Math.round(performance.now() - started)} ms`;
+  } finally {
+    for (const client of clients) client.ws.terminate();
+    // A round that failed still ends its server, so the next round does not run beside it.
+    if (!closed) await app.close();
   }
-  const started = performance.now();
-  await within(app.close(), 'server close');
-  for (const client of clients) client.ws.terminate();
-  return `closed in ${Math.round(performance.now() - started)} ms`;
 }
 
 async function sigterm(): Promise<string> {
@@ -95,13 +103,21 @@ async function sigterm(): Promise<string> {
     }
     throw new Error('the server exited before it was ready');
   })();
-  await within(ready, 'server ready');
-  child.stdout.resume();
-  const clients = await busyClients(`ws://127.0.0.1:${port}/stream`);
-  const started = performance.now();
-  child.kill('SIGTERM');
-  const { code, signal } = await within(exited, 'server exit after SIGTERM');
-  for (const client of clients) client.ws.terminate();
+  let clients: StreamClient[] = [];
+  let started = 0;
+  let ended: { code: number | null; signal: NodeJS.Signals | null };
+  try {
+    await within(ready, 'server ready');
+    child.stdout.resume();
+    clients = await busyClients(`ws://127.0.0.1:${port}/stream`);
+    started = performance.now();
+    child.kill('SIGTERM');
+    ended = await within(exited, 'server exit after SIGTERM');
+  } finally {
+    for (const client of clients) client.ws.terminate();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  const { code, signal } = ended;
   const aborted = /terminate called|Segmentation fault|Aborted|FATAL ERROR/.exec(stderr);
   if (code !== 0 || signal !== null || aborted) {
     throw new Error(`the server ended with code ${code}, signal ${signal}${aborted ? `, printing "${aborted[0]}"` : ''}\n${stderr.slice(-2000)}`);
