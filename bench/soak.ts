@@ -1,18 +1,23 @@
 /**
- * Soak bench: a few streams for a long time against one server process, recording its memory, queue and the
- * clients' latency every 10 s, to show whether memory stays flat and latency does not drift.
+ * Soak bench: a few streams for a long time against one server process, each a run of sessions that open and close,
+ * recording the server's memory (by allocator), queue and the clients' latency every 10 s, to show whether memory
+ * stays flat and latency does not drift.
  *
- *   node dist/bench/soak.js [--minutes 30] [--quick (2 minutes)] [--streams 2] [server flags]
+ *   node dist/bench/soak.js [--minutes 30] [--quick (2 minutes)] [--streams 2] [--session-s 120] [server flags]
+ *
+ * --session-s: each stream ends its session and opens a new one after about this much audio; 0 keeps one session
+ * per stream for the whole run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../engine/index.js';
-import { DRAIN_MS, STAGGER_MS, runClient, type Sample } from './lib/latency-client.js';
+import { DRAIN_MS, STAGGER_MS, runClient, type ClientResult, type Sample } from './lib/latency-client.js';
 import { benchArgs } from './lib/bench-args.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { metric, scrapeMetrics } from './lib/metrics-scrape.js';
 import { startServer } from './lib/server-process.js';
-import { buildTimeline, loadClips } from './lib/speech-timeline.js';
+import { buildTimeline, loadClips, type SpeechClip } from './lib/speech-timeline.js';
 import { latencyStats } from './lib/stats.js';
 import { lineChart } from './lib/svg-chart.js';
 
@@ -27,9 +32,22 @@ interface Reading {
   t: number;
   rssMiB: number;
   heapUsedMiB: number;
+  /** Memory by who allocated it: V8's heap, ArrayBuffers and other memory V8 is told of, and glibc's malloc. */
+  allocators: Record<Allocator, number>;
   queueDepth: number;
   sessions: number;
+  /** The machine's 1-minute load average (the bench and the server share it, and others may too). */
+  load1: number;
 }
+
+const ALLOCATORS = {
+  'V8 heap (total)': 'nodejs_heap_size_total_bytes',
+  'external (ArrayBuffers)': 'nodejs_external_memory_bytes',
+  'malloc in use': 'process_malloc_bytes{kind="in_use"}',
+  'malloc free in arenas': 'process_malloc_bytes{kind="free"}',
+  'malloc mmapped blocks': 'process_malloc_bytes{kind="mmapped"}',
+} as const;
+type Allocator = keyof typeof ALLOCATORS;
 
 interface Window {
   t: number;
@@ -61,13 +79,39 @@ function windows(partials: Sample[], finals: Sample[], started: number, seconds:
 
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** One stream: sessions of about `sessionS` seconds of audio each (one session when 0), one after another. */
+async function runStream(url: string, clips: SpeechClip[], index: number, streams: number, seconds: number, sessionS: number): Promise<ClientResult> {
+  const until = performance.now() + seconds * 1000;
+  const all: ClientResult = { partials: [], finals: [], speechEndFinals: [], partialGaps: [], finalIntervals: [], unmatchedFinals: 0, errors: [] };
+  for (let session = 0; performance.now() < until; session++) {
+    const left = (until - performance.now()) / 1000;
+    const timeline = buildTimeline(clips, index + session * streams, sessionS > 0 ? Math.min(sessionS, left) : left);
+    const result = await runClient(url, timeline, DRAIN_MS);
+    all.partials.push(...result.partials);
+    all.finals.push(...result.finals);
+    all.speechEndFinals.push(...result.speechEndFinals);
+    all.partialGaps.push(...result.partialGaps);
+    all.finalIntervals.push(...result.finalIntervals);
+    all.unmatchedFinals += result.unmatchedFinals;
+    all.errors.push(...result.errors);
+  }
+  return all;
+}
+
 async function main(): Promise<void> {
-  const { values, serverFlags } = benchArgs({ minutes: { type: 'string', default: '30' }, quick: { type: 'boolean', default: false }, streams: { type: 'string', default: '2' } });
+  const { values, serverFlags } = benchArgs({
+    minutes: { type: 'string', default: '30' },
+    quick: { type: 'boolean', default: false },
+    streams: { type: 'string', default: '2' },
+    'session-s': { type: 'string', default: '120' },
+  });
   const seconds = values.quick ? 120 : Number(values.minutes) * 60;
   const streams = Number(values.streams);
+  const sessionS = Number(values['session-s']);
   const clips = await loadClips();
   const machine = machineInfo();
-  console.error(`machine: ${describeMachine(machine)}; ${streams} stream(s) for ${seconds} s`);
+  const loadAtStart = loadavg().map((n) => round(n, 2));
+  console.error(`machine: ${describeMachine(machine)}; ${streams} stream(s) for ${seconds} s; load average ${loadAtStart.join(' ')}`);
 
   const { child, port } = await startServer(serverFlags);
   const http = `http://127.0.0.1:${port}`;
@@ -75,27 +119,32 @@ async function main(): Promise<void> {
   let started = 0;
   let results;
   try {
-    const timelines = Array.from({ length: streams }, (_, i) => buildTimeline(clips, i, seconds));
     started = performance.now();
     let sampling = Promise.resolve();
     const sampler = setInterval(() => {
       sampling = sampling.then(async () => {
         const s = await scrapeMetrics(http);
-        const reading = {
+        const allocators = Object.fromEntries(
+          Object.entries(ALLOCATORS).map(([name, series]) => [name, round(metric(s, series) / MiB, 2)]),
+        ) as Record<Allocator, number>;
+        const reading: Reading = {
           t: round((performance.now() - started) / 1000, 1),
           rssMiB: round(metric(s, 'process_resident_memory_bytes') / MiB, 2),
           heapUsedMiB: round(metric(s, 'nodejs_heap_size_used_bytes') / MiB, 2),
+          allocators,
           queueDepth: metric(s, 'stt_queue_depth{kind="final"}') + metric(s, 'stt_queue_depth{kind="partial"}'),
           sessions: metric(s, 'stt_sessions_active{state="attached"}'),
+          load1: round(loadavg()[0] ?? 0, 2),
         };
         readings.push(reading);
-        console.error(`t=${reading.t}s rss ${reading.rssMiB} MiB heap ${reading.heapUsedMiB} MiB queue ${reading.queueDepth}`);
+        const native = `malloc ${allocators['malloc in use']}+${allocators['malloc free in arenas']} free+${allocators['malloc mmapped blocks']} mmapped`;
+        console.error(`t=${reading.t}s rss ${reading.rssMiB} MiB heap ${reading.heapUsedMiB} MiB ${native} queue ${reading.queueDepth} load ${reading.load1}`);
       });
     }, SAMPLE_EVERY_MS);
     results = await Promise.all(
-      timelines.map(async (timeline, i) => {
+      Array.from({ length: streams }, async (_, i) => {
         await new Promise((resolve) => setTimeout(resolve, i * STAGGER_MS));
-        return runClient(`ws://127.0.0.1:${port}/stream`, timeline, DRAIN_MS);
+        return runStream(`ws://127.0.0.1:${port}/stream`, clips, i, streams, seconds, sessionS);
       }),
     );
     clearInterval(sampler);
@@ -108,10 +157,17 @@ async function main(): Promise<void> {
   const finals = results.flatMap((r) => r.finals);
   const errors = results.flatMap((r) => r.errors);
   const warmup = Math.max(MIN_WARMUP_S, seconds * WARMUP_SHARE);
-  const steady = readings.filter((r) => r.t >= warmup && r.sessions > 0);
+  // Until the streams end: the drain after them is no steady state.
+  const streamsEnded = seconds + 5;
+  const steady = readings.filter((r) => r.t >= warmup && r.t <= streamsEnded);
   const perTenMinutes = (pick: (r: Reading) => number): number => round(slope(steady.map((r) => [r.t, pick(r)])) * 600, 3);
   const rssSlope = perTenMinutes((r) => r.rssMiB);
   const heapSlope = perTenMinutes((r) => r.heapUsedMiB);
+  const growth = (Object.keys(ALLOCATORS) as Allocator[])
+    .map((name) => ({ name, slope: perTenMinutes((r) => r.allocators[name]) }))
+    .sort((a, b) => b.slope - a.slope);
+  const loads = readings.map((r) => r.load1);
+  const load = { atStart: loadAtStart, mean: round(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length), 2), max: Math.max(...loads) };
   // Drift: latency in the first and last third of the steady part.
   const steadyFrom = started + warmup * 1000;
   const third = ((seconds - warmup) * 1000) / 3;
@@ -127,12 +183,14 @@ async function main(): Promise<void> {
   const final = latencyStats(finals.map((s) => s.ms));
   const report = [
     `machine: ${describeMachine(machine)}`,
-    `streams: ${streams} for ${seconds} s, clips ${clips.map((c) => c.name).join(', ')} in turn with 0.6-2.5 s pauses`,
+    `streams: ${streams} for ${seconds} s, ${sessionS > 0 ? `a new session every ~${sessionS} s` : 'one session each'}, clips ${clips.map((c) => c.name).join(', ')} in turn with 0.6-2.5 s pauses`,
     `command: ${command}`,
+    `machine load (1-minute average): ${load.atStart.join(' / ')} (1/5/15 min) at the start; mean ${load.mean}, max ${load.max} during the run`,
     '',
     `partial p50 / p95 / p99: ${partial.p50} / ${partial.p95} / ${partial.p99} ms (n ${partial.count}); final: ${final.p50} / ${final.p95} / ${final.p99} ms (n ${final.count})`,
     `RSS: ${readings[0]?.rssMiB} MiB at ${readings[0]?.t} s, ${steady[0]?.rssMiB} MiB after warm-up (${warmup} s), ${readings.at(-1)?.rssMiB} MiB at the end; max ${Math.max(...readings.map((r) => r.rssMiB))} MiB`,
     `slope after warm-up: RSS ${rssSlope} MiB per 10 min, heap used ${heapSlope} MiB per 10 min`,
+    `growth by allocator (MiB per 10 min, largest first): ${growth.map((g) => `${g.name} ${g.slope}`).join(', ')}`,
     `latency drift (first vs last third after warm-up): partial p95 ${drift.partialP95[0]} -> ${drift.partialP95[1]} ms, final p95 ${drift.finalP95[0]} -> ${drift.finalP95[1]} ms`,
     `max queue depth: ${Math.max(...readings.map((r) => r.queueDepth))}; errors: ${errors.length}${errors.length ? ` (${[...new Set(errors)].slice(0, 3).join('; ')})` : ''}`,
   ];
@@ -142,7 +200,7 @@ async function main(): Promise<void> {
   const dir = join(projectRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `soak-${stamp}.json`);
-  writeFileSync(file, JSON.stringify({ command, machine, streams, seconds, warmup, rssSlope, heapSlope, drift, partial, final, errors, readings, latency }, null, 2));
+  writeFileSync(file, JSON.stringify({ command, machine, load, streams, seconds, sessionS, warmup, rssSlope, heapSlope, growth, drift, partial, final, errors, readings, latency }, null, 2));
   // Quick checks keep their charts with their results; only a full run replaces the ones in docs/.
   const chartDir = values.quick ? dir : join(projectRoot, 'docs');
   const memory = join(chartDir, values.quick ? `soak-memory-${stamp}.svg` : 'soak-memory.svg');

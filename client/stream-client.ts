@@ -226,14 +226,20 @@ export class StreamClient extends Emitter<ClientEvents> {
   /** Returns true when the message (re)established the session. */
   private handle(message: Record<string, unknown>): boolean {
     switch (message['type']) {
-      case 'session':
-        this.sessionId = String(message['session_id']);
+      case 'session': {
+        const id = String(message['session_id']);
+        // A new session numbers its transcripts from 0. Only its announcement resets the count: a resume refused
+        // with `resume_failed` may end without one (1013 when no new session can start either), and the old session,
+        // resumed later, must not send again what this client already has.
+        if (id !== this.sessionId) this.lastSeq = -1;
+        this.sessionId = id;
         this.resumeToken = String(message['resume_token']);
         if (this.resuming) return false;
         if (this.options.language) this.ws?.send(JSON.stringify({ language: this.options.language }));
         this.flushUnacked(0);
         this.emit('session', { sessionId: this.sessionId, resumed: false });
         return true;
+      }
       case 'resumed':
         this.resuming = false;
         this.flushUnacked(Number(message['audio_ms']) * SAMPLES_PER_MS);
@@ -250,9 +256,9 @@ export class StreamClient extends Emitter<ClientEvents> {
       }
       case 'error':
         if (message['code'] === 'resume_failed') {
-          // The server carries on with a fresh session; audio the old one had not acknowledged is lost with it.
+          // The server carries on with a fresh session, announced next; audio the old one had not acknowledged is
+          // lost with it.
           this.resuming = false;
-          this.lastSeq = -1;
         }
         this.emit('error', { type: 'error', code: String(message['code']), message: String(message['message']) });
         return false;

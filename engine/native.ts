@@ -47,6 +47,11 @@ export interface NativeAddon {
   vadContextCount(): number;
   /** Returns freed heap memory to the system (glibc's malloc_trim); true when some was. */
   trimMemory(): boolean;
+  /**
+   * The C heap (glibc's allocator, all threads' arenas): bytes in use, bytes free inside the arenas, and blocks mapped
+   * on their own. Empty where the C library is not glibc.
+   */
+  mallocStats(): { inUseBytes?: number; freeBytes?: number; mmappedBytes?: number };
   defaultThreads(): number;
 }
 

@@ -13,6 +13,8 @@ export const HTTP_ERRORS = {
   forbidden: 403,
   'not found': 404,
   'method not allowed': 405,
+  /** Too many failed resumes from one principal or address within a minute (Retry-After). */
+  'too many failed resumes': 429,
   'internal error': 500,
   'authentication failed': 500,
   'not ready': 503,
@@ -34,6 +36,6 @@ export type StatusOf<C extends RefusalCode> = C extends HttpErrorCode ? (typeof 
 export interface Refusal<C extends RefusalCode> {
   error: C;
   message?: string;
-  /** With a 503 that the client may retry, as in its Retry-After header. */
+  /** With a 429 or 503 that the client may retry, as in its Retry-After header. */
   retry_after_s?: number;
 }

@@ -6,6 +6,8 @@
 //   WHISPER_NATIVE=0    portable build: no -march=native, runs on any x86-64 CPU (slower)
 //   GGML_CUDA=1         build the CUDA backend (needs the CUDA toolkit; pass useGpu to WhisperModel)
 //   WHISPER_BUILD_JOBS  parallel compile jobs (default: number of CPUs)
+//   WHISPER_ASAN=1      AddressSanitizer build with debug info, for hunting memory errors (run Node with libasan
+//                       preloaded: see README); rebuild without it afterwards
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -104,13 +106,19 @@ function writeErrorCodesHeader() {
 
 const native = enabled('WHISPER_NATIVE', true);
 const cuda = enabled('GGML_CUDA', false);
+const asan = enabled('WHISPER_ASAN', false);
 const jobs = process.env.WHISPER_BUILD_JOBS ?? String(availableParallelism());
-console.log(`build-addon: whisper.cpp ${version} from ${whisperDir} (${native ? 'native SIMD' : 'portable'}${cuda ? ', CUDA' : ''})`);
+console.log(`build-addon: whisper.cpp ${version} from ${whisperDir} (${native ? 'native SIMD' : 'portable'}${cuda ? ', CUDA' : ''}${asan ? ', AddressSanitizer' : ''})`);
+// The flags are always passed, empty without ASan, so a build after an ASan build drops them from the cmake cache.
+const sanitize = asan ? '-fsanitize=address -fno-omit-frame-pointer' : '';
 
 run('cmake', [
   '-S', join(root, 'engine', 'native'),
   '-B', buildDir,
-  '-DCMAKE_BUILD_TYPE=Release',
+  `-DCMAKE_BUILD_TYPE=${asan ? 'RelWithDebInfo' : 'Release'}`,
+  `-DCMAKE_C_FLAGS=${sanitize}`,
+  `-DCMAKE_CXX_FLAGS=${sanitize}`,
+  `-DCMAKE_SHARED_LINKER_FLAGS=${asan ? '-fsanitize=address' : ''}`,
   `-DWHISPER_CPP_DIR=${whisperDir}`,
   `-DNODE_INCLUDE_DIR=${nodeIncludeDir()}`,
   `-DNODE_ADDON_API_DIR=${resolve(root, require('node-addon-api').include_dir)}`,

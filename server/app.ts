@@ -179,9 +179,18 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       for (const stop of stops.reverse()) await stop();
     })());
   try {
-    const vad = await VadService.start(vadModelPath);
+    // A thread that dies is restarted and its streams carried on (see VadService); the log says so.
+    const vad = await VadService.start(vadModelPath, (fault) => log.warn(`speech detection thread ${fault.event}`, fault));
     stops.push(() => vad.close());
-    const pool = model ? await TranscriberPool.start({ modelPath: model.path, size: config.poolSize, threads: config.threadsPerTask, wordTimestamps: true }) : null;
+    const pool = model
+      ? await TranscriberPool.start({
+          modelPath: model.path,
+          size: config.poolSize,
+          threads: config.threadsPerTask,
+          wordTimestamps: true,
+          onFault: (error) => log.warn('a transcription worker died; Piscina replaces it', { error: error.message }),
+        })
+      : null;
     if (pool) stops.push(() => pool.close());
     const decoder = new AudioDecoder();
     stops.push(() => decoder.close());
@@ -300,6 +309,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         load: shownLoad(load.snapshot),
         auth: authenticator.enabled,
         forwarding: remote !== null,
+        // With SESSION_STORE: whether it answers (new /stream sessions are refused while it does not).
+        sessionStore: shared ? (shared.unavailable === null ? 'up' : 'unavailable') : null,
         scheduler: scheduler.stats,
       }),
       stats: () => ({
@@ -308,7 +319,9 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         load: shownLoad(load.snapshot),
         uploads: uploads.stats,
       }),
-      degraded: () => shared?.unavailable ?? null,
+      // Not degraded while the session store is down: every protocol but /stream's new sessions works without it, and a
+      // balancer that took every instance sharing the store out would stop them too. /readyz says so in its body.
+      degraded: () => null,
     });
     listening.ready({
       registry,

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { native } from '../engine/index.js';
 import { SAMPLE_RATE, type JobClass, type JobEnd, type LoadSnapshot, type SchedulerObserver, type SchedulerStats } from '../engine/pipeline/index.js';
 import type { SessionStats, SessionTotals } from './sessions/session-registry.js';
 
@@ -124,6 +125,19 @@ export class ServerMetrics implements SchedulerObserver {
         this.set(read((s) => s.scheduler().running) ?? 0);
       },
     });
+    new Gauge({
+      name: 'process_malloc_bytes',
+      help: 'The C heap (glibc malloc, every thread): in use, free inside its arenas, and blocks mapped on their own',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const stats = native.mallocStats();
+        if (stats.inUseBytes === undefined) return;
+        this.set({ kind: 'in_use' }, stats.inUseBytes);
+        this.set({ kind: 'free' }, stats.freeBytes ?? 0);
+        this.set({ kind: 'mmapped' }, stats.mmappedBytes ?? 0);
+      },
+    });
     this.runs = new Counter({
       name: 'stt_transcriptions_total',
       help: 'Transcriptions run, by kind and how they ended (done, failed, aborted)',
@@ -232,7 +246,7 @@ export class ServerMetrics implements SchedulerObserver {
     if (!storeUp) return;
     new Gauge({
       name: 'stt_session_store_up',
-      help: '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new sessions are refused)',
+      help: '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new /stream sessions are refused)',
       registers: [this.registry],
       collect() {
         this.set(storeUp() ? 1 : 0);

@@ -20,6 +20,7 @@ import { refuseUpgrade } from './http/respond.js';
 import type { HttpRouter } from './http/router.js';
 import type { Logger } from './log.js';
 import type { ServerMetrics } from './metrics.js';
+import { FAILED_RESUMES_PER_MINUTE } from './sessions/resume-throttle.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
 import type { ProtocolAdapter } from './ws/adapter.js';
 import { CloseCode } from './ws/close-codes.js';
@@ -85,6 +86,11 @@ async function passes(deadline: number, work: Promise<void>): Promise<boolean> {
 
 /** Seconds a client refused for load should wait before trying again. */
 const RETRY_AFTER_S = 5;
+
+/** Whose quotas (detached sessions, failed resumes) a client counts against: its principal, or its address without auth. */
+function quotaKeyOf(runtime: StreamRuntime, principal: string, remoteAddress: string | undefined): string {
+  return runtime.authenticator.enabled ? principal : `addr:${remoteAddress ?? 'unknown'}`;
+}
 
 export class StreamServer {
   private readonly http: Server;
@@ -153,9 +159,10 @@ export class StreamServer {
   /** Binds an accepted connection, whatever carries it, to the session core, and tracks it for shutdown. */
   bind<In>(runtime: StreamRuntime, transport: Transport<In, unknown>, adapter: ProtocolAdapter<In>, accepted: AcceptedConnection): void {
     const binding = new SocketBinding<In>(transport, adapter, {
-      registry: runtime.registry,
+      // Sessions of a protocol without resume never touch the shared store, so they run while it is down.
+      registry: adapter.resumable ? runtime.registry : runtime.registry.withoutResume(),
       principal: accepted.principal,
-      quotaKey: runtime.authenticator.enabled ? accepted.principal : `addr:${accepted.remoteAddress ?? 'unknown'}`,
+      quotaKey: quotaKeyOf(runtime, accepted.principal, accepted.remoteAddress),
       limits: { ...runtime.limits, maxFrameBytes: MAX_FRAME_BYTES, maxTextBytes: accepted.maxTextBytes },
       resume: accepted.resume,
       log: accepted.log,
@@ -261,16 +268,29 @@ export class StreamServer {
     if (resume === 'malformed') {
       return refuseUpgrade(socket, 400, { error: 'bad_request', message: 'resume needs session_id, resume_token and an integer last_seq >= -1' });
     }
+    // Refused here, before a failed resume would start a new session in its place.
+    const resumeWaitS = resume ? runtime.registry.resumeWaitS(quotaKeyOf(runtime, principal, req.socket.remoteAddress)) : 0;
+    if (resumeWaitS > 0) {
+      this.options.metrics.refused('resume_rate');
+      return refuseUpgrade(
+        socket,
+        429,
+        { error: 'too many failed resumes', message: `${FAILED_RESUMES_PER_MINUTE} failed resumes within a minute`, retry_after_s: resumeWaitS },
+        { 'Retry-After': String(resumeWaitS) },
+      );
+    }
     let adapterFor: ((send: (message: string) => void) => ReturnType<WsRoute['adapter']>) | null = null;
+    let resumable = true;
     try {
       const query = target.searchParams;
-      route.adapter(() => undefined, query, runtime.adapterSettings, req);
+      resumable = route.adapter(() => undefined, query, runtime.adapterSettings, req).resumable;
       adapterFor = (send) => route.adapter(send, query, runtime.adapterSettings, req);
     } catch (error) {
       if (error instanceof ProtocolError) return refuseUpgrade(socket, 400, { error: error.code, message: error.message });
       throw error;
     }
-    const refusal = resume ? null : runtime.registry.refusal;
+    const registry = resumable ? runtime.registry : runtime.registry.withoutResume();
+    const refusal = resume ? null : registry.refusal;
     if (refusal) {
       this.options.metrics.refused(refusal);
       const message = refusal === 'overloaded' ? 'the server is at capacity' : refusal === 'store_unavailable' ? 'the session store does not answer' : 'too many sessions';

@@ -23,6 +23,7 @@ import type { RealtimeServerEvent } from 'openai/resources/realtime/realtime';
 import t, { type Test } from 'tap';
 import { StreamClient, type Transcript } from '../client/index.js';
 import type { App } from '../server/app.js';
+import { within } from '../bench/lib/wait.js';
 import { hashApiKey } from '../server/auth/authenticator.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { sendPaced } from './helpers/paced-audio.js';
@@ -35,22 +36,6 @@ const SPEED = 2;
 /** Longest any one client waits for its session's last message: the audio, plus finals on a busy machine. */
 const DRAIN_MS = 120_000;
 const monologue = speech('silero_test_en.wav').subarray(20 * 16000, 39_500 * 16);
-
-/** Resolves with `promise`, or fails the test saying what it waited for once `ms` have passed. */
-async function within<T>(t: Test, promise: Promise<T>, ms: number, what: string): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => {
-      t.fail(`waited ${ms} ms for ${what}`);
-      resolve(undefined);
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The native shape of a transcript, whichever protocol carried it. */
 interface Wire {
@@ -112,9 +97,9 @@ async function run(certFile: string): Promise<void> {
     const transcripts: Transcript[] = [];
     client.on('partial', (m) => transcripts.push(m));
     client.on('final', (m) => transcripts.push(m));
-    await within(t, client.connect(), 30_000, 'the /stream connection');
+    await within(client.connect(), 'the /stream connection', 30_000);
     await sendPaced(monologue, paced, (chunk) => client.send(new Int16Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 2)));
-    await within(t, client.end(), DRAIN_MS, 'the last final and the close');
+    await within(client.end(), 'the last final and the close', DRAIN_MS);
     checkNative(t, transcripts, '/stream');
   });
 
@@ -122,9 +107,9 @@ async function run(certFile: string): Promise<void> {
     const app = await server(t);
     const client = await SpeechIoClient.connect(app.httpUrl, { auth: { token: KEY } });
     t.teardown(() => client.socket.close());
-    await within(t, client.socket.emitWithAck('start-transcription', { language: 'en' }), 30_000, 'the start acknowledgement');
+    await within(client.socket.emitWithAck('start-transcription', { language: 'en' }), 'the start acknowledgement', 30_000);
     await sendPaced(monologue, paced, (chunk) => client.socket.emit('audio-chunk', chunk));
-    await within(t, client.socket.emitWithAck('stop-transcription'), DRAIN_MS, 'the stop acknowledgement');
+    await within(client.socket.emitWithAck('stop-transcription'), 'the stop acknowledgement', DRAIN_MS);
     const transcripts = client.events
       .filter((e) => e.name === 'transcription-partial' || e.name === 'transcription-final')
       .map((e) => e.payload as unknown as Wire);
@@ -142,10 +127,10 @@ async function run(certFile: string): Promise<void> {
     });
     const closed = new Promise<number>((resolve) => socket.on('close', (event) => resolve(event.code)));
     socket.connect();
-    await within(t, socket.waitForOpen(), 30_000, 'the Deepgram connection');
+    await within(socket.waitForOpen(), 'the Deepgram connection', 30_000);
     await sendPaced(monologue, paced, (chunk) => socket.sendMedia(chunk));
     socket.sendCloseStream({ type: 'CloseStream' });
-    t.equal(await within(t, closed, DRAIN_MS, 'the close after CloseStream'), 1000);
+    t.equal(await within(closed, 'the close after CloseStream', DRAIN_MS), 1000);
     const finals = results.filter((m) => m['is_final'] === true);
     t.ok(finals.length >= 2, `segment finals came (${finals.length})`);
     t.same(
@@ -167,10 +152,10 @@ async function run(certFile: string): Promise<void> {
     const turns: TurnEvent[] = [];
     transcriber.on('turn', (turn) => turns.push(turn));
     transcriber.on('error', (error) => t.fail(`AssemblyAI error: ${error.message}`));
-    await within(t, transcriber.connect(), 30_000, 'the AssemblyAI connection');
+    await within(transcriber.connect(), 'the AssemblyAI connection', 30_000);
     await sendPaced(monologue, paced, (chunk) => transcriber.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)));
     // No timeout of the SDK's own (5 s by default): within() bounds the wait for the last finals.
-    await within(t, transcriber.close(true, 0), DRAIN_MS, 'the Termination');
+    await within(transcriber.close(true, 0), 'the Termination', DRAIN_MS);
     const ends = turns.filter((turn) => turn.end_of_turn);
     t.same(
       ends.map((turn) => [turn.turn_order, turn.turn_is_formatted]),
@@ -202,10 +187,10 @@ async function run(certFile: string): Promise<void> {
     });
     rt.on('error', () => undefined);
     t.teardown(() => rt.close());
-    await within(t, new Promise<void>((resolve, reject) => {
+    await within(new Promise<void>((resolve, reject) => {
       rt.socket.once('open', () => resolve());
       rt.socket.once('error', reject);
-    }), 30_000, 'the Realtime connection');
+    }), 'the Realtime connection', 30_000);
     // Audio at 24 kHz, as the Realtime API takes it: each 16 kHz sample and half of the next, interpolated.
     const at24 = new Int16Array(Math.floor((monologue.length * 3) / 2));
     for (let i = 0; i < at24.length; i++) {
@@ -222,7 +207,7 @@ async function run(certFile: string): Promise<void> {
       };
       wake();
     });
-    await within(t, completedOne, DRAIN_MS, 'the completed transcript');
+    await within(completedOne, 'the completed transcript', DRAIN_MS);
     const completed = events.filter((e) => e.type === 'conversation.item.input_audio_transcription.completed');
     t.equal(completed.length, 1, 'one item for the one turn');
     for (const done of completed) {

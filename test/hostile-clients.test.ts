@@ -14,7 +14,7 @@ import { ConfigError, loadConfig } from '../server/config.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { startTestServer } from './helpers/stream-server.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import { within } from './helpers/within.js';
+import { within } from '../bench/lib/wait.js';
 
 const jfkFile = readFileSync(join(fixturesDir, 'speech', 'jfk.wav'));
 const jfk = speech('jfk.wav');
@@ -95,7 +95,7 @@ t.test('floods of one-sample and empty frames are closed with 1008 after the mes
     await client.session();
     // 1 ms frames at the audio burst: 11,000 messages at once; a flood sends more, as fast as it can.
     for (let i = 0; i < 20_000 && client.ws.readyState === WebSocket.OPEN; i++) client.sendBytes(new Uint8Array(bytes));
-    t.equal((await within(10_000, `the ${bytes}-byte flood to be closed`, client.closed)).code, 1008, `${bytes}-byte frames`);
+    t.equal((await within(client.closed, `the ${bytes}-byte flood to be closed`, 10_000)).code, 1008, `${bytes}-byte frames`);
     t.match(client.errors().at(-1), { code: 'rate_limited', message: /more than 1500 messages a second/ });
   }
   t.equal((await fetch(`${app.httpUrl}/healthz`)).status, 200, 'alive');

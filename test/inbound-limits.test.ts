@@ -8,7 +8,7 @@ import { StreamClient } from '../bench/lib/raw-stream-client.js';
 import { speech } from './helpers/engine-fixtures.js';
 import { ServerProcess } from './helpers/server-process.js';
 import { startTestServer } from './helpers/stream-server.js';
-import { within } from './helpers/within.js';
+import { within } from '../bench/lib/wait.js';
 
 const jfk = speech('jfk.wav');
 const DEEPGRAM = '/v1/listen?encoding=linear16&sample_rate=16000';
@@ -17,7 +17,7 @@ t.test('a 3 s event-loop stall: the 10 ms frames queued meanwhile, read in one b
   const server = await ServerProcess.start(0, {});
   t.teardown(() => server.stop('SIGKILL'));
   const client = await StreamClient.connect(server.streamUrl);
-  await within(10_000, 'the session', client.session());
+  await within(client.session(), 'the session', 10_000);
   // The stall is the server process stopped (SIGSTOP) while the client streams on: 300 frames wait in the kernel.
   const stall = (async () => {
     await sleep(2000);
@@ -27,7 +27,7 @@ t.test('a 3 s event-loop stall: the 10 ms frames queued meanwhile, read in one b
   })();
   await client.stream(jfk.subarray(0, 16000 * 8), { speed: 1, frameMs: 10 });
   await stall;
-  const closed = await within(60_000, 'the session to end', client.end());
+  const closed = await within(client.end(), 'the session to end', 60_000);
   t.equal(closed.code, 1000, 'ended normally');
   t.same(client.errors(), [], 'nothing refused');
   const acks = client.messages.filter((m) => m.data['type'] === 'ack').map((m) => m.data['audio_ms']);
@@ -40,11 +40,11 @@ t.test('messages without audio: a flood of them is closed with 1008 after twice 
   const stream = await StreamClient.connect(app.streamUrl);
   await stream.session();
   for (let i = 0; i < 150 && stream.ws.readyState === stream.ws.OPEN; i++) stream.sendJson({ words: true });
-  t.equal((await within(10_000, '/stream to be closed', stream.closed)).code, 1008, '/stream config messages');
+  t.equal((await within(stream.closed, '/stream to be closed', 10_000)).code, 1008, '/stream config messages');
   t.match(stream.errors().at(-1), { code: 'rate_limited', message: /more than 10 messages without audio a second/ });
   const deepgram = await StreamClient.connect(`ws://127.0.0.1:${app.port}${DEEPGRAM}`);
   for (let i = 0; i < 150 && deepgram.ws.readyState === deepgram.ws.OPEN; i++) deepgram.sendJson({ type: 'KeepAlive' });
-  t.equal((await within(10_000, 'Deepgram to be closed', deepgram.closed)).code, 1008, 'Deepgram KeepAlive');
+  t.equal((await within(deepgram.closed, 'Deepgram to be closed', 10_000)).code, 1008, 'Deepgram KeepAlive');
 });
 
 t.test('utterance-ending messages past MAX_FLUSHES_PER_S wait their turn; none is refused', async (t) => {
@@ -54,13 +54,13 @@ t.test('utterance-ending messages past MAX_FLUSHES_PER_S wait their turn; none i
   // No audio: each Finalize is answered (with an empty from_finalize Results) as soon as it has run.
   for (let i = 0; i < 8; i++) client.sendJson({ type: 'Finalize' });
   const answered = (n: number): Promise<unknown> => client.waitFor(() => client.messages.filter((m) => m.data['from_finalize'] === true).length >= n);
-  await within(30_000, 'the first five Finalize to be answered', answered(5));
-  await within(30_000, 'all eight Finalize to be answered', answered(8));
+  await within(answered(5), 'the first five Finalize to be answered', 30_000);
+  await within(answered(8), 'all eight Finalize to be answered', 30_000);
   const times = client.messages.filter((m) => m.data['from_finalize'] === true).map((m) => m.at);
   // The sixth waits about 0.5 s after the burst of five, the seventh 1 s, the eighth 1.5 s (less what refilled meanwhile).
   t.ok((times[7] as number) - (times[0] as number) >= 1000, `the last answered ${Math.round((times[7] as number) - (times[0] as number))} ms after the first`);
   client.sendJson({ type: 'CloseStream' });
-  t.equal((await within(30_000, 'the session to end', client.closed)).code, 1000, 'the connection was never closed for them');
+  t.equal((await within(client.closed, 'the session to end', 30_000)).code, 1000, 'the connection was never closed for them');
 });
 
 t.test('text past its protocol’s bound, in bytes or in JSON structure, closes the connection with 1009 before it is parsed', async (t) => {
@@ -70,15 +70,15 @@ t.test('text past its protocol’s bound, in bytes or in JSON structure, closes 
   await stream.session();
   // A valid JSON object of 20 KB: 2,000 keys.
   stream.sendJson(Object.fromEntries([['words', true], ...Array.from({ length: 2000 }, (_, i) => [`k${i}`, i])]));
-  t.equal((await within(10_000, '/stream to be closed', stream.closed)).code, 1009, '/stream: 20 KB of configuration');
+  t.equal((await within(stream.closed, '/stream to be closed', 10_000)).code, 1009, '/stream: 20 KB of configuration');
   t.match(stream.errors().at(-1), { code: 'frame_too_large', message: /at most 16384 bytes/ });
   const deepgram = await StreamClient.connect(`ws://127.0.0.1:${app.port}${DEEPGRAM}`);
   deepgram.sendJson(Object.fromEntries([['type', 'KeepAlive'], ...Array.from({ length: 90_000 }, (_, i) => [`k${i}`, 0])]));
-  t.equal((await within(10_000, 'Deepgram to be closed', deepgram.closed)).code, 1009, 'Deepgram: a 1 MB KeepAlive');
+  t.equal((await within(deepgram.closed, 'Deepgram to be closed', 10_000)).code, 1009, 'Deepgram: a 1 MB KeepAlive');
   // Realtime takes 1 MiB of text (its audio is base64), but not 90,000 keys: parsing them took half a second.
   const realtime = await StreamClient.connect(`ws://127.0.0.1:${app.port}/v1/realtime?intent=transcription`);
   realtime.sendJson(Object.fromEntries([['type', 'session.update'], ...Array.from({ length: 90_000 }, (_, i) => [`k${i}`, 0])]));
-  t.equal((await within(10_000, 'Realtime to be closed', realtime.closed)).code, 1009, 'Realtime: 1 MB of 90,000 keys');
+  t.equal((await within(realtime.closed, 'Realtime to be closed', 10_000)).code, 1009, 'Realtime: 1 MB of 90,000 keys');
   t.equal((await fetch(`${app.httpUrl}/healthz`)).status, 200, 'alive');
 });
 
@@ -98,7 +98,7 @@ t.test('a client that never reads is dropped once MAX_BUFFERED_BYTES wait for it
     sent++;
     if (!ws.send(Opcode.text, update)) await ws.drained(1000);
   }
-  await within(10_000, 'the server to drop the connection', ws.socketClosed);
+  await within(ws.socketClosed, 'the server to drop the connection', 10_000);
   t.ok(sent < 40_000, `dropped after ${sent} updates`);
 });
 
@@ -116,7 +116,7 @@ t.test('a never-reading client writing 900 KB text frames is read no more after 
     written++;
     if (!ws.send(Opcode.text, junk) && !(await ws.drained(1000))) break;
   }
-  await within(10_000, 'the server to drop the connection', ws.socketClosed);
+  await within(ws.socketClosed, 'the server to drop the connection', 10_000);
   // What the kernel's buffers took on both sides: the server itself read one.
   t.ok(written < 40, `the client could write ${written} before the server stopped reading`);
 });

@@ -3,7 +3,7 @@ import t from 'tap';
 import { StreamClient } from '../bench/lib/raw-stream-client.js';
 import { refusedUpgrade } from './helpers/handshake.js';
 import { startTestServer } from './helpers/stream-server.js';
-import { within } from './helpers/within.js';
+import { within } from '../bench/lib/wait.js';
 
 const app = await startTestServer();
 t.teardown(() => app.close());
@@ -13,7 +13,7 @@ t.test('/stream: a prompt of 512 emoji or one 1,024-letter word is refused with 
   await client.session();
   client.sendJson({ prompt: '😀'.repeat(512) });
   client.sendJson({ prompt: 'a'.repeat(1024) });
-  await within(10_000, 'two errors', client.waitFor(() => client.errors().length >= 2));
+  await within(client.waitFor(() => client.errors().length >= 2), 'two errors', 10_000);
   t.same(client.errors().map((e) => e['code']), ['prompt_too_long', 'prompt_too_long']);
   client.ws.close();
 });

@@ -4,6 +4,7 @@ import t from 'tap';
 import type { SessionCheckpoint, TranscriptEvent } from '../engine/pipeline/index.js';
 import { createLogger } from '../server/log.js';
 import { RedisSessionStore } from '../server/sessions/redis-session-store.js';
+import { MAX_MOVES_PER_MINUTE } from '../server/sessions/shared-session-store.js';
 import { RedisServer } from './helpers/redis-server.js';
 import { needs } from './helpers/system-programs.js';
 
@@ -44,12 +45,46 @@ t.test('a checkpoint and the transcripts before it are stored together; another 
   // `a` never answers the release request (it registered no handler): `b` claims once a's lease would have run out
   // were it dead, and a's writes are refused from then on.
   const taken = await b.takeOver('s1');
-  t.match(taken, { checkpoint: { audioSample: 32000 }, nextSeq: 3 });
+  t.match(taken, { ok: true, stored: { checkpoint: { audioSample: 32000 }, nextSeq: 3 } });
   t.equal(await a.persist('s1', checkpoint(48000)), 'lost', 'the instance that did not let go can no longer write');
   t.same((await b.replay('s1', -1)).map((e) => e.seq), [1, 2], 'the new owner serves the log it restored');
-  t.equal(await b.takeOver('s1').then((s) => s?.nextSeq), 3, 'taking over a session it owns is harmless');
+  t.match(await b.takeOver('s1'), { ok: true, stored: { nextSeq: 3 } }, 'taking over a session it owns is harmless');
   await b.delete('s1');
   t.equal(await a.peek('s1'), undefined, 'deleted by its owner');
+});
+
+t.test('a session moves between instances at most MAX_MOVES_PER_MINUTE times a minute; a refused move leaves its owner alone', { skip: needs('redis-server') }, async (t) => {
+  const redis = await RedisServer.start();
+  const stores = [
+    await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log }),
+    await RedisSessionStore.connect({ url: redis.url, resumeTtlMs: 30_000, log }),
+  ] as const;
+  t.teardown(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await redis.stop();
+  });
+  // Each lets go at once when asked, as a live instance does.
+  const released = [0, 0];
+  stores.forEach((store, i) =>
+    store.onReleaseRequest(async (id) => {
+      released[i] = (released[i] ?? 0) + 1;
+      await store.release(id, checkpoint(16000));
+    }),
+  );
+  await stores[0].create(record);
+  t.equal(await stores[0].persist('s1', checkpoint(16000)), 'stored');
+  for (let move = 1; move <= MAX_MOVES_PER_MINUTE; move++) {
+    t.match(await stores[move % 2]!.takeOver('s1'), { ok: true }, `move ${move} is allowed`);
+  }
+  const owner = MAX_MOVES_PER_MINUTE % 2;
+  const asked = [...released];
+  t.match(
+    await stores[1 - owner]!.takeOver('s1'),
+    { ok: false, reason: new RegExp(`moved between instances ${MAX_MOVES_PER_MINUTE} times within a minute`) },
+    'one move more within the minute is refused',
+  );
+  t.same(released, asked, 'the owner was not asked to let go');
+  t.equal(await stores[owner]!.persist('s1', checkpoint(32000)), 'stored', 'the owner still holds the session and writes it');
 });
 
 t.test('after Redis restarts empty, the next write stores the whole session again', { skip: needs('redis-server') }, async (t) => {

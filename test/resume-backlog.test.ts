@@ -11,7 +11,7 @@ import { speech } from './helpers/engine-fixtures.js';
 import { HAPROXY } from './helpers/haproxy.js';
 import { startTestServer, vadRegions } from './helpers/stream-server.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import { within } from './helpers/within.js';
+import { within } from '../bench/lib/wait.js';
 
 const jfk = speech('jfk.wav');
 /** 1.5 × real time: MAX_AUDIO_RATE, and under the old 200 messages a second in 10 ms frames. */
@@ -49,9 +49,9 @@ async function run(url: string, frameMs: number, at: Map<number, () => void> = n
   client.on('session', (s) => sessions.push(s.resumed));
   const errors: string[] = [];
   client.on('error', (e) => errors.push(`${e.code}: ${e.message}`));
-  await within(30_000, 'the session to start', client.connect());
+  await within(client.connect(), 'the session to start', 30_000);
   await play(client, jfk, SPEED, at);
-  const closed = await within(RUN_MS, 'the session to end', client.end());
+  const closed = await within(client.end(), 'the session to end', RUN_MS);
   return { messages, sessions, errors, closeCode: closed.code };
 }
 
@@ -88,18 +88,18 @@ t.test('another instance behind HAProxy with Redis: the holder is killed after 5
     const errors: string[] = [];
     client.on('error', (e) => errors.push(`${e.code}: ${e.message}`));
     const id = new Promise<string>((resolve) => client.on('session', (s) => resolve(s.sessionId)));
-    await within(30_000, 'the session to start', client.connect());
-    const holder = cluster.instances[await within(10_000, 'the instance holding the session', cluster.holderOf(await id))];
+    await within(client.connect(), 'the session to start', 30_000);
+    const holder = cluster.instances[await within(cluster.holderOf(await id), 'the instance holding the session', 10_000)];
     const killAndCut = (): void => {
       void holder?.stop('SIGKILL');
       proxy.cut();
     };
     await play(client, jfk, SPEED, new Map([[HOLD_AT, () => proxy.holdRequests()], [CUT_AT, killAndCut]]));
-    const closed = await within(RUN_MS, 'the session to end', client.end());
+    const closed = await within(client.end(), 'the session to end', RUN_MS);
     t.equal(closed.code, 1000, `${frameMs} ms: the session ended normally`);
     t.same(sessions, [false, true], `${frameMs} ms: one session, resumed once`);
     t.same(errors, [], `${frameMs} ms: nothing refused`);
-    const taker = await within(10_000, 'the instance that took the session over', cluster.holderOf(await id, 'session taken over from another instance'));
+    const taker = await within(cluster.holderOf(await id, 'session taken over from another instance'), 'the instance that took the session over', 10_000);
     t.not(cluster.instances[taker], holder, `${frameMs} ms: another instance took the session over`);
     checkContinuity(t, messages, regions, `${frameMs} ms frames, after the kill`);
   }

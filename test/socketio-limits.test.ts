@@ -10,7 +10,7 @@ import { ServerProcess } from './helpers/server-process.js';
 import { SpeechIoClient, type Received } from './helpers/socketio-client.js';
 import { startTestServer } from './helpers/stream-server.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import { within } from './helpers/within.js';
+import { within } from '../bench/lib/wait.js';
 
 const jfk = speech('jfk.wav');
 const errorCodes = (client: SpeechIoClient): unknown[] => client.events.filter((e) => e.name === 'transcription-error').map((e) => e.payload['code']);
@@ -25,7 +25,7 @@ t.test('8 kHz audio as {audio, sampleRate} in 20 ms and 100 ms chunks: every chu
   for (const chunkMs of [20, 100]) {
     const client = await SpeechIoClient.connect(app.httpUrl, { transports: ['websocket'] });
     t.teardown(() => client.close());
-    await within(10_000, 'the start acknowledgement', client.ack('start-transcription'));
+    await within(client.ack('start-transcription'), 'the start acknowledgement', 10_000);
     const chunk = 8 * chunkMs;
     const started = performance.now();
     for (let at = 0, i = 0; at < narrow.length; at += chunk, i++) {
@@ -34,7 +34,7 @@ t.test('8 kHz audio as {audio, sampleRate} in 20 ms and 100 ms chunks: every chu
       if (wait > 0) await sleep(wait);
       client.socket.emit('audio-chunk', { audio: Buffer.from(narrow.slice(at, at + chunk).buffer), sampleRate: 8000 });
     }
-    await within(60_000, 'the stop acknowledgement', client.ack('stop-transcription'));
+    await within(client.ack('stop-transcription'), 'the stop acknowledgement', 60_000);
     t.same(errorCodes(client), [], `${chunkMs} ms chunks: no chunk refused`);
     runs.push(finals(client.events));
     client.close();
@@ -50,9 +50,9 @@ t.test('3,000 namespace connects on one connection: one /speech socket, then the
   t.teardown(() => ws.terminate());
   const received: string[] = [];
   ws.on('message', (data) => received.push(data.toString()));
-  await within(10_000, 'the Engine.IO open packet', new Promise((resolve) => ws.once('message', resolve)));
+  await within(new Promise((resolve) => ws.once('message', resolve)), 'the Engine.IO open packet', 10_000);
   for (let i = 0; i < 3000; i++) ws.send('40/speech,');
-  await within(10_000, 'the server to close the connection', new Promise((resolve) => ws.once('close', resolve)));
+  await within(new Promise((resolve) => ws.once('close', resolve)), 'the server to close the connection', 10_000);
   const sockets = received.filter((m) => m.startsWith('40/speech,{"sid"')).length;
   t.ok(sockets <= 1, `${sockets} /speech socket(s) connected`);
   const stats = (await (await fetch(`${app.httpUrl}/stats`)).json()) as { connections: number };
@@ -72,13 +72,13 @@ t.test('bare long-polling handshakes that never join /speech are bounded per add
   t.equal(statuses.filter((s) => s === 200).length, MAX_PENDING_PER_ADDRESS, 'as many as the address may have waiting');
   t.equal(statuses.filter((s) => s === 403).length, 20, 'the rest refused');
   // They join nothing: CONNECT_TIMEOUT_MS closes them, and the address may connect again.
-  const client = await within(30_000, 'the waiting handshakes to time out, and a /speech client to connect', (async () => {
+  const client = await within((async () => {
     for (;;) {
       const connected = await SpeechIoClient.connect(app.httpUrl).catch(() => null);
       if (connected) return connected;
       await sleep(200);
     }
-  })());
+  })(), 'the waiting handshakes to time out, and a /speech client to connect', 30_000);
   client.close();
   t.pass('a real client connects once they are gone');
 });
@@ -94,7 +94,7 @@ t.test('a long-polling client sending audio far faster than real time is closed 
   const second = Buffer.from(jfk.slice(0, 16000).buffer);
   // 200 s of audio at once: long-polling cannot be paused, so the audio budget is the only bound.
   for (let i = 0; i < 200; i++) client.socket.emit('audio-chunk', second);
-  t.equal(await within(60_000, 'the server to disconnect the client', client.closed()), 'io server disconnect');
+  t.equal(await within(client.closed(), 'the server to disconnect the client', 60_000), 'io server disconnect');
   t.match(client.events.find((e) => e.name === 'transcription-error'), { payload: { code: 'rate_limited', message: /audio more than 30 s ahead/ } });
 });
 
@@ -110,5 +110,5 @@ t.test('SIGTERM while a websocket Socket.IO client stops reading: the server exi
   // The client stops reading: its finals and the close frame can never be delivered.
   proxy.stall();
   // ws waits 30 s for a closing handshake; the deadline of 3 s is what must end it.
-  t.equal(await within(15_000, 'the server to exit', server.stop('SIGTERM')), 0, 'exited cleanly');
+  t.equal(await within(server.stop('SIGTERM'), 'the server to exit', 15_000), 0, 'exited cleanly');
 });

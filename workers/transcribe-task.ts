@@ -3,6 +3,8 @@
  * event loop, so a transcription costs one thread hop; the pool stops it through a shared flag that whisper.cpp's
  * abort callback reads.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { workerData } from 'piscina';
 import { WhisperModel, engineErrorCode, type EngineErrorCode } from '../engine/index.js';
 import { toOutcome, type TranscriptionOutcome, type TranscriptionTask } from '../engine/pipeline/index.js';
@@ -27,6 +29,18 @@ export interface WarmupReply {
   modelType: string;
 }
 
+/**
+ * Each task's audio arrives as a fresh buffer (up to 1 MB) in this thread's malloc arena. The thread's JavaScript heap
+ * is tiny, so V8 would collect those buffers only once tens of megabytes had piled up, leaving the arena large,
+ * fragmented and resident for good; a young-generation collection after each task frees the one before it at once.
+ * V8's flags are process-wide: setting this one again is harmless.
+ */
+setFlagsFromString('--expose-gc');
+const collectYoung: () => void = (() => {
+  const gc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
+  return () => gc({ type: 'minor' });
+})();
+
 // One model state per worker thread, created when the thread starts; the weights are shared across threads.
 const { modelPath, wordTimestamps } = workerData as TranscribeWorkerData;
 const model = new WhisperModel(modelPath, { wordTimestamps });
@@ -43,5 +57,7 @@ export function transcribe(request: TranscribeRequest): TranscribeReply {
     return { ok: true, outcome: toOutcome(model.transcribeSync(request.task.pcm, request.task.options, request.abort)) };
   } catch (error) {
     return { ok: false, code: engineErrorCode(error), message: error instanceof Error ? error.message : String(error) };
+  } finally {
+    collectYoung();
   }
 }

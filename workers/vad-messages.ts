@@ -4,7 +4,8 @@ export interface VadWorkerData {
 }
 
 export type VadRequest =
-  | { op: 'open'; id: number }
+  /** `carry`: samples short of a window that a stream reopened on a fresh thread had pushed before (no reply). */
+  | { op: 'open'; id: number; carry?: Int16Array }
   | { op: 'push'; id: number; pcm: Int16Array }
   | { op: 'flush'; id: number }
   | { op: 'close'; id: number };

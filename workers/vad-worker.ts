@@ -16,9 +16,13 @@ function handle(request: VadRequest): VadReply | null {
   const { id } = request;
   try {
     switch (request.op) {
-      case 'open':
-        streams.set(id, new VadModel(modelPath));
+      case 'open': {
+        const vad = new VadModel(modelPath);
+        streams.set(id, vad);
+        // Fewer samples than a window: no probability comes of them yet.
+        if (request.carry) vad.push(request.carry);
         return null;
+      }
       case 'close':
         streams.get(id)?.free();
         streams.delete(id);

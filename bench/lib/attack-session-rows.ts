@@ -1,6 +1,7 @@
 /**
  * Attack rows against resumable sessions: slots taken by abrupt drops (7), resumes claiming transcripts that do
- * not exist yet (8), and memory held by many detached sessions after they expire (9).
+ * not exist yet (8), memory held by many detached sessions after they expire (9), another client's drops from many
+ * addresses evicting a victim's detached session (40), and failed resumes, each of which started a new session (41).
  */
 import { join } from 'node:path';
 import { fixturesDir, readWav16kMono } from '../../engine/index.js';
@@ -8,7 +9,7 @@ import { hashApiKey } from '../../server/auth/authenticator.js';
 import { Opcode, RawWebSocket, clientFrame } from './attack-clients.js';
 import { clock, rssIn } from './attack-monitor.js';
 import { LOOPBACK, OTHER_LOOPBACK, type ServerUnderTest } from './attack-server.js';
-import { broke, degraded, held, judgeAlive, outcome, sleepUnlessAborted, type Check, type Scenario } from './attack-scenario.js';
+import { broke, degraded, held, judgeAlive, outcome, sleepUnlessAborted, statusCounts, type Check, type Scenario } from './attack-scenario.js';
 import { StreamClient } from './raw-stream-client.js';
 
 const jfk = (): Int16Array => readWav16kMono(join(fixturesDir, 'speech', 'jfk.wav'));
@@ -115,11 +116,17 @@ interface Resumable {
 }
 
 /** How the server answers a resume: 'resumed', 'resume_failed', an HTTP refusal, or what else happened. */
-async function resume(server: ServerUnderTest, session: Resumable, lastSeq: number, via: 'query' | 'message'): Promise<{ answer: ResumeAnswer; client: StreamClient | null }> {
+async function resume(
+  server: ServerUnderTest,
+  session: Resumable,
+  lastSeq: number,
+  via: 'query' | 'message',
+  localAddress = LOOPBACK,
+): Promise<{ answer: ResumeAnswer; client: StreamClient | null }> {
   const query = { session_id: session.sessionId, resume_token: session.resumeToken, last_seq: String(lastSeq) };
   let client: StreamClient;
   try {
-    client = await StreamClient.connect(server.ws('/stream', via === 'query' ? query : {}));
+    client = await StreamClient.connect(server.ws('/stream', via === 'query' ? query : {}), { localAddress });
   } catch (error) {
     const status = /Unexpected server response: (\d+)/.exec((error as Error).message)?.[1];
     return { answer: status ? `HTTP ${status}` : (error as Error).message, client: null };
@@ -270,4 +277,79 @@ const detachedMemory: Scenario = {
   },
 };
 
-export const sessionRows: Scenario[] = [sessionSlots, futureSeq, detachedMemory];
+/** A session from `localAddress` that got some audio, dropped without a close frame: resumable for its window. */
+async function detachedSession(server: ServerUnderTest, localAddress: string): Promise<Resumable | string> {
+  const { client, outcome: started } = await startSession(server.ws('/stream'), { localAddress });
+  if (!client || started !== 'session') return started;
+  const announced = await client.session();
+  client.sendBytes(speechFrame());
+  client.drop();
+  return { sessionId: announced.session_id, resumeToken: announced.resume_token, lastSeq: -1 };
+}
+
+const crowdedOut: Scenario = {
+  row: 40,
+  title: 'another client drops 60 sessions from 15 addresses just after a victim’s drop (MAX_DETACHED_SESSIONS 50)',
+  limitS: 120,
+  needsBaseline: false,
+  async run(ctx) {
+    // Defaults: 50 detached sessions in all, 4 per address without authentication; the attacker keeps within its
+    // own quota at every address and passes the global one.
+    const server = await ctx.startServer({ MAX_SESSIONS: '100' });
+    const victim = await detachedSession(server, LOOPBACK);
+    if (typeof victim === 'string') return outcome([broke(`could not be checked: the victim got ${victim}`)], '', {});
+    await sleepUnlessAborted(300, ctx.signal);
+    let dropped = 0;
+    for (let address = 2; address <= 16 && !ctx.signal.aborted; address++) {
+      for (let i = 0; i < 4; i++) if (typeof (await detachedSession(server, `127.0.0.${address}`)) !== 'string') dropped++;
+    }
+    // The server learns of each drop from the TCP close.
+    await sleepUnlessAborted(500, ctx.signal);
+    const after = await stats(server);
+    const attempt = await resume(server, victim, -1, 'query');
+    attempt.client?.drop();
+    const figures = `victim dropped, then ${dropped} attacker sessions dropped from 15 addresses (detached after: ${after?.detached ?? '–'}) → victim's resume: ${attempt.answer}`;
+    const checks: Check[] = [await judgeAlive(server, await server.monitor.snapshot())];
+    if (dropped < 60) checks.push(broke(`could not be checked: only ${dropped} of 60 attacker sessions started`));
+    else if (attempt.answer === 'resumed') checks.push(held('the victim resumed its session'));
+    else checks.push(broke(`the victim's detached session was pushed out (${attempt.answer})`));
+    return outcome(checks, figures, { dropped, detachedAfter: after?.detached ?? null, victim: attempt.answer });
+  },
+};
+
+const failedResumes: Scenario = {
+  row: 41,
+  title: '100 resumes of sessions that do not exist, from one address, beside a victim that resumes its own',
+  limitS: 120,
+  needsBaseline: false,
+  async run(ctx) {
+    const server = await ctx.startServer();
+    const victim = await detachedSession(server, OTHER_LOOPBACK);
+    if (typeof victim === 'string') return outcome([broke(`could not be checked: the victim got ${victim}`)], '', {});
+    const created = async (): Promise<number> => {
+      const text = await (await fetch(`${server.http}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      return Number(/^stt_sessions_created_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+    };
+    const createdBefore = await created();
+    const answers: ResumeAnswer[] = [];
+    for (let i = 0; i < 100 && !ctx.signal.aborted; i++) {
+      const guess = await resume(server, { sessionId: `guess-${i}`, resumeToken: 'guess', lastSeq: -1 }, -1, 'query');
+      guess.client?.drop();
+      answers.push(guess.answer);
+    }
+    const sessionsStarted = (await created()) - createdBefore;
+    const own = await resume(server, victim, -1, 'query', OTHER_LOOPBACK);
+    own.client?.drop();
+    const counts = statusCounts(answers);
+    const firstRefusal = answers.findIndex((a) => a === 'HTTP 429');
+    const figures = `100 failed resumes: ${counts}; first 429 after ${firstRefusal < 0 ? '–' : firstRefusal} failures; sessions started in their place: ${sessionsStarted}; victim from another address: ${own.answer}`;
+    const checks: Check[] = [await judgeAlive(server, await server.monitor.snapshot())];
+    if (firstRefusal < 0) checks.push(broke(`never throttled: ${counts}, ${sessionsStarted} sessions started`));
+    else if (firstRefusal <= 10 && sessionsStarted <= 10) checks.push(held(`throttled after ${firstRefusal} failures (429 with Retry-After), ${sessionsStarted} sessions started`));
+    else checks.push(degraded(`throttled late: after ${firstRefusal} failures, ${sessionsStarted} sessions started`));
+    checks.push(own.answer === 'resumed' ? held('the victim at another address resumed') : broke(`the victim at another address could not resume (${own.answer})`));
+    return outcome(checks, figures, { answers: counts, firstRefusal, sessionsStarted, victim: own.answer });
+  },
+};
+
+export const sessionRows: Scenario[] = [sessionSlots, futureSeq, detachedMemory, crowdedOut, failedResumes];

@@ -117,6 +117,8 @@ export class StreamClient {
         await new Promise<void>((resolve) => {
           const wake = (): void => {
             this.waiters.delete(wake);
+            // One listener per wait, not one more for every message waited through.
+            this.ws.off('close', wake);
             resolve();
           };
           this.waiters.add(wake);

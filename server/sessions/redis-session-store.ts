@@ -10,7 +10,14 @@ import type { SessionCheckpoint, TranscriptEvent } from '../../engine/pipeline/i
 import type { Logger } from '../log.js';
 import { InstanceLease, type RedisConnection } from './instance-lease.js';
 import { MemorySessionStore, type SessionRecord } from './session-store.js';
-import type { PersistOutcome, SharedSessionStore, StoredSession } from './shared-session-store.js';
+import {
+  MAX_MOVES_PER_MINUTE,
+  MOVE_WINDOW_MS,
+  type PersistOutcome,
+  type SharedSessionStore,
+  type StoredSession,
+  type TakeOver,
+} from './shared-session-store.js';
 
 /** How long start-up waits for Redis before giving up with a readable error. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -46,12 +53,34 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1`;
 
-/** KEYS: session hash. ARGV: the owner expected, this instance. 1 claimed, 0 someone else holds it, -1 gone. */
-const CLAIM = `
+/**
+ * The moves of a session within the window, by Redis's clock (the instances' may differ): the hash's field `moves`
+ * holds their times in ms, comma-separated. ARGV[1] of the scripts that use it: the window in ms.
+ */
+const RECENT_MOVES = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local recent = {}
+for at in string.gmatch(redis.call('HGET', KEYS[1], 'moves') or '', '[^,]+') do
+  if now - tonumber(at) < tonumber(ARGV[1]) then table.insert(recent, at) end
+end`;
+
+/** KEYS: session hash. ARGV: window ms. How many times the session moved within the window. */
+const COUNT_MOVES = `${RECENT_MOVES}
+return #recent`;
+
+/**
+ * KEYS: session hash. ARGV: window ms, most moves in it, the owner expected, this instance. 1 claimed (a move is
+ * counted unless it was this instance's already), 0 someone else holds it, -1 gone, -2 it moved too often.
+ */
+const CLAIM = `${RECENT_MOVES}
 local owner = redis.call('HGET', KEYS[1], 'owner')
 if not owner then return -1 end
-if owner ~= ARGV[1] and owner ~= '' then return 0 end
-redis.call('HSET', KEYS[1], 'owner', ARGV[2])
+if owner == ARGV[4] then return 1 end
+if owner ~= ARGV[3] and owner ~= '' then return 0 end
+if #recent >= tonumber(ARGV[2]) then return -2 end
+table.insert(recent, string.format('%d', now))
+redis.call('HSET', KEYS[1], 'owner', ARGV[4], 'moves', table.concat(recent, ','))
 return 1`;
 
 /** KEYS: session hash, log. ARGV: this instance. Deletes the session only while this instance owns it. */
@@ -240,18 +269,31 @@ export class RedisSessionStore implements SharedSessionStore {
     };
   }
 
-  async takeOver(id: string): Promise<StoredSession | undefined> {
+  async takeOver(id: string): Promise<TakeOver> {
+    const gone: TakeOver = { ok: false, reason: 'no such session: it ended, or its resume window expired' };
+    const elsewhere: TakeOver = { ok: false, reason: 'the session was resumed elsewhere at the same moment' };
+    const tooOften: TakeOver = {
+      ok: false,
+      reason: `the session moved between instances ${MAX_MOVES_PER_MINUTE} times within a minute; it may move again a minute after the first of them`,
+    };
     const owner = await this.client.sendCommand<string | null>(['HGET', sessionKey(id), 'owner']);
-    if (owner === null) return undefined;
-    if (owner !== '' && owner !== this.instance) await this.askToRelease(id, owner);
-    const claimed = await this.client.sendCommand<number>(['EVAL', CLAIM, '1', sessionKey(id), owner, this.instance]);
-    if (claimed !== 1) return undefined;
+    if (owner === null) return gone;
+    if (owner !== '' && owner !== this.instance) {
+      // Checked before the owner is disturbed; the claim checks again, atomically.
+      const moves = await this.client.sendCommand<number>(['EVAL', COUNT_MOVES, '1', sessionKey(id), String(MOVE_WINDOW_MS)]);
+      if (moves >= MAX_MOVES_PER_MINUTE) return tooOften;
+      await this.askToRelease(id, owner);
+    }
+    const claimed = await this.client.sendCommand<number>(['EVAL', CLAIM, '1', sessionKey(id), String(MOVE_WINDOW_MS), String(MAX_MOVES_PER_MINUTE), owner, this.instance]);
+    if (claimed === -2) return tooOften;
+    if (claimed !== 1) return claimed === -1 ? gone : elsewhere;
     const stored = await this.peek(id);
-    if (!stored || this.owned.has(id)) return stored;
+    if (!stored) return gone;
+    if (this.owned.has(id)) return { ok: true, stored };
     await this.local.create({ ...stored.record, detachedAt: null });
     for (const event of stored.log) await this.local.append(id, event);
     this.owned.set(id, { pending: [], full: false, prunedTo: -1, nextSeq: stored.nextSeq });
-    return stored;
+    return { ok: true, stored };
   }
 
   async close(): Promise<void> {
@@ -357,7 +399,7 @@ export class RedisSessionStore implements SharedSessionStore {
     const ready = this.unavailable === null;
     if (this.ready === null || ready === this.ready) return;
     this.ready = ready;
-    this.options.log[ready ? 'info' : 'warn'](ready ? 'session store: redis answers again' : 'session store: redis does not answer; live sessions go on in memory, new ones are refused');
+    this.options.log[ready ? 'info' : 'warn'](ready ? 'session store: redis answers again' : 'session store: redis does not answer; live sessions go on in memory, new /stream sessions are refused');
     if (ready) void this.lease.renew();
     this.availability();
   }

@@ -15,6 +15,17 @@ export interface StoredSession {
   log: TranscriptEvent[];
 }
 
+/**
+ * Times one session may move between instances (takeovers, claims after a hand-off) in any minute: a client that
+ * resumes after every drop through a balancer moves it now and then, while each move costs both instances a
+ * hand-off and the new one a restart of the unfinished utterance.
+ */
+export const MAX_MOVES_PER_MINUTE = 10;
+export const MOVE_WINDOW_MS = 60_000;
+
+/** A takeover: the state to restore, or why the session stays where it is. */
+export type TakeOver = { ok: true; stored: StoredSession } | { ok: false; reason: string };
+
 /** `lost`: another instance owns the session now, and this one must let it go. */
 export type PersistOutcome = 'stored' | 'unavailable' | 'lost';
 
@@ -30,9 +41,10 @@ export interface SharedSessionStore extends SessionStore {
   peek(id: string): Promise<StoredSession | undefined>;
   /**
    * Makes this instance the session's owner: its owner is asked to let go and waited for, unless its lease has run
-   * out (it crashed). Resolves with the state to restore, or undefined when another instance claimed it first.
+   * out (it crashed). Refused, without disturbing the owner, when the session has already moved between instances
+   * MAX_MOVES_PER_MINUTE times in the last minute, and when another instance claimed it first.
    */
-  takeOver(id: string): Promise<StoredSession | undefined>;
+  takeOver(id: string): Promise<TakeOver>;
   /** Writes the last checkpoint and leaves the session ownerless for another instance to take; forgets it here. */
   release(id: string, checkpoint: SessionCheckpoint): Promise<void>;
   /** `handler` lets go of a session another instance asked for (see release); the store then tells that instance. */

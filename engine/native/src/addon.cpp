@@ -58,6 +58,21 @@ Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// The C heap as glibc's allocator sees it, summed over every thread's arena: bytes handed out, bytes free inside the
+// arenas (kept for reuse, or stranded by fragmentation), and large blocks mapped on their own. Lets a soak tell native
+// growth apart from the JavaScript heap and ArrayBuffers.
+Napi::Value MallocStats(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+#ifdef __GLIBC__
+  const struct mallinfo2 m = mallinfo2();
+  out.Set("inUseBytes", static_cast<double>(m.uordblks));
+  out.Set("freeBytes", static_cast<double>(m.fordblks));
+  out.Set("mmappedBytes", static_cast<double>(m.hblkhd));
+#endif
+  return out;
+}
+
 Napi::Value DefaultThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), default_threads()); }
 
 }  // namespace
@@ -75,6 +90,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("loadedModelCount", Napi::Function::New<LoadedModelCount>(env, "loadedModelCount"));
   exports.Set("vadContextCount", Napi::Function::New<VadContextCount>(env, "vadContextCount"));
   exports.Set("trimMemory", Napi::Function::New<TrimMemory>(env, "trimMemory"));
+  exports.Set("mallocStats", Napi::Function::New<MallocStats>(env, "mallocStats"));
   exports.Set("defaultThreads", Napi::Function::New<DefaultThreads>(env, "defaultThreads"));
   return exports;
 }

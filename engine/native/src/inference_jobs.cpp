@@ -63,10 +63,13 @@ void InferenceJob::fail(const Failure& failure) {
   SetError(failure.message);
 }
 
+InferenceJob::~InferenceJob() {
+  if (queued_) owner_->job_finished();
+}
+
 // Napi::Error here means the thread's JavaScript environment is being torn down (a worker terminated mid-job):
 // nobody is left to settle the promise for, and letting the exception escape would abort the whole process.
 void InferenceJob::OnOK() {
-  owner_->job_finished();
   try {
     deferred_.Resolve(result(Env()));
   } catch (const Napi::Error&) {
@@ -74,7 +77,6 @@ void InferenceJob::OnOK() {
 }
 
 void InferenceJob::OnError(const Napi::Error& e) {
-  owner_->job_finished();
   try {
     deferred_.Reject(make_error(Env(), code_, e.Message()).Value());
   } catch (const Napi::Error&) {

@@ -15,6 +15,10 @@ namespace wsa {
 class InferenceJob : public Napi::AsyncWorker {
  public:
   Napi::Promise promise() const { return deferred_.Promise(); }
+  // Once queued, the job gives the instance back (not busy, not pinned) when it is destroyed, after settling or not:
+  // Napi::AsyncWorker destroys it after its completion whatever the outcome, a torn-down environment included.
+  void queued() { queued_ = true; }
+  ~InferenceJob() override;
 
  protected:
   InferenceJob(Napi::Env env, WhisperModel* owner, std::shared_ptr<WhisperInstance> instance, std::vector<float> samples);
@@ -33,6 +37,7 @@ class InferenceJob : public Napi::AsyncWorker {
   std::shared_ptr<WhisperInstance> instance_;
   std::vector<float> samples_;
   ErrorCode code_ = error_code::INFERENCE_FAILED;
+  bool queued_ = false;
 };
 
 InferenceJob* make_transcription_job(Napi::Env env, WhisperModel* owner, std::shared_ptr<WhisperInstance> instance,

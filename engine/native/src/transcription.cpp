@@ -228,6 +228,7 @@ bool run_transcription(whisper_context* ctx, whisper_state* state, const std::ve
     }
   };
 
+  reserve_segments(state, samples.size());
   data.clock.start = std::chrono::steady_clock::now();
   const int rc = whisper_full_with_state(ctx, state, p, samples.data(), static_cast<int>(samples.size()));
   data.clock.end_encode();

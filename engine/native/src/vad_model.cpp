@@ -7,6 +7,7 @@
 #include "log_capture.h"
 #include "model_file_check.h"
 #include "options.h"
+#include "scope_guard.h"
 #include "whisper_internals.h"
 
 namespace wsa {
@@ -47,6 +48,8 @@ struct VadSegment {
   double end_ms;
 };
 
+}  // namespace
+
 class VadJob : public Napi::AsyncWorker {
  public:
   VadJob(Napi::Env env, VadModel* owner, std::shared_ptr<VadContextPool> pool, std::vector<float> samples, bool want_segments,
@@ -60,6 +63,11 @@ class VadJob : public Napi::AsyncWorker {
         params_(params) {}
 
   Napi::Promise promise() const { return deferred_.Promise(); }
+  // See InferenceJob::queued: once queued, the job gives the model back when it is destroyed.
+  void queued() { queued_ = true; }
+  ~VadJob() override {
+    if (queued_) owner_->job_finished();
+  }
 
  protected:
   void Execute() override {
@@ -95,7 +103,6 @@ class VadJob : public Napi::AsyncWorker {
 
   // See InferenceJob::OnOK: a Napi::Error means the environment is being torn down.
   void OnOK() override {
-    owner_->job_finished();
     try {
       settle();
     } catch (const Napi::Error&) {
@@ -103,7 +110,6 @@ class VadJob : public Napi::AsyncWorker {
   }
 
   void OnError(const Napi::Error& e) override {
-    owner_->job_finished();
     try {
       deferred_.Reject(make_error(Env(), error_code::INFERENCE_FAILED, e.Message()).Value());
     } catch (const Napi::Error&) {
@@ -137,9 +143,8 @@ class VadJob : public Napi::AsyncWorker {
   whisper_vad_params params_;
   std::vector<float> probs_;
   std::vector<VadSegment> segments_;
+  bool queued_ = false;
 };
-
-}  // namespace
 
 Napi::Function VadModel::Define(Napi::Env env) {
   return DefineClass(env, "VadModel",
@@ -217,17 +222,28 @@ void VadModel::Reset(const Napi::CallbackInfo& info) {
   pending_.clear();
 }
 
-void VadModel::start_job(Napi::Env env, const char* method) {
-  check_usable(env, method);
+void VadModel::start_job(VadJob* job) {
+  // Until queued, the job is ours to delete; once queued, it deletes itself after settling its promise.
+  std::unique_ptr<VadJob> owned(job);
   busy_ = true;
+  ScopeGuard not_busy([this] { busy_ = false; });
   std::fill(state_.begin(), state_.end(), 0.0f);
   pending_.clear();
   Ref();
+  ScopeGuard unpin([this] { Unref(); });
+  job->Queue();
+  owned.release()->queued();
+  not_busy.dismiss();
+  unpin.dismiss();
 }
 
-void VadModel::job_finished() {
+// See WhisperModel::job_finished: nothing may throw out of a job's completion.
+void VadModel::job_finished() noexcept {
   busy_ = false;
-  Unref();
+  try {
+    Unref();
+  } catch (const Napi::Error&) {
+  }
 }
 
 Napi::Value VadModel::Detect(const Napi::CallbackInfo& info) {
@@ -236,9 +252,8 @@ Napi::Value VadModel::Detect(const Napi::CallbackInfo& info) {
   std::vector<float> samples;
   read_pcm(info[0], "audio", samples);
   auto* job = new VadJob(env, this, pool_, std::move(samples), false, whisper_vad_default_params());
-  start_job(env, "detect");
   Napi::Promise promise = job->promise();
-  job->Queue();
+  start_job(job);
   return promise;
 }
 
@@ -255,9 +270,8 @@ Napi::Value VadModel::Segments(const Napi::CallbackInfo& info) {
   params.max_speech_duration_s = o.number("maxSpeechDurationS", params.max_speech_duration_s, 0.0f, 3.0e38f);
   params.speech_pad_ms = o.integer("speechPadMs", params.speech_pad_ms, 0, 600000);
   auto* job = new VadJob(env, this, pool_, std::move(samples), true, params);
-  start_job(env, "segments");
   Napi::Promise promise = job->promise();
-  job->Queue();
+  start_job(job);
   return promise;
 }
 

@@ -30,6 +30,16 @@ void enable_dtw(whisper_context* ctx) {
   ctx->params.dtw_n_top = std::max(1, h.n_text_layer / 2);
 }
 
+void reserve_segments(whisper_state* state, size_t n_samples) {
+  // Each 30 s window yields at most one segment per text token, and whisper_full decodes at most n_text_ctx / 2 (224)
+  // tokens in one; it keeps the capacity between calls (it only clears the list).
+  constexpr size_t kTokensPerWindow = 224;
+  const size_t window = static_cast<size_t>(WHISPER_SAMPLE_RATE) * WHISPER_CHUNK_SIZE;
+  const size_t windows = n_samples / window + 2;
+  const size_t needed = windows * kTokensPerWindow + 1;
+  if (state->result_all.capacity() < needed) state->result_all.reserve(needed);
+}
+
 size_t vad_state_size(whisper_vad_context* vctx) {
   return static_cast<size_t>(ggml_nelements(vctx->h_state) + ggml_nelements(vctx->c_state));
 }

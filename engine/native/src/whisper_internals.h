@@ -18,6 +18,12 @@ void reset_decoder_rngs(whisper_state* state);
 // the preset before loading; choosing it from the loaded weights lets one call serve every model file.
 void enable_dtw(whisper_context* ctx);
 
+// Makes room in the state's segment list for every segment a call on `n_samples` of audio can produce, and one more.
+// whisper.cpp 1.9's DTW timestamps step one segment past the last after timing its last token and read that segment's
+// token list (AddressSanitizer: heap-buffer-overflow in whisper_exp_compute_token_level_timestamps_dtw); with spare
+// capacity the read stays inside the list's own allocation, and nothing read there is used.
+void reserve_segments(whisper_state* state, size_t n_samples);
+
 // Floats in the Silero LSTM state (hidden and cell vectors together).
 size_t vad_state_size(whisper_vad_context* vctx);
 // Copies the LSTM state out of / into a context, so one context (one copy of the weights) can serve many streams.

@@ -9,6 +9,7 @@
 #include "log_capture.h"
 #include "model_file_check.h"
 #include "options.h"
+#include "scope_guard.h"
 
 namespace wsa {
 
@@ -70,17 +71,29 @@ const std::shared_ptr<WhisperInstance>& WhisperModel::idle(Napi::Env env, const 
 }
 
 Napi::Promise WhisperModel::start(InferenceJob* job) {
+  // Until queued, the job is ours to delete; once queued, it deletes itself after settling its promise.
+  std::unique_ptr<InferenceJob> owned(job);
   busy_ = true;
+  ScopeGuard not_busy([this] { busy_ = false; });
   instance_->abort_requested = false;
   Ref();
+  ScopeGuard unpin([this] { Unref(); });
   Napi::Promise promise = job->promise();
   job->Queue();
+  owned.release()->queued();
+  not_busy.dismiss();
+  unpin.dismiss();
   return promise;
 }
 
-void WhisperModel::job_finished() {
+// Called when a job settles, also while the thread's JavaScript environment is torn down, when Unref may fail: the
+// instance is free again either way, and nothing may throw out of a job's completion.
+void WhisperModel::job_finished() noexcept {
   busy_ = false;
-  Unref();
+  try {
+    Unref();
+  } catch (const Napi::Error&) {
+  }
 }
 
 Napi::Value WhisperModel::Transcribe(const Napi::CallbackInfo& info) {
@@ -110,12 +123,15 @@ Napi::Value WhisperModel::TranscribeSync(const Napi::CallbackInfo& info) {
     abort.data = info[2].As<Napi::Int32Array>().Data();
   }
   pad_short_input(samples);
-  busy_ = true;
   TranscriptionOutput out;
   Failure failure;
-  const bool ok = run_transcription(instance->model->ctx, instance->state, samples, options, abort, out, failure);
-  busy_ = false;
-  if (!ok) throw make_error(env, failure.code, failure.message);
+  {
+    busy_ = true;
+    ScopeGuard not_busy([this] { busy_ = false; });
+    if (!run_transcription(instance->model->ctx, instance->state, samples, options, abort, out, failure)) {
+      throw make_error(env, failure.code, failure.message);
+    }
+  }
   return transcription_to_js(env, out);
 }
 

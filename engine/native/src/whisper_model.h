@@ -29,7 +29,7 @@ class WhisperModel : public Napi::ObjectWrap<WhisperModel> {
   explicit WhisperModel(const Napi::CallbackInfo& info);
 
   // Called on the JS thread when a job settles.
-  void job_finished();
+  void job_finished() noexcept;
 
  private:
   Napi::Value Transcribe(const Napi::CallbackInfo& info);
