@@ -9,9 +9,6 @@ import type { TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } fro
 import { registerCrashable } from './fault-injection.js';
 import type { TranscribeReply, TranscribeRequest, TranscribeWorkerData, WarmupReply } from './transcribe-task.js';
 
-/** Times a transcription is run again after the worker running it died. */
-const RETRIES_AFTER_CRASH = 1;
-
 export interface TranscriberPoolOptions {
   modelPath: string;
   /** Worker threads, each with its own model state; one transcription runs on each at a time. */
@@ -87,7 +84,9 @@ export class TranscriberPool implements TranscriptionRunner {
           const message = error instanceof Error ? error.message : String(error);
           if (this.closing) throw new EngineError('ABORTED', `the transcription pool stopped: ${message}`);
           if (signal.aborted) throw new EngineError('ABORTED', `transcription aborted; its worker died: ${message}`);
-          if (crashes >= RETRIES_AFTER_CRASH || this.piscina.threads.length === 0) {
+          // One crash can take several workers at once, and a retry may land on one still going down: a task is given
+          // up once it has died on more workers than the pool has, which still bounds one that kills every worker.
+          if (crashes >= this.piscina.options.maxThreads || this.piscina.threads.length === 0) {
             throw new EngineError('INFERENCE_FAILED', `the transcription worker died running this task ${crashes + 1} times (${message})`);
           }
           continue;

@@ -24,8 +24,8 @@ export interface Timeline {
 export type Corpus = 'mixed' | 'continuous';
 
 const PAUSES_MS: Record<Corpus, [number, number]> = { mixed: [600, 2500], continuous: [50, 150] };
-/** Audio kept around each speech region of a clip in the continuous corpus, so no word loses its edges. */
-const REGION_PAD_MS = 40;
+/** Audio kept around each speech region of a clip in the continuous corpus, so no word loses its edges; it counts in the pause. */
+const REGION_PAD_MS = 30;
 
 /** Every WAV in fixtures/speech, with its speech regions. */
 export async function loadClips(names?: string[]): Promise<SpeechClip[]> {
@@ -84,7 +84,9 @@ export function buildTimeline(clips: SpeechClip[], index: number, seconds: numbe
   const add = (pcm: Int16Array, clipRegions: VadSegment[]): void => {
     const offsetMs = (samples * 1000) / SAMPLE_RATE;
     for (const region of clipRegions) regions.push({ startMs: region.startMs + offsetMs, endMs: region.endMs + offsetMs });
-    const pause = new Int16Array(samplesOf(minPauseMs + next() * (maxPauseMs - minPauseMs)));
+    const gapMs = minPauseMs + next() * (maxPauseMs - minPauseMs);
+    // From speech to speech: the continuous corpus's pieces carry their padding on both sides already.
+    const pause = new Int16Array(samplesOf(Math.max(0, corpus === 'continuous' ? gapMs - 2 * REGION_PAD_MS : gapMs)));
     parts.push(pcm, pause);
     samples += pcm.length + pause.length;
   };

@@ -129,11 +129,11 @@ export class CommittedWindow {
   }
 
   /**
-   * Nothing became stable for a whole tail: the words of the newest hypothesis that begin before the tail's last
-   * `keepMs` are committed as they are, and the window moves on to there, so no partial reads more than maxTailMs
-   * (plus one interval) however long the speech goes on without agreement.
+   * Commits the words of the newest hypothesis that begin before the tail's last `keepMs` as they are, and moves the
+   * window on to there: when nothing became stable for a whole tail, so no partial reads more than maxTailMs (plus
+   * one interval) however long the speech goes on without agreement; and when a segment reaches its limit.
    */
-  private force(toSample: number): void {
+  force(toSample: number): void {
     const moveTo = toSample - this.keep;
     const moveToMs = samplesToMs(moveTo);
     let count = 0;

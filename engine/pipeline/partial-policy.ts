@@ -5,6 +5,11 @@
  * the caller's to check: no partial runs in silence.
  */
 export const PARTIAL_CADENCE_MS = 1000;
+/**
+ * Widest stretch of ongoing speech between shown partials when nothing changes: under the cadence by about a
+ * partial's run time, so the promise holds where the client is, not only on the audio clock.
+ */
+export const PARTIAL_KEEPALIVE_MS = 800;
 /** How much longer the wait grows after each run that showed nothing new. */
 const BACKOFF = 1.5;
 
@@ -17,7 +22,7 @@ export class PartialPolicy {
   /** New audio a partial waits for after the previous one's end. */
   get waitMs(): number {
     const interval = this.intervalMs();
-    return Math.max(interval, Math.min(interval * this.backoff, PARTIAL_CADENCE_MS));
+    return Math.max(interval, Math.min(interval * this.backoff, PARTIAL_KEEPALIVE_MS));
   }
 
   /** Whether `newAudioMs` of audio since the previous partial is enough for the next. */
@@ -27,7 +32,7 @@ export class PartialPolicy {
 
   /** A partial ran to the end; `changed`: it had something new to show. */
   ran(changed: boolean): void {
-    this.backoff = changed ? 1 : Math.min(this.backoff * BACKOFF, PARTIAL_CADENCE_MS / Math.max(1, this.intervalMs()));
+    this.backoff = changed ? 1 : Math.min(this.backoff * BACKOFF, PARTIAL_KEEPALIVE_MS / Math.max(1, this.intervalMs()));
   }
 
   /** A new turn begins: speech after a silence is news. */

@@ -1,13 +1,14 @@
 /**
  * Where a segment of ongoing speech can be finalized: only where its text is already stable (committed), so the
- * final never has to take back a word the next segment needs. At the last committed sentence end, once the segment
- * is long enough to be worth a final of its own; otherwise, once the committed text spans the segment limit, at the
- * last committed word boundary within the limit.
+ * final never has to take back a word the next segment needs. At the last committed sentence end within the limit,
+ * once the segment is long enough to be worth a final of its own; otherwise, once the segment's audio spans the
+ * limit, at the last committed word boundary (the caller commits all but the newest words first, so that boundary
+ * is close to the audio and the final comes soon after it).
  */
 import type { Word } from './types.js';
 
 export interface SegmentLimits {
-  /** A segment is cut at a word boundary once its committed text spans this long. */
+  /** A segment whose audio spans this long is cut at its last committed word boundary. */
   maxSegmentMs: number;
   /** Shortest segment a sentence end cuts off: shorter sentences wait for the next ones. */
   minSegmentMs: number;
@@ -24,21 +25,26 @@ const SENTENCE_END = /[.!?…。！？]['"’”)\]]*$/u;
 
 /**
  * `committed`: the segment's committed words in session time (with punctuation), `startMs`: the segment's start,
- * `committedToMs`: where the audio after the last committed word begins. Null: no cut yet.
+ * `committedToMs`: where the audio after the last committed word begins, `audioToMs`: the newest audio heard.
+ * Null: no cut yet.
  */
-export function segmentCut(committed: readonly Word[], startMs: number, committedToMs: number, limits: SegmentLimits): SegmentCut | null {
+export function segmentCut(
+  committed: readonly Word[],
+  startMs: number,
+  committedToMs: number,
+  audioToMs: number,
+  limits: SegmentLimits,
+): SegmentCut | null {
   // Boundary i: after the first i words, where word i begins (the commit point after the last one).
   const boundary = (i: number): number => (i < committed.length ? (committed[i] as Word).startMs : committedToMs);
-  const limit = startMs + limits.maxSegmentMs;
   const long = (i: number): boolean => boundary(i) - startMs >= limits.minSegmentMs;
   for (let i = committed.length; i >= 1; i--) {
-    if (boundary(i) <= limit && long(i) && SENTENCE_END.test((committed[i - 1] as Word).text)) return { words: i, atMs: boundary(i) };
+    const ends = SENTENCE_END.test((committed[i - 1] as Word).text);
+    if (ends && long(i) && boundary(i) <= startMs + limits.maxSegmentMs) return { words: i, atMs: boundary(i) };
   }
-  if (committedToMs - startMs < limits.maxSegmentMs) return null;
+  if (audioToMs - startMs < limits.maxSegmentMs) return null;
   // Boundary 0 (before the first committed word) counts too: audio in which nothing was committed (noise, or no
   // agreement) is a segment like any other.
-  for (let i = committed.length; i >= 0; i--) if (boundary(i) <= limit && long(i)) return { words: i, atMs: boundary(i) };
-  // No boundary inside the limit: the first one past it, which keeps the segment as short as the words allow.
-  for (let i = 0; i <= committed.length; i++) if (long(i)) return { words: i, atMs: boundary(i) };
+  for (let i = committed.length; i >= 0; i--) if (long(i)) return { words: i, atMs: boundary(i) };
   return null;
 }

@@ -15,7 +15,7 @@
  * partial of it, nothing sent of its turn) is not sent.
  */
 import { CommittedWindow } from './committed-window.js';
-import { PartialPolicy } from './partial-policy.js';
+import { PARTIAL_KEEPALIVE_MS, PartialPolicy } from './partial-policy.js';
 import { segmentCut } from './segmenter.js';
 import { speechText, stripPunctuation } from './text-filters.js';
 import { UtteranceDetector, type UtteranceEvent } from './utterance-detector.js';
@@ -24,9 +24,9 @@ import { shiftWords, wordsOf } from './words.js';
 
 /** Committed-window partials: see CommittedWindow and docs/PROTOCOL.md. */
 export const PARTIAL_OVERLAP_MS = 200;
-export const PARTIAL_MAX_TAIL_MS = 2000;
+export const PARTIAL_MAX_TAIL_MS = 1500;
 /** What a forced commit leaves of the tail: its newest 0.8 s, which the next partials may still revise. */
-export const PARTIAL_FORCED_KEEP_MS = 800;
+export const PARTIAL_FORCED_KEEP_MS = 700;
 /** Shortest segment a sentence end cuts off while speech goes on. */
 export const MIN_SEGMENT_MS = 1500;
 /** The naive strategy's window: whisper.cpp's `stream` example re-reads its last 10 s (`--length 10000`). */
@@ -60,6 +60,8 @@ export interface Segment {
   readonly language: string;
   shownText: string;
   shownWords: number;
+  /** Where the newest partial shown ended (the segment's start before any). */
+  shownTo: number;
   /** Language of the newest partial, for the final when its transcription fails. */
   shownLanguage: string;
   /** A final started at a pause, before the segment closed (see the `pause` event). */
@@ -131,7 +133,7 @@ export class SessionCore {
   /** Closed segments whose finals are not emitted yet, oldest first. */
   private readonly pending: Segment[] = [];
   /** The newest partial of the open segment, waiting for the finals before it. */
-  private held: { segment: Segment; text: string; language: string; words: Word[] } | null = null;
+  private held: { segment: Segment; text: string; language: string; words: Word[]; toSample: number } | null = null;
   private partialPending = false;
   /** Newest sample the latest partial covered: the partial clock runs on audio time from here. */
   private coveredTo = 0;
@@ -375,6 +377,7 @@ export class SessionCore {
       language,
       shownText: '',
       shownWords: 0,
+      shownTo: start,
       shownLanguage: language,
       early: null,
       final: null,
@@ -413,13 +416,15 @@ export class SessionCore {
     const segment = turn.segment;
     const windowMs = samplesToMs(plan.toSample - plan.fromSample);
     if (this.settings.strategy === 'naive') {
-      this.showPartial(segment, stripPunctuation(speechText(outcome)), outcome.language, []);
+      this.showPartial(segment, stripPunctuation(speechText(outcome)), outcome.language, [], plan.toSample);
       return;
     }
 
     const heard = shiftWords(wordsOf(speechText(outcome), outcome, windowMs), samplesToMs(plan.fromSample));
     turn.window.accept({ fromSample: plan.fromSample, toSample: plan.toSample, prompt: plan.prompt }, heard);
-    const cut = segmentCut(turn.window.stable, samplesToMs(segment.start), samplesToMs(turn.window.committedTo), {
+    // At the limit, all but the newest words are taken as they are, so the cut falls close to the audio.
+    if (plan.toSample - segment.start >= msToSamples(this.settings.maxSegmentMs)) turn.window.force(plan.toSample);
+    const cut = segmentCut(turn.window.stable, samplesToMs(segment.start), samplesToMs(turn.window.committedTo), samplesToMs(plan.toSample), {
       maxSegmentMs: this.settings.maxSegmentMs,
       minSegmentMs: Math.min(MIN_SEGMENT_MS, this.settings.maxSegmentMs),
     });
@@ -428,22 +433,28 @@ export class SessionCore {
       turn.window.cut(cut.words, turn.segment.start);
       this.emitSettled();
     }
-    this.showPartial(turn.segment, turn.window.text, outcome.language, turn.window.shownStable);
+    this.showPartial(turn.segment, turn.window.text, outcome.language, turn.window.shownStable, plan.toSample);
   }
 
-  private showPartial(segment: Segment, text: string, language: string, words: Word[]): void {
+  /**
+   * Shows a partial that says something new; one that says the same is shown only once PARTIAL_KEEPALIVE_MS of audio
+   * has passed since the last one, so a client sees that speech is heard and the stream keeps up.
+   */
+  private showPartial(segment: Segment, text: string, language: string, words: Word[], toSample: number): void {
     const changed = text !== '' && !(text === segment.shownText && words.length === segment.shownWords);
     this.policy.ran(changed);
-    if (!changed) return;
+    const due = text !== '' && toSample - segment.shownTo >= msToSamples(PARTIAL_KEEPALIVE_MS);
+    if (!changed && !due) return;
     // A partial of a new segment must not overtake the final of the one before: it waits for it (see emitSettled).
     if (this.pending.length > 0) {
-      this.held = { segment, text, language, words };
+      this.held = { segment, text, language, words, toSample };
       return;
     }
     segment.shownText = text;
     segment.shownWords = words.length;
     segment.shownLanguage = language;
-    this.emit(segment, text, false, language, this.coveredTo, words);
+    segment.shownTo = toSample;
+    this.emit(segment, text, false, language, toSample, words);
   }
 
   private maybePartial(): void {
@@ -471,7 +482,7 @@ export class SessionCore {
     if (this.pending.length > 0) return;
     const held = this.held;
     this.held = null;
-    if (held && held.segment === this.turn?.segment) this.showPartial(held.segment, held.text, held.language, held.words);
+    if (held && held.segment === this.turn?.segment) this.showPartial(held.segment, held.text, held.language, held.words, held.toSample);
   }
 
   private emitFinal(segment: Segment, outcome: TranscriptionOutcome | null): void {
