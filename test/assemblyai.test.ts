@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { hashApiKey } from '../server/auth/authenticator.js';
 import { speech } from './helpers/engine-fixtures.js';
-import { refusedUpgrade } from './helpers/handshake.js';
+import { refusedAfterUpgrade, refusedUpgrade } from './helpers/handshake.js';
 import { audioFixture } from './helpers/audio-fixtures.js';
 import { MessageLog } from './helpers/message-log.js';
 import { sendPaced, sendPacedBytes } from './helpers/paced-audio.js';
@@ -110,10 +110,18 @@ async function run(dir: string): Promise<void> {
     }
   });
 
-  t.test('authentication: Authorization header or ?token=; anything else gets 401', async (t) => {
+  t.test('authentication: Authorization header or ?token=; anything else is closed with 4001, which the SDK does not retry', async (t) => {
     const url = await server(t);
-    await t.rejects(transcriber(url, { apiKey: 'not-the-key' }).connect(), /401/, 'the SDK reports the 401');
-    t.match(await refusedUpgrade(url, { ca }), { status: 401, body: { error: 'unauthorized', message: /Authorization: <key>/ } });
+    const refusedCount = async (): Promise<number> => {
+      const metrics = await (await fetch(url.replace('wss://', 'https://').replace('/v3/ws', '/metrics'))).text();
+      return Number(/^stt_refused_total\{reason="unauthorized"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+    };
+    const before = await refusedCount();
+    // The SDK's defaults: two more tries after a failed one, unless the failure is one a retry cannot mend.
+    const wrongKey = new StreamingTranscriber({ websocketBaseUrl: url, apiKey: 'not-the-key', sampleRate: 16000, connectTimeout: 60_000 });
+    await t.rejects(wrongKey.connect(), { message: /Not Authorized/, code: 4001 }, 'the SDK reports the refusal');
+    t.equal((await refusedCount()) - before, 1, 'one try: the SDK did not retry a refused key');
+    t.match(await refusedAfterUpgrade(url, { ca }), { code: 4001, reason: 'Not Authorized', messages: [{ type: 'Error', error_code: 4001, error: /Not Authorized: missing credential: send Authorization: <key>/ }] });
     const byToken = transcriber(url, { token: KEY });
     t.match(await byToken.connect(), { type: 'Begin' }, 'a ?token= is accepted');
     await byToken.close(true, 0);
@@ -152,8 +160,8 @@ async function run(dir: string): Promise<void> {
     t.ok(turns.messages.some((turn) => turn.end_of_turn), 'and transcribes');
 
     const again = new StreamingTranscriber({ websocketBaseUrl: url, token, sampleRate: 16000, connectTimeout: 60_000, maxConnectionRetries: 0 });
-    await t.rejects(again.connect(), /401/, 'a used token opens nothing (single use, as AssemblyAI says)');
-    t.match(await refusedUpgrade(`${url}?token=${token}`, { ca }), { status: 401, body: { message: /used already/ } });
+    await t.rejects(again.connect(), /Not Authorized/, 'a used token opens nothing (single use, as AssemblyAI says)');
+    t.match(await refusedAfterUpgrade(`${url}?token=${token}`, { ca }), { code: 4001, messages: [{ error_code: 4001, error: /used already/ }] });
     const unused = await backend.streaming.createTemporaryToken({ expires_in_seconds: 60 });
     const realtime = url.replace('/v3/ws', '/v1/realtime?intent=transcription');
     t.match(await refusedUpgrade(realtime, { ca, headers: { authorization: `Bearer ${unused}` } }), { status: 401, body: { message: /for \/v3\/ws only/ } }, 'nor another endpoint');
