@@ -14,6 +14,7 @@ import { audioFixture } from './helpers/audio-fixtures.js';
 import { MessageLog } from './helpers/message-log.js';
 import { sendPaced, sendPacedBytes } from './helpers/paced-audio.js';
 import { startTestServer } from './helpers/stream-server.js';
+import { within } from './helpers/within.js';
 
 /**
  * The SDK connects to wss:// only and takes no CA of its own, so this file runs twice: first it makes a self-signed
@@ -215,6 +216,42 @@ async function run(dir: string): Promise<void> {
     const termination = log.messages.at(-1) as Message;
     t.same(Object.keys(termination).sort(), ['audio_duration_seconds', 'session_duration_seconds', 'type']);
     t.match(termination, { type: 'Termination', audio_duration_seconds: 3, session_duration_seconds: Number });
+  });
+
+  t.test('inactivity_timeout: an idle session is terminated after that many seconds, as AssemblyAI terminates one', async (t) => {
+    const url = await server(t);
+    const idle = new StreamingTranscriber({ websocketBaseUrl: url, apiKey: KEY, sampleRate: 16000, inactivityTimeout: 5, connectTimeout: 60_000, maxConnectionRetries: 0 });
+    const closed = new Promise<[number, string]>((resolve) => idle.on('close', (code, reason) => resolve([code, reason])));
+    await idle.connect();
+    t.match(await within(30_000, 'the inactivity close', closed), [1000, /inactivity/]);
+    const { ws, log, closed: rawClosed } = await raw(url, '?sample_rate=16000&inactivity_timeout=5');
+    await sendPaced(jfk.subarray(0, seconds(1)), fast, (chunk) => ws.send(chunk));
+    t.equal(await within(30_000, 'the raw inactivity close', rawClosed), 1000);
+    t.match(log.messages.at(-1), { type: 'Termination', audio_duration_seconds: 1 }, 'Termination, as after a Terminate');
+  });
+
+  t.test('turn detection as AssemblyAI documents it: end_of_turn_confidence against end_of_turn_confidence_threshold', async (t) => {
+    // AssemblyAI's "balanced" settings: threshold 0.4, 400 ms when confident, 1280 ms at most.
+    const client = new StreamingTranscriber({
+      websocketBaseUrl: await server(t),
+      apiKey: KEY,
+      sampleRate: 16000,
+      endOfTurnConfidenceThreshold: 0.4,
+      minEndOfTurnSilenceWhenConfident: 400,
+      maxTurnSilence: 1280,
+      connectTimeout: 60_000,
+      maxConnectionRetries: 0,
+    });
+    const turns = new MessageLog<TurnEvent>();
+    client.on('turn', (turn) => turns.push(turn));
+    await client.connect();
+    await sendPaced(jfk.subarray(0, seconds(5)), fast, (chunk) => client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)));
+    await sendPaced(new Int16Array(seconds(1.5)), fast, (chunk) => client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)));
+    await client.close(true, 0);
+    const ends = turns.messages.filter((turn) => turn.end_of_turn);
+    t.ok(ends.length >= 1, `turns ended (${ends.length})`);
+    t.ok(ends.every((turn) => turn.end_of_turn_confidence === 0.4), 'a turn ends as its confidence reaches the threshold');
+    t.ok(turns.messages.every((turn) => turn.end_of_turn_confidence >= 0 && turn.end_of_turn_confidence <= 1), 'confidences from 0 to 1');
   });
 
   t.test('48 kHz audio is resampled', async (t) => {
