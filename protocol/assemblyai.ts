@@ -112,7 +112,8 @@ export function parseStreamingQuery(query: URLSearchParams): StreamingOptions {
   const audio = parseAudio(query);
   const threshold = confidenceThreshold(singleParam(query, 'end_of_turn_confidence_threshold'));
   const keyterms = singleParam(query, 'keyterms_prompt');
-  const minMs = millisecondsParam(query, 'min_turn_silence') ?? millisecondsParam(query, 'min_end_of_turn_silence_when_confident');
+  const minMs =
+    millisecondsParam(query, 'min_turn_silence') ?? millisecondsParam(query, 'min_end_of_turn_silence_when_confident');
   const maxMs = millisecondsParam(query, 'max_turn_silence');
   return {
     audio,
@@ -249,6 +250,10 @@ export const AUTH_FAILED_CODE = 4001;
 
 /** The Error a refused credential gets before the socket closes with AUTH_FAILED_CODE. */
 export function unauthorizedMessage(reason: string): string {
-  const message: StreamingErrorMessage = { type: 'Error', error_code: AUTH_FAILED_CODE, error: `Not Authorized: ${reason}` };
+  const message: StreamingErrorMessage = {
+    type: 'Error',
+    error_code: AUTH_FAILED_CODE,
+    error: `Not Authorized: ${reason}`,
+  };
   return JSON.stringify(message);
 }

@@ -41,7 +41,12 @@ export type Eagerness = 'low' | 'medium' | 'high' | 'auto';
  * server VAD's default does, `medium` (and `auto`, OpenAI's default, which is medium) waits twice as long, `low` four
  * times, so a speaker who pauses mid-thought is cut off less often, which is what semantic_vad is chosen for.
  */
-export const EAGERNESS_SILENCE_MS: Readonly<Record<Eagerness, number>> = { high: 500, medium: 1000, auto: 1000, low: 2000 };
+export const EAGERNESS_SILENCE_MS: Readonly<Record<Eagerness, number>> = {
+  high: 500,
+  medium: 1000,
+  auto: 1000,
+  low: 2000,
+};
 const EAGERNESS = Object.keys(EAGERNESS_SILENCE_MS);
 const isEagerness = (value: unknown): value is Eagerness => typeof value === 'string' && EAGERNESS.includes(value);
 
@@ -189,7 +194,9 @@ function gaSession(session: Record<string, unknown>): SessionUpdate {
     update.format = known;
   }
   transcription(update, optionalObject(input['transcription'], 'session.audio.input.transcription'), 'session.audio.input.transcription');
-  if ('turn_detection' in input) Object.assign(update, turnDetection(input['turn_detection'], 'session.audio.input.turn_detection'));
+  if ('turn_detection' in input) {
+    Object.assign(update, turnDetection(input['turn_detection'], 'session.audio.input.turn_detection'));
+  }
   return update;
 }
 
@@ -207,7 +214,9 @@ function betaSession(session: Record<string, unknown>): SessionUpdate {
     update.format = known;
   }
   transcription(update, optionalObject(session['input_audio_transcription'], 'session.input_audio_transcription'), 'session.input_audio_transcription');
-  if ('turn_detection' in session) Object.assign(update, turnDetection(session['turn_detection'], 'session.turn_detection'));
+  if ('turn_detection' in session) {
+    Object.assign(update, turnDetection(session['turn_detection'], 'session.turn_detection'));
+  }
   return update;
 }
 
@@ -236,7 +245,8 @@ function boundedString(value: unknown, param: string, max: number): string {
 function include(value: unknown, param: string): boolean {
   if (value === null) return false;
   if (!Array.isArray(value) || !value.every((entry) => entry === LOGPROBS_INCLUDE)) {
-    throw new RealtimeInputError('bad_option', 'invalid_value', param, `${param} may list only "${LOGPROBS_INCLUDE}" in a transcription session`);
+    const message = `${param} may list only "${LOGPROBS_INCLUDE}" in a transcription session`;
+    throw new RealtimeInputError('bad_option', 'invalid_value', param, message);
   }
   return value.length > 0;
 }
@@ -258,7 +268,9 @@ function turnDetection(value: unknown, param: string): { silenceMs: number | nul
     return { silenceMs: EAGERNESS_SILENCE_MS[eagerness], eagerness };
   }
   if (type !== 'server_vad') {
-    const message = `turn detection is "server_vad" or "semantic_vad", or null to commit turns with input_audio_buffer.commit; ${excerpt(type)} is not offered`;
+    const message =
+      'turn detection is "server_vad" or "semantic_vad", or null to commit turns with input_audio_buffer.commit; ' +
+      `${excerpt(type)} is not offered`;
     throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.type`, message);
   }
   const { threshold, prefix_padding_ms: padding, silence_duration_ms: silence } = fields;
@@ -321,7 +333,12 @@ export function sessionObject(
       ? null
       : settings.eagerness !== null
         ? { type: 'semantic_vad', eagerness: settings.eagerness }
-        : { type: 'server_vad', threshold: settings.threshold, prefix_padding_ms: settings.prefixPaddingMs, silence_duration_ms: settings.silenceMs };
+        : {
+            type: 'server_vad',
+            threshold: settings.threshold,
+            prefix_padding_ms: settings.prefixPaddingMs,
+            silence_duration_ms: settings.silenceMs,
+          };
   const include = settings.logprobs ? [LOGPROBS_INCLUDE] : null;
   if (shape === 'beta') {
     return {
@@ -369,7 +386,12 @@ export function committedEvent(eventId: string, itemId: string, previousItemId: 
  * `conversation.item.added` then `conversation.item.done` (the item is complete; its transcript comes in the
  * transcription events), beta `conversation.item.created`. `eventId` gives each event its id.
  */
-export function itemEvents(shape: RealtimeShape, eventId: () => string, itemId: string, previousItemId: string | null): string[] {
+export function itemEvents(
+  shape: RealtimeShape,
+  eventId: () => string,
+  itemId: string,
+  previousItemId: string | null,
+): string[] {
   const item = {
     id: itemId,
     object: 'realtime.item',
@@ -389,11 +411,18 @@ export function clearedEvent(eventId: string): string {
 /** `logprobs`: the delta's tokens, when the session's `include` asks for them (otherwise the field is left out). */
 export function deltaEvent(eventId: string, itemId: string, delta: string, logprobs: LogProb[] | null = null): string {
   const type = 'conversation.item.input_audio_transcription.delta';
-  return JSON.stringify({ type, event_id: eventId, item_id: itemId, content_index: 0, delta, ...(logprobs ? { logprobs } : {}) });
+  const withLogprobs = logprobs ? { logprobs } : {};
+  return JSON.stringify({ type, event_id: eventId, item_id: itemId, content_index: 0, delta, ...withLogprobs });
 }
 
 /** `logprobs`: all the item's tokens, when asked for. */
-export function completedEvent(eventId: string, itemId: string, transcript: string, seconds: number, logprobs: LogProb[] | null = null): string {
+export function completedEvent(
+  eventId: string,
+  itemId: string,
+  transcript: string,
+  seconds: number,
+  logprobs: LogProb[] | null = null,
+): string {
   return JSON.stringify({
     type: 'conversation.item.input_audio_transcription.completed',
     event_id: eventId,

@@ -237,8 +237,8 @@ export class StreamServer {
     const route = WS_ROUTES.find((r) => r.path === target.pathname);
     if (!route) return refuseUpgrade(socket, 404, { error: 'not found' });
     // The route's own shape of refusal, if it has one.
-    const refuse = (status: number, body: { error: string; message?: string }, headers: Record<string, string> = {}): void =>
-      refuseUpgrade(socket, status, route.refusalBody ? route.refusalBody(status, body.error, body.message ?? body.error) : body, headers);
+    const refuse = (status: number, body: { error: string; message?: string }): void =>
+      refuseUpgrade(socket, status, route.refusalBody?.(status, body.error, body.message ?? body.error) ?? body);
     if (!this.options.origins.allows(req)) {
       this.options.metrics.refused('origin');
       return refuse(403, { error: 'forbidden', message: 'this origin may not connect (ALLOWED_ORIGINS)' });
@@ -263,7 +263,8 @@ export class StreamServer {
     if (!runtime) return refuse(503, { error: 'shutting down' });
     const resume = route.resume(target.searchParams);
     if (resume === 'malformed') {
-      return refuse(400, { error: 'bad_request', message: 'resume needs session_id, resume_token and an integer last_seq >= -1' });
+      const message = 'resume needs session_id, resume_token and an integer last_seq >= -1';
+      return refuse(400, { error: 'bad_request', message });
     }
     let adapterFor: ((send: (message: string) => void) => ReturnType<WsRoute['adapter']>) | null = null;
     try {
@@ -278,7 +279,7 @@ export class StreamServer {
     if (refusal) {
       this.options.metrics.refused(refusal);
       const message = refusal === 'overloaded' ? 'the server is at capacity' : refusal === 'store_unavailable' ? 'the session store does not answer' : 'too many sessions';
-      const body = route.refusalBody ? route.refusalBody(503, refusal, message) : { error: message, retry_after_s: RETRY_AFTER_S };
+      const body = route.refusalBody?.(503, refusal, message) ?? { error: message, retry_after_s: RETRY_AFTER_S };
       return refuseUpgrade(socket, 503, body, { 'Retry-After': String(RETRY_AFTER_S) });
     }
     socket.off('error', ignore);
@@ -287,7 +288,13 @@ export class StreamServer {
   }
 
   /** Completes the upgrade only to say why in the protocol and close (see WsRoute.unauthorized). */
-  private refuseInBand(req: IncomingMessage, socket: Duplex, head: Buffer, refusal: NonNullable<WsRoute['unauthorized']>, reason: string): void {
+  private refuseInBand(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    refusal: NonNullable<WsRoute['unauthorized']>,
+    reason: string,
+  ): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', () => undefined);
       ws.send(refusal.message(reason));

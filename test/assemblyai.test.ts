@@ -111,7 +111,7 @@ async function run(dir: string): Promise<void> {
     }
   });
 
-  t.test('authentication: Authorization header or ?token=; anything else is closed with 4001, which the SDK does not retry', async (t) => {
+  t.test('authentication: Authorization or ?token=; anything else is closed with 4001, not retried', async (t) => {
     const url = await server(t);
     const refusedCount = async (): Promise<number> => {
       const metrics = await (await fetch(url.replace('wss://', 'https://').replace('/v3/ws', '/metrics'))).text();
@@ -119,10 +119,19 @@ async function run(dir: string): Promise<void> {
     };
     const before = await refusedCount();
     // The SDK's defaults: two more tries after a failed one, unless the failure is one a retry cannot mend.
-    const wrongKey = new StreamingTranscriber({ websocketBaseUrl: url, apiKey: 'not-the-key', sampleRate: 16000, connectTimeout: 60_000 });
+    const wrongKey = new StreamingTranscriber({
+      websocketBaseUrl: url,
+      apiKey: 'not-the-key',
+      sampleRate: 16000,
+      connectTimeout: 60_000,
+    });
     await t.rejects(wrongKey.connect(), { message: /Not Authorized/, code: 4001 }, 'the SDK reports the refusal');
     t.equal((await refusedCount()) - before, 1, 'one try: the SDK did not retry a refused key');
-    t.match(await refusedAfterUpgrade(url, { ca }), { code: 4001, reason: 'Not Authorized', messages: [{ type: 'Error', error_code: 4001, error: /Not Authorized: missing credential: send Authorization: <key>/ }] });
+    t.match(await refusedAfterUpgrade(url, { ca }), {
+      code: 4001,
+      reason: 'Not Authorized',
+      messages: [{ type: 'Error', error_code: 4001, error: /Not Authorized: missing credential: send Authorization/ }],
+    });
     const byToken = transcriber(url, { token: KEY });
     t.match(await byToken.connect(), { type: 'Begin' }, 'a ?token= is accepted');
     await byToken.close(true, 0);
@@ -162,7 +171,10 @@ async function run(dir: string): Promise<void> {
 
     const again = new StreamingTranscriber({ websocketBaseUrl: url, token, sampleRate: 16000, connectTimeout: 60_000, maxConnectionRetries: 0 });
     await t.rejects(again.connect(), /Not Authorized/, 'a used token opens nothing (single use, as AssemblyAI says)');
-    t.match(await refusedAfterUpgrade(`${url}?token=${token}`, { ca }), { code: 4001, messages: [{ error_code: 4001, error: /used already/ }] });
+    t.match(await refusedAfterUpgrade(`${url}?token=${token}`, { ca }), {
+      code: 4001,
+      messages: [{ error_code: 4001, error: /used already/ }],
+    });
     const unused = await backend.streaming.createTemporaryToken({ expires_in_seconds: 60 });
     const realtime = url.replace('/v3/ws', '/v1/realtime?intent=transcription');
     t.match(await refusedUpgrade(realtime, { ca, headers: { authorization: `Bearer ${unused}` } }), { status: 401, body: { message: /for \/v3\/ws only/ } }, 'nor another endpoint');
@@ -218,41 +230,70 @@ async function run(dir: string): Promise<void> {
     t.match(termination, { type: 'Termination', audio_duration_seconds: 3, session_duration_seconds: Number });
   });
 
-  t.test('inactivity_timeout: an idle session is terminated after that many seconds, as AssemblyAI terminates one', async (t) => {
-    const url = await server(t);
-    const idle = new StreamingTranscriber({ websocketBaseUrl: url, apiKey: KEY, sampleRate: 16000, inactivityTimeout: 5, connectTimeout: 60_000, maxConnectionRetries: 0 });
-    const closed = new Promise<[number, string]>((resolve) => idle.on('close', (code, reason) => resolve([code, reason])));
-    await idle.connect();
-    t.match(await within(30_000, 'the inactivity close', closed), [1000, /inactivity/]);
-    const { ws, log, closed: rawClosed } = await raw(url, '?sample_rate=16000&inactivity_timeout=5');
-    await sendPaced(jfk.subarray(0, seconds(1)), fast, (chunk) => ws.send(chunk));
-    t.equal(await within(30_000, 'the raw inactivity close', rawClosed), 1000);
-    t.match(log.messages.at(-1), { type: 'Termination', audio_duration_seconds: 1 }, 'Termination, as after a Terminate');
-  });
+  t.test(
+    'inactivity_timeout: an idle session is terminated after that many seconds, as AssemblyAI terminates one',
+    async (t) => {
+      const url = await server(t);
+      const idle = new StreamingTranscriber({
+        websocketBaseUrl: url,
+        apiKey: KEY,
+        sampleRate: 16000,
+        inactivityTimeout: 5,
+        connectTimeout: 60_000,
+        maxConnectionRetries: 0,
+      });
+      const closed = new Promise<[number, string]>((resolve) =>
+        idle.on('close', (code, reason) => resolve([code, reason])),
+      );
+      await idle.connect();
+      t.match(await within(30_000, 'the inactivity close', closed), [1000, /inactivity/]);
+      const { ws, log, closed: rawClosed } = await raw(url, '?sample_rate=16000&inactivity_timeout=5');
+      await sendPaced(jfk.subarray(0, seconds(1)), fast, (chunk) => ws.send(chunk));
+      t.equal(await within(30_000, 'the raw inactivity close', rawClosed), 1000);
+      t.match(
+        log.messages.at(-1),
+        { type: 'Termination', audio_duration_seconds: 1 },
+        'Termination, as after a Terminate',
+      );
+    },
+  );
 
-  t.test('turn detection as AssemblyAI documents it: end_of_turn_confidence against end_of_turn_confidence_threshold', async (t) => {
-    // AssemblyAI's "balanced" settings: threshold 0.4, 400 ms when confident, 1280 ms at most.
-    const client = new StreamingTranscriber({
-      websocketBaseUrl: await server(t),
-      apiKey: KEY,
-      sampleRate: 16000,
-      endOfTurnConfidenceThreshold: 0.4,
-      minEndOfTurnSilenceWhenConfident: 400,
-      maxTurnSilence: 1280,
-      connectTimeout: 60_000,
-      maxConnectionRetries: 0,
-    });
-    const turns = new MessageLog<TurnEvent>();
-    client.on('turn', (turn) => turns.push(turn));
-    await client.connect();
-    await sendPaced(jfk.subarray(0, seconds(5)), fast, (chunk) => client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)));
-    await sendPaced(new Int16Array(seconds(1.5)), fast, (chunk) => client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)));
-    await client.close(true, 0);
-    const ends = turns.messages.filter((turn) => turn.end_of_turn);
-    t.ok(ends.length >= 1, `turns ended (${ends.length})`);
-    t.ok(ends.every((turn) => turn.end_of_turn_confidence === 0.4), 'a turn ends as its confidence reaches the threshold');
-    t.ok(turns.messages.every((turn) => turn.end_of_turn_confidence >= 0 && turn.end_of_turn_confidence <= 1), 'confidences from 0 to 1');
-  });
+  t.test(
+    'turn detection as AssemblyAI documents it: end_of_turn_confidence against end_of_turn_confidence_threshold',
+    async (t) => {
+      // AssemblyAI's "balanced" settings: threshold 0.4, 400 ms when confident, 1280 ms at most.
+      const client = new StreamingTranscriber({
+        websocketBaseUrl: await server(t),
+        apiKey: KEY,
+        sampleRate: 16000,
+        endOfTurnConfidenceThreshold: 0.4,
+        minEndOfTurnSilenceWhenConfident: 400,
+        maxTurnSilence: 1280,
+        connectTimeout: 60_000,
+        maxConnectionRetries: 0,
+      });
+      const turns = new MessageLog<TurnEvent>();
+      client.on('turn', (turn) => turns.push(turn));
+      await client.connect();
+      await sendPaced(jfk.subarray(0, seconds(5)), fast, (chunk) =>
+        client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)),
+      );
+      await sendPaced(new Int16Array(seconds(1.5)), fast, (chunk) =>
+        client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)),
+      );
+      await client.close(true, 0);
+      const ends = turns.messages.filter((turn) => turn.end_of_turn);
+      t.ok(ends.length >= 1, `turns ended (${ends.length})`);
+      t.ok(
+        ends.every((turn) => turn.end_of_turn_confidence === 0.4),
+        'a turn ends as its confidence reaches the threshold',
+      );
+      t.ok(
+        turns.messages.every((turn) => turn.end_of_turn_confidence >= 0 && turn.end_of_turn_confidence <= 1),
+        'confidences from 0 to 1',
+      );
+    },
+  );
 
   t.test('48 kHz audio is resampled', async (t) => {
     const at48k = new Int16Array(seconds(3) * 3);

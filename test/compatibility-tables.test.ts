@@ -39,7 +39,13 @@ function readTables(markdown: string): Row[] {
   let inTable = false;
   for (const line of markdown.split('\n')) {
     if (line.startsWith('## ')) {
-      vendor = line.includes('Deepgram') ? 'deepgram' : line.includes('AssemblyAI') ? 'assemblyai' : line.includes('OpenAI') ? 'openai' : null;
+      vendor = line.includes('Deepgram')
+        ? 'deepgram'
+        : line.includes('AssemblyAI')
+          ? 'assemblyai'
+          : line.includes('OpenAI')
+            ? 'openai'
+            : null;
       continue;
     }
     if (line.startsWith('### ')) {
@@ -120,15 +126,23 @@ const DG = '/v1/listen';
 const DG_RAW = 'encoding=linear16&sample_rate=16000';
 const dgAuth = { authorization: `Token ${KEY}` };
 const dg = (query = DG_RAW): Conn => Conn.open(DG, query, dgAuth);
-const dgAccepts = (query: string): Check => async (t) => {
-  const conn = dg(query);
-  await within(WAIT_MS, `the handshake of ${query}`, conn.opened);
-  t.pass(`accepted: ${query}`);
-  await conn.close();
-};
-const dgRefuses = (query: string, errMsg: RegExp): Check => async (t) => {
-  t.match(await refusedUpgrade(`${base}${DG}?${query}`, { headers: dgAuth }), { status: 400, body: { err_code: 'Bad Request', err_msg: errMsg } }, `refused: ${query}`);
-};
+const dgAccepts =
+  (query: string): Check =>
+  async (t) => {
+    const conn = dg(query);
+    await within(WAIT_MS, `the handshake of ${query}`, conn.opened);
+    t.pass(`accepted: ${query}`);
+    await conn.close();
+  };
+const dgRefuses =
+  (query: string, errMsg: RegExp): Check =>
+  async (t) => {
+    t.match(
+      await refusedUpgrade(`${base}${DG}?${query}`, { headers: dgAuth }),
+      { status: 400, body: { err_code: 'Bad Request', err_msg: errMsg } },
+      `refused: ${query}`,
+    );
+  };
 /** Deepgram's CloseStream: the Metadata that comes before the close. */
 const dgCloseStream = async (conn: Conn): Promise<Message> => {
   conn.send({ type: 'CloseStream' });
@@ -139,15 +153,28 @@ const dgCloseStream = async (conn: Conn): Promise<Message> => {
 
 // AssemblyAI: /v3/ws.
 const AAI = '/v3/ws';
-const aai = (query = 'sample_rate=16000', headers: Record<string, string> = { authorization: KEY }): Conn => Conn.open(AAI, query, headers);
-const aaiAccepts = (query: string, headers?: Record<string, string>): Check => async (t) => {
-  const conn = aai(query, headers);
-  t.match(await conn.waitFor(`Begin for ${query}`, (m) => m['type'] === 'Begin'), { id: String, expires_at: Number }, `accepted: ${query}`);
-  await conn.close();
-};
-const aaiRefuses = (query: string, message: RegExp): Check => async (t) => {
-  t.match(await refusedUpgrade(`${base}${AAI}?${query}`, { headers: { authorization: KEY } }), { status: 400, body: { error: String, message } }, `refused: ${query}`);
-};
+const aai = (query = 'sample_rate=16000', headers: Record<string, string> = { authorization: KEY }): Conn =>
+  Conn.open(AAI, query, headers);
+const aaiAccepts =
+  (query: string, headers?: Record<string, string>): Check =>
+  async (t) => {
+    const conn = aai(query, headers);
+    t.match(
+      await conn.waitFor(`Begin for ${query}`, (m) => m['type'] === 'Begin'),
+      { id: String, expires_at: Number },
+      `accepted: ${query}`,
+    );
+    await conn.close();
+  };
+const aaiRefuses =
+  (query: string, message: RegExp): Check =>
+  async (t) => {
+    t.match(
+      await refusedUpgrade(`${base}${AAI}?${query}`, { headers: { authorization: KEY } }),
+      { status: 400, body: { error: String, message } },
+      `refused: ${query}`,
+    );
+  };
 /** AssemblyAI's Terminate: the Termination that comes before the close. */
 const aaiTerminate = async (conn: Conn): Promise<Message> => {
   conn.send({ type: 'Terminate' });
@@ -159,26 +186,38 @@ const aaiTerminate = async (conn: Conn): Promise<Message> => {
 // OpenAI Realtime: /v1/realtime.
 const RT = '/v1/realtime';
 const rtAuth = { authorization: `Bearer ${KEY}` };
-const rt = (query = 'intent=transcription', headers: Record<string, string> = rtAuth, protocols: string[] = []): Conn => Conn.open(RT, query, headers, protocols);
+const rt = (query = 'intent=transcription', headers: Record<string, string> = rtAuth, protocols: string[] = []): Conn =>
+  Conn.open(RT, query, headers, protocols);
 /** A GA session.update of `input` (under session.audio.input) and `session` fields; resolves with what answered it. */
 const rtUpdate = async (conn: Conn, input: Message, session: Message = {}): Promise<Message> => {
   await conn.waitFor('session.created', (m) => m['type'] === 'session.created');
   const from = conn.log.messages.length;
-  conn.send({ type: 'session.update', event_id: 'compat', session: { type: 'transcription', ...session, audio: { input } } });
-  return conn.waitFor('the answer to session.update', (m) => conn.log.messages.indexOf(m) >= from && (m['type'] === 'session.updated' || m['type'] === 'error'));
+  conn.send({
+    type: 'session.update',
+    event_id: 'compat',
+    session: { type: 'transcription', ...session, audio: { input } },
+  });
+  return conn.waitFor(
+    'the answer to session.update',
+    (m) => conn.log.messages.indexOf(m) >= from && (m['type'] === 'session.updated' || m['type'] === 'error'),
+  );
 };
-const rtUpdated = (input: Message, shown: Message, session: Message = {}): Check => async (t) => {
-  const conn = rt();
-  t.match(await rtUpdate(conn, input, session), { type: 'session.updated', session: shown });
-  await conn.close();
-};
-const rtRefused = (event: Message | string, code: string, param: string | null): Check => async (t) => {
-  const conn = rt();
-  await conn.waitFor('session.created', (m) => m['type'] === 'session.created');
-  conn.send(event);
-  t.match(await conn.waitFor('an error', (m) => m['type'] === 'error'), { error: { code, param } });
-  await conn.close();
-};
+const rtUpdated =
+  (input: Message, shown: Message, session: Message = {}): Check =>
+  async (t) => {
+    const conn = rt();
+    t.match(await rtUpdate(conn, input, session), { type: 'session.updated', session: shown });
+    await conn.close();
+  };
+const rtRefused =
+  (event: Message | string, code: string, param: string | null): Check =>
+  async (t) => {
+    const conn = rt();
+    await conn.waitFor('session.created', (m) => m['type'] === 'session.created');
+    conn.send(event);
+    t.match(await conn.waitFor('an error', (m) => m['type'] === 'error'), { error: { code, param } });
+    await conn.close();
+  };
 /** An upload of 1 s of jfk.wav (or `file`) to the file API, with more form fields. */
 const upload = async (fields: Record<string, string>, file = encodeWav(jfk.subarray(0, 16000))): Promise<Response> => {
   const form = new FormData();
@@ -211,7 +250,10 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await conn.close();
       },
       'anything else': async (t) => {
-        t.match(await refusedUpgrade(`${base}${DG}?${DG_RAW}`, { headers: { authorization: 'Token wrong' } }), { status: 401, body: { err_code: 'INVALID_AUTH', err_msg: String, request_id: String } });
+        t.match(await refusedUpgrade(`${base}${DG}?${DG_RAW}`, { headers: { authorization: 'Token wrong' } }), {
+          status: 401,
+          body: { err_code: 'INVALID_AUTH', err_msg: String, request_id: String },
+        });
       },
     },
     'Query parameters': {
@@ -244,7 +286,10 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         const conn = dg(`${DG_RAW}&vad_events=true`);
         await within(WAIT_MS, 'the handshake', conn.opened);
         for (let at = 0; at < 16000 * 2; at += 1600) conn.send(pcm(jfk.subarray(at, at + 1600)));
-        t.match(await conn.waitFor('SpeechStarted', (m) => m['type'] === 'SpeechStarted'), { channel: [0, 1], timestamp: Number });
+        t.match(await conn.waitFor('SpeechStarted', (m) => m['type'] === 'SpeechStarted'), {
+          channel: [0, 1],
+          timestamp: Number,
+        });
         await dgCloseStream(conn);
       },
       punctuate: dgAccepts(`${DG_RAW}&punctuate=true&smart_format=true`),
@@ -262,7 +307,11 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await within(WAIT_MS, 'the handshake', conn.opened);
         conn.send(silence(100));
         conn.send(Buffer.alloc(3));
-        t.match(await conn.waitFor('an Error', (m) => m['type'] === 'Error'), { code: 'ODD_FRAME_LENGTH' }, 'a frame of half a sample is refused');
+        t.match(
+          await conn.waitFor('an Error', (m) => m['type'] === 'Error'),
+          { code: 'ODD_FRAME_LENGTH' },
+          'a frame of half a sample is refused',
+        );
         t.match(await dgCloseStream(conn), { duration: 0.1 }, 'the good frame was taken');
       },
       KeepAlive: async (t) => {
@@ -277,7 +326,11 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await within(WAIT_MS, 'the handshake', conn.opened);
         conn.send(silence(200));
         conn.send({ type: 'Finalize' });
-        t.match(await conn.waitFor('the Finalize answer', (m) => m['from_finalize'] === true), { type: 'Results', is_final: true, speech_final: false });
+        t.match(await conn.waitFor('the Finalize answer', (m) => m['from_finalize'] === true), {
+          type: 'Results',
+          is_final: true,
+          speech_final: false,
+        });
         t.equal(conn.ws.readyState, WebSocket.OPEN, 'the stream goes on');
         await dgCloseStream(conn);
       },
@@ -291,7 +344,10 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         const conn = dg();
         await within(WAIT_MS, 'the handshake', conn.opened);
         conn.send('{"type": "Nope"}');
-        t.match(await conn.waitFor('an Error', (m) => m['type'] === 'Error'), { code: 'UNPARSABLE_CLIENT_MESSAGE', description: String });
+        t.match(await conn.waitFor('an Error', (m) => m['type'] === 'Error'), {
+          code: 'UNPARSABLE_CLIENT_MESSAGE',
+          description: String,
+        });
         await dgCloseStream(conn);
       },
     },
@@ -301,19 +357,41 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await within(WAIT_MS, 'the handshake', conn.opened);
         conn.send({ type: 'Finalize' });
         const results = await conn.waitFor('Results', (m) => m['type'] === 'Results');
-        t.same(Object.keys(results).sort(), ['channel', 'channel_index', 'duration', 'from_finalize', 'is_final', 'metadata', 'speech_final', 'start', 'type']);
+        t.same(Object.keys(results).sort(), [
+          'channel',
+          'channel_index',
+          'duration',
+          'from_finalize',
+          'is_final',
+          'metadata',
+          'speech_final',
+          'start',
+          'type',
+        ]);
         await dgCloseStream(conn);
       },
       Metadata: async (t) => {
         const conn = dg();
         await within(WAIT_MS, 'the handshake', conn.opened);
-        t.same(Object.keys(await dgCloseStream(conn)).sort(), ['channels', 'created', 'duration', 'request_id', 'sha256', 'transaction_key', 'type']);
+        t.same(Object.keys(await dgCloseStream(conn)).sort(), [
+          'channels',
+          'created',
+          'duration',
+          'request_id',
+          'sha256',
+          'transaction_key',
+          'type',
+        ]);
       },
       Error: async (t) => {
         const conn = dg();
         await within(WAIT_MS, 'the handshake', conn.opened);
         conn.send('not json');
-        t.same(Object.keys(await conn.waitFor('an Error', (m) => m['type'] === 'Error')).sort(), ['code', 'description', 'type']);
+        t.same(Object.keys(await conn.waitFor('an Error', (m) => m['type'] === 'Error')).sort(), [
+          'code',
+          'description',
+          'type',
+        ]);
         t.equal(conn.ws.readyState, WebSocket.OPEN, 'the connection stays open');
         await dgCloseStream(conn);
       },
@@ -344,21 +422,37 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
       'Authorization: <key>': aaiAccepts('sample_rate=16000'),
       token: aaiAccepts(`sample_rate=16000&token=${KEY}`, {}),
       'anything else': async (t) => {
-        t.match(await refusedAfterUpgrade(`${base}${AAI}?sample_rate=16000`, { headers: { authorization: 'wrong' } }), { code: 4001, reason: 'Not Authorized', messages: [{ type: 'Error', error_code: 4001 }] });
+        t.match(await refusedAfterUpgrade(`${base}${AAI}?sample_rate=16000`, { headers: { authorization: 'wrong' } }), {
+          code: 4001,
+          reason: 'Not Authorized',
+          messages: [{ type: 'Error', error_code: 4001 }],
+        });
       },
     },
     'Temporary tokens: `GET /v3/token`': {
       'GET /v3/token': async (t) => {
-        const answer = await fetch(`${app.httpUrl}/v3/token?expires_in_seconds=60`, { headers: { authorization: KEY } });
+        const answer = await fetch(`${app.httpUrl}/v3/token?expires_in_seconds=60`, {
+          headers: { authorization: KEY },
+        });
         t.equal(answer.status, 200);
         const { token } = (await answer.json()) as { token: string };
         await aaiAccepts(`sample_rate=16000&token=${token}`, {})(t);
       },
       expires_in_seconds: async (t) => {
-        t.equal((await fetch(`${app.httpUrl}/v3/token?expires_in_seconds=601`, { headers: { authorization: KEY } })).status, 400);
+        t.equal(
+          (await fetch(`${app.httpUrl}/v3/token?expires_in_seconds=601`, { headers: { authorization: KEY } })).status,
+          400,
+        );
       },
       max_session_duration_seconds: async (t) => {
-        t.equal((await fetch(`${app.httpUrl}/v3/token?expires_in_seconds=60&max_session_duration_seconds=600`, { headers: { authorization: KEY } })).status, 200);
+        t.equal(
+          (
+            await fetch(`${app.httpUrl}/v3/token?expires_in_seconds=60&max_session_duration_seconds=600`, {
+              headers: { authorization: KEY },
+            })
+          ).status,
+          200,
+        );
       },
     },
     'Query parameters': {
@@ -405,7 +499,12 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
       UpdateConfiguration: async (t) => {
         const conn = aai();
         await conn.waitFor('Begin', (m) => m['type'] === 'Begin');
-        conn.send({ type: 'UpdateConfiguration', min_turn_silence: 300, end_of_turn_confidence_threshold: 0.5, format_turns: true });
+        conn.send({
+          type: 'UpdateConfiguration',
+          min_turn_silence: 300,
+          end_of_turn_confidence_threshold: 0.5,
+          format_turns: true,
+        });
         conn.send({ type: 'UpdateConfiguration', min_turn_silence: 'soon' });
         t.match(await conn.waitFor('an Error', (m) => m['type'] === 'Error'), { error_code: 3006 });
         await aaiTerminate(conn);
@@ -442,26 +541,41 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
     'Server messages': {
       Begin: async (t) => {
         const conn = aai();
-        t.same(Object.keys(await conn.waitFor('Begin', (m) => m['type'] === 'Begin')).sort(), ['expires_at', 'id', 'type']);
+        t.same(Object.keys(await conn.waitFor('Begin', (m) => m['type'] === 'Begin')).sort(), [
+          'expires_at',
+          'id',
+          'type',
+        ]);
         await conn.close();
       },
       Termination: async (t) => {
         const conn = aai();
         await conn.waitFor('Begin', (m) => m['type'] === 'Begin');
-        t.same(Object.keys(await aaiTerminate(conn)).sort(), ['audio_duration_seconds', 'session_duration_seconds', 'type']);
+        t.same(Object.keys(await aaiTerminate(conn)).sort(), [
+          'audio_duration_seconds',
+          'session_duration_seconds',
+          'type',
+        ]);
       },
       Error: async (t) => {
         const conn = aai();
         await conn.waitFor('Begin', (m) => m['type'] === 'Begin');
         conn.send('[');
-        t.same(Object.keys(await conn.waitFor('an Error', (m) => m['type'] === 'Error')).sort(), ['error', 'error_code', 'type']);
+        t.same(Object.keys(await conn.waitFor('an Error', (m) => m['type'] === 'Error')).sort(), [
+          'error',
+          'error_code',
+          'type',
+        ]);
         t.equal(conn.ws.readyState, WebSocket.OPEN, 'the connection stays open');
         await aaiTerminate(conn);
       },
     },
     'Handshake answers and close codes': {
       '400': async (t) => {
-        t.match(await refusedUpgrade(`${base}${AAI}?encoding=aac`, { headers: { authorization: KEY } }), { status: 400, body: { error: 'bad_option', message: String } });
+        t.match(await refusedUpgrade(`${base}${AAI}?encoding=aac`, { headers: { authorization: KEY } }), {
+          status: 400,
+          body: { error: 'bad_option', message: String },
+        });
       },
       '4001': async (t) => {
         t.match(await refusedAfterUpgrade(`${base}${AAI}?sample_rate=16000`), { code: 4001 });
@@ -488,7 +602,9 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
       },
       model: async (t) => {
         const conn = rt('model=gpt-realtime');
-        t.match(await conn.waitFor('session.created', (m) => m['type'] === 'session.created'), { session: { type: 'transcription' } });
+        t.match(await conn.waitFor('session.created', (m) => m['type'] === 'session.created'), {
+          session: { type: 'transcription' },
+        });
         await conn.close();
       },
       call_id: async (t) => {
@@ -496,7 +612,9 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
       },
       'Authorization: Bearer <key>': async (t) => {
         const conn = rt();
-        t.match(await conn.waitFor('session.created', (m) => m['type'] === 'session.created'), { session: { id: /^sess_/ } });
+        t.match(await conn.waitFor('session.created', (m) => m['type'] === 'session.created'), {
+          session: { id: /^sess_/ },
+        });
         await conn.close();
       },
       realtime: async (t) => {
@@ -506,7 +624,11 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await conn.close();
       },
       'OpenAI-Organization': async (t) => {
-        const conn = rt('intent=transcription', { ...rtAuth, 'openai-organization': 'org-1', 'openai-project': 'proj-1' });
+        const conn = rt('intent=transcription', {
+          ...rtAuth,
+          'openai-organization': 'org-1',
+          'openai-project': 'proj-1',
+        });
         await conn.waitFor('session.created', (m) => m['type'] === 'session.created');
         t.pass('accepted');
         await conn.close();
@@ -517,7 +639,11 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await conn.close();
       },
       'a missing or wrong key': async (t) => {
-        t.equal((await refusedUpgrade(`${base}${RT}?intent=transcription`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
+        t.equal(
+          (await refusedUpgrade(`${base}${RT}?intent=transcription`, { headers: { authorization: 'Bearer wrong' } }))
+            .status,
+          401,
+        );
       },
     },
     'Realtime: client events': {
@@ -526,25 +652,65 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await rtRefused({ type: 'session.update', session: { type: 'realtime' } }, 'invalid_value', 'session.type')(t);
       },
       format: async (t) => {
-        await rtUpdated({ format: { type: 'audio/pcmu' } }, { audio: { input: { format: { type: 'audio/pcmu' } } } })(t);
-        await rtRefused({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } } }, 'invalid_value', 'session.audio.input.format.rate')(t);
+        await rtUpdated(
+          { format: { type: 'audio/pcmu' } },
+          { audio: { input: { format: { type: 'audio/pcmu' } } } },
+        )(t);
+        await rtRefused(
+          { type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } } },
+          'invalid_value',
+          'session.audio.input.format.rate',
+        )(t);
       },
-      'transcription.model': rtUpdated({ transcription: { model: 'gpt-4o-transcribe' } }, { audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } } }),
+      'transcription.model': rtUpdated(
+        { transcription: { model: 'gpt-4o-transcribe' } },
+        { audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } } },
+      ),
       'transcription.language': async (t) => {
-        await rtUpdated({ transcription: { language: 'en' } }, { audio: { input: { transcription: { language: 'en' } } } })(t);
-        await rtRefused({ type: 'session.update', session: { audio: { input: { transcription: { language: 'xx' } } } } }, 'unknown_language', null)(t);
+        await rtUpdated(
+          { transcription: { language: 'en' } },
+          { audio: { input: { transcription: { language: 'en' } } } },
+        )(t);
+        await rtRefused(
+          { type: 'session.update', session: { audio: { input: { transcription: { language: 'xx' } } } } },
+          'unknown_language',
+          null,
+        )(t);
       },
-      'transcription.prompt': rtUpdated({ transcription: { prompt: 'Kennedy' } }, { audio: { input: { transcription: { prompt: 'Kennedy' } } } }),
-      server_vad: rtUpdated({ turn_detection: { type: 'server_vad' } }, { audio: { input: { turn_detection: { type: 'server_vad' } } } }),
+      'transcription.prompt': rtUpdated(
+        { transcription: { prompt: 'Kennedy' } },
+        { audio: { input: { transcription: { prompt: 'Kennedy' } } } },
+      ),
+      server_vad: rtUpdated(
+        { turn_detection: { type: 'server_vad' } },
+        { audio: { input: { turn_detection: { type: 'server_vad' } } } },
+      ),
       'turn_detection.silence_duration_ms': async (t) => {
-        await rtUpdated({ turn_detection: { type: 'server_vad', silence_duration_ms: 700 } }, { audio: { input: { turn_detection: { silence_duration_ms: 700 } } } })(t);
-        await rtRefused({ type: 'session.update', session: { audio: { input: { turn_detection: { silence_duration_ms: 50 } } } } }, 'invalid_value', 'session.audio.input.turn_detection.silence_duration_ms')(t);
+        await rtUpdated(
+          { turn_detection: { type: 'server_vad', silence_duration_ms: 700 } },
+          { audio: { input: { turn_detection: { silence_duration_ms: 700 } } } },
+        )(t);
+        await rtRefused(
+          { type: 'session.update', session: { audio: { input: { turn_detection: { silence_duration_ms: 50 } } } } },
+          'invalid_value',
+          'session.audio.input.turn_detection.silence_duration_ms',
+        )(t);
       },
-      'turn_detection.threshold': rtUpdated({ turn_detection: { type: 'server_vad', threshold: 0.7, prefix_padding_ms: 300 } }, { audio: { input: { turn_detection: { threshold: 0.5, prefix_padding_ms: 200 } } } }),
-      semantic_vad: rtUpdated({ turn_detection: { type: 'semantic_vad', eagerness: 'low' } }, { audio: { input: { turn_detection: { type: 'semantic_vad', eagerness: 'low' } } } }),
+      'turn_detection.threshold': rtUpdated(
+        { turn_detection: { type: 'server_vad', threshold: 0.7, prefix_padding_ms: 300 } },
+        { audio: { input: { turn_detection: { threshold: 0.5, prefix_padding_ms: 200 } } } },
+      ),
+      semantic_vad: rtUpdated(
+        { turn_detection: { type: 'semantic_vad', eagerness: 'low' } },
+        { audio: { input: { turn_detection: { type: 'semantic_vad', eagerness: 'low' } } } },
+      ),
       'turn_detection: null': rtUpdated({ turn_detection: null }, { audio: { input: { turn_detection: null } } }),
       include: async (t) => {
-        await rtUpdated({}, { include: ['item.input_audio_transcription.logprobs'] }, { include: ['item.input_audio_transcription.logprobs'] })(t);
+        await rtUpdated(
+          {},
+          { include: ['item.input_audio_transcription.logprobs'] },
+          { include: ['item.input_audio_transcription.logprobs'] },
+        )(t);
         await rtRefused({ type: 'session.update', session: { include: ['x'] } }, 'invalid_value', 'session.include')(t);
       },
       'input_audio_buffer.append': async (t) => {
@@ -552,7 +718,11 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await conn.waitFor('session.created', (m) => m['type'] === 'session.created');
         conn.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(9600).toString('base64') });
         conn.send({ type: 'input_audio_buffer.append', audio: 'AAA=' });
-        t.match(await conn.waitFor('an error', (m) => m['type'] === 'error'), { error: { code: 'invalid_value', param: 'audio' } }, 'an odd number of bytes is refused');
+        t.match(
+          await conn.waitFor('an error', (m) => m['type'] === 'error'),
+          { error: { code: 'invalid_value', param: 'audio' } },
+          'an odd number of bytes is refused',
+        );
         conn.send({ type: 'input_audio_buffer.commit' });
         await conn.waitFor('the committed item', (m) => m['type'] === 'input_audio_buffer.committed');
         t.equal(conn.errors('error').length, 1, 'the good append was taken: its audio was committed');
@@ -563,7 +733,10 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await conn.waitFor('session.created', (m) => m['type'] === 'session.created');
         conn.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(24000).toString('base64') });
         conn.send({ type: 'input_audio_buffer.commit' });
-        const completed = await conn.waitFor('completed', (m) => m['type'] === 'conversation.item.input_audio_transcription.completed');
+        const completed = await conn.waitFor(
+          'completed',
+          (m) => m['type'] === 'conversation.item.input_audio_transcription.completed',
+        );
         t.match(completed, { transcript: '' }, 'silence: an item with an empty transcript');
         t.equal(conn.errors('input_audio_buffer.committed').length, 1, 'one commit, one item');
         await conn.close();
@@ -591,7 +764,11 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
     },
     'Realtime: client secrets for browsers': {
       'POST /v1/realtime/client_secrets': async (t) => {
-        const answer = await fetch(`${app.httpUrl}/v1/realtime/client_secrets`, { method: 'POST', headers: { ...rtAuth, 'content-type': 'application/json' }, body: JSON.stringify({ session: { type: 'transcription' } }) });
+        const answer = await fetch(`${app.httpUrl}/v1/realtime/client_secrets`, {
+          method: 'POST',
+          headers: { ...rtAuth, 'content-type': 'application/json' },
+          body: JSON.stringify({ session: { type: 'transcription' } }),
+        });
         t.equal(answer.status, 200);
         const { value } = (await answer.json()) as { value: string };
         t.match(value, /^ek_/);
@@ -600,14 +777,21 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await conn.close();
       },
       'POST /v1/realtime/transcription_sessions': async (t) => {
-        const answer = await fetch(`${app.httpUrl}/v1/realtime/transcription_sessions`, { method: 'POST', headers: { ...rtAuth, 'content-type': 'application/json' }, body: '{}' });
+        const answer = await fetch(`${app.httpUrl}/v1/realtime/transcription_sessions`, {
+          method: 'POST',
+          headers: { ...rtAuth, 'content-type': 'application/json' },
+          body: '{}',
+        });
         t.match(await answer.json(), { client_secret: { value: /^ek_/, expires_at: Number } });
       },
     },
     'Realtime: server events': {
       'session.created': async (t) => {
         const conn = rt();
-        t.match(await conn.waitFor('session.created', (m) => m['type'] === 'session.created'), { event_id: String, session: { id: /^sess_/, type: 'transcription' } });
+        t.match(await conn.waitFor('session.created', (m) => m['type'] === 'session.created'), {
+          event_id: String,
+          session: { id: /^sess_/, type: 'transcription' },
+        });
         await conn.close();
       },
       'session.updated': rtUpdated({}, { type: 'transcription' }),
@@ -619,8 +803,19 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await conn.waitFor('completed', (m) => m['type'] === 'conversation.item.input_audio_transcription.completed');
         const types = conn.log.messages.map((m) => m['type']);
         const at = types.indexOf('input_audio_buffer.committed');
-        t.same(types.slice(at, at + 4), ['input_audio_buffer.committed', 'conversation.item.added', 'conversation.item.done', 'conversation.item.input_audio_transcription.completed']);
-        t.match(conn.log.messages[at + 1], { item: { id: conn.log.messages[at]?.['item_id'], role: 'user', content: [{ type: 'input_audio', transcript: null }] } });
+        t.same(types.slice(at, at + 4), [
+          'input_audio_buffer.committed',
+          'conversation.item.added',
+          'conversation.item.done',
+          'conversation.item.input_audio_transcription.completed',
+        ]);
+        t.match(conn.log.messages[at + 1], {
+          item: {
+            id: conn.log.messages[at]?.['item_id'],
+            role: 'user',
+            content: [{ type: 'input_audio', transcript: null }],
+          },
+        });
         await conn.close();
       },
       'conversation.item.created': async (t) => {
@@ -628,7 +823,9 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
         await conn.waitFor('created', (m) => m['type'] === 'transcription_session.created');
         conn.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(24000).toString('base64') });
         conn.send({ type: 'input_audio_buffer.commit' });
-        t.match(await conn.waitFor('the item', (m) => m['type'] === 'conversation.item.created'), { item: { type: 'message', role: 'user' } });
+        t.match(await conn.waitFor('the item', (m) => m['type'] === 'conversation.item.created'), {
+          item: { type: 'message', role: 'user' },
+        });
         await conn.close();
       },
       'input_audio_buffer.cleared': async (t) => {
@@ -652,10 +849,14 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
       },
       response_format: async (t) => {
         t.equal((await upload({ response_format: 'text' })).status, 200);
-        t.match(await (await upload({ response_format: 'srt' })).json(), { error: { code: 'unsupported_response_format' } });
+        t.match(await (await upload({ response_format: 'srt' })).json(), {
+          error: { code: 'unsupported_response_format' },
+        });
       },
       'timestamp_granularities[]': async (t) => {
-        t.match(await (await upload({ response_format: 'verbose_json', 'timestamp_granularities[]': 'word' })).json(), { words: Array });
+        t.match(await (await upload({ response_format: 'verbose_json', 'timestamp_granularities[]': 'word' })).json(), {
+          words: Array,
+        });
       },
     },
   },
@@ -664,15 +865,23 @@ const CHECKS: Record<Vendor, Record<string, Record<string, Check>>> = {
 const rows = readTables(readFileSync(join(projectRoot, 'docs', 'COMPATIBILITY.md'), 'utf8'));
 
 t.test('every row of every vendor table has a status', async (t) => {
-  for (const vendor of ['deepgram', 'assemblyai', 'openai'] as const) t.ok(rows.some((row) => row.vendor === vendor), `${vendor} has tables`);
-  for (const row of rows) t.ok(STATUSES.includes(row.status), `${row.vendor} / ${row.table} / ${row.names.join(', ')}: "${row.status}"`);
+  for (const vendor of ['deepgram', 'assemblyai', 'openai'] as const)
+    t.ok(
+      rows.some((row) => row.vendor === vendor),
+      `${vendor} has tables`,
+    );
+  for (const row of rows)
+    t.ok(STATUSES.includes(row.status), `${row.vendor} / ${row.table} / ${row.names.join(', ')}: "${row.status}"`);
 });
 
 t.test('every check names a row of the tables', async (t) => {
   for (const [vendor, tables] of Object.entries(CHECKS)) {
     for (const [table, checks] of Object.entries(tables)) {
       for (const name of Object.keys(checks)) {
-        t.ok(rows.some((row) => row.vendor === vendor && row.table === table && row.names.includes(name)), `${vendor} / ${table} / ${name}`);
+        t.ok(
+          rows.some((row) => row.vendor === vendor && row.table === table && row.names.includes(name)),
+          `${vendor} / ${table} / ${name}`,
+        );
       }
     }
   }
@@ -681,7 +890,8 @@ t.test('every check names a row of the tables', async (t) => {
 const unchecked: string[] = [];
 for (const row of rows) {
   const checks = Object.entries(CHECKS[row.vendor][row.table] ?? {}).filter(([name]) => row.names.includes(name));
-  const label = `${row.vendor} / ${row.table} / ${row.names.slice(0, 3).join(', ')}${row.names.length > 3 ? ', ...' : ''} (${row.status})`;
+  const names = `${row.names.slice(0, 3).join(', ')}${row.names.length > 3 ? ', ...' : ''}`;
+  const label = `${row.vendor} / ${row.table} / ${names} (${row.status})`;
   if (checks.length === 0) {
     if (row.status !== 'not supported') unchecked.push(label);
     continue;

@@ -167,26 +167,48 @@ t.test('authentication: Token and Bearer headers and the browser subprotocols; a
   t.match((await refusedBySdk.failed).message, /401/, 'the SDK reports the 401');
   refusedBySdk.socket.close();
   const query = '?encoding=linear16&sample_rate=16000';
-  t.match(await refusedUpgrade(`${listenUrl}${query}`), { status: 401, body: { err_code: 'INVALID_AUTH', err_msg: /Authorization: Token/, request_id: /^[0-9a-f-]{36}$/ } });
-  t.match(await refusedUpgrade(`${listenUrl}${query}`, { headers: { authorization: 'Token wrong' } }), { status: 401, body: { err_msg: 'invalid credential' } });
+  t.match(await refusedUpgrade(`${listenUrl}${query}`), {
+    status: 401,
+    body: { err_code: 'INVALID_AUTH', err_msg: /Authorization: Token/, request_id: /^[0-9a-f-]{36}$/ },
+  });
+  const wrong = { headers: { authorization: 'Token wrong' } };
+  t.match(await refusedUpgrade(`${listenUrl}${query}`, wrong), { body: { err_msg: 'invalid credential' } });
   t.equal(await acceptedProtocol(`${listenUrl}${query}`, { headers: { authorization: `Bearer ${KEY}` } }), '', 'Bearer');
   t.equal(await acceptedProtocol(`${listenUrl}${query}`, {}, ['token', KEY]), 'token', 'the browser form echoes "token"');
 });
 
-t.test('unusable query strings are refused at the handshake with 400, in Deepgram\'s shape {err_code, err_msg, request_id}', async (t) => {
+t.test("unusable query strings are refused at the handshake: 400, in Deepgram's shape", async (t) => {
   const listenUrl = `ws://127.0.0.1:${(await server(t)).port}/v1/listen`;
   const headers = { authorization: `Token ${KEY}` };
   const refusal = (query: string) => refusedUpgrade(`${listenUrl}?${query}`, { headers });
   const first = await refusal('encoding=speex&sample_rate=16000');
-  t.match(first, { status: 400, body: { err_code: 'Bad Request', err_msg: /linear16, linear32, mulaw, alaw, opus/, request_id: /^[0-9a-f-]{36}$/ } });
+  t.match(first, {
+    status: 400,
+    body: { err_code: 'Bad Request', err_msg: /linear16, linear32, mulaw, alaw, opus/, request_id: /^[0-9a-f-]{36}$/ },
+  });
   t.same(Object.keys(first.body).sort(), ['err_code', 'err_msg', 'request_id'], 'nothing else');
   t.match(await refusal('encoding=linear16'), { status: 400, body: { err_msg: /needs sample_rate/ } });
   t.match(await refusal('encoding=mulaw'), { status: 400, body: { err_msg: /needs sample_rate/ } });
-  t.match(await refusal('encoding=linear16&sample_rate=4000'), { status: 400, body: { err_msg: /sample_rate must be a whole number from 8000 to 192000/ } });
-  t.match(await refusal('encoding=linear16&sample_rate=16000&channels=9'), { status: 400, body: { err_msg: /channels/ } });
-  t.match(await refusal('encoding=linear16&sample_rate=16000&language=xx'), { status: 400, body: { err_code: 'Bad Request', err_msg: /xx/ } });
-  t.match(await refusal('encoding=linear16&sample_rate=16000&endpointing=soon'), { status: 400, body: { err_msg: /endpointing/ } });
-  t.match(await refusal(`encoding=linear16&sample_rate=16000&keyterm=${'x'.repeat(2000)}`), { status: 400, body: { err_msg: /1024 bytes|prompt/ } });
+  t.match(await refusal('encoding=linear16&sample_rate=4000'), {
+    status: 400,
+    body: { err_msg: /sample_rate must be a whole number from 8000 to 192000/ },
+  });
+  t.match(await refusal('encoding=linear16&sample_rate=16000&channels=9'), {
+    status: 400,
+    body: { err_msg: /channels/ },
+  });
+  t.match(await refusal('encoding=linear16&sample_rate=16000&language=xx'), {
+    status: 400,
+    body: { err_code: 'Bad Request', err_msg: /xx/ },
+  });
+  t.match(await refusal('encoding=linear16&sample_rate=16000&endpointing=soon'), {
+    status: 400,
+    body: { err_msg: /endpointing/ },
+  });
+  t.match(await refusal(`encoding=linear16&sample_rate=16000&keyterm=${'x'.repeat(2000)}`), {
+    status: 400,
+    body: { err_msg: /1024 bytes|prompt/ },
+  });
 });
 
 t.test('a malformed message gets an Error message and the socket stays usable', async (t) => {
@@ -220,24 +242,45 @@ t.test('a stream that sends nothing is closed as Deepgram closes one: 1011, NET-
   t.match(await within(20_000, 'the idle close', closed), { code: 1011, reason: /^NET-0001/ });
 });
 
-t.test('UtteranceEnd, as in Deepgram\'s example (utterance_end_ms=1000, interim_results, vad_events), never after a shorter gap', async (t) => {
-  const { socket, log, closed } = await listen(await server(t), { interim_results: 'true', vad_events: 'true', utterance_end_ms: 1000 });
-  await socket.waitForOpen();
-  // Speech, a 600 ms pause (shorter than utterance_end_ms, longer than the 400 ms that ends a turn), speech, a 2.5 s
-  // pause, speech, silence: sent at 8 times real time, so the audio received runs well ahead of speech detection.
-  const silence = (s: number): Int16Array => new Int16Array(seconds(s));
-  const parts = [jfk.subarray(0, seconds(2.3)), silence(0.6), jfk.subarray(seconds(3.1), seconds(4.6)), silence(2.5), jfk.subarray(seconds(5.2), seconds(8)), silence(2.5)];
-  const audio = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, part) => (audio.set(part, at), at + part.length), 0);
-  await sendPaced(audio, { samplesPerS: 16000, chunkMs: 100, speed: 8 }, (chunk) => socket.sendMedia(chunk));
-  await within(30_000, 'an UtteranceEnd', log.waitFor((m) => m['type'] === 'UtteranceEnd'));
-  socket.sendCloseStream({ type: 'CloseStream' });
-  await within(30_000, 'the close', closed);
-  const starts = log.messages.filter((m) => m['type'] === 'SpeechStarted').map((m) => m['timestamp'] as number);
-  const ends = log.messages.filter((m) => m['type'] === 'UtteranceEnd').map((m) => m['last_word_end'] as number);
-  t.ok(ends.length >= 1, `UtteranceEnd after the long pauses (${ends.length})`);
-  for (const end of ends) {
-    const next = starts.find((start) => start > end);
-    t.ok(next === undefined || next >= end + 1, `after the last word at ${end} s, speech resumed only at ${next ?? 'the end'} s`);
-  }
-});
+t.test(
+  "UtteranceEnd, as in Deepgram's example (utterance_end_ms=1000, interim_results, vad_events), never after less",
+  async (t) => {
+    const { socket, log, closed } = await listen(await server(t), {
+      interim_results: 'true',
+      vad_events: 'true',
+      utterance_end_ms: 1000,
+    });
+    await socket.waitForOpen();
+    // Speech, a 600 ms pause (shorter than utterance_end_ms, longer than the 400 ms that ends a turn), speech, a 2.5 s
+    // pause, speech, silence: sent at 8 times real time, so the audio received runs well ahead of speech detection.
+    const silence = (s: number): Int16Array => new Int16Array(seconds(s));
+    const parts = [
+      jfk.subarray(0, seconds(2.3)),
+      silence(0.6),
+      jfk.subarray(seconds(3.1), seconds(4.6)),
+      silence(2.5),
+      jfk.subarray(seconds(5.2), seconds(8)),
+      silence(2.5),
+    ];
+    const audio = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, part) => (audio.set(part, at), at + part.length), 0);
+    await sendPaced(audio, { samplesPerS: 16000, chunkMs: 100, speed: 8 }, (chunk) => socket.sendMedia(chunk));
+    await within(
+      30_000,
+      'an UtteranceEnd',
+      log.waitFor((m) => m['type'] === 'UtteranceEnd'),
+    );
+    socket.sendCloseStream({ type: 'CloseStream' });
+    await within(30_000, 'the close', closed);
+    const starts = log.messages.filter((m) => m['type'] === 'SpeechStarted').map((m) => m['timestamp'] as number);
+    const ends = log.messages.filter((m) => m['type'] === 'UtteranceEnd').map((m) => m['last_word_end'] as number);
+    t.ok(ends.length >= 1, `UtteranceEnd after the long pauses (${ends.length})`);
+    for (const end of ends) {
+      const next = starts.find((start) => start > end);
+      t.ok(
+        next === undefined || next >= end + 1,
+        `after the last word at ${end} s, speech resumed only at ${next ?? 'the end'} s`,
+      );
+    }
+  },
+);

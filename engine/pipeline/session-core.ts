@@ -19,7 +19,17 @@ import { PartialPolicy } from './partial-policy.js';
 import { segmentCut } from './segmenter.js';
 import { speechText, speechTokens, stripPunctuation } from './text-filters.js';
 import { UtteranceDetector, type UtteranceEvent } from './utterance-detector.js';
-import { msToSamples, samplesToMs, type SessionCheckpoint, type SpeechEvent, type StreamSettings, type TokenProbability, type TranscriptEvent, type TranscriptionOutcome, type Word } from './types.js';
+import {
+  msToSamples,
+  samplesToMs,
+  type SessionCheckpoint,
+  type SpeechEvent,
+  type StreamSettings,
+  type TokenProbability,
+  type TranscriptEvent,
+  type TranscriptionOutcome,
+  type Word,
+} from './types.js';
 import { shiftWords, wordsOf } from './words.js';
 
 /** Committed-window partials: see CommittedWindow and docs/PROTOCOL.md. */
@@ -488,7 +498,15 @@ export class SessionCore {
     this.emit(segment, text, true, language, end, words, outcome && text ? speechTokens(outcome) : []);
   }
 
-  private emit(segment: Segment, text: string, isFinal: boolean, language: string, endSample: number, words: Word[], tokens?: TokenProbability[]): void {
+  private emit(
+    segment: Segment,
+    text: string,
+    isFinal: boolean,
+    language: string,
+    endSample: number,
+    words: Word[],
+    tokens?: TokenProbability[],
+  ): void {
     segment.turn.emitted = true;
     this.effects.transcript({
       text,

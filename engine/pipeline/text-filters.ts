@@ -83,5 +83,7 @@ export function speechText(outcome: TranscriptionOutcome): string {
 
 /** The text tokens of the segments speechText keeps, with their probabilities. */
 export function speechTokens(outcome: TranscriptionOutcome): TokenProbability[] {
-  return outcome.segments.filter((segment) => !isSilence(segment)).flatMap((segment) => segment.tokens.map(({ text, p }) => ({ text, p })));
+  return outcome.segments
+    .filter((segment) => !isSilence(segment))
+    .flatMap((segment) => segment.tokens.map(({ text, p }) => ({ text, p })));
 }

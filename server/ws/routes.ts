@@ -9,8 +9,18 @@ import { MISSING_CREDENTIAL } from '../auth/authenticator.js';
 import { extractCredential } from '../auth/credential.js';
 import { MISSING_REALTIME_CREDENTIAL, realtimeCredential } from '../auth/realtime-credential.js';
 import type { ProtocolAdapter } from './adapter.js';
-import { ASSEMBLYAI_MISSING_CREDENTIAL, ASSEMBLYAI_UNAUTHORIZED, AssemblyAiAdapter, assemblyAiCredential } from './adapters/assemblyai.js';
-import { DEEPGRAM_MISSING_CREDENTIAL, DeepgramAdapter, deepgramCredential, deepgramRefusal } from './adapters/deepgram.js';
+import {
+  ASSEMBLYAI_MISSING_CREDENTIAL,
+  ASSEMBLYAI_UNAUTHORIZED,
+  AssemblyAiAdapter,
+  assemblyAiCredential,
+} from './adapters/assemblyai.js';
+import {
+  DEEPGRAM_MISSING_CREDENTIAL,
+  DeepgramAdapter,
+  deepgramCredential,
+  deepgramRefusal,
+} from './adapters/deepgram.js';
 import { realtimeAdapter } from './adapters/openai-realtime.js';
 import { SpeechAdapter } from './adapters/speech.js';
 import { StreamAdapter } from './adapters/stream.js';

@@ -30,7 +30,11 @@ export const ASSEMBLYAI_MISSING_CREDENTIAL = 'missing credential: send Authoriza
  * A refused credential: the socket opens, gets an Error and closes with 4001 "Not Authorized". AssemblyAI's SDK
  * retries a failed handshake (a 401) twice more, but never a 4001, its code for a refused key.
  */
-export const ASSEMBLYAI_UNAUTHORIZED = { code: AUTH_FAILED_CODE, reason: 'Not Authorized', message: unauthorizedMessage };
+export const ASSEMBLYAI_UNAUTHORIZED = {
+  code: AUTH_FAILED_CODE,
+  reason: 'Not Authorized',
+  message: unauthorizedMessage,
+};
 
 /** AssemblyAI's credential forms: the bare key in `Authorization` (a `Bearer ` before it is allowed), or `?token=`. */
 export function assemblyAiCredential(req: IncomingMessage, query: URLSearchParams): string | undefined {
@@ -70,10 +74,12 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
     this.maxSessionMs = settings.maxSessionMs;
     this.formatTurns = options.formatTurns;
     this.turn = options.turn;
-    this.connectOptions = sessionOptions({ prompt: options.prompt, endpointingMs: turnSilence(this.turn) }, this.languages);
+    const asked = { prompt: options.prompt, endpointingMs: turnSilence(this.turn) };
+    this.connectOptions = sessionOptions(asked, this.languages);
     this.endSilenceMs = this.connectOptions.endpointingMs ?? settings.endSilenceMs;
     if (options.inactivityS !== undefined) {
-      this.idle = { ms: options.inactivityS * 1000, code: CloseCode.normal, reason: `inactivity timeout: no audio for ${options.inactivityS} s` };
+      const reason = `inactivity timeout: no audio for ${options.inactivityS} s`;
+      this.idle = { ms: options.inactivityS * 1000, code: CloseCode.normal, reason };
     }
   }
 
@@ -91,10 +97,12 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
         const { formatTurns, turn: named, prompt } = command.update;
         if (formatTurns !== undefined) this.formatTurns = formatTurns;
         const turn = { ...this.turn, ...named };
-        const options = sessionOptions({ prompt, endpointingMs: Object.keys(named).length > 0 ? turnSilence(turn) : undefined }, this.languages);
+        const endpointingMs = Object.keys(named).length > 0 ? turnSilence(turn) : undefined;
+        const options = sessionOptions({ prompt, endpointingMs }, this.languages);
         const done = (): void => {
           this.turn = turn;
-          if (options.endpointingMs !== undefined && options.endpointingMs !== null) this.endSilenceMs = options.endpointingMs;
+          const silence = options.endpointingMs;
+          if (silence !== undefined && silence !== null) this.endSilenceMs = silence;
         };
         if (Object.keys(options).length === 0) {
           done();
@@ -120,7 +128,8 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
     const last = shown.at(-1);
     const confidence = turnConfidence(last ? event.endMs - last.endMs : 0, this.turn);
     if (!event.isFinal) {
-      this.sendTurn(false, false, [...this.finalWords, ...shown.map((word) => ({ ...word, stable: false }))], confidence);
+      const words = [...this.finalWords, ...shown.map((word) => ({ ...word, stable: false }))];
+      this.sendTurn(false, false, words, confidence);
       return;
     }
     this.finalWords.push(...shown);

@@ -49,7 +49,11 @@ const REFUSAL_CODES: Record<number, string> = {
 };
 
 /** A refused handshake's body as Deepgram writes it: `{err_code, err_msg, request_id}`. */
-export function deepgramRefusal(status: number, _code: string, message: string): { err_code: string; err_msg: string; request_id: string } {
+export function deepgramRefusal(
+  status: number,
+  _code: string,
+  message: string,
+): { err_code: string; err_msg: string; request_id: string } {
   return { err_code: REFUSAL_CODES[status] ?? 'Error', err_msg: message, request_id: randomUUID() };
 }
 
@@ -106,7 +110,11 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
     if (control === 'CloseStream') return [...this.input.end(), { type: 'end' }];
     const finalize: Finalize = { answered: false };
     this.finalizing.push(finalize);
-    const flush: Command = { type: 'flush', done: () => this.finalizing.splice(this.finalizing.indexOf(finalize), 1), settled: () => this.answer(finalize) };
+    const flush: Command = {
+      type: 'flush',
+      done: () => this.finalizing.splice(this.finalizing.indexOf(finalize), 1),
+      settled: () => this.answer(finalize),
+    };
     // Any text message keeps a Deepgram stream from idling out, not only KeepAlive.
     return [{ type: 'keepalive' }, flush];
   }

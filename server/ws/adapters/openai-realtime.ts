@@ -67,7 +67,11 @@ const MIN_COMMIT_MS = 100;
 const MIN_TOKEN_P = 1e-10;
 
 const logProbs = (tokens: TokenProbability[]): LogProb[] =>
-  tokens.map(({ text, p }) => ({ token: text, logprob: Math.log(Math.max(p, MIN_TOKEN_P)), bytes: [...Buffer.from(text, 'utf8')] }));
+  tokens.map(({ text, p }) => ({
+    token: text,
+    logprob: Math.log(Math.max(p, MIN_TOKEN_P)),
+    bytes: [...Buffer.from(text, 'utf8')],
+  }));
 
 /** A converter to 16 kHz mono for appends in `format`. */
 const converterFor = (format: RealtimeAudioFormat): RawPcmConverter =>
@@ -341,7 +345,8 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     if (transcript === '' && this.failure !== null) this.send(failedEvent(this.eventId(), item.id, this.failure));
     else {
       const seconds = endMs === null || item.startMs === null ? 0 : Math.max(0, endMs - item.startMs) / 1000;
-      this.send(completedEvent(this.eventId(), item.id, transcript, seconds, this.settings.logprobs ? item.logprobs : null));
+      const logprobs = this.settings.logprobs ? item.logprobs : null;
+      this.send(completedEvent(this.eventId(), item.id, transcript, seconds, logprobs));
     }
     this.failure = null;
     this.completedThrough = turnId;
@@ -351,7 +356,8 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
 
   /** A commit of audio in which no speech was heard: an item with an empty transcript, as OpenAI makes one. */
   private silentItem(): void {
-    const item: Item = { id: `item_${this.idPrefix}s${this.silentItems++}`, deltas: [], logprobs: [], committed: false, startMs: null };
+    const id = `item_${this.idPrefix}s${this.silentItems++}`;
+    const item: Item = { id, deltas: [], logprobs: [], committed: false, startMs: null };
     this.commit(item);
     this.committedTo = this.samplesReceived;
     this.send(completedEvent(this.eventId(), item.id, '', 0, this.settings.logprobs ? [] : null));
