@@ -63,7 +63,7 @@ interface Item {
 
 /** Less audio than this since the last commit is nothing to commit (as OpenAI's servers have it). */
 const MIN_COMMIT_MS = 100;
-/** The probability a token's log is taken of at least: the decoder reports 0 for tokens it forced. */
+/** The least probability a log is taken of: a token of probability 0 has none, and JSON has no -Infinity. */
 const MIN_TOKEN_P = 1e-10;
 
 const logProbs = (tokens: TokenProbability[]): LogProb[] =>
