@@ -14,23 +14,40 @@ import {
   type AudioFormat,
 } from './params.js';
 
+/**
+ * The turn detection parameters a client names: `min_turn_silence` (or its older name
+ * `min_end_of_turn_silence_when_confident`), `max_turn_silence`, `end_of_turn_confidence_threshold`.
+ */
+export interface TurnParams {
+  minMs?: number;
+  maxMs?: number;
+  threshold?: number;
+}
+
 /** What the query string asks for, checked (endpointing's range is the server's). */
 export interface StreamingOptions {
   /** pcm_s16le or pcm_mulaw at sample_rate (16000 when not given), or Opus in Ogg (ogg_opus). */
   audio: AudioFormat;
   formatTurns: boolean;
-  /** See turnSilence; undefined: the server's default. */
-  endpointingMs: number | undefined;
+  turn: TurnParams;
   /** The `keyterms_prompt` terms as a vocabulary prompt. */
   prompt: string | undefined;
+  /** `inactivity_timeout`, in seconds; undefined: none (the server's IDLE_TIMEOUT_MS still applies). */
+  inactivityS: number | undefined;
 }
 
 /** The settings an UpdateConfiguration changes (the others it may carry are accepted and ignored). */
 export interface StreamingUpdate {
   formatTurns?: boolean;
-  endpointingMs?: number;
+  turn: TurnParams;
   prompt?: string;
 }
+
+/** AssemblyAI's bounds on `inactivity_timeout`, in seconds. */
+export const MIN_INACTIVITY_S = 5;
+export const MAX_INACTIVITY_S = 3600;
+/** AssemblyAI's `max_turn_silence` when a client names none. */
+export const DEFAULT_MAX_TURN_SILENCE_MS = 1280;
 
 export type StreamingCommand = { type: 'ForceEndpoint' | 'KeepAlive' | 'Terminate' } | { type: 'UpdateConfiguration'; update: StreamingUpdate };
 
@@ -71,7 +88,10 @@ export interface TerminationMessage {
 
 export interface StreamingErrorMessage {
   type: 'Error';
-  /** AssemblyAI's close codes: 3005 server error, 3006 invalid message, 3007 input too long or too fast, 3009 capacity. */
+  /**
+   * AssemblyAI's close codes: 3005 server error, 3006 invalid message, 3007 input too long or too fast, 3009 capacity;
+   * 4001 a refused credential.
+   */
   error_code: number;
   error: string;
 }
@@ -90,17 +110,23 @@ function parseAudio(query: URLSearchParams): AudioFormat {
 
 export function parseStreamingQuery(query: URLSearchParams): StreamingOptions {
   const audio = parseAudio(query);
-  confidenceThreshold(singleParam(query, 'end_of_turn_confidence_threshold'));
+  const threshold = confidenceThreshold(singleParam(query, 'end_of_turn_confidence_threshold'));
   const keyterms = singleParam(query, 'keyterms_prompt');
+  const minMs =
+    millisecondsParam(query, 'min_turn_silence') ?? millisecondsParam(query, 'min_end_of_turn_silence_when_confident');
+  const maxMs = millisecondsParam(query, 'max_turn_silence');
   return {
     audio,
     formatTurns: booleanParam(query, 'format_turns') ?? false,
-    endpointingMs: turnSilence(
-      millisecondsParam(query, 'min_turn_silence') ?? millisecondsParam(query, 'min_end_of_turn_silence_when_confident'),
-      millisecondsParam(query, 'max_turn_silence'),
-    ),
+    turn: defined({ minMs, maxMs, threshold }),
     prompt: keyterms === null ? undefined : termsPrompt(terms(parseJson(keyterms, 'keyterms_prompt'))),
+    inactivityS: integerParam(query, 'inactivity_timeout', MIN_INACTIVITY_S, MAX_INACTIVITY_S),
   };
+}
+
+/** The named ones only, so that merging parameters keeps what was named before. */
+function defined(turn: TurnParams): TurnParams {
+  return Object.fromEntries(Object.entries(turn).filter(([, value]) => value !== undefined));
 }
 
 /** Parses a text message; throws ProtocolError for anything that is not one of the four client messages. */
@@ -113,40 +139,57 @@ export function parseStreamingMessage(text: string): StreamingCommand {
 }
 
 function parseUpdate(fields: Record<string, unknown>): StreamingUpdate {
-  const update: StreamingUpdate = {};
+  const update: StreamingUpdate = { turn: {} };
   const { format_turns: formatTurns, keyterms_prompt: keyterms, end_of_turn_confidence_threshold: threshold } = fields;
   if (formatTurns !== undefined) {
     if (typeof formatTurns !== 'boolean') throw new ProtocolError('bad_message', '"format_turns" must be true or false');
     update.formatTurns = formatTurns;
   }
-  if (threshold !== undefined) confidenceThreshold(threshold);
   const silence = (name: string): number | undefined => {
     const value = fields[name];
     if (value === undefined) return undefined;
     if (typeof value !== 'number' || !(value >= 0)) throw new ProtocolError('bad_message', `"${name}" must be milliseconds, a number >= 0`);
     return value;
   };
-  const endpointingMs = turnSilence(silence('min_turn_silence') ?? silence('min_end_of_turn_silence_when_confident'), silence('max_turn_silence'));
-  if (endpointingMs !== undefined) update.endpointingMs = endpointingMs;
+  update.turn = defined({
+    minMs: silence('min_turn_silence') ?? silence('min_end_of_turn_silence_when_confident'),
+    maxMs: silence('max_turn_silence'),
+    threshold: confidenceThreshold(threshold),
+  });
   if (keyterms !== undefined) update.prompt = termsPrompt(terms(keyterms));
   return update;
 }
 
 /**
- * Our turns end on silence alone: after min_turn_silence (AssemblyAI's silence when it is confident), capped by
- * max_turn_silence when both are given. max_turn_silence alone changes nothing.
+ * The silence that ends a turn. AssemblyAI ends one once its end-of-turn confidence reaches the threshold and
+ * min_turn_silence has passed, or at max_turn_silence whatever the confidence. Our confidence is the silence after the
+ * last word against max_turn_silence (turnConfidence), so with a threshold the rule is a silence:
+ * threshold × max_turn_silence, at least min_turn_silence, at most max_turn_silence. Without a threshold a turn ends
+ * after min_turn_silence, capped by max_turn_silence when both are given (max_turn_silence alone changes nothing).
+ * Undefined: nothing named, the server's default.
  */
-function turnSilence(min: number | undefined, max: number | undefined): number | undefined {
-  return min === undefined ? undefined : Math.min(min, max ?? min);
+export function turnSilence(turn: TurnParams): number | undefined {
+  const { minMs, maxMs, threshold } = turn;
+  if (threshold !== undefined) {
+    const max = maxMs ?? DEFAULT_MAX_TURN_SILENCE_MS;
+    return Math.min(max, Math.max(minMs ?? 0, threshold * max));
+  }
+  return minMs === undefined ? undefined : Math.min(minMs, maxMs ?? minMs);
 }
 
-/** end_of_turn_confidence_threshold is accepted when it is one (0 to 1), and has no effect. */
-function confidenceThreshold(value: unknown): void {
-  if (value === null || value === undefined) return;
+/** Our end-of-turn confidence after `silenceMs` of silence: how much of max_turn_silence it is (0 to 1). */
+export function turnConfidence(silenceMs: number, turn: TurnParams): number {
+  return Math.min(1, Math.max(0, silenceMs / (turn.maxMs ?? DEFAULT_MAX_TURN_SILENCE_MS)));
+}
+
+/** end_of_turn_confidence_threshold, a number from 0 to 1 (a string of one in a query). */
+function confidenceThreshold(value: unknown): number | undefined {
+  if (value === null || value === undefined) return undefined;
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof number !== 'number' || !(number >= 0 && number <= 1)) {
     throw new ProtocolError('bad_option', `end_of_turn_confidence_threshold must be a number from 0 to 1; got ${excerpt(value)}`);
   }
+  return number;
 }
 
 function parseJson(text: string, name: string): unknown {
@@ -199,5 +242,18 @@ export function streamingErrorCode(code: ErrorCode): number {
 
 export function streamingErrorMessage(code: ErrorCode, error: string): string {
   const message: StreamingErrorMessage = { type: 'Error', error_code: streamingErrorCode(code), error };
+  return JSON.stringify(message);
+}
+
+/** AssemblyAI's code for a refused key (its SDK's AuthFailed, which it does not retry). */
+export const AUTH_FAILED_CODE = 4001;
+
+/** The Error a refused credential gets before the socket closes with AUTH_FAILED_CODE. */
+export function unauthorizedMessage(reason: string): string {
+  const message: StreamingErrorMessage = {
+    type: 'Error',
+    error_code: AUTH_FAILED_CODE,
+    error: `Not Authorized: ${reason}`,
+  };
   return JSON.stringify(message);
 }

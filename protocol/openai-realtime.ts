@@ -31,6 +31,32 @@ const MAX_PADDING_MS = 10_000;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** What OpenAI's own servers assume when a client names no silence. */
 export const DEFAULT_SILENCE_MS = 500;
+/** The one `include` a transcription session takes: logprobs on deltas and completed transcripts. */
+export const LOGPROBS_INCLUDE = 'item.input_audio_transcription.logprobs';
+
+/** semantic_vad's eagerness: how soon it ends a turn. */
+export type Eagerness = 'low' | 'medium' | 'high' | 'auto';
+/**
+ * Our turns end on silence alone, so semantic_vad becomes a silence by its eagerness: `high` ends turns as soon as
+ * server VAD's default does, `medium` (and `auto`, OpenAI's default, which is medium) waits twice as long, `low` four
+ * times, so a speaker who pauses mid-thought is cut off less often, which is what semantic_vad is chosen for.
+ */
+export const EAGERNESS_SILENCE_MS: Readonly<Record<Eagerness, number>> = {
+  high: 500,
+  medium: 1000,
+  auto: 1000,
+  low: 2000,
+};
+const EAGERNESS = Object.keys(EAGERNESS_SILENCE_MS);
+const isEagerness = (value: unknown): value is Eagerness => typeof value === 'string' && EAGERNESS.includes(value);
+
+/** A token's log probability as OpenAI's `logprobs` list it. */
+export interface LogProb {
+  token: string;
+  logprob: number;
+  /** The token's UTF-8 bytes. */
+  bytes: number[];
+}
 
 export type RealtimeShape = 'ga' | 'beta';
 
@@ -43,6 +69,10 @@ export interface SessionUpdate {
   prompt?: string;
   /** Server VAD's end-of-speech silence; null: the client commits each turn itself. */
   silenceMs?: number | null;
+  /** With silenceMs: the semantic_vad eagerness it came from, or null (server_vad, or no turn detection). */
+  eagerness?: Eagerness | null;
+  /** `include` asks for logprobs, or (false) for nothing. */
+  logprobs?: boolean;
   /** The format of the appends that follow. */
   format?: RealtimeAudioFormat;
 }
@@ -61,6 +91,9 @@ export interface RealtimeSettings {
   language: string | null;
   prompt: string;
   silenceMs: number | null;
+  /** Turn detection is semantic_vad with this eagerness (mapped onto silenceMs); null: server_vad or none. */
+  eagerness: Eagerness | null;
+  logprobs: boolean;
   format: RealtimeAudioFormat;
   /** Fixed by the server, shown as OpenAI shows its own. */
   threshold: number;
@@ -141,6 +174,7 @@ function gaSession(session: Record<string, unknown>): SessionUpdate {
     throw new RealtimeInputError('bad_option', 'invalid_value', 'session.type', `this server runs transcription sessions only: session.type must be "transcription", not ${excerpt(type)}`);
   }
   const update: SessionUpdate = { shape: 'ga' };
+  if ('include' in session) update.logprobs = include(session['include'], 'session.include');
   const input = optionalObject(optionalObject(session['audio'], 'session.audio')?.['input'], 'session.audio.input');
   if (!input) return update;
   const format = optionalObject(input['format'], 'session.audio.input.format');
@@ -160,12 +194,15 @@ function gaSession(session: Record<string, unknown>): SessionUpdate {
     update.format = known;
   }
   transcription(update, optionalObject(input['transcription'], 'session.audio.input.transcription'), 'session.audio.input.transcription');
-  if ('turn_detection' in input) update.silenceMs = turnDetection(input['turn_detection'], 'session.audio.input.turn_detection');
+  if ('turn_detection' in input) {
+    Object.assign(update, turnDetection(input['turn_detection'], 'session.audio.input.turn_detection'));
+  }
   return update;
 }
 
 function betaSession(session: Record<string, unknown>): SessionUpdate {
   const update: SessionUpdate = { shape: 'beta' };
+  if ('include' in session) update.logprobs = include(session['include'], 'session.include');
   const format = session['input_audio_format'];
   if (format !== undefined) {
     const known = typeof format === 'string' ? BETA_FORMATS[format] : undefined;
@@ -177,7 +214,9 @@ function betaSession(session: Record<string, unknown>): SessionUpdate {
     update.format = known;
   }
   transcription(update, optionalObject(session['input_audio_transcription'], 'session.input_audio_transcription'), 'session.input_audio_transcription');
-  if ('turn_detection' in session) update.silenceMs = turnDetection(session['turn_detection'], 'session.turn_detection');
+  if ('turn_detection' in session) {
+    Object.assign(update, turnDetection(session['turn_detection'], 'session.turn_detection'));
+  }
   return update;
 }
 
@@ -202,13 +241,37 @@ function boundedString(value: unknown, param: string, max: number): string {
   return value;
 }
 
-/** Server VAD's silence (OpenAI's default when it names none), or null for manual commits. */
-function turnDetection(value: unknown, param: string): number | null {
-  if (value === null) return null;
+/** `include`: only logprobs can be asked for; null or [] asks for nothing. */
+function include(value: unknown, param: string): boolean {
+  if (value === null) return false;
+  if (!Array.isArray(value) || !value.every((entry) => entry === LOGPROBS_INCLUDE)) {
+    const message = `${param} may list only "${LOGPROBS_INCLUDE}" in a transcription session`;
+    throw new RealtimeInputError('bad_option', 'invalid_value', param, message);
+  }
+  return value.length > 0;
+}
+
+/**
+ * Server VAD's silence (OpenAI's default when it names none), semantic_vad's by its eagerness, or null for manual
+ * commits.
+ */
+function turnDetection(value: unknown, param: string): { silenceMs: number | null; eagerness: Eagerness | null } {
+  if (value === null) return { silenceMs: null, eagerness: null };
   const fields = object(value, param);
   const type = fields['type'] ?? 'server_vad';
+  if (type === 'semantic_vad') {
+    const eagerness = fields['eagerness'] ?? 'auto';
+    if (!isEagerness(eagerness)) {
+      const message = `${param}.eagerness must be one of ${EAGERNESS.map((e) => `"${e}"`).join(', ')}`;
+      throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.eagerness`, message);
+    }
+    return { silenceMs: EAGERNESS_SILENCE_MS[eagerness], eagerness };
+  }
   if (type !== 'server_vad') {
-    throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.type`, `turn detection is "server_vad", or null to commit turns with input_audio_buffer.commit; ${excerpt(type)} is not offered`);
+    const message =
+      'turn detection is "server_vad" or "semantic_vad", or null to commit turns with input_audio_buffer.commit; ' +
+      `${excerpt(type)} is not offered`;
+    throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.type`, message);
   }
   const { threshold, prefix_padding_ms: padding, silence_duration_ms: silence } = fields;
   if (threshold !== undefined && !(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
@@ -217,11 +280,11 @@ function turnDetection(value: unknown, param: string): number | null {
   if (padding !== undefined && !(Number.isInteger(padding) && typeof padding === 'number' && padding >= 0 && padding <= MAX_PADDING_MS)) {
     throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.prefix_padding_ms`, `${param}.prefix_padding_ms must be a whole number from 0 to ${MAX_PADDING_MS}`);
   }
-  if (silence === undefined) return DEFAULT_SILENCE_MS;
+  if (silence === undefined) return { silenceMs: DEFAULT_SILENCE_MS, eagerness: null };
   if (!(typeof silence === 'number' && Number.isInteger(silence) && silence > 0)) {
     throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.silence_duration_ms`, `${param}.silence_duration_ms must be a whole number of milliseconds`);
   }
-  return silence;
+  return { silenceMs: silence, eagerness: null };
 }
 
 /** Checks base64 audio (size first, then form) without decoding it: browsers and Node decode it differently. */
@@ -268,7 +331,15 @@ export function sessionObject(
   const turnDetection =
     settings.silenceMs === null
       ? null
-      : { type: 'server_vad', threshold: settings.threshold, prefix_padding_ms: settings.prefixPaddingMs, silence_duration_ms: settings.silenceMs };
+      : settings.eagerness !== null
+        ? { type: 'semantic_vad', eagerness: settings.eagerness }
+        : {
+            type: 'server_vad',
+            threshold: settings.threshold,
+            prefix_padding_ms: settings.prefixPaddingMs,
+            silence_duration_ms: settings.silenceMs,
+          };
+  const include = settings.logprobs ? [LOGPROBS_INCLUDE] : null;
   if (shape === 'beta') {
     return {
       id: sessionId,
@@ -278,7 +349,7 @@ export function sessionObject(
       input_audio_transcription: transcription,
       turn_detection: turnDetection,
       input_audio_noise_reduction: null,
-      include: null,
+      include,
     };
   }
   return {
@@ -288,7 +359,7 @@ export function sessionObject(
     audio: {
       input: { format: gaFormat(settings.format), transcription, noise_reduction: null, turn_detection: turnDetection },
     },
-    include: null,
+    include,
   };
 }
 
@@ -310,15 +381,48 @@ export function committedEvent(eventId: string, itemId: string, previousItemId: 
   return JSON.stringify({ type: 'input_audio_buffer.committed', event_id: eventId, previous_item_id: previousItemId, item_id: itemId });
 }
 
+/**
+ * The conversation item a commit makes, as OpenAI announces it right after `input_audio_buffer.committed`: GA
+ * `conversation.item.added` then `conversation.item.done` (the item is complete; its transcript comes in the
+ * transcription events), beta `conversation.item.created`. `eventId` gives each event its id.
+ */
+export function itemEvents(
+  shape: RealtimeShape,
+  eventId: () => string,
+  itemId: string,
+  previousItemId: string | null,
+): string[] {
+  const item = {
+    id: itemId,
+    object: 'realtime.item',
+    type: 'message',
+    status: 'completed',
+    role: 'user',
+    content: [{ type: 'input_audio', transcript: null }],
+  };
+  const types = shape === 'ga' ? ['conversation.item.added', 'conversation.item.done'] : ['conversation.item.created'];
+  return types.map((type) => JSON.stringify({ type, event_id: eventId(), previous_item_id: previousItemId, item }));
+}
+
 export function clearedEvent(eventId: string): string {
   return JSON.stringify({ type: 'input_audio_buffer.cleared', event_id: eventId });
 }
 
-export function deltaEvent(eventId: string, itemId: string, delta: string): string {
-  return JSON.stringify({ type: 'conversation.item.input_audio_transcription.delta', event_id: eventId, item_id: itemId, content_index: 0, delta });
+/** `logprobs`: the delta's tokens, when the session's `include` asks for them (otherwise the field is left out). */
+export function deltaEvent(eventId: string, itemId: string, delta: string, logprobs: LogProb[] | null = null): string {
+  const type = 'conversation.item.input_audio_transcription.delta';
+  const withLogprobs = logprobs ? { logprobs } : {};
+  return JSON.stringify({ type, event_id: eventId, item_id: itemId, content_index: 0, delta, ...withLogprobs });
 }
 
-export function completedEvent(eventId: string, itemId: string, transcript: string, seconds: number): string {
+/** `logprobs`: all the item's tokens, when asked for. */
+export function completedEvent(
+  eventId: string,
+  itemId: string,
+  transcript: string,
+  seconds: number,
+  logprobs: LogProb[] | null = null,
+): string {
   return JSON.stringify({
     type: 'conversation.item.input_audio_transcription.completed',
     event_id: eventId,
@@ -326,6 +430,7 @@ export function completedEvent(eventId: string, itemId: string, transcript: stri
     content_index: 0,
     transcript,
     usage: { type: 'duration', seconds },
+    ...(logprobs ? { logprobs } : {}),
   });
 }
 

@@ -326,7 +326,12 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     listening.ready({
       registry,
       authenticator,
-      adapterSettings: { ackIntervalMs: config.ackIntervalMs, languages, maxSessionMs: config.maxSessionMs },
+      adapterSettings: {
+        ackIntervalMs: config.ackIntervalMs,
+        languages,
+        maxSessionMs: config.maxSessionMs,
+        endSilenceMs: config.endSilenceMs,
+      },
       limits: {
         maxControlPerS: config.maxControlPerS,
         maxFlushesPerS: config.maxFlushesPerS,

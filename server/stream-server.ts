@@ -28,6 +28,7 @@ import { WS_ROUTES, type AdapterSettings, type WsRoute } from './ws/routes.js';
 import { SocketBinding, type ConnectionLimits } from './ws/socket-binding.js';
 import type { Transport } from './ws/transport.js';
 import { WsTransport, type Frame } from './ws/ws-transport.js';
+import type { Refusal, RefusalCode, StatusOf } from '../protocol/http-errors.js';
 
 /** What shutdown needs of a socket binding. */
 export interface Connection {
@@ -243,11 +244,13 @@ export class StreamServer {
     if (!target) return refuseUpgrade(socket, 400, { error: 'bad request target' });
     const route = WS_ROUTES.find((r) => r.path === target.pathname);
     if (!route) return refuseUpgrade(socket, 404, { error: 'not found' });
+    const refuse = <C extends RefusalCode>(status: NoInfer<StatusOf<C>>, body: Refusal<C>, headers: Record<string, string> = {}): void =>
+      refuseUpgrade(socket, status, body, headers, route.refusalBody);
     if (!this.options.origins.allows(req)) {
       this.options.metrics.refused('origin');
-      return refuseUpgrade(socket, 403, { error: 'forbidden', message: 'this origin may not connect (ALLOWED_ORIGINS)' });
+      return refuse(403, { error: 'forbidden', message: 'this origin may not connect (ALLOWED_ORIGINS)' });
     }
-    if (!this.runtime) return refuseUpgrade(socket, 503, { error: 'not ready' });
+    if (!this.runtime) return refuse(503, { error: 'not ready' });
     let principal: string;
     try {
       // The path is the scope a temporary token must have been minted for.
@@ -255,25 +258,26 @@ export class StreamServer {
       const auth = await this.runtime.authenticator.verify(credential, route.missingCredential, route.path);
       if (!auth.ok) {
         this.options.metrics.refused('unauthorized');
-        return refuseUpgrade(socket, 401, { error: 'unauthorized', message: auth.reason });
+        if (route.unauthorized) return this.refuseInBand(req, socket, head, route.unauthorized, auth.reason);
+        return refuse(401, { error: 'unauthorized', message: auth.reason });
       }
       principal = auth.principal;
     } catch (error) {
       this.options.log.error('authentication failed', { error });
-      return refuseUpgrade(socket, 500, { error: 'authentication failed' });
+      return refuse(500, { error: 'authentication failed' });
     }
     const runtime = this.runtime;
-    if (!runtime) return refuseUpgrade(socket, 503, { error: 'shutting down' });
+    if (!runtime) return refuse(503, { error: 'shutting down' });
     const resume = route.resume(target.searchParams);
     if (resume === 'malformed') {
-      return refuseUpgrade(socket, 400, { error: 'bad_request', message: 'resume needs session_id, resume_token and an integer last_seq >= -1' });
+      const message = 'resume needs session_id, resume_token and an integer last_seq >= -1';
+      return refuse(400, { error: 'bad_request', message });
     }
     // Refused here, before a failed resume would start a new session in its place.
     const resumeWaitS = resume ? runtime.registry.resumeWaitS(quotaKeyOf(runtime, principal, req.socket.remoteAddress)) : 0;
     if (resumeWaitS > 0) {
       this.options.metrics.refused('resume_rate');
-      return refuseUpgrade(
-        socket,
+      return refuse(
         429,
         { error: 'too many failed resumes', message: `${FAILED_RESUMES_PER_MINUTE} failed resumes within a minute`, retry_after_s: resumeWaitS },
         { 'Retry-After': String(resumeWaitS) },
@@ -286,7 +290,7 @@ export class StreamServer {
       resumable = route.adapter(() => undefined, query, runtime.adapterSettings, req).resumable;
       adapterFor = (send) => route.adapter(send, query, runtime.adapterSettings, req);
     } catch (error) {
-      if (error instanceof ProtocolError) return refuseUpgrade(socket, 400, { error: error.code, message: error.message });
+      if (error instanceof ProtocolError) return refuse(400, { error: error.code, message: error.message });
       throw error;
     }
     const registry = resumable ? runtime.registry : runtime.registry.withoutResume();
@@ -294,11 +298,26 @@ export class StreamServer {
     if (refusal) {
       this.options.metrics.refused(refusal);
       const message = refusal === 'overloaded' ? 'the server is at capacity' : refusal === 'store_unavailable' ? 'the session store does not answer' : 'too many sessions';
-      return refuseUpgrade(socket, 503, { error: message, retry_after_s: RETRY_AFTER_S }, { 'Retry-After': String(RETRY_AFTER_S) });
+      return refuse(503, { error: message, retry_after_s: RETRY_AFTER_S }, { 'Retry-After': String(RETRY_AFTER_S) });
     }
     socket.off('error', ignore);
     const build = adapterFor;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, runtime, principal, route, resume, build, req));
+  }
+
+  /** Completes the upgrade only to say why in the protocol and close (see WsRoute.unauthorized). */
+  private refuseInBand(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    refusal: NonNullable<WsRoute['unauthorized']>,
+    reason: string,
+  ): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => undefined);
+      ws.send(refusal.message(reason));
+      ws.close(refusal.code, refusal.reason);
+    });
   }
 
   private accept(

@@ -9,11 +9,12 @@ import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { hashApiKey } from '../server/auth/authenticator.js';
 import { speech } from './helpers/engine-fixtures.js';
-import { refusedUpgrade } from './helpers/handshake.js';
+import { refusedAfterUpgrade, refusedUpgrade } from './helpers/handshake.js';
 import { audioFixture } from './helpers/audio-fixtures.js';
 import { MessageLog } from './helpers/message-log.js';
 import { sendPaced, sendPacedBytes } from './helpers/paced-audio.js';
 import { startTestServer } from './helpers/stream-server.js';
+import { within } from '../bench/lib/wait.js';
 
 /**
  * The SDK connects to wss:// only and takes no CA of its own, so this file runs twice: first it makes a self-signed
@@ -76,7 +77,8 @@ async function run(dir: string): Promise<void> {
     t.match(await turns.waitFor((turn) => !turn.end_of_turn), { end_of_turn: false, turn_is_formatted: false }, 'a partial turn');
     client.forceEndpoint();
     const forced = await turns.waitFor((turn) => turn.end_of_turn);
-    t.match(forced, { turn_order: 0, turn_is_formatted: false, end_of_turn_confidence: 1 }, 'ForceEndpoint ended the turn: unformatted first');
+    t.match(forced, { turn_order: 0, turn_is_formatted: false, end_of_turn_confidence: Number }, 'ForceEndpoint ended the turn: unformatted first');
+    t.ok(forced.end_of_turn_confidence >= 0 && forced.end_of_turn_confidence <= 1, 'its end_of_turn_confidence is a share of the end-of-turn silence');
     t.match(await turns.waitFor((turn) => turn.end_of_turn && turn.turn_is_formatted), { turn_order: 0 }, 'then formatted');
     await sendPaced(jfk.subarray(seconds(2)), realTime, send);
     // Sends Terminate and waits for Termination (the plain-WebSocket test below checks it and the close code).
@@ -110,10 +112,27 @@ async function run(dir: string): Promise<void> {
     }
   });
 
-  t.test('authentication: Authorization header or ?token=; anything else gets 401', async (t) => {
+  t.test('authentication: Authorization or ?token=; anything else is closed with 4001, not retried', async (t) => {
     const url = await server(t);
-    await t.rejects(transcriber(url, { apiKey: 'not-the-key' }).connect(), /401/, 'the SDK reports the 401');
-    t.match(await refusedUpgrade(url, { ca }), { status: 401, body: { error: 'unauthorized', message: /Authorization: <key>/ } });
+    const refusedCount = async (): Promise<number> => {
+      const metrics = await (await fetch(url.replace('wss://', 'https://').replace('/v3/ws', '/metrics'))).text();
+      return Number(/^stt_refused_total\{reason="unauthorized"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+    };
+    const before = await refusedCount();
+    // The SDK's defaults: two more tries after a failed one, unless the failure is one a retry cannot mend.
+    const wrongKey = new StreamingTranscriber({
+      websocketBaseUrl: url,
+      apiKey: 'not-the-key',
+      sampleRate: 16000,
+      connectTimeout: 60_000,
+    });
+    await t.rejects(wrongKey.connect(), { message: /Not Authorized/, code: 4001 }, 'the SDK reports the refusal');
+    t.equal((await refusedCount()) - before, 1, 'one try: the SDK did not retry a refused key');
+    t.match(await refusedAfterUpgrade(url, { ca }), {
+      code: 4001,
+      reason: 'Not Authorized',
+      messages: [{ type: 'Error', error_code: 4001, error: /Not Authorized: missing credential: send Authorization/ }],
+    });
     const byToken = transcriber(url, { token: KEY });
     t.match(await byToken.connect(), { type: 'Begin' }, 'a ?token= is accepted');
     await byToken.close(true, 0);
@@ -152,8 +171,11 @@ async function run(dir: string): Promise<void> {
     t.ok(turns.messages.some((turn) => turn.end_of_turn), 'and transcribes');
 
     const again = new StreamingTranscriber({ websocketBaseUrl: url, token, sampleRate: 16000, connectTimeout: 60_000, maxConnectionRetries: 0 });
-    await t.rejects(again.connect(), /401/, 'a used token opens nothing (single use, as AssemblyAI says)');
-    t.match(await refusedUpgrade(`${url}?token=${token}`, { ca }), { status: 401, body: { message: /used already/ } });
+    await t.rejects(again.connect(), /Not Authorized/, 'a used token opens nothing (single use, as AssemblyAI says)');
+    t.match(await refusedAfterUpgrade(`${url}?token=${token}`, { ca }), {
+      code: 4001,
+      messages: [{ error_code: 4001, error: /used already/ }],
+    });
     const unused = await backend.streaming.createTemporaryToken({ expires_in_seconds: 60 });
     const realtime = url.replace('/v3/ws', '/v1/realtime?intent=transcription');
     t.match(await refusedUpgrade(realtime, { ca, headers: { authorization: `Bearer ${unused}` } }), { status: 401, body: { message: /for \/v3\/ws only/ } }, 'nor another endpoint');
@@ -208,6 +230,71 @@ async function run(dir: string): Promise<void> {
     t.same(Object.keys(termination).sort(), ['audio_duration_seconds', 'session_duration_seconds', 'type']);
     t.match(termination, { type: 'Termination', audio_duration_seconds: 3, session_duration_seconds: Number });
   });
+
+  t.test(
+    'inactivity_timeout: an idle session is terminated after that many seconds, as AssemblyAI terminates one',
+    async (t) => {
+      const url = await server(t);
+      const idle = new StreamingTranscriber({
+        websocketBaseUrl: url,
+        apiKey: KEY,
+        sampleRate: 16000,
+        inactivityTimeout: 5,
+        connectTimeout: 60_000,
+        maxConnectionRetries: 0,
+      });
+      const closed = new Promise<[number, string]>((resolve) =>
+        idle.on('close', (code, reason) => resolve([code, reason])),
+      );
+      await idle.connect();
+      t.match(await within(closed, 'the inactivity close', 30_000), [1000, /inactivity/]);
+      const { ws, log, closed: rawClosed } = await raw(url, '?sample_rate=16000&inactivity_timeout=5');
+      await sendPaced(jfk.subarray(0, seconds(1)), fast, (chunk) => ws.send(chunk));
+      t.equal(await within(rawClosed, 'the raw inactivity close', 30_000), 1000);
+      t.match(
+        log.messages.at(-1),
+        { type: 'Termination', audio_duration_seconds: 1 },
+        'Termination, as after a Terminate',
+      );
+    },
+  );
+
+  t.test(
+    'turn detection as AssemblyAI documents it: end_of_turn_confidence against end_of_turn_confidence_threshold',
+    async (t) => {
+      // AssemblyAI's "balanced" settings: threshold 0.4, 400 ms when confident, 1280 ms at most.
+      const client = new StreamingTranscriber({
+        websocketBaseUrl: await server(t),
+        apiKey: KEY,
+        sampleRate: 16000,
+        endOfTurnConfidenceThreshold: 0.4,
+        minEndOfTurnSilenceWhenConfident: 400,
+        maxTurnSilence: 1280,
+        connectTimeout: 60_000,
+        maxConnectionRetries: 0,
+      });
+      const turns = new MessageLog<TurnEvent>();
+      client.on('turn', (turn) => turns.push(turn));
+      await client.connect();
+      await sendPaced(jfk.subarray(0, seconds(5)), fast, (chunk) =>
+        client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)),
+      );
+      await sendPaced(new Int16Array(seconds(1.5)), fast, (chunk) =>
+        client.sendAudio(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)),
+      );
+      await client.close(true, 0);
+      const ends = turns.messages.filter((turn) => turn.end_of_turn);
+      t.ok(ends.length >= 1, `turns ended (${ends.length})`);
+      t.ok(
+        ends.every((turn) => turn.end_of_turn_confidence === 0.4),
+        'a turn ends as its confidence reaches the threshold',
+      );
+      t.ok(
+        turns.messages.every((turn) => turn.end_of_turn_confidence >= 0 && turn.end_of_turn_confidence <= 1),
+        'confidences from 0 to 1',
+      );
+    },
+  );
 
   t.test('48 kHz audio is resampled', async (t) => {
     const at48k = new Int16Array(seconds(3) * 3);

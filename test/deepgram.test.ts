@@ -8,6 +8,7 @@ import { MessageLog } from './helpers/message-log.js';
 import { audioFixture } from './helpers/audio-fixtures.js';
 import { sendPaced, sendPacedBytes } from './helpers/paced-audio.js';
 import { startTestServer } from './helpers/stream-server.js';
+import { within } from '../bench/lib/wait.js';
 
 type Message = Record<string, unknown>;
 
@@ -18,8 +19,8 @@ const seconds = (s: number): number => Math.round(s * 16000);
 const RESULTS_KEYS = ['channel', 'channel_index', 'duration', 'from_finalize', 'is_final', 'metadata', 'speech_final', 'start', 'type'];
 
 /** A server of the test's own: one test's streaming leaves no load behind that would make the next one's server refuse it. */
-async function server(t: Test): Promise<App> {
-  const app = await startTestServer({ API_KEY_HASHES: hashApiKey(KEY) });
+async function server(t: Test, env: Record<string, string> = {}): Promise<App> {
+  const app = await startTestServer({ API_KEY_HASHES: hashApiKey(KEY), ...env });
   t.teardown(() => app.close());
   return app;
 }
@@ -166,24 +167,48 @@ t.test('authentication: Token and Bearer headers and the browser subprotocols; a
   t.match((await refusedBySdk.failed).message, /401/, 'the SDK reports the 401');
   refusedBySdk.socket.close();
   const query = '?encoding=linear16&sample_rate=16000';
-  t.match(await refusedUpgrade(`${listenUrl}${query}`), { status: 401, body: { error: 'unauthorized', message: /Authorization: Token/ } });
-  t.match(await refusedUpgrade(`${listenUrl}${query}`, { headers: { authorization: 'Token wrong' } }), { status: 401, body: { message: 'invalid credential' } });
+  t.match(await refusedUpgrade(`${listenUrl}${query}`), {
+    status: 401,
+    body: { err_code: 'INVALID_AUTH', err_msg: /Authorization: Token/, request_id: /^[0-9a-f-]{36}$/ },
+  });
+  const wrong = { headers: { authorization: 'Token wrong' } };
+  t.match(await refusedUpgrade(`${listenUrl}${query}`, wrong), { body: { err_msg: 'invalid credential' } });
   t.equal(await acceptedProtocol(`${listenUrl}${query}`, { headers: { authorization: `Bearer ${KEY}` } }), '', 'Bearer');
   t.equal(await acceptedProtocol(`${listenUrl}${query}`, {}, ['token', KEY]), 'token', 'the browser form echoes "token"');
 });
 
-t.test('unusable query strings are refused at the handshake with 400', async (t) => {
+t.test("unusable query strings are refused at the handshake: 400, in Deepgram's shape", async (t) => {
   const listenUrl = `ws://127.0.0.1:${(await server(t)).port}/v1/listen`;
   const headers = { authorization: `Token ${KEY}` };
   const refusal = (query: string) => refusedUpgrade(`${listenUrl}?${query}`, { headers });
-  t.match(await refusal('encoding=speex&sample_rate=16000'), { status: 400, body: { error: 'bad_option', message: /linear16, linear32, mulaw, alaw, opus/ } });
-  t.match(await refusal('encoding=linear16'), { status: 400, body: { message: /needs sample_rate/ } });
-  t.match(await refusal('encoding=mulaw'), { status: 400, body: { message: /needs sample_rate/ } });
-  t.match(await refusal('encoding=linear16&sample_rate=4000'), { status: 400, body: { message: /sample_rate must be a whole number from 8000 to 192000/ } });
-  t.match(await refusal('encoding=linear16&sample_rate=16000&channels=9'), { status: 400, body: { message: /channels/ } });
-  t.match(await refusal('encoding=linear16&sample_rate=16000&language=xx'), { status: 400, body: { error: 'unknown_language' } });
-  t.match(await refusal('encoding=linear16&sample_rate=16000&endpointing=soon'), { status: 400, body: { message: /endpointing/ } });
-  t.match(await refusal(`encoding=linear16&sample_rate=16000&keyterm=${'x'.repeat(2000)}`), { status: 400, body: { error: 'prompt_too_long' } });
+  const first = await refusal('encoding=speex&sample_rate=16000');
+  t.match(first, {
+    status: 400,
+    body: { err_code: 'Bad Request', err_msg: /linear16, linear32, mulaw, alaw, opus/, request_id: /^[0-9a-f-]{36}$/ },
+  });
+  t.same(Object.keys(first.body).sort(), ['err_code', 'err_msg', 'request_id'], 'nothing else');
+  t.match(await refusal('encoding=linear16'), { status: 400, body: { err_msg: /needs sample_rate/ } });
+  t.match(await refusal('encoding=mulaw'), { status: 400, body: { err_msg: /needs sample_rate/ } });
+  t.match(await refusal('encoding=linear16&sample_rate=4000'), {
+    status: 400,
+    body: { err_msg: /sample_rate must be a whole number from 8000 to 192000/ },
+  });
+  t.match(await refusal('encoding=linear16&sample_rate=16000&channels=9'), {
+    status: 400,
+    body: { err_msg: /channels/ },
+  });
+  t.match(await refusal('encoding=linear16&sample_rate=16000&language=xx'), {
+    status: 400,
+    body: { err_code: 'Bad Request', err_msg: /xx/ },
+  });
+  t.match(await refusal('encoding=linear16&sample_rate=16000&endpointing=soon'), {
+    status: 400,
+    body: { err_msg: /endpointing/ },
+  });
+  t.match(await refusal(`encoding=linear16&sample_rate=16000&keyterm=${'x'.repeat(2000)}`), {
+    status: 400,
+    body: { err_msg: /1024 bytes|prompt/ },
+  });
 });
 
 t.test('a malformed message gets an Error message and the socket stays usable', async (t) => {
@@ -209,3 +234,53 @@ t.test('a malformed message gets an Error message and the socket stays usable', 
   t.ok(results(log).some((m) => m['is_final'] === true), 'audio after the errors was transcribed');
   t.match(log.messages.at(-1), { type: 'Metadata', duration: 3 });
 });
+
+t.test('a stream that sends nothing is closed as Deepgram closes one: 1011, NET-0001', async (t) => {
+  // Deepgram's own timeout is 10 s; the server's IDLE_TIMEOUT_MS, when shorter, closes the same way sooner.
+  const { socket, closed } = await listen(await server(t, { IDLE_TIMEOUT_MS: '1500' }), {});
+  await socket.waitForOpen();
+  t.match(await within(closed, 'the idle close', 20_000), { code: 1011, reason: /^NET-0001/ });
+});
+
+t.test(
+  "UtteranceEnd, as in Deepgram's example (utterance_end_ms=1000, interim_results, vad_events), never after less",
+  async (t) => {
+    const { socket, log, closed } = await listen(await server(t), {
+      interim_results: 'true',
+      vad_events: 'true',
+      utterance_end_ms: 1000,
+    });
+    await socket.waitForOpen();
+    // Speech, a 600 ms pause (shorter than utterance_end_ms, longer than the 400 ms that ends a turn), speech, a 2.5 s
+    // pause, speech, silence: sent at 8 times real time, so the audio received runs well ahead of speech detection.
+    const silence = (s: number): Int16Array => new Int16Array(seconds(s));
+    const parts = [
+      jfk.subarray(0, seconds(2.3)),
+      silence(0.6),
+      jfk.subarray(seconds(3.1), seconds(4.6)),
+      silence(2.5),
+      jfk.subarray(seconds(5.2), seconds(8)),
+      silence(2.5),
+    ];
+    const audio = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, part) => (audio.set(part, at), at + part.length), 0);
+    await sendPaced(audio, { samplesPerS: 16000, chunkMs: 100, speed: 8 }, (chunk) => socket.sendMedia(chunk));
+    await within(
+      log.waitFor((m) => m['type'] === 'UtteranceEnd'),
+      'an UtteranceEnd',
+      30_000,
+    );
+    socket.sendCloseStream({ type: 'CloseStream' });
+    await within(closed, 'the close', 30_000);
+    const starts = log.messages.filter((m) => m['type'] === 'SpeechStarted').map((m) => m['timestamp'] as number);
+    const ends = log.messages.filter((m) => m['type'] === 'UtteranceEnd').map((m) => m['last_word_end'] as number);
+    t.ok(ends.length >= 1, `UtteranceEnd after the long pauses (${ends.length})`);
+    for (const end of ends) {
+      const next = starts.find((start) => start > end);
+      t.ok(
+        next === undefined || next >= end + 1,
+        `after the last word at ${end} s, speech resumed only at ${next ?? 'the end'} s`,
+      );
+    }
+  },
+);

@@ -21,7 +21,7 @@ t.test('/stream: a prompt of 512 emoji or one 1,024-letter word is refused with 
 t.test('Deepgram: sample_rate given twice is refused at the upgrade, not taken from the first', async (t) => {
   const refused = await refusedUpgrade(`ws://127.0.0.1:${app.port}/v1/listen?encoding=linear16&sample_rate=48000&sample_rate=16000`);
   t.equal(refused.status, 400);
-  t.match(refused.body, { error: 'bad_option', message: /sample_rate is given 2 times/ });
+  t.match(refused.body, { err_code: 'Bad Request', err_msg: /sample_rate is given 2 times/ });
 });
 
 t.test('the static files are the compiled code without its source maps', async (t) => {

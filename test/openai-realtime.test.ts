@@ -273,3 +273,82 @@ t.test('server VAD: speech events, one item per utterance chained by previous_it
   t.equal(first.type === 'conversation.item.input_audio_transcription.completed' ? first.item_id : '', started[0]?.item_id, 'the commit completed the first utterance');
   t.notOk(session.of('error').length, 'no errors');
 });
+
+t.test(
+  'the documented transcription session: semantic_vad and include logprobs; each commit adds its item (added, done)',
+  async (t) => {
+    const own = await secureServer();
+    t.teardown(() => own.close());
+    const session = Session.open({ baseURL: `${own.httpUrl}/v1` });
+    await session.opened;
+    await session.until((e) => e.type === 'session.created');
+    // The session of OpenAI's realtime transcription guide, with semantic turn detection.
+    session.rt.send({
+      type: 'session.update',
+      session: {
+        type: 'transcription',
+        audio: {
+          input: {
+            format: { type: 'audio/pcm', rate: 24000 },
+            noise_reduction: { type: 'near_field' },
+            transcription: { model: 'gpt-4o-transcribe', prompt: '', language: 'en' },
+            turn_detection: { type: 'semantic_vad', eagerness: 'high' },
+          },
+        },
+        include: ['item.input_audio_transcription.logprobs'],
+      },
+    });
+    t.match(await session.until((e) => e.type === 'session.updated'), {
+      session: {
+        include: ['item.input_audio_transcription.logprobs'],
+        audio: { input: { turn_detection: { type: 'semantic_vad', eagerness: 'high' } } },
+      },
+    });
+    await session.stream(jfk24.subarray(0, 4600 * MS), 2);
+    await session.stream(new Int16Array(1500 * MS), 2);
+    const stopped = await session.until((e) => e.type === 'input_audio_buffer.speech_stopped' && e.audio_end_ms > 4000);
+    const last = stopped.type === 'input_audio_buffer.speech_stopped' ? stopped.item_id : '';
+    await session.until(
+      (e) => e.type === 'conversation.item.input_audio_transcription.completed' && e.item_id === last,
+    );
+    session.close();
+
+    t.notOk(session.of('error').length, 'no errors');
+    const committed = session.of('input_audio_buffer.committed');
+    t.ok(committed.length >= 1, `items committed (${committed.length})`);
+    for (const commit of committed) {
+      const at = session.events.indexOf(commit);
+      t.match(
+        session.events.slice(at + 1, at + 3),
+        [
+          {
+            type: 'conversation.item.added',
+            previous_item_id: commit.previous_item_id,
+            item: {
+              id: commit.item_id,
+              type: 'message',
+              role: 'user',
+              content: [{ type: 'input_audio', transcript: null }],
+            },
+          },
+          {
+            type: 'conversation.item.done',
+            previous_item_id: commit.previous_item_id,
+            item: { id: commit.item_id, status: 'completed' },
+          },
+        ],
+        `item ${commit.item_id} added and done right after its commit`,
+      );
+    }
+    const deltas = session.of('conversation.item.input_audio_transcription.delta');
+    t.ok(deltas.length > 0 && deltas.every((d) => (d.logprobs?.length ?? 0) > 0), 'every delta carries logprobs');
+    for (const completed of session.of('conversation.item.input_audio_transcription.completed')) {
+      const own = deltas.filter((d) => d.item_id === completed.item_id).flatMap((d) => d.logprobs ?? []);
+      t.same(completed.logprobs, own, 'completed: the logprobs of its deltas, in order');
+      t.ok(
+        (completed.logprobs ?? []).every((l) => Number.isFinite(l.logprob) && l.logprob <= 0 && l.bytes.length > 0),
+        'log probabilities, with bytes',
+      );
+    }
+  },
+);

@@ -53,6 +53,7 @@ export const PAIRED_FILES: readonly string[] = [
   'client-resume.test.js',
   'cluster-auth.test.js',
   'cluster-store-outage.test.js',
+  'compatibility-tables.test.js',
   'deepgram.test.js',
   'engine-determinism.test.js',
   'engine-errors.test.js',

@@ -14,7 +14,7 @@ import { fixturesDir } from '../engine/index.js';
 import { hashApiKey } from '../server/auth/authenticator.js';
 import { launchWithMicrophone, noChromium } from './helpers/chromium.js';
 import { speech } from './helpers/engine-fixtures.js';
-import { refusedUpgrade } from './helpers/handshake.js';
+import { refusedAfterUpgrade, refusedUpgrade } from './helpers/handshake.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 const KEY = 'sk-temporary-token-test-0123456789';
@@ -168,9 +168,9 @@ t.test('beta transcription_sessions: a client_secret, used as a Bearer key, unti
 
 t.test('a secret opens nothing else, mints nothing, uploads nothing; only an API key mints', async (t) => {
   const { value } = await backend.realtime.clientSecrets.create({});
-  t.match(await refusedUpgrade(`ws://127.0.0.1:${app.port}/v3/ws?token=${value}`), {
-    status: 401,
-    body: { message: /for \/v1\/realtime only/ },
+  t.match(await refusedAfterUpgrade(`ws://127.0.0.1:${app.port}/v3/ws?token=${value}`), {
+    code: 4001,
+    messages: [{ error_code: 4001, error: /for \/v1\/realtime only/ }],
   });
   t.match(await refusedUpgrade(`ws://127.0.0.1:${app.port}/stream`, {}, ['bearer', value]), { status: 401 });
   const withSecret = new OpenAI({ apiKey: value, baseURL: `${app.httpUrl}/v1`, maxRetries: 0 });

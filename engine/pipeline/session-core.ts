@@ -17,9 +17,19 @@
 import { CommittedWindow } from './committed-window.js';
 import { PARTIAL_KEEPALIVE_MS, PartialPolicy } from './partial-policy.js';
 import { segmentCut } from './segmenter.js';
-import { speechText, stripPunctuation } from './text-filters.js';
+import { speechText, speechTokens, stripPunctuation } from './text-filters.js';
 import { UtteranceDetector, type UtteranceEvent } from './utterance-detector.js';
-import { msToSamples, samplesToMs, type SessionCheckpoint, type SpeechEvent, type StreamSettings, type TranscriptEvent, type TranscriptionOutcome, type Word } from './types.js';
+import {
+  msToSamples,
+  samplesToMs,
+  type SessionCheckpoint,
+  type SpeechEvent,
+  type StreamSettings,
+  type TokenProbability,
+  type TranscriptEvent,
+  type TranscriptionOutcome,
+  type Word,
+} from './types.js';
 import { shiftWords, wordsOf } from './words.js';
 
 /** Committed-window partials: see CommittedWindow and docs/PROTOCOL.md. */
@@ -496,10 +506,18 @@ export class SessionCore {
     }
     const end = segment.end ?? segment.start;
     const words = outcome && text ? shiftWords(wordsOf(text, outcome, samplesToMs(end - segment.start)), samplesToMs(segment.start)) : [];
-    this.emit(segment, text, true, language, end, words);
+    this.emit(segment, text, true, language, end, words, outcome && text ? speechTokens(outcome) : []);
   }
 
-  private emit(segment: Segment, text: string, isFinal: boolean, language: string, endSample: number, words: Word[]): void {
+  private emit(
+    segment: Segment,
+    text: string,
+    isFinal: boolean,
+    language: string,
+    endSample: number,
+    words: Word[],
+    tokens?: TokenProbability[],
+  ): void {
     segment.turn.emitted = true;
     this.effects.transcript({
       text,
@@ -512,6 +530,7 @@ export class SessionCore {
       startMs: samplesToMs(segment.start),
       endMs: samplesToMs(endSample),
       words,
+      ...(tokens ? { tokens } : {}),
     });
   }
 

@@ -1,4 +1,4 @@
-import type { OutcomeSegment, TranscriptionOutcome } from './types.js';
+import type { OutcomeSegment, TokenProbability, TranscriptionOutcome } from './types.js';
 
 /** whisper.cpp's own silence rule: likely no speech and a low-confidence decode. */
 const NO_SPEECH_PROB = 0.6;
@@ -79,4 +79,11 @@ function isSilence(segment: OutcomeSegment): boolean {
 export function speechText(outcome: TranscriptionOutcome): string {
   const kept = outcome.segments.filter((segment) => !isSilence(segment)).map((segment) => removeNonSpeech(segment.text));
   return collapseRepetitions(squeeze(kept.join(' ')));
+}
+
+/** The text tokens of the segments speechText keeps, with their probabilities. */
+export function speechTokens(outcome: TranscriptionOutcome): TokenProbability[] {
+  return outcome.segments
+    .filter((segment) => !isSilence(segment))
+    .flatMap((segment) => segment.tokens.map(({ text, p }) => ({ text, p })));
 }

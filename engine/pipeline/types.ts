@@ -166,6 +166,16 @@ export interface TranscriptEvent {
    * the same from one partial of the segment to the next, until the segment's final replaces them all.
    */
   words: Word[];
+  /**
+   * On a final with text: the decoder's text tokens it was read from, in order, with their probabilities (what
+   * OpenAI's logprobs report). Absent on partials.
+   */
+  tokens?: TokenProbability[];
+}
+
+export interface TokenProbability {
+  text: string;
+  p: number;
 }
 
 /** Speech began (a turn opened: `segmentId` is its first segment) or stopped (its last), at `ms` of session audio. */

@@ -27,14 +27,21 @@ export function openAiError(res: ServerResponse, status: number, code: string, m
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
-/** A refused WebSocket upgrade: its status is the one protocol/http-errors.ts gives its code. */
+/** A drop-in protocol's own body for a refusal (its clients parse that, not ours). */
+export type RefusalShape = (status: number, body: Refusal<RefusalCode>) => unknown;
+
+/**
+ * A refused WebSocket upgrade: its status is the one protocol/http-errors.ts gives its code; `shape`, where the route
+ * has one, writes the body in its protocol's form.
+ */
 export function refuseUpgrade<C extends RefusalCode>(
   socket: Duplex,
   status: NoInfer<StatusOf<C>>,
   body: Refusal<C>,
   headers: Record<string, string> = {},
+  shape?: RefusalShape,
 ): void {
-  const payload = JSON.stringify(body);
+  const payload = JSON.stringify(shape ? shape(status, body) : body);
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');

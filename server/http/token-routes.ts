@@ -254,6 +254,8 @@ function realtimeSettings(
     language: update.language || null,
     prompt: update.prompt ?? '',
     silenceMs: update.silenceMs === undefined ? DEFAULT_SILENCE_MS : update.silenceMs,
+    eagerness: update.eagerness ?? null,
+    logprobs: update.logprobs ?? false,
     format: update.format ?? 'pcm16',
     threshold: SPEECH_THRESHOLD,
     prefixPaddingMs: PRE_PAD_MS,

@@ -52,6 +52,14 @@ export interface SessionInfo {
   samplesReceived: number;
 }
 
+/** How a protocol closes a connection that sends nothing (see ProtocolAdapter.idle). */
+export interface IdleRule {
+  /** No audio and no keep-alive for this long. */
+  ms: number;
+  code: number;
+  reason: string;
+}
+
 export interface ProtocolAdapter<In> {
   /** Metrics label and log field. */
   readonly protocol: string;
@@ -59,6 +67,11 @@ export interface ProtocolAdapter<In> {
   readonly startsAtConnect: boolean;
   /** A dropped connection leaves the session waiting to be resumed (native /stream only). */
   readonly resumable: boolean;
+  /**
+   * The protocol's own idle rule, where it has one: the connection is closed with its code and reason after its time
+   * or the server's IDLE_TIMEOUT_MS, whichever is shorter. Absent: IDLE_TIMEOUT_MS and 4002.
+   */
+  readonly idle?: IdleRule;
   /** Options of the session a connection starts with (query parameters of the upgrade, say). */
   readonly connectOptions: SessionOptions;
   /** Throws ProtocolError for anything it cannot make sense of. */
@@ -68,6 +81,13 @@ export interface ProtocolAdapter<In> {
   speech(event: SpeechEvent): void;
   /** Audio went into the session; `samplesReceived` counts all of it. */
   audio(samplesReceived: number): void;
+  /**
+   * The session's audio before `sample` is settled: speech detection has been through it, every turn starting in it
+   * was announced by a speech event, and every final for it was emitted. Speech detection runs behind the audio
+   * received, so what the audio alone seems to show (a silence) may not hold until then. Told as it moves on (with
+   * audio, transcripts and speech events), to the adapters that ask.
+   */
+  settled?(sample: number): void;
   error(code: ErrorCode, message: string): void;
   /** The session ended and everything it had to say was sent; the connection stays. */
   stopped(sessionId: string): void;

@@ -9,12 +9,23 @@ import { MISSING_CREDENTIAL } from '../auth/authenticator.js';
 import { extractCredential } from '../auth/credential.js';
 import { MISSING_REALTIME_CREDENTIAL, realtimeCredential } from '../auth/realtime-credential.js';
 import type { ProtocolAdapter } from './adapter.js';
-import { ASSEMBLYAI_MISSING_CREDENTIAL, AssemblyAiAdapter, assemblyAiCredential } from './adapters/assemblyai.js';
-import { DEEPGRAM_MISSING_CREDENTIAL, DeepgramAdapter, deepgramCredential } from './adapters/deepgram.js';
+import {
+  ASSEMBLYAI_MISSING_CREDENTIAL,
+  ASSEMBLYAI_UNAUTHORIZED,
+  AssemblyAiAdapter,
+  assemblyAiCredential,
+} from './adapters/assemblyai.js';
+import {
+  DEEPGRAM_MISSING_CREDENTIAL,
+  DeepgramAdapter,
+  deepgramCredential,
+  deepgramRefusal,
+} from './adapters/deepgram.js';
 import { realtimeAdapter } from './adapters/openai-realtime.js';
 import { SpeechAdapter } from './adapters/speech.js';
 import { StreamAdapter } from './adapters/stream.js';
 import type { Frame } from './ws-transport.js';
+import type { RefusalShape } from '../http/respond.js';
 
 /** What an adapter may need from the server's settings. */
 export interface AdapterSettings {
@@ -23,6 +34,8 @@ export interface AdapterSettings {
   languages: LanguagePolicy;
   /** MAX_SESSION_MS, for protocols that tell clients when their session expires. */
   maxSessionMs: number;
+  /** END_SILENCE_MS: the silence that ends a turn when a client names none. */
+  endSilenceMs: number;
 }
 
 export interface WsRoute {
@@ -35,6 +48,13 @@ export interface WsRoute {
   /** The credential in this protocol's own place, and the message a client without one gets. */
   credential(req: IncomingMessage, query: URLSearchParams): string | undefined;
   missingCredential: string;
+  /** The body of a refused upgrade in this protocol's shape; absent: the server's `{"error": code, "message": ...}`. */
+  refusalBody?: RefusalShape;
+  /**
+   * Refused credentials answered after the upgrade rather than with a 401: the socket opens, is sent `message` and
+   * closes with `code`, as a protocol whose clients retry failed handshakes but not that close expects.
+   */
+  unauthorized?: { code: number; reason: string; message(reason: string): string };
   /** A resume the upgrade asks for (native /stream), `malformed`, or null. */
   resume(query: URLSearchParams): ResumeRequest | null | 'malformed';
   /**
@@ -76,6 +96,7 @@ export const WS_ROUTES: readonly WsRoute[] = [
     maxTextBytes: CONTROL_TEXT_BYTES,
     credential: deepgramCredential,
     missingCredential: DEEPGRAM_MISSING_CREDENTIAL,
+    refusalBody: deepgramRefusal,
     resume: noResume,
     adapter: (send, query, settings) => new DeepgramAdapter(send, query, settings),
   },
@@ -84,6 +105,7 @@ export const WS_ROUTES: readonly WsRoute[] = [
     maxTextBytes: CONTROL_TEXT_BYTES,
     credential: assemblyAiCredential,
     missingCredential: ASSEMBLYAI_MISSING_CREDENTIAL,
+    unauthorized: ASSEMBLYAI_UNAUTHORIZED,
     resume: noResume,
     adapter: (send, query, settings) => new AssemblyAiAdapter(send, query, settings),
   },

@@ -109,10 +109,11 @@ export class SocketBinding<In> implements SessionSink {
     const { limits } = options;
     this.budget = new InboundBudget(limits);
     this.errors = new TokenBucket(limits.maxErrorsPerS, limits.maxErrorsPerS);
+    const idle = adapter.idle ?? { ms: limits.idleTimeoutMs, code: CloseCode.idle, reason: 'idle timeout: no audio' };
     this.limits = new SessionLimits(
-      limits.idleTimeoutMs,
+      Math.min(idle.ms, limits.idleTimeoutMs),
       limits.maxSessionMs,
-      () => void this.finish(CloseCode.idle, 'idle timeout: no audio'),
+      () => void this.finish(idle.code, idle.reason),
       () => void this.finish(CloseCode.maxDuration, 'maximum session duration reached'),
     );
     const liveness = transport.liveness;
@@ -197,6 +198,7 @@ export class SocketBinding<In> implements SessionSink {
 
   transcript(event: TranscriptEvent): void {
     this.adapter.transcript(event);
+    this.tellSettled();
   }
 
   failure(error: SessionError): void {
@@ -206,6 +208,7 @@ export class SocketBinding<In> implements SessionSink {
 
   speech(event: SpeechEvent): void {
     this.adapter.speech(event);
+    this.tellSettled();
     // Speech detection runs behind the audio, so an utterance ending is when the backlog of finals grows.
     const host = this.host;
     if (event.type === 'stopped' && host) this.backlog.check(() => host.session.pendingFinalMs);
@@ -464,6 +467,7 @@ export class SocketBinding<In> implements SessionSink {
     if (skip * 2 < pcm.byteLength) host.pushAudio(skip > 0 ? pcm.subarray(skip * 2) : pcm);
     this.limits.touch();
     this.adapter.audio(host.ackableSamples);
+    this.tellSettled();
     this.backlog.check(() => host.session.pendingFinalMs);
     if (!text) this.charged(this.budget.audioMs(pcm.byteLength / 2 / SAMPLES_PER_MS));
   }
@@ -529,6 +533,13 @@ export class SocketBinding<In> implements SessionSink {
       if (!(error instanceof SessionError)) this.log.error('ending the session failed', { error });
     }
     await host.drained();
+  }
+
+  /** Tells an adapter that asks how far the session's audio is settled (see ProtocolAdapter.settled). */
+  private tellSettled(): void {
+    const host = this.host;
+    if (!this.adapter.settled || !host?.isAttachedTo(this)) return;
+    this.adapter.settled(host.session.checkpoint().audioSample);
   }
 
   private reportError(error: unknown): void {

@@ -20,3 +20,19 @@ export async function acceptedProtocol(url: string, options: WebSocket.ClientOpt
   await once(ws, 'close');
   return protocol;
 }
+
+/**
+ * A refusal after the upgrade, as some protocols make one: the messages the socket got before the server closed it,
+ * and the close code and reason.
+ */
+export async function refusedAfterUpgrade(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+  protocols: string[] = [],
+): Promise<{ code: number; reason: string; messages: Record<string, unknown>[] }> {
+  const ws = new WebSocket(url, protocols, options);
+  const messages: Record<string, unknown>[] = [];
+  ws.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
+  const [code, reason] = (await once(ws, 'close')) as [number, Buffer];
+  return { code, reason: String(reason), messages };
+}

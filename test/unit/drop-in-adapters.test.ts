@@ -11,7 +11,12 @@ import type { AdapterSettings } from '../../server/ws/routes.js';
 
 type Message = Record<string, unknown>;
 
-const settings: AdapterSettings = { ackIntervalMs: 1000, languages: new LanguagePolicy(['en', 'de'], true), maxSessionMs: 3_600_000 };
+const settings: AdapterSettings = {
+  ackIntervalMs: 1000,
+  languages: new LanguagePolicy(['en', 'de'], true),
+  maxSessionMs: 3_600_000,
+  endSilenceMs: 400,
+};
 const session = { id: 'session-1', resumeToken: null, resumeTtlMs: 0, resumed: false, samplesReceived: 0 };
 const text = (data: string): { data: Buffer; binary: boolean } => ({ data: Buffer.from(data), binary: false });
 
@@ -28,7 +33,7 @@ function deepgram(query: string): { adapter: DeepgramAdapter; sent: Message[] } 
 }
 
 function flushOf(commands: Command[]): { done: () => void; settled: () => void } {
-  const [command] = commands;
+  const command = commands.find((c) => c.type === 'flush');
   if (command?.type !== 'flush' || !command.done || !command.settled) throw new Error('expected a flush with done and settled');
   return { done: command.done, settled: command.settled };
 }
@@ -86,26 +91,90 @@ t.test('deepgram: Finalize marks the last final of the turn it ended, and always
   t.match(sent.at(-1), { type: 'Results', is_final: true, speech_final: false, from_finalize: true, start: 5, duration: 0, channel: { alternatives: [{ transcript: '', words: [] }] } }, 'nothing to finalize: an empty final says so');
 });
 
-t.test('deepgram: UtteranceEnd after utterance_end_ms of audio past the last word of a turn, unless speech resumes within it', async (t) => {
-  const { adapter, sent } = deepgram('utterance_end_ms=1000&vad_events=true');
-  adapter.speech({ type: 'started', turnId: 0, segmentId: 0, ms: 500 });
-  adapter.transcript(event({ text: 'Zero.', isFinal: true, endOfSpeech: false, segmentId: 0, turnId: 0, words: [{ text: 'Zero.', startMs: 300, endMs: 600, confidence: 1 }] }));
-  adapter.audio(16000 * 1.7);
-  t.equal(sent.filter((m) => m['type'] === 'UtteranceEnd').length, 0, 'a segment final while the turn goes on is no utterance end');
-  adapter.transcript(event({ text: 'One.', isFinal: true, segmentId: 1, turnId: 0, words: [{ text: 'One.', startMs: 600, endMs: 1000, confidence: 1 }] }));
-  adapter.audio(16000 * 1.9);
-  t.equal(sent.filter((m) => m['type'] === 'UtteranceEnd').length, 0, 'not yet');
-  adapter.audio(16000 * 2);
-  t.match(sent.at(-1), { type: 'UtteranceEnd', channel: [0, 1], last_word_end: 1 });
+t.test(
+  'deepgram: UtteranceEnd after utterance_end_ms of settled audio past a turn\'s last word, unless speech resumes',
+  async (t) => {
+    const { adapter, sent } = deepgram('utterance_end_ms=1000&vad_events=true');
+    adapter.speech({ type: 'started', turnId: 0, segmentId: 0, ms: 500 });
+    adapter.transcript(
+      event({
+        text: 'Zero.',
+        isFinal: true,
+        endOfSpeech: false,
+        segmentId: 0,
+        turnId: 0,
+        words: [{ text: 'Zero.', startMs: 300, endMs: 600, confidence: 1 }],
+      }),
+    );
+    adapter.settled(16000 * 1.7);
+    t.equal(
+      sent.filter((m) => m['type'] === 'UtteranceEnd').length,
+      0,
+      'a segment final while the turn goes on is no utterance end',
+    );
+    adapter.transcript(
+      event({
+        text: 'One.',
+        isFinal: true,
+        segmentId: 1,
+        turnId: 0,
+        words: [{ text: 'One.', startMs: 600, endMs: 1000, confidence: 1 }],
+      }),
+    );
+    adapter.settled(16000 * 1.9);
+    t.equal(sent.filter((m) => m['type'] === 'UtteranceEnd').length, 0, 'not yet');
+    adapter.settled(16000 * 2);
+    t.match(sent.at(-1), { type: 'UtteranceEnd', channel: [0, 1], last_word_end: 1 });
 
-  adapter.speech({ type: 'started', turnId: 1, segmentId: 2, ms: 3000 });
-  adapter.speech({ type: 'started', turnId: 2, segmentId: 3, ms: 4500 });
-  adapter.transcript(event({ text: 'Two.', isFinal: true, segmentId: 2, turnId: 1, words: [{ text: 'Two.', startMs: 3100, endMs: 4000, confidence: 1 }] }));
-  adapter.audio(16000 * 6);
-  t.equal(sent.filter((m) => m['type'] === 'UtteranceEnd').length, 1, 'the next utterance began 500 ms after the last word: no UtteranceEnd');
-  t.same(
-    sent.filter((m) => m['type'] === 'SpeechStarted').map((m) => m['timestamp']),
-    [0.5, 3, 4.5],
+    adapter.speech({ type: 'started', turnId: 1, segmentId: 2, ms: 3000 });
+    adapter.speech({ type: 'started', turnId: 2, segmentId: 3, ms: 4500 });
+    adapter.transcript(
+      event({
+        text: 'Two.',
+        isFinal: true,
+        segmentId: 2,
+        turnId: 1,
+        words: [{ text: 'Two.', startMs: 3100, endMs: 4000, confidence: 1 }],
+      }),
+    );
+    adapter.settled(16000 * 6);
+    t.equal(
+      sent.filter((m) => m['type'] === 'UtteranceEnd').length,
+      1,
+      'the next utterance began 500 ms after the last word: no UtteranceEnd',
+    );
+    t.same(
+      sent.filter((m) => m['type'] === 'SpeechStarted').map((m) => m['timestamp']),
+      [0.5, 3, 4.5],
+    );
+  },
+);
+
+t.test('deepgram: audio received past the gap is not a gap until speech detection has been through it', async (t) => {
+  // Speech detection runs behind the audio: the final of turn 0 can arrive when 2 s more audio has been received but
+  // only 1.2 s of it detected, and the next turn, starting 600 ms after the last word, is not known yet.
+  const { adapter, sent } = deepgram('utterance_end_ms=1000&interim_results=true&vad_events=true');
+  adapter.speech({ type: 'started', turnId: 0, segmentId: 0, ms: 0 });
+  adapter.audio(16000 * 3);
+  adapter.settled(16000 * 1.2);
+  adapter.transcript(
+    event({
+      text: 'Hello.',
+      isFinal: true,
+      segmentId: 0,
+      turnId: 0,
+      startMs: 0,
+      endMs: 1200,
+      words: [{ text: 'Hello.', startMs: 200, endMs: 1000, confidence: 1 }],
+    }),
+  );
+  adapter.audio(16000 * 3.2);
+  adapter.settled(16000 * 1.5);
+  adapter.speech({ type: 'started', turnId: 1, segmentId: 1, ms: 1600 });
+  adapter.settled(16000 * 3.2);
+  t.notOk(
+    sent.some((m) => m['type'] === 'UtteranceEnd'),
+    'speech resumed 600 ms after the last word: no UtteranceEnd, however far the audio received ran ahead',
   );
 });
 
@@ -197,7 +266,18 @@ t.test('assemblyai: Begin, Turns from partials and segment finals, the end of tu
     ],
     'the next partial of the turn keeps them, then its own',
   );
-  t.match(sent[4], { turn_order: 0, turn_is_formatted: false, end_of_turn: true, transcript: 'hi my name is ann', utterance: 'hi my name is ann', end_of_turn_confidence: 1 });
+  t.match(
+    sent[4],
+    {
+      turn_order: 0,
+      turn_is_formatted: false,
+      end_of_turn: true,
+      transcript: 'hi my name is ann',
+      utterance: 'hi my name is ann',
+      end_of_turn_confidence: 0.313,
+    },
+    'the end-of-turn silence (400 ms) against max_turn_silence (1280 ms)',
+  );
   t.match(sent[5], { turn_order: 0, turn_is_formatted: true, end_of_turn: true, transcript: 'Hi, my name. Is Ann.', utterance: 'Hi, my name. Is Ann.' });
   t.same(
     (sent[5]?.['words'] as Message[]).map((w) => [w['text'], w['word_is_final']]),
@@ -221,8 +301,25 @@ t.test('assemblyai: client messages, UpdateConfiguration, errors with its codes'
   t.same(adapter.decode(text('{"type": "ForceEndpoint"}')), [{ type: 'flush' }]);
   t.same(adapter.decode(text('{"type": "KeepAlive"}')), [{ type: 'keepalive' }]);
   t.same(adapter.decode(text('{"type": "Terminate"}')), [{ type: 'end' }]);
-  t.same(adapter.decode(text('{"type": "UpdateConfiguration", "min_end_of_turn_silence_when_confident": 20, "keyterms_prompt": ["a", "b"]}')), [{ type: 'configure', options: { prompt: 'a, b', endpointingMs: 100 } }]);
-  t.same(adapter.decode(text('{"type": "UpdateConfiguration", "max_turn_silence": 900, "vad_threshold": 0.5}')), [], 'max_turn_silence alone changes nothing');
+  const minAndTerms = JSON.stringify({
+    type: 'UpdateConfiguration',
+    min_end_of_turn_silence_when_confident: 20,
+    keyterms_prompt: ['a', 'b'],
+  });
+  t.match(adapter.decode(text(minAndTerms)), [
+    { type: 'configure', options: { prompt: 'a, b', endpointingMs: 140 } },
+  ], 'with the threshold of the query: 0.7 × max_turn_silence (200 ms)');
+  t.match(
+    adapter.decode(text('{"type": "UpdateConfiguration", "max_turn_silence": 900, "vad_threshold": 0.5}')),
+    [{ type: 'configure', options: { endpointingMs: 630 } }],
+    'a longer max_turn_silence: 0.7 × 900 ms',
+  );
+  const plain = assemblyAi('sample_rate=16000');
+  t.same(
+    plain.adapter.decode(text('{"type": "UpdateConfiguration", "max_turn_silence": 900}')),
+    [],
+    'without a threshold or min_turn_silence, max_turn_silence alone changes nothing',
+  );
   t.same(adapter.decode(text('{"type": "UpdateConfiguration", "format_turns": true}')), []);
   adapter.transcript(event({ text: 'Done.', isFinal: true, segmentId: 0 }));
   t.match(sent.at(-1), { turn_is_formatted: true, transcript: 'Done.' }, 'format_turns took effect');
@@ -240,10 +337,123 @@ t.test('assemblyai: client messages, UpdateConfiguration, errors with its codes'
       ['Error', 3005, 'transcription_failed'],
     ],
   );
-  for (const bad of ['encoding=pcm_alaw', 'encoding=opus', 'sample_rate=7999', 'keyterms_prompt=[1]', 'keyterms_prompt=x', 'format_turns=1', 'end_of_turn_confidence_threshold=x']) {
+  const bads = ['encoding=pcm_alaw', 'encoding=opus', 'sample_rate=7999', 'keyterms_prompt=[1]', 'keyterms_prompt=x'];
+  bads.push('format_turns=1', 'end_of_turn_confidence_threshold=x');
+  bads.push('inactivity_timeout=4', 'inactivity_timeout=3601', 'inactivity_timeout=1.5');
+  for (const bad of bads) {
     t.throws(() => assemblyAi(bad), { code: 'bad_option' }, bad);
   }
 });
+
+t.test(
+  'assemblyai: end_of_turn_confidence is the silence after the last word against max_turn_silence; the threshold acts',
+  async (t) => {
+    // AssemblyAI's turn detection example: a turn ends once the confidence reaches end_of_turn_confidence_threshold
+    // after min_end_of_turn_silence_when_confident, or at max_turn_silence whatever the confidence.
+    const { adapter, sent } = assemblyAi(
+      'sample_rate=16000&end_of_turn_confidence_threshold=0.4' +
+        '&min_end_of_turn_silence_when_confident=160&max_turn_silence=2400',
+    );
+    t.same(
+      adapter.connectOptions,
+      { endpointingMs: 960 },
+      'confident once 40 % of 2400 ms of silence has passed: 960 ms',
+    );
+    adapter.transcript(
+      event({
+        text: 'Hello there',
+        isFinal: false,
+        segmentId: 0,
+        startMs: 0,
+        endMs: 900,
+        words: [{ text: 'Hello', startMs: 100, endMs: 400, confidence: 0.9 }],
+      }),
+    );
+    t.equal(sent.at(-1)?.['end_of_turn_confidence'], 0, 'a partial: words run to the newest audio, no silence yet');
+    adapter.transcript(
+      event({
+        text: 'Hello there.',
+        isFinal: true,
+        endOfSpeech: false,
+        segmentId: 0,
+        startMs: 0,
+        endMs: 1500,
+        words: [
+          { text: 'Hello', startMs: 100, endMs: 400, confidence: 0.9 },
+          { text: 'there.', startMs: 400, endMs: 900, confidence: 0.9 },
+        ],
+      }),
+    );
+    t.equal(sent.at(-1)?.['end_of_turn_confidence'], 0.25, 'a segment final ending on 600 ms of pause: 600 / 2400');
+    adapter.transcript(
+      event({
+        text: 'Bye.',
+        isFinal: true,
+        segmentId: 1,
+        turnId: 0,
+        startMs: 1500,
+        endMs: 2460,
+        words: [{ text: 'Bye.', startMs: 1500, endMs: 1800, confidence: 0.9 }],
+      }),
+    );
+    t.match(sent.at(-1), { end_of_turn: true, end_of_turn_confidence: 0.4 }, 'the end of turn: the threshold, reached');
+
+    const updated = adapter.decode(text('{"type": "UpdateConfiguration", "end_of_turn_confidence_threshold": 0.75}'));
+    t.match(updated, [{ type: 'configure', options: { endpointingMs: 1800 } }], 'a higher threshold waits longer');
+    const configure = updated[0];
+    if (configure?.type === 'configure') configure.done?.();
+    adapter.transcript(
+      event({
+        text: 'Again.',
+        isFinal: true,
+        segmentId: 2,
+        turnId: 1,
+        startMs: 3000,
+        endMs: 4800,
+        words: [{ text: 'Again.', startMs: 3000, endMs: 3000, confidence: 0.9 }],
+      }),
+    );
+    t.match(sent.at(-1), { end_of_turn: true, end_of_turn_confidence: 0.75 });
+    t.same(
+      assemblyAi('sample_rate=16000&end_of_turn_confidence_threshold=1&max_turn_silence=700').adapter.connectOptions,
+      { endpointingMs: 700 },
+      'threshold 1: max_turn_silence',
+    );
+    t.same(
+      assemblyAi('sample_rate=16000&end_of_turn_confidence_threshold=0').adapter.connectOptions,
+      { endpointingMs: 100 },
+      'threshold 0: the shortest silence the server takes',
+    );
+  },
+);
+
+t.test(
+  "assemblyai: inactivity_timeout (5 to 3600 s) closes an idle session as a Terminate would; none keeps the server's",
+  async (t) => {
+    t.same(assemblyAi('sample_rate=16000&inactivity_timeout=5').adapter.idle, {
+      ms: 5000,
+      code: 1000,
+      reason: 'inactivity timeout: no audio for 5 s',
+    });
+    t.equal(assemblyAi('sample_rate=16000').adapter.idle, undefined);
+    t.same(
+      deepgram('').adapter.idle,
+      {
+        ms: 10_000,
+        code: 1011,
+        reason: 'NET-0001: Deepgram did not receive audio data or a text message within the timeout window',
+      },
+      'Deepgram: 10 s, 1011 NET-0001',
+    );
+    t.same(
+      deepgram('')
+        .adapter.decode(text('{"type": "Finalize"}'))
+        .map((c) => c.type),
+      ['keepalive', 'flush'],
+      'Deepgram: any text message keeps the stream alive',
+    );
+  },
+);
 
 t.test('audio input: mixed down, resampled, bounded; frames at odd offsets are read right', async (t) => {
   const pcmOf = (commands: Command[]): Int16Array => {

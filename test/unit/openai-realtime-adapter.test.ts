@@ -70,6 +70,8 @@ t.test('deltas are the segment finals of the turn as they come, and together the
     'conversation.item.input_audio_transcription.delta',
     'input_audio_buffer.speech_stopped',
     'input_audio_buffer.committed',
+    'conversation.item.added',
+    'conversation.item.done',
     'conversation.item.input_audio_transcription.delta',
     'conversation.item.input_audio_transcription.completed',
   ], 'partials make no deltas: they may still change');
@@ -78,7 +80,7 @@ t.test('deltas are the segment finals of the turn as they come, and together the
   t.equal(sent.at(-1)?.['transcript'], deltas.join(''), 'the completed transcript is the deltas joined');
   const itemIds = new Set(sent.filter((e) => 'item_id' in e).map((e) => e['item_id']));
   t.equal(itemIds.size, 1, 'one item for the turn');
-  t.match(sent.at(-3), { type: 'input_audio_buffer.committed', previous_item_id: null });
+  t.match(sent.at(-5), { type: 'input_audio_buffer.committed', previous_item_id: null });
   t.match(sent.at(-1), { content_index: 0, usage: { type: 'duration', seconds: 1.38 } });
   t.ok(sent.every((e) => typeof e['event_id'] === 'string'), 'every server event has an event_id');
   t.equal(new Set(sent.map((e) => e['event_id'])).size, sent.length, 'event ids are unique');
@@ -154,7 +156,11 @@ t.test('manual turns: no VAD events; a commit commits at once and completes with
   adapter.speech(speech('stopped', 0, 900));
   if (commit?.type === 'flush') commit.done?.();
   t.notOk(sent.some((e) => e.type.startsWith('input_audio_buffer.speech')), 'no speech events without server VAD');
-  t.equal(sent.at(-1)?.type, 'input_audio_buffer.committed', 'committed as the commit is handled, before its transcription');
+  t.same(
+    sent.slice(-3).map((e) => e.type),
+    ['input_audio_buffer.committed', 'conversation.item.added', 'conversation.item.done'],
+    'committed, and the item added to the conversation, as the commit is handled, before its transcription',
+  );
   adapter.transcript(final(0, 'Hello.'));
   if (commit?.type === 'flush') commit.settled?.();
   t.same(
@@ -169,18 +175,173 @@ t.test('manual turns: no VAD events; a commit commits at once and completes with
   adapter.speech(speech('stopped', 1, 1300));
   if (quiet?.type === 'flush') quiet.done?.();
   if (quiet?.type === 'flush') quiet.settled?.();
-  t.match(sent.slice(-2), [{ type: 'input_audio_buffer.committed', previous_item_id: sent.at(-4)?.['item_id'] }, { type: 'conversation.item.input_audio_transcription.completed', transcript: '' }]);
+  t.match(sent.slice(-4), [
+    { type: 'input_audio_buffer.committed', previous_item_id: sent.at(-6)?.['item_id'] },
+    { type: 'conversation.item.added' },
+    { type: 'conversation.item.done' },
+    { type: 'conversation.item.input_audio_transcription.completed', transcript: '' },
+  ]);
 
   // Audio without speech: an item with an empty transcript, as OpenAI makes one.
   adapter.audio(16000 * 2);
   const [silent] = decode({ type: 'input_audio_buffer.commit' });
   if (silent?.type === 'flush') silent.done?.();
-  t.match(sent.slice(-2), [{ type: 'input_audio_buffer.committed' }, { type: 'conversation.item.input_audio_transcription.completed', transcript: '' }]);
+  t.match(sent.slice(-4), [
+    { type: 'input_audio_buffer.committed' },
+    { type: 'conversation.item.added' },
+    { type: 'conversation.item.done' },
+    { type: 'conversation.item.input_audio_transcription.completed', transcript: '' },
+  ]);
 
   const [empty] = decode({ type: 'input_audio_buffer.commit', event_id: 'client-2' });
   reject(adapter, () => (empty?.type === 'flush' ? empty.done?.() : undefined));
   t.match(sent.at(-1), { type: 'error', error: { type: 'invalid_request_error', code: 'input_audio_buffer_commit_empty', event_id: 'client-2' } }, 'less than 100 ms since the last commit: nothing to commit');
 });
+
+t.test(
+  'a committed item joins the conversation as OpenAI announces it: GA item.added and item.done, beta item.created',
+  async (t) => {
+    // As OpenAI sends them for a transcription session's input audio: right after input_audio_buffer.committed, the
+    // user message with its input_audio part, whose transcript comes in the transcription events.
+    const { adapter, sent } = harness();
+    adapter.speech(speech('started', 0, 0));
+    adapter.speech(speech('stopped', 0, 900));
+    const committed = sent.findIndex((e) => e.type === 'input_audio_buffer.committed');
+    const item = {
+      id: sent[committed]?.['item_id'],
+      object: 'realtime.item',
+      type: 'message',
+      status: 'completed',
+      role: 'user',
+      content: [{ type: 'input_audio', transcript: null }],
+    };
+    t.same(
+      sent.slice(committed + 1).map(({ event_id: _id, ...rest }) => rest),
+      [
+        { type: 'conversation.item.added', previous_item_id: null, item },
+        { type: 'conversation.item.done', previous_item_id: null, item },
+      ],
+    );
+
+    const betaSent: Event[] = [];
+    const beta = new OpenAiRealtimeAdapter((m) => betaSent.push(JSON.parse(m) as Event), 'beta');
+    beta.speech(speech('started', 0, 0));
+    beta.speech(speech('stopped', 0, 900));
+    beta.speech(speech('started', 1, 1000));
+    beta.speech(speech('stopped', 1, 1900));
+    const created = betaSent.filter((e) => e.type === 'conversation.item.created');
+    t.equal(created.length, 2, 'one item each');
+    t.match(created[1], {
+      previous_item_id: (created[0]?.['item'] as { id: string } | undefined)?.id,
+      item: { type: 'message', role: 'user', content: [{ type: 'input_audio', transcript: null }] },
+    });
+    t.notOk(
+      betaSent.some((e) => e.type === 'conversation.item.added'),
+      'beta clients get the beta name only',
+    );
+  },
+);
+
+t.test(
+  'include logprobs: deltas and completed carry the tokens of the finals, as natural logs of their probabilities',
+  async (t) => {
+    const { adapter, decode, sent } = harness();
+    const [update] = decode({
+      type: 'session.update',
+      session: { type: 'transcription', include: ['item.input_audio_transcription.logprobs'] },
+    });
+    if (update?.type === 'configure') update.done?.();
+    t.match(sent.at(-1), {
+      type: 'session.updated',
+      session: { include: ['item.input_audio_transcription.logprobs'] },
+    });
+    adapter.speech(speech('started', 0, 0));
+    adapter.transcript({
+      ...final(0, 'Hello there.', 0, false),
+      tokens: [
+        { text: ' Hello', p: 0.5 },
+        { text: ' there.', p: 1 },
+      ],
+    });
+    adapter.transcript({
+      ...final(1, 'Bye.', 0, true),
+      tokens: [
+        { text: ' Bye', p: 0.25 },
+        { text: '.', p: 0 },
+      ],
+    });
+    const [first, second] = sent.filter((e) => e.type.endsWith('.delta'));
+    t.same(first?.['logprobs'], [
+      { token: ' Hello', logprob: Math.log(0.5), bytes: [...Buffer.from(' Hello')] },
+      { token: ' there.', logprob: 0, bytes: [...Buffer.from(' there.')] },
+    ]);
+    t.same(
+      (second?.['logprobs'] as { token: string }[]).map((l) => l.token),
+      [' Bye', '.'],
+    );
+    const floor = (second?.['logprobs'] as { logprob: number }[])[1]?.logprob ?? 0;
+    t.ok(Number.isFinite(floor) && floor < -20, 'a token of probability 0 gets a finite, very low logprob');
+    const completed = sent.find((e) => e.type.endsWith('.completed'));
+    t.same(
+      (completed?.['logprobs'] as { token: string }[]).map((l) => l.token),
+      [' Hello', ' there.', ' Bye', '.'],
+      'completed: every token of the item',
+    );
+
+    const plain = harness();
+    plain.adapter.transcript({ ...final(0, 'Hello.'), tokens: [{ text: ' Hello.', p: 0.5 }] });
+    t.notOk(
+      plain.sent.some((e) => 'logprobs' in e),
+      'without include, no logprobs',
+    );
+    t.match(plain.sent[0], { session: { include: null } });
+  },
+);
+
+t.test(
+  'semantic_vad is accepted: its eagerness becomes the silence that ends a turn, and it is shown as asked',
+  async (t) => {
+    const { decode, sent } = harness();
+    const silences: Record<string, number> = {};
+    for (const eagerness of ['low', 'medium', 'high', 'auto', undefined]) {
+      const [update] = decode({
+        type: 'session.update',
+        session: {
+          type: 'transcription',
+          audio: {
+            input: {
+              turn_detection: { type: 'semantic_vad', ...(eagerness ? { eagerness } : {}), create_response: false },
+            },
+          },
+        },
+      });
+      t.equal(update?.type, 'configure', `eagerness ${eagerness ?? '(absent)'} accepted`);
+      if (update?.type !== 'configure') continue;
+      silences[eagerness ?? 'absent'] = update.options.endpointingMs ?? -1;
+      update.done?.();
+      t.match(sent.at(-1), {
+        type: 'session.updated',
+        session: { audio: { input: { turn_detection: { type: 'semantic_vad', eagerness: eagerness ?? 'auto' } } } },
+      });
+    }
+    t.same(silences, { low: 2000, medium: 1000, high: 500, auto: 1000, absent: 1000 });
+    const [back] = decode({
+      type: 'session.update',
+      session: { audio: { input: { turn_detection: { type: 'server_vad' } } } },
+    });
+    if (back?.type === 'configure') back.done?.();
+    t.match(
+      sent.at(-1),
+      { session: { audio: { input: { turn_detection: { type: 'server_vad', silence_duration_ms: 500 } } } } },
+      'server_vad again',
+    );
+    const [beta] = decode({
+      type: 'transcription_session.update',
+      session: { turn_detection: { type: 'semantic_vad', eagerness: 'low' } },
+    });
+    t.match(beta, { type: 'configure', options: { endpointingMs: 2000 } }, 'the beta shape too');
+  },
+);
 
 t.test('clear discards, then says cleared', async (t) => {
   const { decode, sent } = harness();
@@ -237,7 +398,17 @@ t.test('bad input is refused in OpenAI error shape, quoting the client event id,
   refused({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcmu', rate: 24000 } } } } }, 'invalid_value', 'session.audio.input.format.rate');
   refused({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } } }, 'invalid_value', 'session.audio.input.format.rate');
   refused({ type: 'transcription_session.update', session: { input_audio_format: 'g729' } }, 'invalid_value', 'session.input_audio_format');
-  refused({ type: 'session.update', session: { audio: { input: { turn_detection: { type: 'semantic_vad' } } } } }, 'invalid_value', 'session.audio.input.turn_detection.type');
+  const turnDetection = (fields: Record<string, unknown>): unknown => ({
+    type: 'session.update',
+    session: { audio: { input: { turn_detection: fields } } },
+  });
+  refused(turnDetection({ type: 'push_to_talk' }), 'invalid_value', 'session.audio.input.turn_detection.type');
+  const eager = turnDetection({ type: 'semantic_vad', eagerness: 'eager' });
+  refused(eager, 'invalid_value', 'session.audio.input.turn_detection.eagerness');
+  const segments = ['item.input_audio_transcription.segments'];
+  refused({ type: 'session.update', session: { include: segments } }, 'invalid_value', 'session.include');
+  const notAList = 'item.input_audio_transcription.logprobs';
+  refused({ type: 'transcription_session.update', session: { include: notAList } }, 'invalid_value', 'session.include');
   refused({ type: 'session.update', session: { audio: { input: { turn_detection: { silence_duration_ms: 50 } } } } }, 'invalid_value', 'session.audio.input.turn_detection.silence_duration_ms');
   refused({ type: 'session.update', session: { audio: { input: { transcription: { prompt: 'x'.repeat(5000) } } } } }, 'invalid_value', 'session.audio.input.transcription.prompt');
   refused({ type: 'session.update', session: { audio: { input: { transcription: { model: 'm'.repeat(500) } } } } }, 'invalid_value', 'session.audio.input.transcription.model');

@@ -78,6 +78,8 @@ t.test('an early final starts at the pause and is adopted when the silence confi
   const final = r.transcripts.find((m) => m.isFinal);
   t.match(final, { text: 'Hello.', endMs: endSample / 16, segmentId: 0 });
   t.equal(final?.startMs, (10 * WINDOW - 3200) / 16, 'starts at the first speech window less the 200 ms pre-pad');
+  t.same(final?.tokens, [{ text: ' Hello.', p: 0.9 }], 'the final carries the tokens it was read from, with their p');
+  t.ok(r.transcripts.filter((m) => !m.isFinal).every((m) => m.tokens === undefined), 'partials carry none');
 });
 
 t.test('an early final is withdrawn when speech resumes, and the utterance gets one final at its real end', async (t) => {

@@ -2,16 +2,22 @@
 import type { IncomingMessage } from 'node:http';
 import { samplesToMs, type LanguagePolicy, type SpeechEvent, type TranscriptEvent } from '../../../engine/pipeline/index.js';
 import {
+  AUTH_FAILED_CODE,
   beginMessage,
   parseStreamingMessage,
   parseStreamingQuery,
   streamingErrorMessage,
   terminationMessage,
+  turnConfidence,
   turnMessage,
+  turnSilence,
+  unauthorizedMessage,
+  type TurnParams,
   type TurnWord,
 } from '../../../protocol/assemblyai.js';
 import type { ErrorCode } from '../../../protocol/errors.js';
-import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
+import { CloseCode } from '../close-codes.js';
+import type { Command, IdleRule, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
 import type { AdapterSettings } from '../routes.js';
 import type { Frame } from '../ws-transport.js';
 import { AudioInput } from './audio-input.js';
@@ -19,6 +25,16 @@ import { sessionOptions } from './session-options.js';
 import { plainText, rounded, seconds, shownWords, type ShownWord } from './transcript-words.js';
 
 export const ASSEMBLYAI_MISSING_CREDENTIAL = 'missing credential: send Authorization: <key>, or ?token=<key or JWT>';
+
+/**
+ * A refused credential: the socket opens, gets an Error and closes with 4001 "Not Authorized". AssemblyAI's SDK
+ * retries a failed handshake (a 401) twice more, but never a 4001, its code for a refused key.
+ */
+export const ASSEMBLYAI_UNAUTHORIZED = {
+  code: AUTH_FAILED_CODE,
+  reason: 'Not Authorized',
+  message: unauthorizedMessage,
+};
 
 /** AssemblyAI's credential forms: the bare key in `Authorization` (a `Bearer ` before it is allowed), or `?token=`. */
 export function assemblyAiCredential(req: IncomingMessage, query: URLSearchParams): string | undefined {
@@ -31,7 +47,12 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
   readonly startsAtConnect = true;
   readonly resumable = false;
   readonly connectOptions: SessionOptions;
+  /** With `inactivity_timeout`: the session ends as a Terminate would end it (Termination, then 1000). */
+  readonly idle?: IdleRule;
   private formatTurns: boolean;
+  /** The turn detection parameters named so far, and the silence that ends a turn with them. */
+  private turn: TurnParams;
+  private endSilenceMs: number;
   private turnOrder = 0;
   private readonly input: AudioInput;
   private readonly languages: LanguagePolicy;
@@ -52,7 +73,14 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
     this.languages = settings.languages;
     this.maxSessionMs = settings.maxSessionMs;
     this.formatTurns = options.formatTurns;
-    this.connectOptions = sessionOptions(options, this.languages);
+    this.turn = options.turn;
+    const asked = { prompt: options.prompt, endpointingMs: turnSilence(this.turn) };
+    this.connectOptions = sessionOptions(asked, this.languages);
+    this.endSilenceMs = this.connectOptions.endpointingMs ?? settings.endSilenceMs;
+    if (options.inactivityS !== undefined) {
+      const reason = `inactivity timeout: no audio for ${options.inactivityS} s`;
+      this.idle = { ms: options.inactivityS * 1000, code: CloseCode.normal, reason };
+    }
   }
 
   decode(frame: Frame): Command[] {
@@ -66,10 +94,21 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
       case 'Terminate':
         return [...this.input.end(), { type: 'end' }];
       case 'UpdateConfiguration': {
-        const { formatTurns, ...asked } = command.update;
+        const { formatTurns, turn: named, prompt } = command.update;
         if (formatTurns !== undefined) this.formatTurns = formatTurns;
-        const options = sessionOptions(asked, this.languages);
-        return Object.keys(options).length > 0 ? [{ type: 'configure', options }] : [];
+        const turn = { ...this.turn, ...named };
+        const endpointingMs = Object.keys(named).length > 0 ? turnSilence(turn) : undefined;
+        const options = sessionOptions({ prompt, endpointingMs }, this.languages);
+        const done = (): void => {
+          this.turn = turn;
+          const silence = options.endpointingMs;
+          if (silence !== undefined && silence !== null) this.endSilenceMs = silence;
+        };
+        if (Object.keys(options).length === 0) {
+          done();
+          return [];
+        }
+        return [{ type: 'configure', options, done }];
       }
     }
   }
@@ -85,19 +124,25 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
    */
   transcript(event: TranscriptEvent): void {
     const shown = shownWords(event);
+    // Silence heard after the last word so far: none while words run up to the newest audio, as a partial's do.
+    const last = shown.at(-1);
+    const confidence = turnConfidence(last ? event.endMs - last.endMs : 0, this.turn);
     if (!event.isFinal) {
-      this.sendTurn(false, false, [...this.finalWords, ...shown.map((word) => ({ ...word, stable: false }))]);
+      const words = [...this.finalWords, ...shown.map((word) => ({ ...word, stable: false }))];
+      this.sendTurn(false, false, words, confidence);
       return;
     }
     this.finalWords.push(...shown);
     this.formattedText.push(event.text);
     if (!event.endOfSpeech) {
-      this.sendTurn(false, false, this.finalWords);
+      this.sendTurn(false, false, this.finalWords, confidence);
       return;
     }
-    // AssemblyAI ends a turn with its unformatted Turn, then, with format_turns, the same turn formatted.
-    this.sendTurn(true, false, this.finalWords);
-    if (this.formatTurns) this.sendTurn(true, true, this.finalWords);
+    // AssemblyAI ends a turn with its unformatted Turn, then, with format_turns, the same turn formatted. The silence
+    // that ended it is the end-of-turn silence.
+    const ended = turnConfidence(this.endSilenceMs, this.turn);
+    this.sendTurn(true, false, this.finalWords, ended);
+    if (this.formatTurns) this.sendTurn(true, true, this.finalWords, ended);
     this.finalWords = [];
     this.formattedText = [];
     this.turnOrder++;
@@ -124,7 +169,7 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
    * A Turn of `words` (those a final gave are `stable`): unformatted (lower case, no punctuation) unless `formatted`,
    * which only an end-of-turn Turn is, with the finals' text as written.
    */
-  private sendTurn(endOfTurn: boolean, formatted: boolean, words: ShownWord[]): void {
+  private sendTurn(endOfTurn: boolean, formatted: boolean, words: ShownWord[], confidence: number): void {
     const wire: TurnWord[] = words.map((word) => ({
       start: word.startMs,
       end: word.endMs,
@@ -144,7 +189,7 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
         turn_is_formatted: formatted,
         end_of_turn: endOfTurn,
         transcript,
-        end_of_turn_confidence: endOfTurn ? 1 : 0,
+        end_of_turn_confidence: rounded(confidence),
         words: wire,
         utterance: endOfTurn ? transcript : '',
       }),

@@ -1,5 +1,5 @@
 /** Deepgram's live transcription protocol (/v1/listen, protocol/deepgram.ts) as an adapter over the session core. */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { samplesToMs, type SpeechEvent, type TranscriptEvent } from '../../../engine/pipeline/index.js';
 import {
@@ -15,15 +15,22 @@ import {
 } from '../../../protocol/deepgram.js';
 import type { ErrorCode } from '../../../protocol/errors.js';
 import { BEARER_SUBPROTOCOL, subprotocolAfter } from '../../auth/credential.js';
-import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
+import type { Command, IdleRule, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
 import type { AdapterSettings } from '../routes.js';
 import type { Frame } from '../ws-transport.js';
 import { AudioInput } from './audio-input.js';
 import { sessionOptions } from './session-options.js';
 import { meanConfidence, plainText, rounded, seconds, shownWords, type ShownWord } from './transcript-words.js';
+import type { Refusal, RefusalCode } from '../../../protocol/http-errors.js';
 
 /** Turn starts kept for UtteranceEnd: more than the turns whose ends can be on their way at once. */
 const MAX_PENDING_STARTS = 16;
+/** Deepgram closes a stream that sent neither audio nor a text message for 10 s: 1011, NET-0001. */
+const DEEPGRAM_IDLE: IdleRule = {
+  ms: 10_000,
+  code: 1011,
+  reason: 'NET-0001: Deepgram did not receive audio data or a text message within the timeout window',
+};
 
 interface Finalize {
   /** A Results with from_finalize was sent for it. */
@@ -31,6 +38,21 @@ interface Finalize {
 }
 
 export const DEEPGRAM_MISSING_CREDENTIAL = 'missing credential: send Authorization: Token <key> (or Bearer <JWT>), or the subprotocols ["token", <key>]';
+
+/** Deepgram's `err_code` for a handshake refused with each HTTP status. */
+const REFUSAL_CODES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'INVALID_AUTH',
+  403: 'INSUFFICIENT_PERMISSIONS',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** A refused handshake's body as Deepgram writes it: `{err_code, err_msg, request_id}`. */
+export function deepgramRefusal(status: number, body: Refusal<RefusalCode>): { err_code: string; err_msg: string; request_id: string } {
+  return { err_code: REFUSAL_CODES[status] ?? 'Error', err_msg: body.message ?? body.error, request_id: randomUUID() };
+}
 
 /** Deepgram's credential forms: `Authorization: Token <key>` or `Bearer <token>`; in browsers, `['token', key]`. */
 export function deepgramCredential(req: IncomingMessage): string | undefined {
@@ -42,6 +64,7 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
   readonly protocol = 'deepgram';
   readonly startsAtConnect = true;
   readonly resumable = false;
+  readonly idle = DEEPGRAM_IDLE;
   readonly connectOptions: SessionOptions;
   private readonly options: ListenOptions;
   private readonly input: AudioInput;
@@ -50,6 +73,8 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
   private requestId = '';
   private created = '';
   private audioMs = 0;
+  /** The audio before this is settled (see ProtocolAdapter.settled): a silence in it is one. */
+  private settledMs = 0;
   /** Finalize messages whose flush has not ended its turn yet: turns ending meanwhile end because of them. */
   private readonly finalizing: Finalize[] = [];
   /** Turns a Finalize ended whose last finals are not out yet. */
@@ -82,7 +107,13 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
     if (control === 'CloseStream') return [...this.input.end(), { type: 'end' }];
     const finalize: Finalize = { answered: false };
     this.finalizing.push(finalize);
-    return [{ type: 'flush', done: () => this.finalizing.splice(this.finalizing.indexOf(finalize), 1), settled: () => this.answer(finalize) }];
+    const flush: Command = {
+      type: 'flush',
+      done: () => this.finalizing.splice(this.finalizing.indexOf(finalize), 1),
+      settled: () => this.answer(finalize),
+    };
+    // Any text message keeps a Deepgram stream from idling out, not only KeepAlive.
+    return [{ type: 'keepalive' }, flush];
   }
 
   started(session: SessionInfo): void {
@@ -140,6 +171,10 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
 
   audio(samplesReceived: number): void {
     this.audioMs = samplesToMs(samplesReceived);
+  }
+
+  settled(sample: number): void {
+    this.settledMs = Math.max(this.settledMs, samplesToMs(sample));
     this.utteranceEnd();
   }
 
@@ -173,9 +208,10 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
   }
 
   /**
-   * UtteranceEnd once `utterance_end_ms` of audio has passed after the last word of a turn's finals with no new
-   * speech in it; the next turn starting within the gap cancels it. Audio time, not the clock: the outcome does not
-   * depend on how late the final was.
+   * UtteranceEnd once `utterance_end_ms` of audio after the last word of a turn's finals is settled with no new speech
+   * in it; the next turn starting within the gap cancels it. Settled audio, not audio received: speech detection runs
+   * behind what arrived, so a turn starting in the gap may not be known yet when the gap has arrived. Audio time, not
+   * the clock: the outcome does not depend on how late the final was.
    */
   private utteranceEnd(): void {
     const gap = this.options.utteranceEndMs;
@@ -183,7 +219,7 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
     const { turnId, lastWordEndMs } = this.due;
     const next = this.speechStarts.get(turnId + 1);
     if (next !== undefined && next < lastWordEndMs + gap) this.due = null;
-    else if (this.audioMs >= lastWordEndMs + gap) {
+    else if (this.settledMs >= lastWordEndMs + gap) {
       this.due = null;
       this.send(utteranceEndMessage(seconds(lastWordEndMs)));
     }

@@ -14,6 +14,7 @@ import {
   SPEECH_THRESHOLD,
   msToSamples,
   type SpeechEvent,
+  type TokenProbability,
   type TranscriptEvent,
 } from '../../../engine/pipeline/index.js';
 import { ProtocolError, excerpt, type ErrorCode } from '../../../protocol/errors.js';
@@ -30,11 +31,13 @@ import {
   errorEvent,
   failedEvent,
   initialSession,
+  itemEvents,
   parseClientEvent,
   parseEventObject,
   sessionEvent,
   speechStartedEvent,
   speechStoppedEvent,
+  type LogProb,
   type RealtimeAudioFormat,
   type RealtimeClientEvent,
   type RealtimeSettings,
@@ -51,6 +54,8 @@ import { split } from './audio-input.js';
 interface Item {
   id: string;
   deltas: string[];
+  /** The deltas' tokens, for the completed event's logprobs. */
+  logprobs: LogProb[];
   committed: boolean;
   /** Where its speech began (for the usage completed reports). */
   startMs: number | null;
@@ -58,7 +63,15 @@ interface Item {
 
 /** Less audio than this since the last commit is nothing to commit (as OpenAI's servers have it). */
 const MIN_COMMIT_MS = 100;
+/** The least probability a log is taken of: a token of probability 0 has none, and JSON has no -Infinity. */
+const MIN_TOKEN_P = 1e-10;
 
+const logProbs = (tokens: TokenProbability[]): LogProb[] =>
+  tokens.map(({ text, p }) => ({
+    token: text,
+    logprob: Math.log(Math.max(p, MIN_TOKEN_P)),
+    bytes: [...Buffer.from(text, 'utf8')],
+  }));
 
 /** A converter to 16 kHz mono for appends in `format`. */
 const converterFor = (format: RealtimeAudioFormat): RawPcmConverter =>
@@ -110,6 +123,8 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     language: null,
     prompt: '',
     silenceMs: DEFAULT_SILENCE_MS,
+    eagerness: null,
+    logprobs: false,
     format: 'pcm16',
     threshold: SPEECH_THRESHOLD,
     prefixPaddingMs: PRE_PAD_MS,
@@ -157,7 +172,9 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
       ...(initial.model === undefined ? {} : { model: initial.model }),
       ...(initial.language ? { language: initial.language } : {}),
       ...(initial.prompt === undefined ? {} : { prompt: initial.prompt }),
+      ...(initial.logprobs === undefined ? {} : { logprobs: initial.logprobs }),
       silenceMs,
+      eagerness: initial.silenceMs === undefined ? null : (initial.eagerness ?? null),
     };
     if (initial.format) {
       this.format = initial.format;
@@ -193,7 +210,9 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     if (event.text !== '') {
       const delta = item.deltas.length > 0 ? ` ${event.text}` : event.text;
       item.deltas.push(delta);
-      this.send(deltaEvent(this.eventId(), item.id, delta));
+      const logprobs = logProbs(event.tokens ?? []);
+      item.logprobs.push(...logprobs);
+      this.send(deltaEvent(this.eventId(), item.id, delta, this.settings.logprobs ? logprobs : null));
     }
     if (event.endOfSpeech) this.complete(event.turnId, event.endMs);
   }
@@ -291,8 +310,9 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
         ...(update.model === undefined ? {} : { model: update.model }),
         ...(options.language === undefined ? {} : { language: options.language }),
         ...(update.prompt === undefined ? {} : { prompt: update.prompt }),
-        ...(silenceMs === undefined ? {} : { silenceMs }),
+        ...(silenceMs === undefined ? {} : { silenceMs, eagerness: update.eagerness ?? null }),
         ...(update.format === undefined ? {} : { format: update.format }),
+        ...(update.logprobs === undefined ? {} : { logprobs: update.logprobs }),
       };
       this.send(sessionEvent('updated', this.shape, this.eventId(), this.sessionId, this.settings));
     };
@@ -305,11 +325,12 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     return split(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength));
   }
 
-  /** The item's audio is committed: it follows the previously committed item. */
+  /** The item's audio is committed: it follows the previously committed item, and joins the conversation. */
   private commit(item: Item): void {
     if (item.committed) return;
     item.committed = true;
     this.send(committedEvent(this.eventId(), item.id, this.previousItemId));
+    for (const event of itemEvents(this.shape, () => this.eventId(), item.id, this.previousItemId)) this.send(event);
     this.previousItemId = item.id;
   }
 
@@ -322,7 +343,11 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     this.commit(item);
     const transcript = item.deltas.join('');
     if (transcript === '' && this.failure !== null) this.send(failedEvent(this.eventId(), item.id, this.failure));
-    else this.send(completedEvent(this.eventId(), item.id, transcript, endMs === null || item.startMs === null ? 0 : Math.max(0, endMs - item.startMs) / 1000));
+    else {
+      const seconds = endMs === null || item.startMs === null ? 0 : Math.max(0, endMs - item.startMs) / 1000;
+      const logprobs = this.settings.logprobs ? item.logprobs : null;
+      this.send(completedEvent(this.eventId(), item.id, transcript, seconds, logprobs));
+    }
     this.failure = null;
     this.completedThrough = turnId;
     // Turns before this one that never got a final held no words.
@@ -331,16 +356,17 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
 
   /** A commit of audio in which no speech was heard: an item with an empty transcript, as OpenAI makes one. */
   private silentItem(): void {
-    const item: Item = { id: `item_${this.idPrefix}s${this.silentItems++}`, deltas: [], committed: false, startMs: null };
+    const id = `item_${this.idPrefix}s${this.silentItems++}`;
+    const item: Item = { id, deltas: [], logprobs: [], committed: false, startMs: null };
     this.commit(item);
     this.committedTo = this.samplesReceived;
-    this.send(completedEvent(this.eventId(), item.id, '', 0));
+    this.send(completedEvent(this.eventId(), item.id, '', 0, this.settings.logprobs ? [] : null));
   }
 
   private item(turnId: number): Item {
     let item = this.items.get(turnId);
     if (!item) {
-      item = { id: `item_${this.idPrefix}${turnId}`, deltas: [], committed: false, startMs: null };
+      item = { id: `item_${this.idPrefix}${turnId}`, deltas: [], logprobs: [], committed: false, startMs: null };
       this.items.set(turnId, item);
     }
     return item;
