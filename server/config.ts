@@ -193,7 +193,7 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   threadsPerTask: { flag: 'threads', env: 'THREADS_PER_TASK', help: 'CPU threads per transcription', parse: integer(1, 64), fallback: defaultThreads, shownDefault: '1' },
   partialIntervalMs: { flag: 'partial-interval-ms', env: 'PARTIAL_INTERVAL_MS', help: 'audio time between partials (the narrowest, when the server is not loaded)', parse: integer(100, 5000), fallback: () => 600 },
   maxPartialIntervalMs: { flag: 'max-partial-interval-ms', env: 'MAX_PARTIAL_INTERVAL_MS', help: 'widest the partial interval grows under load (1 s keeps a partial about every second of speech)', parse: integer(100, 10_000), fallback: () => 1000 },
-  endSilenceMs: { flag: 'end-silence-ms', env: 'END_SILENCE_MS', help: 'silence that ends a speech turn', parse: integer(100, 5000), fallback: () => 600 },
+  endSilenceMs: { flag: 'end-silence-ms', env: 'END_SILENCE_MS', help: 'silence that ends a speech turn', parse: integer(100, 5000), fallback: () => 400 },
   maxSegmentMs: {
     flag: 'max-segment-ms',
     env: 'MAX_SEGMENT_MS',

@@ -155,14 +155,18 @@ t.test('downloads from a mirror', async (t) => {
     const outDir = await freshDir('dropped');
     mirror.mode = 'cut-short';
     t.teardown(() => void (mirror.mode = 'normal'));
-    await t.rejects(fetchModel(NAME, { ...quiet, outDir }), { name: 'ModelFetchError', message: /300000 of 885098 bytes.*kept at .*\.part/s });
-    t.equal((await stat(join(outDir, `${FILE}.part`))).size, CUT_AT);
+    const failure = fetchModel(NAME, { ...quiet, outDir });
+    await t.rejects(failure, { name: 'ModelFetchError', message: /\d+ of 885098 bytes.*kept at .*\.part/s });
+    // The client may be told of the close before it has read every byte sent: what it kept is a prefix of the file.
+    const kept = (await stat(join(outDir, `${FILE}.part`))).size;
+    t.ok(kept > 0 && kept <= CUT_AT, `the .part holds what arrived (${kept} of the ${CUT_AT} bytes sent)`);
+    await failure.catch((error: unknown) => t.match(String(error), new RegExp(`${kept} of 885098 bytes`), 'the error says how much was kept'));
     t.notOk(existsSync(join(outDir, FILE)));
 
     mirror.mode = 'normal';
     const result = await fetchModel(NAME, { ...quiet, outDir });
     t.equal(result.outcome, 'resumed');
-    t.equal(mirror.requests.at(-1)?.range, `bytes=${CUT_AT}-`);
+    t.equal(mirror.requests.at(-1)?.range, `bytes=${kept}-`);
     t.equal(sha256(await readFile(result.path)), findModelFile(NAME)!.sha256);
   });
 

@@ -90,6 +90,8 @@ async function run(certFile: string): Promise<void> {
     return app;
   }
   const paced = { samplesPerS: 16000, chunkMs: 100, speed: SPEED };
+  // The protocols side by side: each has a server of its own and checks what is final, not how fast it comes.
+  t.jobs = 5;
 
   t.test('/stream: finals tile the turn and nothing marked final changes', async (t) => {
     const app = await server(t);

@@ -18,7 +18,7 @@ import { startTestServer } from './helpers/stream-server.js';
 
 t.test('configuration: defaults, environment, flags over environment, validation', async (t) => {
   const defaults = loadConfig([], {});
-  t.match(defaults, { port: 8080, host: '127.0.0.1', defaultLanguage: 'en', partialIntervalMs: 400, endSilenceMs: 400, maxUtteranceMs: 15000, logLevel: 'info' });
+  t.match(defaults, { port: 8080, host: '127.0.0.1', defaultLanguage: 'en', partialIntervalMs: 600, endSilenceMs: 400, maxUtteranceMs: 15000, logLevel: 'info' });
   t.equal(defaults === 'help' ? undefined : defaults.modelPath, undefined, 'no model path: the embedded default applies');
   t.match(loadConfig([], { PORT: '9000', DEFAULT_LANGUAGE: 'te', POOL_SIZE: '3' }), { port: 9000, defaultLanguage: 'te', poolSize: 3 });
   t.match(loadConfig(['--port', '9001', '--language=de'], { PORT: '9000', DEFAULT_LANGUAGE: 'te' }), { port: 9001, defaultLanguage: 'de' }, 'flags win');
