@@ -72,7 +72,11 @@ function windows(partials: Sample[], finals: Sample[], started: number, seconds:
   const step = SAMPLE_EVERY_MS / 1000;
   for (let t = step; t <= seconds + step; t += step) {
     const inWindow = (s: Sample): boolean => s.at - started > (t - step) * 1000 && s.at - started <= t * 1000;
-    out.push({ t, partialP95: latencyStats(partials.filter(inWindow).map((s) => s.ms)).p95, finalP95: latencyStats(finals.filter(inWindow).map((s) => s.ms)).p95 });
+    out.push({
+      t,
+      partialP95: latencyStats(partials.filter(inWindow).map((s) => s.ms)).p95,
+      finalP95: latencyStats(finals.filter(inWindow).map((s) => s.ms)).p95,
+    });
   }
   return out;
 }
@@ -80,9 +84,24 @@ function windows(partials: Sample[], finals: Sample[], started: number, seconds:
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** One stream: sessions of about `sessionS` seconds of audio each (one session when 0), one after another. */
-async function runStream(url: string, clips: SpeechClip[], index: number, streams: number, seconds: number, sessionS: number): Promise<ClientResult> {
+async function runStream(
+  url: string,
+  clips: SpeechClip[],
+  index: number,
+  streams: number,
+  seconds: number,
+  sessionS: number,
+): Promise<ClientResult> {
   const until = performance.now() + seconds * 1000;
-  const all: ClientResult = { partials: [], finals: [], speechEndFinals: [], partialGaps: [], finalIntervals: [], unmatchedFinals: 0, errors: [] };
+  const all: ClientResult = {
+    partials: [],
+    finals: [],
+    speechEndFinals: [],
+    partialGaps: [],
+    finalIntervals: [],
+    unmatchedFinals: 0,
+    errors: [],
+  };
   for (let session = 0; performance.now() < until; session++) {
     const left = (until - performance.now()) / 1000;
     const timeline = buildTimeline(clips, index + session * streams, sessionS > 0 ? Math.min(sessionS, left) : left);
@@ -111,7 +130,9 @@ async function main(): Promise<void> {
   const clips = await loadClips();
   const machine = machineInfo();
   const loadAtStart = loadavg().map((n) => round(n, 2));
-  console.error(`machine: ${describeMachine(machine)}; ${streams} stream(s) for ${seconds} s; load average ${loadAtStart.join(' ')}`);
+  console.error(
+    `machine: ${describeMachine(machine)}; ${streams} stream(s) for ${seconds} s; load average ${loadAtStart.join(' ')}`,
+  );
 
   const { child, port } = await startServer(serverFlags);
   const http = `http://127.0.0.1:${port}`;
@@ -138,7 +159,9 @@ async function main(): Promise<void> {
         };
         readings.push(reading);
         const native = `malloc ${allocators['malloc in use']}+${allocators['malloc free in arenas']} free+${allocators['malloc mmapped blocks']} mmapped`;
-        console.error(`t=${reading.t}s rss ${reading.rssMiB} MiB heap ${reading.heapUsedMiB} MiB ${native} queue ${reading.queueDepth} load ${reading.load1}`);
+        console.error(
+          `t=${reading.t}s rss ${reading.rssMiB} MiB heap ${reading.heapUsedMiB} MiB ${native} queue ${reading.queueDepth} load ${reading.load1}`,
+        );
       });
     }, SAMPLE_EVERY_MS);
     results = await Promise.all(
@@ -160,21 +183,33 @@ async function main(): Promise<void> {
   // Until the streams end: the drain after them is no steady state.
   const streamsEnded = seconds + 5;
   const steady = readings.filter((r) => r.t >= warmup && r.t <= streamsEnded);
-  const perTenMinutes = (pick: (r: Reading) => number): number => round(slope(steady.map((r) => [r.t, pick(r)])) * 600, 3);
+  const perTenMinutes = (pick: (r: Reading) => number): number =>
+    round(slope(steady.map((r) => [r.t, pick(r)])) * 600, 3);
   const rssSlope = perTenMinutes((r) => r.rssMiB);
   const heapSlope = perTenMinutes((r) => r.heapUsedMiB);
   const growth = (Object.keys(ALLOCATORS) as Allocator[])
     .map((name) => ({ name, slope: perTenMinutes((r) => r.allocators[name]) }))
     .sort((a, b) => b.slope - a.slope);
   const loads = readings.map((r) => r.load1);
-  const load = { atStart: loadAtStart, mean: round(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length), 2), max: Math.max(...loads) };
+  const load = {
+    atStart: loadAtStart,
+    mean: round(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length), 2),
+    max: Math.max(...loads),
+  };
   // Drift: latency in the first and last third of the steady part.
   const steadyFrom = started + warmup * 1000;
   const third = ((seconds - warmup) * 1000) / 3;
-  const during = (samples: Sample[], from: number, to: number): number[] => samples.filter((s) => s.at >= from && s.at < to).map((s) => s.ms);
+  const during = (samples: Sample[], from: number, to: number): number[] =>
+    samples.filter((s) => s.at >= from && s.at < to).map((s) => s.ms);
   const drift = {
-    partialP95: [latencyStats(during(partials, steadyFrom, steadyFrom + third)).p95, latencyStats(during(partials, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95],
-    finalP95: [latencyStats(during(finals, steadyFrom, steadyFrom + third)).p95, latencyStats(during(finals, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95],
+    partialP95: [
+      latencyStats(during(partials, steadyFrom, steadyFrom + third)).p95,
+      latencyStats(during(partials, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95,
+    ],
+    finalP95: [
+      latencyStats(during(finals, steadyFrom, steadyFrom + third)).p95,
+      latencyStats(during(finals, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95,
+    ],
   };
   const latency = windows(partials, finals, started, seconds);
 
@@ -200,7 +235,31 @@ async function main(): Promise<void> {
   const dir = join(projectRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `soak-${stamp}.json`);
-  writeFileSync(file, JSON.stringify({ command, machine, load, streams, seconds, sessionS, warmup, rssSlope, heapSlope, growth, drift, partial, final, errors, readings, latency }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        command,
+        machine,
+        load,
+        streams,
+        seconds,
+        sessionS,
+        warmup,
+        rssSlope,
+        heapSlope,
+        growth,
+        drift,
+        partial,
+        final,
+        errors,
+        readings,
+        latency,
+      },
+      null,
+      2,
+    ),
+  );
   // Quick checks keep their charts with their results; only a full run replaces the ones in docs/.
   const chartDir = values.quick ? dir : join(projectRoot, 'docs');
   const memory = join(chartDir, values.quick ? `soak-memory-${stamp}.svg` : 'soak-memory.svg');
@@ -217,7 +276,8 @@ async function main(): Promise<void> {
     }),
   );
   const latencyChart = join(chartDir, values.quick ? `soak-latency-${stamp}.svg` : 'soak-latency.svg');
-  const present = (pick: (w: Window) => number): [number, number][] => latency.filter((w) => Number.isFinite(pick(w))).map((w) => [w.t / 60, pick(w)]);
+  const present = (pick: (w: Window) => number): [number, number][] =>
+    latency.filter((w) => Number.isFinite(pick(w))).map((w) => [w.t / 60, pick(w)]);
   writeFileSync(
     latencyChart,
     lineChart({

@@ -63,7 +63,9 @@ export class TranscriptPrinter {
     if (this.json || !this.out.isTTY) return;
     const columns = (this.out as { columns?: number }).columns ?? 80;
     const text = `[${String(this.percent).padStart(3)}%] ${this.status}`;
-    this.out.write(`\r\x1b[2K\x1b[90m${text.length > columns - 1 ? `…${text.slice(text.length - columns + 2)}` : text}\x1b[0m`);
+    this.out.write(
+      `\r\x1b[2K\x1b[90m${text.length > columns - 1 ? `…${text.slice(text.length - columns + 2)}` : text}\x1b[0m`,
+    );
   }
 
   private clear(): void {

@@ -32,7 +32,8 @@ export async function defaultFactory(): Promise<WebSocketFactory> {
 
 /** The typed error for a socket that failed before its session started, from what its onerror received, if anything. */
 export function connectionFailure(errorEvent: unknown, url: string): HandshakeError | ConnectionError {
-  const error = typeof errorEvent === 'object' && errorEvent !== null && 'error' in errorEvent ? errorEvent.error : undefined;
+  const error =
+    typeof errorEvent === 'object' && errorEvent !== null && 'error' in errorEvent ? errorEvent.error : undefined;
   if (error instanceof HandshakeError || error instanceof ConnectionError) return error;
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;

@@ -33,7 +33,11 @@ export function integerParam(query: URLSearchParams, name: string, min: number, 
   const value = singleParam(query, name);
   if (value === null) return undefined;
   const number = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
-  if (!(number >= min && number <= max)) throw new ProtocolError('bad_option', `${name} must be a whole number from ${min} to ${max}; got ${excerpt(value)}`);
+  if (!(number >= min && number <= max))
+    throw new ProtocolError(
+      'bad_option',
+      `${name} must be a whole number from ${min} to ${max}; got ${excerpt(value)}`,
+    );
   return number;
 }
 

@@ -44,7 +44,9 @@ async function main(): Promise<number> {
   const names = positionals.length > 0 ? positionals : DEFAULT_NAMES;
   const unknown = names.filter((n) => !findModelFile(n));
   if (unknown.length > 0) {
-    process.stderr.write(`Unknown model name: ${unknown.join(', ')}. Known: ${MODEL_FILES.map((m) => m.name).join(', ')}.\n`);
+    process.stderr.write(
+      `Unknown model name: ${unknown.join(', ')}. Known: ${MODEL_FILES.map((m) => m.name).join(', ')}.\n`,
+    );
     return 2;
   }
 
@@ -55,7 +57,8 @@ async function main(): Promise<number> {
         ...(values.out === undefined ? {} : { outDir: resolve(values.out) }),
         log: (line) => process.stdout.write(`${line}\n`),
       });
-      if (result.outcome !== 'skipped') process.stdout.write(`${result.model.file}: verified, saved to ${result.path}\n`);
+      if (result.outcome !== 'skipped')
+        process.stdout.write(`${result.model.file}: verified, saved to ${result.path}\n`);
     } catch (err) {
       if (!(err instanceof ModelFetchError)) throw err;
       process.stderr.write(`error: ${err.message}\n`);

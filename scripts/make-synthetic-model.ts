@@ -9,8 +9,16 @@ import { parseArgs } from 'node:util';
 import { commandLine } from '../engine/commands.js';
 import { modelsDir } from '../engine/paths.js';
 import { findModelFile } from '../engine/models/catalog.js';
-import { DEFAULT_SEED, generateSyntheticModel, syntheticModelFileName } from '../engine/models/synthetic/synthetic-model.js';
-import { SYNTHETIC_MODEL_NAMES, isSyntheticModelName, type SyntheticModelName } from '../engine/models/synthetic/whisper-layout.js';
+import {
+  DEFAULT_SEED,
+  generateSyntheticModel,
+  syntheticModelFileName,
+} from '../engine/models/synthetic/synthetic-model.js';
+import {
+  SYNTHETIC_MODEL_NAMES,
+  isSyntheticModelName,
+  type SyntheticModelName,
+} from '../engine/models/synthetic/whisper-layout.js';
 
 const DEFAULT_NAMES: SyntheticModelName[] = ['tiny.en', 'tiny'];
 
@@ -74,7 +82,9 @@ async function main(): Promise<number> {
     const started = performance.now();
     const { bytes } = await generateSyntheticModel(name, outPath, seed);
     const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`${shown}: ${bytes.toLocaleString('en-US')} bytes, seed ${seed}, ${seconds.toFixed(1)} s${officialComparison(name, bytes)}\n`);
+    process.stdout.write(
+      `${shown}: ${bytes.toLocaleString('en-US')} bytes, seed ${seed}, ${seconds.toFixed(1)} s${officialComparison(name, bytes)}\n`,
+    );
   }
   return 0;
 }

@@ -40,7 +40,8 @@ async function startMirror(content: Buffer): Promise<Mirror> {
   corrupt[middle] = corrupt[middle]! ^ 0xff;
   const mirror: Mirror = { baseUrl: '', requests: [], mode: 'normal', close: async () => undefined };
   const server: Server = createServer((req, res) => {
-    const record = (status: number): void => void mirror.requests.push({ url: req.url ?? '', range: req.headers.range, status });
+    const record = (status: number): void =>
+      void mirror.requests.push({ url: req.url ?? '', range: req.headers.range, status });
     if (req.url !== `/${FILE}` || mirror.mode === 'not-found') {
       record(404);
       res.writeHead(404).end('not found');
@@ -56,7 +57,10 @@ async function startMirror(content: Buffer): Promise<Mirror> {
         return;
       }
       record(206);
-      res.writeHead(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': body.length - start });
+      res.writeHead(206, {
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+        'content-length': body.length - start,
+      });
       res.end(body.subarray(start));
       return;
     }
@@ -81,7 +85,10 @@ async function freshDir(name: string): Promise<string> {
   return dir;
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(projectRoot, 'dist/scripts/fetch-model.js'), ...args], {
       env: { ...process.env, ...env },
@@ -155,7 +162,10 @@ t.test('downloads from a mirror', async (t) => {
     const outDir = await freshDir('dropped');
     mirror.mode = 'cut-short';
     t.teardown(() => void (mirror.mode = 'normal'));
-    await t.rejects(fetchModel(NAME, { ...quiet, outDir }), { name: 'ModelFetchError', message: /300000 of 885098 bytes.*kept at .*\.part/s });
+    await t.rejects(fetchModel(NAME, { ...quiet, outDir }), {
+      name: 'ModelFetchError',
+      message: /300000 of 885098 bytes.*kept at .*\.part/s,
+    });
     t.equal((await stat(join(outDir, `${FILE}.part`))).size, CUT_AT);
     t.notOk(existsSync(join(outDir, FILE)));
 
@@ -238,7 +248,10 @@ t.test('an unreachable host fails with the manual alternative', async (t) => {
 });
 
 t.test('unknown names are rejected', async (t) => {
-  await t.rejects(fetchModel('huge.en', { progress: null, outDir: root }), { name: 'ModelFetchError', message: /Unknown model "huge.en".*tiny\.en/ });
+  await t.rejects(fetchModel('huge.en', { progress: null, outDir: root }), {
+    name: 'ModelFetchError',
+    message: /Unknown model "huge.en".*tiny\.en/,
+  });
   const run = await runCli(['huge.en'], {});
   t.equal(run.code, 2);
   t.match(run.stderr, 'Unknown model name: huge.en');
@@ -276,7 +289,11 @@ t.test('progress output', async (t) => {
   q.start(5_000_000);
   clock = 1000;
   q.update(7_500_000);
-  t.match(tty.text, /^\rfile\.bin \[#{18}\.{6}\]  75\.0%  7\.5\/10\.0 MB  2\.5 MB\/s/, 'redrawn bar, rate counts only new bytes');
+  t.match(
+    tty.text,
+    /^\rfile\.bin \[#{18}\.{6}\]  75\.0%  7\.5\/10\.0 MB  2\.5 MB\/s/,
+    'redrawn bar, rate counts only new bytes',
+  );
   q.finish(false);
   t.match(tty.text, /\n$/, 'the last redraw ends the line');
 });

@@ -173,7 +173,10 @@ async function main(): Promise<number> {
   }
   const started = performance.now();
   const paths = parsed.positionals.length > 0 ? parsed.positionals : ['dist/test'];
-  const files = paths.flatMap(testFiles).map((file) => relative('.', file)).sort();
+  const files = paths
+    .flatMap(testFiles)
+    .map((file) => relative('.', file))
+    .sort();
   const runId = randomUUID();
   const { code, taps } = await runGroups(files, { ...process.env, [RUN_MARKER]: runId });
 

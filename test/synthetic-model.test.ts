@@ -10,7 +10,11 @@ import { findModelFile } from '../engine/models/catalog.js';
 import { float16Bits, float16Value } from '../engine/models/synthetic/f16.js';
 import { readTensorValues, readWhisperGgml, type WhisperGgmlFile } from '../engine/models/synthetic/ggml-reader.js';
 import { melFilterbank } from '../engine/models/synthetic/mel-filters.js';
-import { DEFAULT_SEED, generateSyntheticModel, syntheticModelFileName } from '../engine/models/synthetic/synthetic-model.js';
+import {
+  DEFAULT_SEED,
+  generateSyntheticModel,
+  syntheticModelFileName,
+} from '../engine/models/synthetic/synthetic-model.js';
 import type { SyntheticModelName } from '../engine/models/synthetic/whisper-layout.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'synthetic-model-test-'));
@@ -151,22 +155,30 @@ async function checkModel(t: Asserts, name: SyntheticModelName, path: string): P
   t.ok(diff < 0.001, `${name}: ${file.fileBytes} bytes vs official ${official.bytes} (${(diff * 100).toFixed(4)}%)`);
   t.equal(file.magic, 0x67676d6c, 'ggml magic');
   const multilingual = !name.endsWith('.en');
-  t.same(file.hparams, {
-    nVocab: multilingual ? 51865 : 51864,
-    nAudioCtx: 1500,
-    nAudioState: 384,
-    nAudioHead: 6,
-    nAudioLayer: 4,
-    nTextCtx: 448,
-    nTextState: 384,
-    nTextHead: 6,
-    nTextLayer: 4,
-    nMels: 80,
-    ftype: 1,
-  }, 'hyperparameters');
+  t.same(
+    file.hparams,
+    {
+      nVocab: multilingual ? 51865 : 51864,
+      nAudioCtx: 1500,
+      nAudioState: 384,
+      nAudioHead: 6,
+      nAudioLayer: 4,
+      nTextCtx: 448,
+      nTextState: 384,
+      nTextHead: 6,
+      nTextLayer: 4,
+      nMels: 80,
+      ftype: 1,
+    },
+    'hyperparameters',
+  );
   t.equal(file.mel.nMels, 80, 'mel filter rows');
   t.equal(file.mel.nBins, 201, 'mel filter bins');
-  t.same(Array.from(file.mel.weights), Array.from(melFilterbank(16000, 400, 80).weights), 'mel filters stored as computed');
+  t.same(
+    Array.from(file.mel.weights),
+    Array.from(melFilterbank(16000, 400, 80).weights),
+    'mel filters stored as computed',
+  );
 
   t.equal(file.vocab.length, 50257, 'vocabulary count');
   t.equal(file.vocab[0]?.toString('latin1'), '!', 'first token');
@@ -185,7 +197,9 @@ async function checkModel(t: Asserts, name: SyntheticModelName, path: string): P
       continue;
     }
     if (JSON.stringify(tensor.ne) !== JSON.stringify(want.ne) || tensor.type !== want.type) {
-      t.fail(`${tensor.name}: ne ${JSON.stringify(tensor.ne)} type ${tensor.type}, expected ne ${JSON.stringify(want.ne)} type ${want.type}`);
+      t.fail(
+        `${tensor.name}: ne ${JSON.stringify(tensor.ne)} type ${tensor.type}, expected ne ${JSON.stringify(want.ne)} type ${want.type}`,
+      );
     }
   }
   return file;
@@ -218,10 +232,18 @@ t.test('tiny.en: official layout, loadable values, deterministic', async (t) => 
     }
   }
   // tiny: 4 encoder blocks (2 LayerNorms, 5 linear biases, 6 matrices), 4 decoder blocks (3, 8, 10), plus the stems.
-  t.same(checked, { layerNorm: 22, bias: 2 + 4 * 5 + 4 * 8 + 22, matrix: 3 + 4 * 6 + 4 * 10 }, 'every tensor category checked');
+  t.same(
+    checked,
+    { layerNorm: 22, bias: 2 + 4 * 5 + 4 * 8 + 22, matrix: 3 + 4 * 6 + 4 * 10 },
+    'every tensor category checked',
+  );
   const pe = file.tensors.find((x) => x.name === 'encoder.positional_embedding')!;
   const peValues = await readTensorValues(path, pe);
-  t.same(Array.from(peValues.subarray(0, 384)), [...Array(192).fill(0), ...Array(192).fill(1)], 'sinusoids at position 0: sin 0, cos 0');
+  t.same(
+    Array.from(peValues.subarray(0, 384)),
+    [...Array(192).fill(0), ...Array(192).fill(1)],
+    'sinusoids at position 0: sin 0, cos 0',
+  );
   t.ok(Math.abs(peValues[384]! - Math.sin(1)) < 1e-6, 'position 1, first channel is sin(1)');
   const dpe = stats(await readTensorValues(path, file.tensors[0]!));
   t.ok(Math.abs(dpe.std - 0.01) < 0.001, `decoder positions std ${dpe.std}`);
@@ -245,7 +267,9 @@ t.test('tiny: multilingual layout', async (t) => {
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, 'dist/scripts/make-synthetic-model.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(projectRoot, 'dist/scripts/make-synthetic-model.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.on('error', reject);

@@ -74,9 +74,11 @@ async function stop() {
   $('start').disabled = false;
 }
 
-$('start').addEventListener('click', () => start().catch((error) => {
-  console.error(error);
-  state(`error: ${error.message}`, 'error');
-  $('start').disabled = false;
-}));
+$('start').addEventListener('click', () =>
+  start().catch((error) => {
+    console.error(error);
+    state(`error: ${error.message}`, 'error');
+    $('start').disabled = false;
+  }),
+);
 $('stop').addEventListener('click', () => stop());

@@ -5,7 +5,9 @@ import { projectRoot } from '../../engine/index.js';
 
 /** Starts the real server (`dist/server/main.js`) on a free port in its own process and resolves once it is ready. */
 export async function startServer(flags: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js'), '--port', '0', ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js'), '--port', '0', ...flags], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let port = 0;
   for await (const line of createInterface({ input: child.stdout! })) {
     const entry = JSON.parse(line) as Record<string, unknown>;

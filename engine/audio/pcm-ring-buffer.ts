@@ -84,7 +84,9 @@ export class PcmRingBuffer {
 
   private check(from: number, to: number): void {
     if (!(this.oldest <= from && from <= to && to <= this.total)) {
-      throw new RangeError(`samples [${from}, ${to}) are not in the buffer, which holds [${this.oldest}, ${this.total})`);
+      throw new RangeError(
+        `samples [${from}, ${to}) are not in the buffer, which holds [${this.oldest}, ${this.total})`,
+      );
     }
   }
 }

@@ -77,9 +77,12 @@ export function checkVadModelFile(path: string): void {
   try {
     const read = readSync(fd, header, 0, header.length, 0);
     if (read < header.length || header.readUInt32LE(0) !== GGML_MAGIC || header.toString('latin1', 8) !== SILERO_TYPE) {
-      throw Object.assign(new Error(`${path} is not a Silero VAD ggml model file (whisper.cpp's format, e.g. ${DEFAULT_VAD_FILE})`), {
-        code: 'MODEL_FILE',
-      });
+      throw Object.assign(
+        new Error(`${path} is not a Silero VAD ggml model file (whisper.cpp's format, e.g. ${DEFAULT_VAD_FILE})`),
+        {
+          code: 'MODEL_FILE',
+        },
+      );
     }
   } finally {
     closeSync(fd);

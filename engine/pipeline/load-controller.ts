@@ -96,7 +96,8 @@ export class LoadController {
     this.lastUpdate = now;
     this.smoothed += SMOOTHING * (load - this.smoothed);
     this.lateUpdates = this.finalsLate ? this.lateUpdates + 1 : 0;
-    if (this.smoothed > WIDEN_ABOVE || this.finalsLate) this.interval = Math.min(this.options.maxIntervalMs, this.interval * STEP);
+    if (this.smoothed > WIDEN_ABOVE || this.finalsLate)
+      this.interval = Math.min(this.options.maxIntervalMs, this.interval * STEP);
     else if (this.smoothed < NARROW_BELOW) this.interval = Math.max(this.options.baseIntervalMs, this.interval / STEP);
     this.finalsLate = false;
     return this.snapshot;

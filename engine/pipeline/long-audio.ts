@@ -37,7 +37,10 @@ export async function transcribeLong(
   for (let from = 0; from < pcm.length; ) {
     const to = Math.min(pcm.length, from + WINDOW_SAMPLES);
     const last = to === pcm.length;
-    const before = segments.map((s) => s.text).join('').trim();
+    const before = segments
+      .map((s) => s.text)
+      .join('')
+      .trim();
     const prompt = [options.prompt, before].filter((p) => p !== '').join(' ');
     const outcome = await run(pcm.slice(from, to), {
       language,
@@ -73,5 +76,13 @@ export async function transcribeLong(
     onWindow?.(shifted);
     from = next;
   }
-  return { text: segments.map((s) => s.text).join('').trim(), language, segments, timings };
+  return {
+    text: segments
+      .map((s) => s.text)
+      .join('')
+      .trim(),
+    language,
+    segments,
+    timings,
+  };
 }

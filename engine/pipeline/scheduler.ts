@@ -173,10 +173,21 @@ export class TranscriptionScheduler {
   }
 
   get stats(): SchedulerStats {
-    return { running: this.running.size, queuedFinals: this.finals.length, queuedPartials: this.partials.size, queuedUploads: this.uploads.length };
+    return {
+      running: this.running.size,
+      queuedFinals: this.finals.length,
+      queuedPartials: this.partials.size,
+      queuedUploads: this.uploads.length,
+    };
   }
 
-  private enqueue(cls: 'final' | 'upload', owner: object, build: TaskBuilder, deadline: number, signal?: AbortSignal): Promise<JobResult> {
+  private enqueue(
+    cls: 'final' | 'upload',
+    owner: object,
+    build: TaskBuilder,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<JobResult> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return resolve(null);
       const job: Job = { cls, owner, build, resolve, reject, queuedAt: this.now(), deadline };
@@ -406,7 +417,8 @@ export class TranscriptionScheduler {
   }
 
   private forget(owner: object, state: OwnerState): void {
-    if (!state.finalsQueued && !state.runningFinal && !state.runningPartial && !this.partials.has(owner)) this.owners.delete(owner);
+    if (!state.finalsQueued && !state.runningFinal && !state.runningPartial && !this.partials.has(owner))
+      this.owners.delete(owner);
   }
 
   private state(owner: object): OwnerState {

@@ -128,7 +128,12 @@ export interface StreamSettings {
   emulatedTokensPerSecond: number;
 }
 
-export type SessionErrorCode = 'unknown_language' | 'unsupported_language' | 'session_ended' | 'transcription_failed' | 'bad_option';
+export type SessionErrorCode =
+  | 'unknown_language'
+  | 'unsupported_language'
+  | 'session_ended'
+  | 'transcription_failed'
+  | 'bad_option';
 
 /** A problem a session reports to its client; the session keeps working. */
 export class SessionError extends Error {

@@ -48,15 +48,27 @@ export class HttpRouter {
     const runtime = accepting ? this.runtime : null;
     if (path.startsWith('/v1/')) return this.openAi(req, res, path, target.searchParams, runtime);
     if (path.startsWith('/v3/')) return this.vendorApi(req, res, path, target.searchParams, runtime);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return refuse(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/metrics') return this.renderMetrics(res);
     if (path === '/readyz') {
       const lag = this.lag.read();
       if (!runtime) return json(res, 503, { status: 'loading', eventLoopLag: lag });
       const degraded = runtime.degraded();
-      if (degraded) return json(res, 503, { status: 'degraded', reason: degraded, sessions: this.connections(), eventLoopLag: lag });
-      return json(res, 200, { status: 'ready', ...runtime.describe(), sessions: this.connections(), eventLoopLag: lag });
+      if (degraded)
+        return json(res, 503, {
+          status: 'degraded',
+          reason: degraded,
+          sessions: this.connections(),
+          eventLoopLag: lag,
+        });
+      return json(res, 200, {
+        status: 'ready',
+        ...runtime.describe(),
+        sessions: this.connections(),
+        eventLoopLag: lag,
+      });
     }
     if (path === '/stats') {
       if (!runtime) return refuse(res, 503, { error: 'not ready' });
@@ -71,16 +83,24 @@ export class HttpRouter {
     );
   }
 
-  private openAi(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, runtime: RouterRuntime | null): void {
+  private openAi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+    runtime: RouterRuntime | null,
+  ): void {
     const handler = runtime?.openAi.get(path);
     if (runtime && !handler) return openAiError(res, 404, 'not_found', `no route ${path.slice(0, 80)}`);
-    if (req.method !== 'POST') return openAiError(res, 405, 'method_not_allowed', `${path.slice(0, 80)} takes POST`, null, { allow: 'POST' });
+    if (req.method !== 'POST')
+      return openAiError(res, 405, 'method_not_allowed', `${path.slice(0, 80)} takes POST`, null, { allow: 'POST' });
     // A browser page of another site may not post audio here: it could otherwise use a server on the user's network.
     if (!this.origins.allows(req)) {
       this.metrics.refused('origin');
       return openAiError(res, 403, 'forbidden_origin', 'requests from this origin are not allowed (ALLOWED_ORIGINS)');
     }
-    if (!runtime || !handler) return openAiError(res, 503, 'not_ready', 'the server is not ready', null, { 'Retry-After': '5' });
+    if (!runtime || !handler)
+      return openAiError(res, 503, 'not_ready', 'the server is not ready', null, { 'Retry-After': '5' });
     void handler(req, res, query).catch((error: unknown) => {
       this.log.error('request failed', { error });
       if (!res.headersSent) openAiError(res, 500, 'internal_error', 'the request failed');

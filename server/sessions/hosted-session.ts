@@ -262,6 +262,8 @@ export class HostedSession {
   }
 
   private enqueue(step: () => Promise<void>): void {
-    this.chain = this.chain.then(step).catch((error: unknown) => this.options.log.error('session store step failed', { session: this.id, error }));
+    this.chain = this.chain
+      .then(step)
+      .catch((error: unknown) => this.options.log.error('session store step failed', { session: this.id, error }));
   }
 }

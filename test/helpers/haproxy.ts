@@ -59,11 +59,15 @@ export class HaProxy {
     while ((up = await this.serversUp()) < count) {
       if (!this.run.running) throw new Error(`haproxy exited:\n${this.run.lines.join('\n')}`);
       if (performance.now() >= deadline) {
-        throw new WaitTimeout(`gave up after ${timeoutMs} ms waiting for ${count} servers up in haproxy; saw ${up}, and its output:\n${this.run.lines.slice(-20).join('\n')}`);
+        throw new WaitTimeout(
+          `gave up after ${timeoutMs} ms waiting for ${count} servers up in haproxy; saw ${up}, and its output:\n${this.run.lines.slice(-20).join('\n')}`,
+        );
       }
       const seen = this.run.lines.length;
       // No line within an interval is no failure: the loop asks the admin socket again.
-      await this.run.waitForLine(() => this.run.lines.length > seen, { timeoutMs: CHECK_INTERVAL_MS }).catch(() => undefined);
+      await this.run
+        .waitForLine(() => this.run.lines.length > seen, { timeoutMs: CHECK_INTERVAL_MS })
+        .catch(() => undefined);
     }
   }
 
@@ -74,7 +78,9 @@ export class HaProxy {
 
   private async serversUp(): Promise<number> {
     const stat = await this.command('show stat').catch(() => '');
-    return stat.split('\n').filter((line) => line.startsWith('whisper_stream,s') && line.split(',')[17]?.startsWith('UP')).length;
+    return stat
+      .split('\n')
+      .filter((line) => line.startsWith('whisper_stream,s') && line.split(',')[17]?.startsWith('UP')).length;
   }
 
   private command(command: string): Promise<string> {

@@ -20,10 +20,16 @@ export class RedisServer {
 
   /** Starts it (again, on the same port) and resolves once it accepts connections. */
   async restart(): Promise<void> {
-    const run = new ChildRun(programPath('redis-server') ?? 'redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env);
+    const run = new ChildRun(
+      programPath('redis-server') ?? 'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      process.env,
+    );
     this.run = run;
     try {
-      await run.waitForLine((line) => line.includes('Ready to accept connections'), { what: 'redis-server to accept connections' });
+      await run.waitForLine((line) => line.includes('Ready to accept connections'), {
+        what: 'redis-server to accept connections',
+      });
     } catch (error) {
       await this.stop();
       throw error;

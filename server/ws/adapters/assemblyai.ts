@@ -1,6 +1,11 @@
 /** AssemblyAI's Universal-Streaming v3 protocol (/v3/ws, protocol/assemblyai.ts) as an adapter over the session core. */
 import type { IncomingMessage } from 'node:http';
-import { samplesToMs, type LanguagePolicy, type SpeechEvent, type TranscriptEvent } from '../../../engine/pipeline/index.js';
+import {
+  samplesToMs,
+  type LanguagePolicy,
+  type SpeechEvent,
+  type TranscriptEvent,
+} from '../../../engine/pipeline/index.js';
 import {
   AUTH_FAILED_CODE,
   beginMessage,
