@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const http = `http://127.0.0.1:${port}`;
   const readings: Reading[] = [];
   let started = 0;
-  let results;
+  let results: ClientResult[];
   try {
     started = performance.now();
     let sampling = Promise.resolve();

@@ -52,13 +52,14 @@ const CONNECTION_OPTIONS = {
 } as const;
 
 async function transcribe(args: string[]): Promise<number> {
-  let parsed;
+  const config = {
+    args,
+    allowPositionals: true,
+    options: { ...CONNECTION_OPTIONS, fast: { type: 'boolean', default: false } },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { ...CONNECTION_OPTIONS, fast: { type: 'boolean', default: false } },
-    });
+    parsed = parseArgs(config);
   } catch (error) {
     return usageError(optionError(error, [...Object.keys(CONNECTION_OPTIONS), 'fast']), TRANSCRIBE_HELP);
   }
@@ -79,7 +80,7 @@ async function transcribe(args: string[]): Promise<number> {
 }
 
 async function mic(args: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof CONNECTION_OPTIONS }>>;
   try {
     parsed = parseArgs({ args, options: CONNECTION_OPTIONS });
   } catch (error) {

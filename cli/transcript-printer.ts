@@ -22,13 +22,19 @@ export class TranscriptPrinter {
   ) {}
 
   partial(m: Transcript): void {
-    if (this.json) return this.line(m);
+    if (this.json) {
+      this.line(m);
+      return;
+    }
     this.status = m.text;
     this.redraw();
   }
 
   final(m: Transcript): void {
-    if (this.json) return this.line(m);
+    if (this.json) {
+      this.line(m);
+      return;
+    }
     this.clear();
     this.status = '';
     if (m.text) this.out.write(`${m.text}\n`);
@@ -36,7 +42,10 @@ export class TranscriptPrinter {
   }
 
   error(code: string, message: string): void {
-    if (this.json) return this.line({ type: 'error', code, message });
+    if (this.json) {
+      this.line({ type: 'error', code, message });
+      return;
+    }
     this.note(`error ${code}: ${message}`);
   }
 

@@ -23,15 +23,16 @@ MODEL_BASE_URL=<url> downloads from a mirror instead: <url>/<file name>.
 `;
 
 async function main(): Promise<number> {
-  let parsed;
+  const config = {
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    parsed = parseArgs(config);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
     return 2;

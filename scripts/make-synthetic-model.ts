@@ -39,17 +39,18 @@ Files are named ggml-<name>-synthetic.bin.
 `;
 
 async function main(): Promise<number> {
-  let parsed;
+  const config = {
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    parsed = parseArgs(config);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
     return 2;

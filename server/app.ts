@@ -1,6 +1,7 @@
 /** Wiring only: builds the server's parts from its configuration, in order, and takes them down again. */
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import {
   DEFAULT_MODEL_FILES,
@@ -167,7 +168,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   });
   attachSocketIo(server, { log, metrics, origins });
   const listening = server;
-  let address;
+  let address: AddressInfo;
   try {
     address = await listening.listen(config.port, config.host);
   } catch (error) {

@@ -112,7 +112,9 @@ t.test(
     );
     t.same(errors, [], 'no errors');
     const regions: VadSegment[][] = await Promise.all(sent.map((audio) => vadRegions(audio)));
-    messages.forEach((m, i) => checkContinuity(t, m, regions[i] as VadSegment[], `session ${i + 1}`));
+    messages.forEach((m, i) => {
+      checkContinuity(t, m, regions[i] as VadSegment[], `session ${i + 1}`);
+    });
   },
 );
 

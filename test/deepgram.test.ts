@@ -138,7 +138,7 @@ t.test(
       metadata,
       {
         type: 'Metadata',
-        request_id: (all[0]?.['metadata'] as Message)['request_id'],
+        request_id: ((all[0] as Message)['metadata'] as Message)['request_id'],
         sha256: /^[0-9a-f]{64}$/,
         created: String,
         duration: 12.5,
@@ -360,7 +360,11 @@ t.test(
       silence(2.5),
     ];
     const audio = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((at, part) => (audio.set(part, at), at + part.length), 0);
+    let at = 0;
+    for (const part of parts) {
+      audio.set(part, at);
+      at += part.length;
+    }
     await sendPaced(audio, { samplesPerS: 16000, chunkMs: 100, speed: 8 }, (chunk) => socket.sendMedia(chunk));
     await within(
       log.waitFor((m) => m['type'] === 'UtteranceEnd'),

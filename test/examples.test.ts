@@ -139,9 +139,9 @@ t.test(
       return m ? [{ startMs: Math.round(Number(m[1]) * 1000), endMs: Math.round(Number(m[2]) * 1000) }] : [];
     });
     t.ok(finals.length >= 2, `${finals.length} finals`);
-    finals.forEach((f, i) =>
-      t.ok(i === 0 || f.startMs >= (finals[i - 1]?.endMs ?? 0), `final ${i} follows the one before`),
-    );
+    finals.forEach((f, i) => {
+      t.ok(i === 0 || f.startMs >= (finals[i - 1]?.endMs ?? 0), `final ${i} follows the one before`);
+    });
     // Every stretch of speech in the file (by whole-file VAD, give or take its edges) lies within the finals, checked
     // every 10 ms: nothing was lost to the drop.
     const inFinal = (ms: number): boolean => finals.some((f) => ms >= f.startMs && ms <= f.endMs);

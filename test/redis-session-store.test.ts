@@ -96,27 +96,27 @@ t.test(
     });
     // Each lets go at once when asked, as a live instance does.
     const released = [0, 0];
-    stores.forEach((store, i) =>
+    stores.forEach((store, i) => {
       store.onReleaseRequest(async (id) => {
         released[i] = (released[i] ?? 0) + 1;
         await store.release(id, checkpoint(16000));
-      }),
-    );
+      });
+    });
     await stores[0].create(record);
     t.equal(await stores[0].persist('s1', checkpoint(16000)), 'stored');
     for (let move = 1; move <= MAX_MOVES_PER_MINUTE; move++) {
-      t.match(await stores[move % 2]!.takeOver('s1'), { ok: true }, `move ${move} is allowed`);
+      t.match(await (stores[move % 2] as RedisSessionStore).takeOver('s1'), { ok: true }, `move ${move} is allowed`);
     }
     const owner = MAX_MOVES_PER_MINUTE % 2;
     const asked = [...released];
     t.match(
-      await stores[1 - owner]!.takeOver('s1'),
+      await (stores[1 - owner] as RedisSessionStore).takeOver('s1'),
       { ok: false, reason: new RegExp(`moved between instances ${MAX_MOVES_PER_MINUTE} times within a minute`) },
       'one move more within the minute is refused',
     );
     t.same(released, asked, 'the owner was not asked to let go');
     t.equal(
-      await stores[owner]!.persist('s1', checkpoint(32000)),
+      await (stores[owner] as RedisSessionStore).persist('s1', checkpoint(32000)),
       'stored',
       'the owner still holds the session and writes it',
     );

@@ -18,7 +18,7 @@ export async function openMicrophone() {
       // Blocks the worklet already posted must not reach the stream after this.
       node.port.onmessage = null;
       source.disconnect();
-      stream.getTracks().forEach((track) => track.stop());
+      for (const track of stream.getTracks()) track.stop();
       await context.close();
     },
   };

@@ -430,7 +430,7 @@ const failedResumes: Scenario = {
     const own = await resume(server, victim, -1, 'query', OTHER_LOOPBACK);
     own.client?.drop();
     const counts = statusCounts(answers);
-    const firstRefusal = answers.findIndex((a) => a === 'HTTP 429');
+    const firstRefusal = answers.indexOf('HTTP 429');
     const figures = `100 failed resumes: ${counts}; first 429 after ${firstRefusal < 0 ? '–' : firstRefusal} failures; sessions started in their place: ${sessionsStarted}; victim from another address: ${own.answer}`;
     const checks: Check[] = [await judgeAlive(server, await server.monitor.snapshot())];
     if (firstRefusal < 0) checks.push(broke(`never throttled: ${counts}, ${sessionsStarted} sessions started`));

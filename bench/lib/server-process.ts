@@ -9,12 +9,12 @@ export async function startServer(flags: string[]): Promise<{ child: ChildProces
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let port = 0;
-  for await (const line of createInterface({ input: child.stdout! })) {
+  for await (const line of createInterface({ input: child.stdout })) {
     const entry = JSON.parse(line) as Record<string, unknown>;
     if (entry['msg'] === 'listening') port = entry['port'] as number;
     if (entry['msg'] === 'ready') {
       // Nobody reads the logs from here on; an unread pipe would fill and stall the server's writes.
-      child.stdout!.resume();
+      child.stdout.resume();
       return { child, port };
     }
   }

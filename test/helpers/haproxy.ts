@@ -55,8 +55,7 @@ export class HaProxy {
    */
   async untilUp(count: number, timeoutMs: number = WAIT_MS): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    let up: number;
-    while ((up = await this.serversUp()) < count) {
+    for (let up = await this.serversUp(); up < count; up = await this.serversUp()) {
       if (!this.run.running) throw new Error(`haproxy exited:\n${this.run.lines.join('\n')}`);
       if (performance.now() >= deadline) {
         throw new WaitTimeout(

@@ -64,7 +64,9 @@ export function checkShapes(t: Test, messages: Record<string, unknown>[]): Trans
  * final; finals cover their partials' start; a turn's segments tile its audio up to the final that ends it.
  */
 export function checkOrdering(t: Test, transcripts: Transcript[]): void {
-  transcripts.forEach((m, i) => t.equal(m.seq, i, 'seq counts up by one'));
+  transcripts.forEach((m, i) => {
+    t.equal(m.seq, i, 'seq counts up by one');
+  });
   let open: number | null = null;
   const finished = new Set<number>();
   /** The last final, while its turn goes on. */

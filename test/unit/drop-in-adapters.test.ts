@@ -55,7 +55,7 @@ function flushOf(commands: Command[]): { done: () => void; settled: () => void }
 }
 
 const alternative = (m: Message | undefined): Message =>
-  (m?.['channel'] as { alternatives: Message[] }).alternatives[0] as Message;
+  ((m as Message)['channel'] as { alternatives: Message[] }).alternatives[0] as Message;
 
 t.test('deepgram: partials and finals as Results, words in seconds, the tail of a partial estimated', async (t) => {
   const { adapter, sent } = deepgram('interim_results=true&punctuate=true');
@@ -403,7 +403,7 @@ t.test(
       'a segment final makes its words final',
     );
     t.same(
-      (sent[3]?.['words'] as Message[]).map((w) => [w['text'], w['word_is_final']]),
+      (sent[3]?.['words'] as Message[] | undefined)?.map((w) => [w['text'], w['word_is_final']]),
       [
         ['hi', true],
         ['my', true],
@@ -433,7 +433,7 @@ t.test(
       utterance: 'Hi, my name. Is Ann.',
     });
     t.same(
-      (sent[5]?.['words'] as Message[]).map((w) => [w['text'], w['word_is_final']]),
+      (sent[5]?.['words'] as Message[] | undefined)?.map((w) => [w['text'], w['word_is_final']]),
       [
         ['Hi,', true],
         ['my', true],

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import {
   LanguagePolicy,
   MIN_SEGMENT_MS,
-  SessionError,
+  type SessionError,
   StreamSession,
   TranscriptionScheduler,
   type SessionCheckpoint,

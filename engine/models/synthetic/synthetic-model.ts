@@ -158,8 +158,8 @@ function elementFiller(t: TensorSpec, rng: Xoshiro128): Filler {
       // stream (and the file) does not depend on where chunks split.
       for (let i = 0; i < n; i += 2) {
         const r = rng.nextUint32();
-        out[i] = table[r & 0xffff]!;
-        if (i + 1 < n) out[i + 1] = table[r >>> 16]!;
+        out[i] = table[r & 0xffff] as number;
+        if (i + 1 < n) out[i + 1] = table[r >>> 16] as number;
       }
     };
   }
@@ -171,11 +171,11 @@ function elementFiller(t: TensorSpec, rng: Xoshiro128): Filler {
         return;
       case 'normal': {
         const unit = unitNormalQuantiles();
-        for (let i = 0; i < n; i++) out[i] = init.std * unit[rng.nextUint32() >>> 16]!;
+        for (let i = 0; i < n; i++) out[i] = init.std * (unit[rng.nextUint32() >>> 16] as number);
         return;
       }
       case 'sinusoids': {
-        const channels = t.ne[0]!;
+        const channels = t.ne[0] as number;
         for (let i = 0; i < n; i++) out[i] = sinusoid(start + i, channels);
         return;
       }
@@ -199,7 +199,7 @@ function f16NormalTable(std: number): Uint16Array {
   if (!table) {
     const unit = unitNormalQuantiles();
     table = new Uint16Array(NORMAL_TABLE_SIZE);
-    for (let i = 0; i < NORMAL_TABLE_SIZE; i++) table[i] = float16Bits(std * unit[i]!);
+    for (let i = 0; i < NORMAL_TABLE_SIZE; i++) table[i] = float16Bits(std * (unit[i] as number));
     f16Tables.set(std, table);
   }
   return table;
