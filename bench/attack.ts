@@ -171,7 +171,8 @@ function printTable(results: RowResult[], baseline: VictimResult | null, command
     .map((v) => `${results.filter((r) => r.verdict === v).length} ${v}`)
     .join(', ');
   console.log(
-    `\n${counts}. Server settings per row (on top of LOG_LEVEL=warn HOST=127.0.0.1), time taken; rerun one row with --only N:`,
+    `\n${counts}. Server settings per row (on top of LOG_LEVEL=warn HOST=127.0.0.1), time taken; rerun one row ` +
+      'with --only N:',
   );
   for (const r of results) console.log(`- ${r.row}: ${r.servers.join(' ; ') || '(no server)'} — ${r.seconds} s`);
 }

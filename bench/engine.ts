@@ -31,7 +31,8 @@ const machine = machineInfo();
 console.log(`model: ${model.path}`);
 console.log(`machine: ${describeMachine(machine)}`);
 console.log(
-  `median of ${runs} runs after one warm-up; greedy, maxTokens = ${TOKENS_PER_SECOND} per second of audio, no temperature fallback\n`,
+  `median of ${runs} runs after one warm-up; greedy, maxTokens = ${TOKENS_PER_SECOND} per second of audio, no ` +
+    'temperature fallback\n',
 );
 
 const rows: Row[] = [];
@@ -54,7 +55,8 @@ for (const seconds of SECONDS) {
       };
       rows.push(row);
       console.log(
-        `${seconds} s, ${threads} thread(s), audioCtx ${mode} (${row.audioCtx}): encode ${row.encodeMs.toFixed(0)} ms, ` +
+        `${seconds} s, ${threads} thread(s), audioCtx ${mode} (${row.audioCtx}): encode ` +
+          `${row.encodeMs.toFixed(0)} ms, ` +
           `decode ${row.decodeMs.toFixed(0)} ms, total ${row.totalMs.toFixed(0)} ms`,
       );
     }
@@ -68,7 +70,8 @@ const table = [
   '| ---: | ---: | --- | ---: | ---: | ---: |',
   ...rows.map(
     (r) =>
-      `| ${r.seconds} s | ${r.threads} | ${r.mode} (${r.audioCtx}) | ${fmt(r.encodeMs)} | ${fmt(r.decodeMs)} | ${fmt(r.totalMs)} |`,
+      `| ${r.seconds} s | ${r.threads} | ${r.mode} (${r.audioCtx}) | ${fmt(r.encodeMs)} | ${fmt(r.decodeMs)} | ` +
+      `${fmt(r.totalMs)} |`,
   ),
 ].join('\n');
 console.log(`\n${table}\n`);
@@ -79,7 +82,8 @@ for (const threads of THREADS) {
   const full = pick('full');
   if (auto && full)
     console.log(
-      `3 s at ${threads} thread(s): automatic audioCtx is ${(full.totalMs / auto.totalMs).toFixed(1)}x faster in total, ${(full.encodeMs / auto.encodeMs).toFixed(1)}x in the encoder`,
+      `3 s at ${threads} thread(s): automatic audioCtx is ${(full.totalMs / auto.totalMs).toFixed(1)}x faster in ` +
+        `total, ${(full.encodeMs / auto.encodeMs).toFixed(1)}x in the encoder`,
     );
 }
 

@@ -255,9 +255,12 @@ async function ramp(
     results.push(result);
     const work = result.workerPerAudioSecond;
     console.error(
-      `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms (end of speech ${result.speechEndFinal.p95}), ` +
-        `gap p50/p95 ${result.gap.p50}/${result.gap.p95} ms, final interval p95/max ${result.finalInterval.p95}/${result.finalInterval.max} ms, ` +
-        `worker s per audio s ${work.partial}+${work.final}+${work.aborted} aborted, partial runs per delivered ${result.partialRunsPerDelivered}, errors ${result.errors.length}` +
+      `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms (end of ` +
+        `speech ${result.speechEndFinal.p95}), ` +
+        `gap p50/p95 ${result.gap.p50}/${result.gap.p95} ms, final interval p95/max ` +
+        `${result.finalInterval.p95}/${result.finalInterval.max} ms, ` +
+        `worker s per audio s ${work.partial}+${work.final}+${work.aborted} aborted, partial runs per delivered ` +
+        `${result.partialRunsPerDelivered}, errors ${result.errors.length}` +
         `${result.meetsRequirement ? '' : ' (misses the requirement)'}`,
     );
   }
@@ -272,13 +275,16 @@ function largestPassing(results: StepResult[], passes: (r: StepResult) => boolea
 
 function table(results: StepResult[]): string[] {
   const lines = [
-    '| strategy | streams | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | end-of-speech final p50 / p95 ms | gap p50 / p95 ms | audio between finals p50 / p95 / max ms | errors | meets requirement |',
+    '| strategy | streams | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | end-of-speech final ' +
+      'p50 / p95 ms | gap p50 / p95 ms | audio between finals p50 / p95 / max ms | errors | meets requirement |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.strategy} | ${r.streams} | ${percentiles(r.partial)} | ${percentiles(r.final)} | ${r.speechEndFinal.p50} / ${r.speechEndFinal.p95} | ${r.gap.p50} / ${r.gap.p95} | ` +
-        `${r.finalInterval.p50} / ${r.finalInterval.p95} / ${r.finalInterval.max} | ${r.errors.length} | ${r.meetsRequirement ? 'yes' : 'no'} |`,
+      `| ${r.strategy} | ${r.streams} | ${percentiles(r.partial)} | ${percentiles(r.final)} | ` +
+        `${r.speechEndFinal.p50} / ${r.speechEndFinal.p95} | ${r.gap.p50} / ${r.gap.p95} | ` +
+        `${r.finalInterval.p50} / ${r.finalInterval.p95} / ${r.finalInterval.max} | ${r.errors.length} | ` +
+        `${r.meetsRequirement ? 'yes' : 'no'} |`,
     );
   }
   return lines;
@@ -287,15 +293,19 @@ function table(results: StepResult[]): string[] {
 /** What the work cost per step: worker time by kind, wasted partial runs, the machine. */
 function costTable(results: StepResult[]): string[] {
   const lines = [
-    '| strategy | streams | worker s per audio s: partial + final + aborted = total | partial runs per partial delivered | partial interval ms | partials per stream per s | CPU cores | RSS MiB per stream | event-loop lag p99 / max ms | /healthz p50 / p99 / max ms |',
+    '| strategy | streams | worker s per audio s: partial + final + aborted = total | partial runs per partial ' +
+      'delivered | partial interval ms | partials per stream per s | CPU cores | RSS MiB per stream | event-loop ' +
+      'lag p99 / max ms | /healthz p50 / p99 / max ms |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of results) {
     const w = r.workerPerAudioSecond;
     lines.push(
-      `| ${r.strategy} | ${r.streams} | ${w.partial} + ${w.final} + ${w.aborted} = ${round(w.partial + w.final + w.aborted, 3)} | ${r.partialRunsPerDelivered} | ` +
+      `| ${r.strategy} | ${r.streams} | ${w.partial} + ${w.final} + ${w.aborted} = ` +
+        `${round(w.partial + w.final + w.aborted, 3)} | ${r.partialRunsPerDelivered} | ` +
         `${r.partialIntervalMs} | ${r.partialsPerStreamSecond} | ${r.cpuCores} | ${r.rssPerStreamMiB} | ` +
-        `${round(r.eventLoopLagP99Ms, 1)} / ${round(r.eventLoopLagMaxMs, 1)} | ${r.healthz.p50Ms} / ${r.healthz.p99Ms} / ${r.healthz.maxMs} |`,
+        `${round(r.eventLoopLagP99Ms, 1)} / ${round(r.eventLoopLagMaxMs, 1)} | ${r.healthz.p50Ms} / ` +
+        `${r.healthz.p99Ms} / ${r.healthz.maxMs} |`,
     );
   }
   return lines;
@@ -337,7 +347,8 @@ function comparison(ours: StepResult[], baseline: StepResult[]): string[] {
     const partialRatio =
       b.partial.count === 0 ? 'baseline got no partial' : `${round(b.partial.p95 / o.partial.p95, 1)}x`;
     lines.push(
-      `| ${b.streams} | ${o.partial.p95} / ${b.partial.count === 0 ? 'none' : b.partial.p95} | ${partialRatio} | ${o.final.p95} / ${b.final.p95} | ${round(b.final.p95 / o.final.p95, 1)}x |`,
+      `| ${b.streams} | ${o.partial.p95} / ${b.partial.count === 0 ? 'none' : b.partial.p95} | ${partialRatio} | ` +
+        `${o.final.p95} / ${b.final.p95} | ${round(b.final.p95 / o.final.p95, 1)}x |`,
     );
   }
   return lines;
@@ -386,11 +397,14 @@ async function main(): Promise<void> {
   const rate = realTokenRate(clips);
   const emulated = values.decode !== 'model';
   const decode = emulated
-    ? `emulated real decode length: ${rate.tokensPerSecond} tokens per second of audio (GPT-2 tokens of the reference transcripts per second of speech: ${rate.measuredOn.map((m) => `${m.clip} ${m.tokens} tokens / ${m.speechSeconds} s`).join(', ')})`
+    ? `emulated real decode length: ${rate.tokensPerSecond} tokens per second of audio (GPT-2 tokens of the ` +
+      'reference transcripts per second of speech: ' +
+      `${rate.measuredOn.map((m) => `${m.clip} ${m.tokens} tokens / ${m.speechSeconds} s`).join(', ')})`
     : "the synthetic model's own decode length (random: ends at once or runs to the token cap)";
   const flags = emulated ? ['--emulate-tokens-per-s', String(rate.tokensPerSecond), ...serverFlags] : serverFlags;
   console.error(
-    `machine: ${describeMachine(machine)}; clips: ${clips.map((c) => c.name).join(', ')}; ${seconds} s per stream per step; decode: ${decode}`,
+    `machine: ${describeMachine(machine)}; clips: ${clips.map((c) => c.name).join(', ')}; ${seconds} s per ` +
+      `stream per step; decode: ${decode}`,
   );
 
   const urls = String(values.urls) === '' ? [] : String(values.urls).split(',');
@@ -416,11 +430,15 @@ async function main(): Promise<void> {
   const capacity = largestPassing(ours, (r) => r.meetsRequirement);
 
   const command = `node dist/bench/load.js ${process.argv.slice(2).join(' ')}`.trim();
+  const audio =
+    corpus === 'mixed'
+      ? 'whole clips with 0.6-2.5 s pauses'
+      : "the clips' speech only, pauses cut to 50-150 ms (continuous speech)";
   const report = [
     `machine: ${describeMachine(machine)}`,
     `model: synthetic tiny.en; decode: ${decode}`,
     `audio per stream: ${clips.map((c) => c.name).join(', ')} in turn (each stream starts at a different one), ` +
-      `${corpus === 'mixed' ? 'whole clips with 0.6-2.5 s pauses' : "the clips' speech only, pauses cut to 50-150 ms (continuous speech)"}, ${seconds} s, real time, 20 ms frames`,
+      `${audio}, ${seconds} s, real time, 20 ms frames`,
     `command: ${command}`,
     '',
     ...table([...ours, ...baseline]),
@@ -435,7 +453,9 @@ async function main(): Promise<void> {
       ? [`targets: ${urls.join(', ')}; instances: ${instances.join(', ')}`, '', ...instancesTable(ours), '']
       : []),
     ...(baseline.length > 0 ? [...comparison(ours, baseline), ''] : []),
-    `capacity: ${capacity} streams (largest N that, like every smaller N measured, has partial p95 < ${PARTIAL_P95_LIMIT_MS} ms, final p95 < ${FINAL_P95_LIMIT_MS} ms, partial gap p50 <= ${GAP_P50_LIMIT_MS} ms and p95 <= ${GAP_P95_LIMIT_MS} ms, and no errors)`,
+    `capacity: ${capacity} streams (largest N that, like every smaller N measured, has partial p95 < ` +
+      `${PARTIAL_P95_LIMIT_MS} ms, final p95 < ${FINAL_P95_LIMIT_MS} ms, partial gap p50 <= ${GAP_P50_LIMIT_MS} ` +
+      `ms and p95 <= ${GAP_P95_LIMIT_MS} ms, and no errors)`,
   ];
   console.log(report.join('\n'));
 

@@ -131,7 +131,8 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const loadAtStart = loadavg().map((n) => round(n, 2));
   console.error(
-    `machine: ${describeMachine(machine)}; ${streams} stream(s) for ${seconds} s; load average ${loadAtStart.join(' ')}`,
+    `machine: ${describeMachine(machine)}; ${streams} stream(s) for ${seconds} s; load average ` +
+      `${loadAtStart.join(' ')}`,
   );
 
   const { child, port } = await startServer(serverFlags);
@@ -158,9 +159,12 @@ async function main(): Promise<void> {
           load1: round(loadavg()[0] ?? 0, 2),
         };
         readings.push(reading);
-        const native = `malloc ${allocators['malloc in use']}+${allocators['malloc free in arenas']} free+${allocators['malloc mmapped blocks']} mmapped`;
+        const native =
+          `malloc ${allocators['malloc in use']}+${allocators['malloc free in arenas']} ` +
+          `free+${allocators['malloc mmapped blocks']} mmapped`;
         console.error(
-          `t=${reading.t}s rss ${reading.rssMiB} MiB heap ${reading.heapUsedMiB} MiB ${native} queue ${reading.queueDepth} load ${reading.load1}`,
+          `t=${reading.t}s rss ${reading.rssMiB} MiB heap ${reading.heapUsedMiB} MiB ${native} queue ` +
+            `${reading.queueDepth} load ${reading.load1}`,
         );
       });
     }, SAMPLE_EVERY_MS);
@@ -218,16 +222,23 @@ async function main(): Promise<void> {
   const final = latencyStats(finals.map((s) => s.ms));
   const report = [
     `machine: ${describeMachine(machine)}`,
-    `streams: ${streams} for ${seconds} s, ${sessionS > 0 ? `a new session every ~${sessionS} s` : 'one session each'}, clips ${clips.map((c) => c.name).join(', ')} in turn with 0.6-2.5 s pauses`,
+    `streams: ${streams} for ${seconds} s, ` +
+      `${sessionS > 0 ? `a new session every ~${sessionS} s` : 'one session each'}, clips ` +
+      `${clips.map((c) => c.name).join(', ')} in turn with 0.6-2.5 s pauses`,
     `command: ${command}`,
-    `machine load (1-minute average): ${load.atStart.join(' / ')} (1/5/15 min) at the start; mean ${load.mean}, max ${load.max} during the run`,
+    `machine load (1-minute average): ${load.atStart.join(' / ')} (1/5/15 min) at the start; mean ${load.mean}, ` +
+      `max ${load.max} during the run`,
     '',
-    `partial p50 / p95 / p99: ${partial.p50} / ${partial.p95} / ${partial.p99} ms (n ${partial.count}); final: ${final.p50} / ${final.p95} / ${final.p99} ms (n ${final.count})`,
-    `RSS: ${readings[0]?.rssMiB} MiB at ${readings[0]?.t} s, ${steady[0]?.rssMiB} MiB after warm-up (${warmup} s), ${readings.at(-1)?.rssMiB} MiB at the end; max ${Math.max(...readings.map((r) => r.rssMiB))} MiB`,
+    `partial p50 / p95 / p99: ${partial.p50} / ${partial.p95} / ${partial.p99} ms (n ${partial.count}); final: ` +
+      `${final.p50} / ${final.p95} / ${final.p99} ms (n ${final.count})`,
+    `RSS: ${readings[0]?.rssMiB} MiB at ${readings[0]?.t} s, ${steady[0]?.rssMiB} MiB after warm-up ` +
+      `(${warmup} s), ${readings.at(-1)?.rssMiB} MiB at the end; max ${Math.max(...readings.map((r) => r.rssMiB))} MiB`,
     `slope after warm-up: RSS ${rssSlope} MiB per 10 min, heap used ${heapSlope} MiB per 10 min`,
     `growth by allocator (MiB per 10 min, largest first): ${growth.map((g) => `${g.name} ${g.slope}`).join(', ')}`,
-    `latency drift (first vs last third after warm-up): partial p95 ${drift.partialP95[0]} -> ${drift.partialP95[1]} ms, final p95 ${drift.finalP95[0]} -> ${drift.finalP95[1]} ms`,
-    `max queue depth: ${Math.max(...readings.map((r) => r.queueDepth))}; errors: ${errors.length}${errors.length ? ` (${[...new Set(errors)].slice(0, 3).join('; ')})` : ''}`,
+    `latency drift (first vs last third after warm-up): partial p95 ${drift.partialP95[0]} -> ` +
+      `${drift.partialP95[1]} ms, final p95 ${drift.finalP95[0]} -> ${drift.finalP95[1]} ms`,
+    `max queue depth: ${Math.max(...readings.map((r) => r.queueDepth))}; errors: ` +
+      `${errors.length}${errors.length ? ` (${[...new Set(errors)].slice(0, 3).join('; ')})` : ''}`,
   ];
   console.log(report.join('\n'));
 

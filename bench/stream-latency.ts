@@ -84,7 +84,8 @@ function printReport(results: RunResult[], files: string[], machine: MachineInfo
     const p = r.partial;
     const f = r.final;
     console.log(
-      `| ${r.clients} | ${p.p50} / ${p.p95} / ${p.p99} (${p.count}) | ${f.p50} / ${f.p95} / ${f.p99} (${f.count}) | ${r.eventLoopLag['p99Ms']?.toFixed(1)} / ${r.eventLoopLag['maxMs']?.toFixed(1)} |`,
+      `| ${r.clients} | ${p.p50} / ${p.p95} / ${p.p99} (${p.count}) | ${f.p50} / ${f.p95} / ${f.p99} ` +
+        `(${f.count}) | ${r.eventLoopLag['p99Ms']?.toFixed(1)} / ${r.eventLoopLag['maxMs']?.toFixed(1)} |`,
     );
   }
 }

@@ -133,7 +133,8 @@ async function sigterm(): Promise<string> {
   const aborted = /terminate called|Segmentation fault|Aborted|FATAL ERROR/.exec(stderr);
   if (code !== 0 || signal !== null || aborted) {
     throw new Error(
-      `the server ended with code ${code}, signal ${signal}${aborted ? `, printing "${aborted[0]}"` : ''}\n${stderr.slice(-2000)}`,
+      `the server ended with code ${code}, signal ` +
+        `${signal}${aborted ? `, printing "${aborted[0]}"` : ''}\n${stderr.slice(-2000)}`,
     );
   }
   return `exited 0 in ${Math.round(performance.now() - started)} ms`;

@@ -20,7 +20,8 @@ const wav = readFileSync(join(fixturesDir, 'speech', 'jfk.wav'));
 const body = Buffer.concat([
   Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n`),
   Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="jfk.wav"\r\nContent-Type: audio/wav\r\n\r\n`,
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="jfk.wav"\r\nContent-Type: ` +
+      'audio/wav\r\n\r\n',
   ),
   wav,
   Buffer.from(`\r\n--${boundary}--\r\n`),
@@ -47,7 +48,9 @@ try {
     const seconds = result.duration;
     const rate = result.requests.total / seconds;
     console.log(
-      `| ${connections} | ${result.requests.total} | ${result.latency.p50} | ${result.latency.p90} | ${result.latency.p97_5} | ${result.latency.p99} | ${result.latency.max} | ${rate.toFixed(2)} | ${(rate * 11).toFixed(1)} | ${result.non2xx} |`,
+      `| ${connections} | ${result.requests.total} | ${result.latency.p50} | ${result.latency.p90} | ` +
+        `${result.latency.p97_5} | ${result.latency.p99} | ${result.latency.max} | ${rate.toFixed(2)} | ` +
+        `${(rate * 11).toFixed(1)} | ${result.non2xx} |`,
     );
   }
 } finally {

@@ -99,7 +99,8 @@ async function main(): Promise<void> {
   const speech = readWav16kMono(join(fixturesDir, 'speech', 'silero_test_en.wav'));
   const service = await VadService.start(BUNDLED_VAD_MODEL);
   const rows: string[] = [
-    '| sessions | event loop busy, no VAD | VAD on the event loop: busy / its share | VAD on the detection thread: busy / its share |',
+    '| sessions | event loop busy, no VAD | VAD on the event loop: busy / its share | VAD on the detection ' +
+      'thread: busy / its share |',
     '| ---: | ---: | ---: | ---: |',
   ];
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -116,7 +117,8 @@ async function main(): Promise<void> {
   console.log(
     [
       `machine: ${describeMachine(machineInfo())}`,
-      `audio: fixtures/speech/silero_test_en.wav looped, each session from its own offset, real time, 20 ms frames, ${seconds} s; transcription stubbed out`,
+      'audio: fixtures/speech/silero_test_en.wav looped, each session from its own offset, real time, 20 ms ' +
+        `frames, ${seconds} s; transcription stubbed out`,
       `command: node dist/bench/vad-load.js ${process.argv.slice(2).join(' ')}`.trim(),
       '',
       ...rows,

@@ -43,7 +43,8 @@ export async function streamMicrophone(options: MicrophoneOptions): Promise<numb
   const recorder = RECORDERS.find((r) => available(r.command));
   if (!recorder) {
     throw new RecorderError(
-      'mic needs arecord (Debian: apt-get install alsa-utils) or sox (apt-get install sox) to read the microphone; neither was found',
+      'mic needs arecord (Debian: apt-get install alsa-utils) or sox (apt-get install sox) to read the ' +
+        'microphone; neither was found',
     );
   }
   const client = new StreamClient(options.url, {

@@ -11,7 +11,9 @@ export interface WebSocketLike {
   onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
-  /** A socket may pass `{ error }` (an Error, a HandshakeError, ...) to say why it failed; browsers pass nothing useful. */
+  /**
+   * A socket may pass `{ error }` (an Error, a HandshakeError, ...) to say why it failed; browsers pass nothing useful.
+   */
   onerror: ((event: unknown) => void) | null;
 }
 export type WebSocketFactory = (url: string, protocols?: string[]) => WebSocketLike;
@@ -40,7 +42,8 @@ export function connectionFailure(errorEvent: unknown, url: string): HandshakeEr
     return new ConnectionError(`cannot connect to ${url}: ${error.message}`, code, { cause: error });
   }
   return new ConnectionError(
-    `cannot connect to ${url} (the browser does not say why: nothing listening, a network error, or a refused handshake such as 401 or 503)`,
+    `cannot connect to ${url} (the browser does not say why: nothing listening, a network error, or a refused ` +
+      'handshake such as 401 or 503)',
   );
 }
 

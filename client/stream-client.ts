@@ -1,4 +1,5 @@
-// The streaming client: typed transcript events over /stream, with the client half of resume and typed connection errors.
+// The streaming client: typed transcript events over /stream, with the client half of resume and typed connection
+// errors.
 import { Emitter } from './emitter.js';
 import { ConnectionError, HandshakeError } from './errors.js';
 import { connectionFailure, defaultFactory, displayUrl, type WebSocketFactory, type WebSocketLike } from './socket.js';

@@ -139,7 +139,8 @@ export function parseStreamingMessage(text: string): StreamingCommand {
   if (type === 'UpdateConfiguration') return { type, update: parseUpdate(fields) };
   throw new ProtocolError(
     'unknown_type',
-    `unknown message type ${excerpt(type)}; known types are "UpdateConfiguration", "ForceEndpoint", "KeepAlive" and "Terminate"`,
+    `unknown message type ${excerpt(type)}; known types are "UpdateConfiguration", "ForceEndpoint", "KeepAlive" ` +
+      'and "Terminate"',
   );
 }
 

@@ -16,7 +16,9 @@ import {
   type RawAudioEncoding,
 } from './params.js';
 
-/** What the query string asks for, checked (the language against the model, and endpointing's range, are the server's). */
+/**
+ * What the query string asks for, checked (the language against the model, and endpointing's range, are the server's).
+ */
 export interface ListenOptions {
   /** Headerless audio as `encoding` and `sample_rate` say, or a container found from the stream's first bytes. */
   audio: AudioFormat;

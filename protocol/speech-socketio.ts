@@ -87,7 +87,8 @@ export function parseAudioChunk(payload: unknown): AudioChunk {
   ) {
     throw new ProtocolError(
       'bad_option',
-      `sampleRate must be a whole number of Hz from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE}; got ${excerpt(sampleRate)}`,
+      `sampleRate must be a whole number of Hz from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE}; got ` +
+        `${excerpt(sampleRate)}`,
     );
   }
   if (bytes.byteLength % 2 !== 0)
@@ -98,7 +99,8 @@ export function parseAudioChunk(payload: unknown): AudioChunk {
   if (bytes.byteLength > sampleRate * 2) {
     throw new ProtocolError(
       'frame_too_large',
-      `one audio-chunk may carry at most 1 s of audio (${sampleRate * 2} bytes at ${sampleRate} Hz); got ${bytes.byteLength}, dropped`,
+      `one audio-chunk may carry at most 1 s of audio (${sampleRate * 2} bytes at ${sampleRate} Hz); got ` +
+        `${bytes.byteLength}, dropped`,
     );
   }
   return { kind: 'pcm', bytes, sampleRate };

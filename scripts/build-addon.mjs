@@ -37,7 +37,8 @@ function whisperSourceDir() {
     return join(dirname(require.resolve('nodejs-whisper/package.json')), 'cpp', 'whisper.cpp');
   } catch {
     fail(
-      'cannot find the nodejs-whisper package (it carries the whisper.cpp source); run npm install, or set WHISPER_CPP_DIR',
+      'cannot find the nodejs-whisper package (it carries the whisper.cpp source); run npm install, or set ' +
+        'WHISPER_CPP_DIR',
     );
   }
 }
@@ -113,7 +114,8 @@ const cuda = enabled('GGML_CUDA', false);
 const asan = enabled('WHISPER_ASAN', false);
 const jobs = process.env.WHISPER_BUILD_JOBS ?? String(availableParallelism());
 console.log(
-  `build-addon: whisper.cpp ${version} from ${whisperDir} (${native ? 'native SIMD' : 'portable'}${cuda ? ', CUDA' : ''}${asan ? ', AddressSanitizer' : ''})`,
+  `build-addon: whisper.cpp ${version} from ${whisperDir} ` +
+    `(${native ? 'native SIMD' : 'portable'}${cuda ? ', CUDA' : ''}${asan ? ', AddressSanitizer' : ''})`,
 );
 // The flags are always passed, empty without ASan, so a build after an ASan build drops them from the cmake cache.
 const sanitize = asan ? '-fsanitize=address -fno-omit-frame-pointer' : '';

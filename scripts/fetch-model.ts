@@ -10,13 +10,17 @@ import { ModelFetchError, fetchModel } from '../engine/models/download.js';
 
 const DEFAULT_NAMES = ['tiny.en'];
 
+const NAME_LINES = MODEL_FILES.map(
+  (m) => `          ${m.name.padEnd(14)} ${m.file.padEnd(26)} ${(m.bytes / 1e6).toFixed(1).padStart(6)} MB`,
+).join('\n');
+
 const HELP = `Usage: ${commandLine('modelsFetch', '[names...] [--out DIR]')}
 
 Downloads official model files and verifies their size and sha256.
 Interrupted downloads resume; verified files already present are skipped.
 
   names   default: ${DEFAULT_NAMES.join(' ')}
-${MODEL_FILES.map((m) => `          ${m.name.padEnd(14)} ${m.file.padEnd(26)} ${(m.bytes / 1e6).toFixed(1).padStart(6)} MB`).join('\n')}
+${NAME_LINES}
   --out   destination folder (default: models/ in the project)
 
 MODEL_BASE_URL=<url> downloads from a mirror instead: <url>/<file name>.

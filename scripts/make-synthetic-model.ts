@@ -84,7 +84,8 @@ async function main(): Promise<number> {
     const { bytes } = await generateSyntheticModel(name, outPath, seed);
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(
-      `${shown}: ${bytes.toLocaleString('en-US')} bytes, seed ${seed}, ${seconds.toFixed(1)} s${officialComparison(name, bytes)}\n`,
+      `${shown}: ${bytes.toLocaleString('en-US')} bytes, seed ${seed}, ` +
+        `${seconds.toFixed(1)} s${officialComparison(name, bytes)}\n`,
     );
   }
   return 0;
@@ -100,7 +101,10 @@ function officialComparison(name: SyntheticModelName, bytes: number): string {
   if (!official) return '';
   const diff = bytes - official.bytes;
   const percent = ((diff / official.bytes) * 100).toFixed(4);
-  return `; official ggml-${name}.bin is ${official.bytes.toLocaleString('en-US')} bytes (${diff >= 0 ? '+' : ''}${diff.toLocaleString('en-US')}, ${diff >= 0 ? '+' : ''}${percent}%)`;
+  return (
+    `; official ggml-${name}.bin is ${official.bytes.toLocaleString('en-US')} bytes ` +
+    `(${diff >= 0 ? '+' : ''}${diff.toLocaleString('en-US')}, ${diff >= 0 ? '+' : ''}${percent}%)`
+  );
 }
 
 process.exitCode = await main();

@@ -146,7 +146,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   if (!model) log.warn('no local Whisper model: finals go to FORWARD_URL, and no partials are sent');
   if (model?.synthetic) {
     log.warn(
-      `USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run \`${commandLine('modelsFetch', 'tiny.en')}\` to ` +
+      'USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run ' +
+        `\`${commandLine('modelsFetch', 'tiny.en')}\` to ` +
         'download the real tiny.en into models/ (or set WHISPER_MODEL / --model), then restart.',
       { model: basename(model.path) },
     );
@@ -176,7 +177,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       throw new ConfigError(
-        `port ${config.port} on ${config.host} is already in use: stop what listens there, or pick another port with --port (PORT); 0 picks a free one`,
+        `port ${config.port} on ${config.host} is already in use: stop what listens there, or pick another port ` +
+          'with --port (PORT); 0 picks a free one',
       );
     }
     if (code === 'EACCES')

@@ -27,7 +27,9 @@ export interface ServerConfig {
   /** Benchmarks only: decode this many tokens per second of audio (0: as the model decides). */
   emulateTokensPerS: number;
   resumeTtlMs: number;
-  /** redis://host:port/db of a store the instances share (sessions survive an instance); undefined keeps them in memory. */
+  /**
+   * redis://host:port/db of a store the instances share (sessions survive an instance); undefined keeps them in memory.
+   */
   sessionStore: string | undefined;
   pingIntervalMs: number;
   ackIntervalMs: number;
@@ -144,7 +146,8 @@ const sha256List = (value: string, name: string): string[] => {
   const bad = hashes.find((h) => !/^[0-9a-f]{64}$/.test(h));
   if (bad !== undefined) {
     throw new ConfigError(
-      `${name} must be comma-separated sha256 hex digests (${commandLine('hashApiKey', '<key>')}), got '${bad.slice(0, 80)}'`,
+      `${name} must be comma-separated sha256 hex digests (${commandLine('hashApiKey', '<key>')}), got ` +
+        `'${bad.slice(0, 80)}'`,
     );
   }
   return hashes;
@@ -273,7 +276,9 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   maxSegmentMs: {
     flag: 'max-segment-ms',
     env: 'MAX_SEGMENT_MS',
-    help: 'while speech goes on, a final comes at each committed sentence end, or once the committed text spans this long',
+    help:
+      'while speech goes on, a final comes at each committed sentence end, or once the committed text spans ' +
+      'this long',
     parse: integer(2000, 30000),
     fallback: () => 6000,
   },
@@ -329,7 +334,9 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   sessionStore: {
     flag: 'session-store',
     env: 'SESSION_STORE',
-    help: 'redis://host:port/db shared by several instances: sessions are resumed on any of them, after a crash or a restart (docs/DEPLOY.md)',
+    help:
+      'redis://host:port/db shared by several instances: sessions are resumed on any of them, after a crash ' +
+      'or a restart (docs/DEPLOY.md)',
     parse: optional(redisUrl),
     fallback: none,
     shownDefault: 'none: sessions live in this process',
@@ -372,7 +379,9 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   maxDetachedPerPrincipal: {
     flag: 'max-detached-per-principal',
     env: 'MAX_DETACHED_PER_PRINCIPAL',
-    help: 'sessions waiting to be resumed per principal (per client address without auth); beyond it their oldest is ended',
+    help:
+      'sessions waiting to be resumed per principal (per client address without auth); beyond it their ' +
+      'oldest is ended',
     parse: integer(0, 10_000),
     fallback: () => 4,
   },
@@ -386,14 +395,19 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   maxControlPerS: {
     flag: 'max-control-per-s',
     env: 'MAX_CONTROL_PER_S',
-    help: 'messages without audio (configuration, keep-alives, flushes) a connection may send per second, twice that at once; more closes it with 1008 (audio is paced by MAX_AUDIO_RATE instead)',
+    help:
+      'messages without audio (configuration, keep-alives, flushes) a connection may send per second, twice ' +
+      'that at once; more closes it with 1008 (audio is paced by MAX_AUDIO_RATE instead)',
     parse: integer(1, 10_000),
     fallback: () => 10,
   },
   maxFlushesPerS: {
     flag: 'max-flushes-per-s',
     env: 'MAX_FLUSHES_PER_S',
-    help: 'utterance-ending messages (flush, Finalize, ForceEndpoint, input_audio_buffer.commit, stop-transcription) a connection may send per second after 5 at once; more wait their turn, and the connection is read more slowly meanwhile',
+    help:
+      'utterance-ending messages (flush, Finalize, ForceEndpoint, input_audio_buffer.commit, ' +
+      'stop-transcription) a connection may send per second after 5 at once; more wait their turn, and the ' +
+      'connection is read more slowly meanwhile',
     parse: decimal(0.1, 100),
     fallback: () => 1,
   },
@@ -407,7 +421,9 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   maxBufferedBytes: {
     flag: 'max-buffered-bytes',
     env: 'MAX_BUFFERED_BYTES',
-    help: 'bytes waiting to be sent to a client that does not read; more drops it, without a close frame (it would not read one)',
+    help:
+      'bytes waiting to be sent to a client that does not read; more drops it, without a close frame (it ' +
+      'would not read one)',
     parse: integer(65_536, 1_073_741_824),
     fallback: () => 4 * 1024 * 1024,
   },
@@ -421,7 +437,9 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   audioBurstMs: {
     flag: 'audio-burst-ms',
     env: 'AUDIO_BURST_MS',
-    help: 'audio a connection may send ahead of MAX_AUDIO_RATE (a queue, a file); one that resumed a session also gets RESUME_TTL_MS + MAX_UTTERANCE_MS + ACK_INTERVAL_MS for its resend',
+    help:
+      'audio a connection may send ahead of MAX_AUDIO_RATE (a queue, a file); one that resumed a session ' +
+      'also gets RESUME_TTL_MS + MAX_UTTERANCE_MS + ACK_INTERVAL_MS for its resend',
     parse: integer(0, 3_600_000),
     fallback: () => 10_000,
   },
@@ -463,7 +481,9 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   allowedOrigins: {
     flag: 'allowed-origins',
     env: 'ALLOWED_ORIGINS',
-    help: "comma-separated origins browsers may use besides the server's own (* for any); requests without Origin are always allowed",
+    help:
+      "comma-separated origins browsers may use besides the server's own (* for any); requests without " +
+      'Origin are always allowed',
     parse: origins,
     fallback: () => [],
     shownDefault: 'the same origin only',
@@ -478,7 +498,10 @@ const SETTINGS: { [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   forwardUrl: {
     flag: 'forward-url',
     env: 'FORWARD_URL',
-    help: 'send finals to this OpenAI-compatible transcription endpoint (e.g. http://host:8000/v1/audio/transcriptions); partials stay on the local model, or are off when only the synthetic stand-in is there',
+    help:
+      'send finals to this OpenAI-compatible transcription endpoint (e.g. ' +
+      'http://host:8000/v1/audio/transcriptions); partials stay on the local model, or are off when only the ' +
+      'synthetic stand-in is there',
     parse: optional(httpUrl),
     fallback: none,
   },
@@ -658,7 +681,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both, or neither');
   if (config.maxPartialIntervalMs < config.partialIntervalMs) {
     throw new ConfigError(
-      `MAX_PARTIAL_INTERVAL_MS (${config.maxPartialIntervalMs}) must not be below PARTIAL_INTERVAL_MS (${config.partialIntervalMs})`,
+      `MAX_PARTIAL_INTERVAL_MS (${config.maxPartialIntervalMs}) must not be below PARTIAL_INTERVAL_MS ` +
+        `(${config.partialIntervalMs})`,
     );
   }
   return config;

@@ -179,7 +179,9 @@ export class ServerMetrics implements SchedulerObserver {
     });
     this.missed = new Counter({
       name: 'stt_deadline_missed_total',
-      help: 'Transcriptions that finished after their deadline (a final: 2 s after its audio; a partial: the cadence after the last one), by kind',
+      help:
+        'Transcriptions that finished after their deadline (a final: 2 s after its audio; a partial: the ' +
+        'cadence after the last one), by kind',
       labelNames: ['kind'],
       registers,
     });
@@ -198,7 +200,9 @@ export class ServerMetrics implements SchedulerObserver {
     });
     this.partialWorker = new Histogram({
       name: 'stt_partial_worker_seconds',
-      help: 'Worker time of one partial, by the length of its speech turn so far: committed-window partials cost the same however long the turn',
+      help:
+        'Worker time of one partial, by the length of its speech turn so far: committed-window partials cost ' +
+        'the same however long the turn',
       labelNames: ['turn'],
       buckets: LATENCY_BUCKETS,
       registers,
@@ -266,7 +270,9 @@ export class ServerMetrics implements SchedulerObserver {
     if (!storeUp) return;
     new Gauge({
       name: 'stt_session_store_up',
-      help: '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new /stream sessions are refused)',
+      help:
+        '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new /stream sessions ' +
+        'are refused)',
       registers: [this.registry],
       collect() {
         this.set(storeUp() ? 1 : 0);

@@ -88,7 +88,9 @@ async function passes(deadline: number, work: Promise<void>): Promise<boolean> {
 /** Seconds a client refused for load should wait before trying again. */
 const RETRY_AFTER_S = 5;
 
-/** Whose quotas (detached sessions, failed resumes) a client counts against: its principal, or its address without auth. */
+/**
+ * Whose quotas (detached sessions, failed resumes) a client counts against: its principal, or its address without auth.
+ */
 function quotaKeyOf(runtime: StreamRuntime, principal: string, remoteAddress: string | undefined): string {
   return runtime.authenticator.enabled ? principal : `addr:${remoteAddress ?? 'unknown'}`;
 }

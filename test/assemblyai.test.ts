@@ -61,7 +61,10 @@ type Message = Record<string, unknown>;
 async function run(dir: string): Promise<void> {
   const KEY = 'assemblyai-test-key-0123456789';
   const ca = readFileSync(join(dir, 'cert.pem'));
-  /** A server of the test's own: one test's streaming leaves no load behind that would make the next one's server refuse it. */
+  /**
+   * A server of the test's own: one test's streaming leaves no load behind that would make the next one's server refuse
+   * it.
+   */
   async function server(t: Test): Promise<string> {
     const app = await startTestServer({
       API_KEY_HASHES: hashApiKey(KEY),

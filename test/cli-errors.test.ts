@@ -44,7 +44,10 @@ t.test('a refused handshake is one readable line and exit code 4', async (t) => 
   t.equal(unauthorized.code, 4, 'exit code 4: refused by the server');
   t.match(
     unauthorized.stderr,
-    /^whisper-stream: the server refused the connection: 401 unauthorized: missing credential: send Authorization[^\n]*\n$/,
+    new RegExp(
+      '^whisper-stream: the server refused the connection: 401 unauthorized: missing credential: ' +
+        'send Authorization[^\\n]*\\n$',
+    ),
   );
   t.equal(unauthorized.stdout, '');
 
@@ -73,7 +76,10 @@ t.test("mic exits 5 with the recorder's own error line when the recorder fails",
   t.equal(code, 5, 'exit code 5: recorder failed');
   t.match(
     stderr,
-    /whisper-stream: the recorder failed: sox exited with code 2: sox FAIL sox: Sorry, there is no default audio device configured\n$/,
+    new RegExp(
+      'whisper-stream: the recorder failed: sox exited with code 2: ' +
+        'sox FAIL sox: Sorry, there is no default audio device configured\\n$',
+    ),
   );
 });
 

@@ -21,7 +21,8 @@ function sessionOf(client: StreamClient): Promise<string> {
 }
 
 t.test(
-  'SIGKILL of the instance holding a session mid-utterance: the client resumes through HAProxy on another, nothing lost or repeated',
+  'SIGKILL of the instance holding a session mid-utterance: the client resumes through HAProxy on another, ' +
+    'nothing lost or repeated',
   { skip: needs('haproxy', 'redis-server') },
   async (t) => {
     const cluster = await Cluster.start(t);
@@ -67,7 +68,8 @@ async function playUntil(
 }
 
 t.test(
-  'a rolling restart of all three instances while four sessions stream: every session goes on, nothing lost or repeated',
+  'a rolling restart of all three instances while four sessions stream: every session goes on, nothing lost or ' +
+    'repeated',
   { skip: needs('haproxy', 'redis-server') },
   async (t) => {
     const cluster = await Cluster.start(t);
@@ -119,7 +121,8 @@ t.test(
 );
 
 t.test(
-  'a resume that reaches another instance while the owner lives: the owner lets go, the session goes on, nothing repeated',
+  'a resume that reaches another instance while the owner lives: the owner lets go, the session goes on, nothing ' +
+    'repeated',
   { skip: needs('haproxy', 'redis-server') },
   async (t) => {
     const cluster = await Cluster.start(t);

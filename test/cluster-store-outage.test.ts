@@ -44,7 +44,8 @@ function finalFrom(client: StreamClient, fromMs: number): Promise<Transcript> {
 }
 
 t.test(
-  'Redis stops and comes back empty: the live session goes on, new /stream ones are refused meanwhile, and it is resumable elsewhere again after',
+  'Redis stops and comes back empty: the live session goes on, new /stream ones are refused meanwhile, and it is ' +
+    'resumable elsewhere again after',
   { skip: needs('redis-server') },
   async (t) => {
     const redis = await RedisServer.start();

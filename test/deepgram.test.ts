@@ -28,7 +28,10 @@ const RESULTS_KEYS = [
   'type',
 ];
 
-/** A server of the test's own: one test's streaming leaves no load behind that would make the next one's server refuse it. */
+/**
+ * A server of the test's own: one test's streaming leaves no load behind that would make the next one's server refuse
+ * it.
+ */
 async function server(t: Test, env: Record<string, string> = {}): Promise<App> {
   const app = await startTestServer({ API_KEY_HASHES: hashApiKey(KEY), ...env });
   t.teardown(() => app.close());
@@ -37,7 +40,8 @@ async function server(t: Test, env: Record<string, string> = {}): Promise<App> {
 
 /**
  * The official SDK's live client against `app`: `baseUrl` is the one change a Deepgram user makes. Raw 16 kHz
- * linear16 unless `options` say otherwise; `container` leaves encoding and sample_rate out, as containerized audio does.
+ * linear16 unless `options` say otherwise; `container` leaves encoding and sample_rate out, as containerized audio
+ * does.
  */
 async function listen(app: App, options: Record<string, string | number | string[]>, apiKey = KEY, container = false) {
   const client = new DeepgramClient({ apiKey, baseUrl: `ws://127.0.0.1:${app.port}` });

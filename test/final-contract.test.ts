@@ -76,7 +76,8 @@ function checkNative(t: Test, transcripts: Wire[], label: string): void {
     } else {
       t.ok(
         m.start_ms >= lastFinalEnd,
-        `${label}: partial of segment ${m.segment_id} starts at ${m.start_ms} ms, after the last final's end ${lastFinalEnd}`,
+        `${label}: partial of segment ${m.segment_id} starts at ${m.start_ms} ms, after the last final's end ` +
+          `${lastFinalEnd}`,
       );
     }
   }
@@ -142,7 +143,8 @@ async function run(certFile: string): Promise<void> {
   });
 
   t.test(
-    'Deepgram: is_final on every segment final, speech_final only where the turn ends; interim results after the last is_final',
+    'Deepgram: is_final on every segment final, speech_final only where the turn ends; interim results after the ' +
+      'last is_final',
     async (t) => {
       const app = await server(t);
       const client = new DeepgramClient({ apiKey: KEY, baseUrl: `wss://127.0.0.1:${app.port}` });
@@ -207,13 +209,16 @@ async function run(certFile: string): Promise<void> {
       // No timeout of the SDK's own (5 s by default): within() bounds the wait for the last finals.
       await within(transcriber.close(true, 0), 'the Termination', DRAIN_MS);
       const ends = turns.filter((turn) => turn.end_of_turn);
+      const shown = turns
+        .map((turn) => `${turn.turn_order}${turn.end_of_turn ? (turn.turn_is_formatted ? 'F' : 'E') : 'p'}`)
+        .join(' ');
       t.same(
         ends.map((turn) => [turn.turn_order, turn.turn_is_formatted]),
         [
           [0, false],
           [0, true],
         ],
-        `the turn ends once unformatted, then once formatted (turns: ${turns.map((turn) => `${turn.turn_order}${turn.end_of_turn ? (turn.turn_is_formatted ? 'F' : 'E') : 'p'}`).join(' ')})`,
+        `the turn ends once unformatted, then once formatted (turns: ${shown})`,
       );
       const [plain] = ends;
       if (!plain) return;

@@ -61,8 +61,10 @@ t.test('a failing remote gives the client a clear error event and the session go
   t.ok(errors.length >= 1, 'an error event per failed final');
   t.match(errors[0], {
     code: 'transcription_failed',
-    message:
-      /remote transcription at http:\/\/127\.0\.0\.1:\d+\/v1\/audio\/transcriptions failed after 2 attempt\(s\): cannot reach it/,
+    message: new RegExp(
+      'remote transcription at http://127\\.0\\.0\\.1:\\d+/v1/audio/transcriptions ' +
+        'failed after 2 attempt\\(s\\): cannot reach it',
+    ),
   });
 });
 
@@ -102,7 +104,8 @@ t.test('a remote that never answers times out, and holds no worker that partials
     client.messages.find((m) => m.data === message)?.at ?? Number.NaN;
   t.ok(
     at(other, partial) < at(waiting, error),
-    `another session got a partial from the only worker while the remote final hung (partial at ${Math.round(at(other, partial))}, error at ${Math.round(at(waiting, error))})`,
+    'another session got a partial from the only worker while the remote final hung (partial at ' +
+      `${Math.round(at(other, partial))}, error at ${Math.round(at(waiting, error))})`,
   );
   other.ws.close(1000);
   t.equal((await waiting.end()).code, 1000);

@@ -61,7 +61,8 @@ t.test('utterance-ending messages past MAX_FLUSHES_PER_S wait their turn; none i
   await within(answered(5), 'the first five Finalize to be answered', 30_000);
   await within(answered(8), 'all eight Finalize to be answered', 30_000);
   const times = client.messages.filter((m) => m.data['from_finalize'] === true).map((m) => m.at);
-  // The sixth waits about 0.5 s after the burst of five, the seventh 1 s, the eighth 1.5 s (less what refilled meanwhile).
+  // The sixth waits about 0.5 s after the burst of five, the seventh 1 s, the eighth 1.5 s (less what refilled
+  // meanwhile).
   t.ok(
     (times[7] as number) - (times[0] as number) >= 1000,
     `the last answered ${Math.round((times[7] as number) - (times[0] as number))} ms after the first`,

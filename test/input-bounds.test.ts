@@ -1,4 +1,6 @@
-/** Input bounds end to end: prompts refused by what they cost, repeated query parameters refused, no source maps served. */
+/**
+ * Input bounds end to end: prompts refused by what they cost, repeated query parameters refused, no source maps served.
+ */
 import t from 'tap';
 import { StreamClient } from '../bench/lib/raw-stream-client.js';
 import { refusedUpgrade } from './helpers/handshake.js';

@@ -239,7 +239,8 @@ t.test(
     t.match(await session.until((e) => e.type === 'session.updated'), {
       session: { audio: { input: { turn_detection: null, transcription: { model: 'gpt-4o-transcribe' } } } },
     });
-    // With manual turns silence ends nothing: all of jfk.wav is one turn, finalized segment by segment, until the commit.
+    // With manual turns silence ends nothing: all of jfk.wav is one turn, finalized segment by segment, until the
+    // commit.
     await session.stream(jfk24, 2);
     session.rt.send({ type: 'input_audio_buffer.commit' });
     const completed = await session.until((e) => e.type === 'conversation.item.input_audio_transcription.completed');
@@ -338,7 +339,8 @@ t.test('audio/pcmu: 8 kHz mu-law as telephony sends it, through the SDK, with se
 });
 
 t.test(
-  'server VAD: speech events, one item per utterance chained by previous_item_id; commit finalizes now and the socket stays open',
+  'server VAD: speech events, one item per utterance chained by previous_item_id; commit finalizes now and the ' +
+    'socket stays open',
   async (t) => {
     const own = await secureServer();
     t.teardown(() => own.close());

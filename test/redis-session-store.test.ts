@@ -35,7 +35,8 @@ const transcript = (seq: number): TranscriptEvent => ({
 });
 
 t.test(
-  'a checkpoint and the transcripts before it are stored together; another instance takes the session and fences out the first',
+  'a checkpoint and the transcripts before it are stored together; another instance takes the session and fences ' +
+    'out the first',
   { skip: needs('redis-server') },
   async (t) => {
     const redis = await RedisServer.start();
@@ -82,7 +83,8 @@ t.test(
 );
 
 t.test(
-  'a session moves between instances at most MAX_MOVES_PER_MINUTE times a minute; a refused move leaves its owner alone',
+  'a session moves between instances at most MAX_MOVES_PER_MINUTE times a minute; a refused move leaves its ' +
+    'owner alone',
   { skip: needs('redis-server') },
   async (t) => {
     const redis = await RedisServer.start();

@@ -16,7 +16,9 @@ import { within } from '../bench/lib/wait.js';
 const jfk = speech('jfk.wav');
 /** 1.5 × real time: MAX_AUDIO_RATE, and under the old 200 messages a second in 10 ms frames. */
 const SPEED = 1.5;
-/** Inside jfk.wav's second utterance (8.16 to 10.62 s); the network fails one way from 5 s (after the first's final). */
+/**
+ * Inside jfk.wav's second utterance (8.16 to 10.62 s); the network fails one way from 5 s (after the first's final).
+ */
 const HOLD_AT = 16000 * 5;
 const CUT_AT = 16000 * 10.2;
 const RUN_MS = 120_000;
@@ -89,7 +91,8 @@ t.test(
 );
 
 t.test(
-  'another instance behind HAProxy with Redis: the holder is killed after 5 s of audio it never got; the backlog is taken whole',
+  'another instance behind HAProxy with Redis: the holder is killed after 5 s of audio it never got; the backlog ' +
+    'is taken whole',
   { skip: noCluster },
   async (t) => {
     const cluster = await Cluster.start(t);

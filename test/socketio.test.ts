@@ -57,7 +57,8 @@ async function refused(attempt: Promise<SpeechIoClient>): Promise<ConnectRefused
 }
 
 t.test(
-  'start, jfk.wav at real time, stop: partials and finals in order, stop acknowledged after the last final; then a second session',
+  'start, jfk.wav at real time, stop: partials and finals in order, stop acknowledged after the last final; then ' +
+    'a second session',
   async (t) => {
     const client = await SpeechIoClient.connect(app.httpUrl, { auth: { token: KEY } });
     t.teardown(() => client.close());

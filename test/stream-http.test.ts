@@ -130,7 +130,9 @@ t.test('request targets that are no URL get 400, and the server lives on', async
       /^HTTP\/1\.1 400 /,
       `GET ${target}`,
     );
-    const upgrade = `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    const upgrade =
+      `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ` +
+      'websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
     t.match(await rawStatusLine(port, upgrade), /^HTTP\/1\.1 400 /, `upgrade to ${target}`);
   }
   t.equal((await fetch(`${app.httpUrl}/healthz`)).status, 200, 'still serving');

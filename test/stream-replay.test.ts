@@ -74,7 +74,8 @@ async function checkReplay(t: Test, audio: Int16Array, finals: Transcript[]): Pr
     t.equal(
       final.text,
       offline,
-      `final ${final.segment_id} (${final.start_ms}-${final.end_ms} ms) equals the offline transcription of its samples`,
+      `final ${final.segment_id} (${final.start_ms}-${final.end_ms} ms) equals the offline transcription of its ` +
+        'samples',
     );
     if (final.text) previous = final.text;
   }
@@ -92,7 +93,8 @@ function checkCoverage(t: Test, regions: VadSegment[], finals: Transcript[]): vo
     const inside = spans.some(([from, to]) => from <= region.startMs && region.endMs <= to);
     t.ok(
       inside,
-      `speech ${Math.round(region.startMs)}-${Math.round(region.endMs)} ms is inside a final (${JSON.stringify(spans)})`,
+      `speech ${Math.round(region.startMs)}-${Math.round(region.endMs)} ms is inside a final ` +
+        `(${JSON.stringify(spans)})`,
     );
   }
 }

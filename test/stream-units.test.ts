@@ -230,7 +230,8 @@ t.test('scheduler: earliest deadline first, one partial per owner, newest partia
   t.same(
     order,
     ['a-partial-2:dropped', 'a-partial-1:dropped', 'b-final', 'a-partial-3', 'b-partial'],
-    "the replaced partial is dropped at once; the final, due first, takes the running partial's slot (a newer partial of that owner waits); then partials by deadline",
+    "the replaced partial is dropped at once; the final, due first, takes the running partial's slot (a newer " +
+      'partial of that owner waits); then partials by deadline',
   );
   t.match(await newest, { language: 'en' }, 'a completed job resolves with the transcription');
 

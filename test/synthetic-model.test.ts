@@ -199,7 +199,8 @@ async function checkModel(t: Asserts, name: SyntheticModelName, path: string): P
     }
     if (JSON.stringify(tensor.ne) !== JSON.stringify(want.ne) || tensor.type !== want.type) {
       t.fail(
-        `${tensor.name}: ne ${JSON.stringify(tensor.ne)} type ${tensor.type}, expected ne ${JSON.stringify(want.ne)} type ${want.type}`,
+        `${tensor.name}: ne ${JSON.stringify(tensor.ne)} type ${tensor.type}, expected ne ` +
+          `${JSON.stringify(want.ne)} type ${want.type}`,
       );
     }
   }

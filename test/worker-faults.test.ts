@@ -53,7 +53,8 @@ async function finishesCleanly(t: Test, streamer: Streamer, label: string): Prom
   const lastSpeech = regions.at(-1)?.endMs ?? 0;
   t.ok(
     finals.some((f) => f.end_ms >= lastSpeech - 1000),
-    `the ${label} session's finals reach its last speech (${lastSpeech} ms): ${finals.map((f) => `${f.start_ms}-${f.end_ms}`).join(', ')}`,
+    `the ${label} session's finals reach its last speech (${lastSpeech} ms): ` +
+      `${finals.map((f) => `${f.start_ms}-${f.end_ms}`).join(', ')}`,
   );
 }
 

@@ -106,7 +106,10 @@ export class TranscriberPool implements TranscriptionRunner {
     }
   }
 
-  /** Stops what is still running, lets it wind down, then ends the workers (ending one mid-inference would tear the job down under it). */
+  /**
+   * Stops what is still running, lets it wind down, then ends the workers (ending one mid-inference would tear the job
+   * down under it).
+   */
   async close(): Promise<void> {
     this.closing = true;
     this.unregister();

@@ -200,7 +200,9 @@ export class VadService {
         this.adopt(fresh, exitCode);
         return;
       } catch (error) {
-        const message = `speech detection is unavailable: its thread could not be restarted (${error instanceof Error ? error.message : String(error)})`;
+        const message =
+          'speech detection is unavailable: its thread could not be restarted ' +
+          `(${error instanceof Error ? error.message : String(error)})`;
         this.unavailable = new Error(message);
         this.failPending(this.unavailable);
         this.onFault({ event: 'failed', error: message });

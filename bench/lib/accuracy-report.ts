@@ -54,7 +54,8 @@ function modelSection(m: ModelAccuracy): string[] {
     '| clip | ref words | (a) offline S / D / I | (a) offline WER | (b) streaming S / D / I | (b) streaming WER |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...offline.clips.map((o, i) => clipRow(o, streaming.clips[i])),
-    `| **pooled** | ${offline.pooled.referenceWords} | ${counts(offline.pooled)} | **${percent(offline.pooled.wer)}** | ${counts(streaming.pooled)} | **${percent(streaming.pooled.wer)}** |`,
+    `| **pooled** | ${offline.pooled.referenceWords} | ${counts(offline.pooled)} | ` +
+      `**${percent(offline.pooled.wer)}** | ${counts(streaming.pooled)} | **${percent(streaming.pooled.wer)}** |`,
     '',
     `normalised transcripts (${basename(m.path)}):`,
     ...listing,

@@ -71,7 +71,8 @@ export class RawWebSocket {
     const socket = connect({ host: target.hostname, port: Number(target.port) });
     socket.setNoDelay(true);
     socket.write(
-      `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: ` +
+        'websocket\r\nConnection: Upgrade\r\n' +
         `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
     return new Promise((resolve, reject) => {
@@ -240,7 +241,8 @@ export function postForm(
   if (file) {
     parts.push(
       Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="audio.wav"\r\nContent-Type: audio/wav\r\n\r\n`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="audio.wav"\r\nContent-Type: ` +
+          'audio/wav\r\n\r\n',
       ),
     );
     parts.push(Buffer.from(file.buffer, file.byteOffset, file.byteLength), Buffer.from('\r\n'));
@@ -259,7 +261,8 @@ export function postForm(
       loopbackOnly(url),
       {
         method: 'POST',
-        // A connection of its own: Node's shared keep-alive agent times sockets out after 5 s, and a queued upload waits longer.
+        // A connection of its own: Node's shared keep-alive agent times sockets out after 5 s, and a queued upload
+        // waits longer.
         agent: false,
         headers: {
           'content-type': `multipart/form-data; boundary=${boundary}`,

@@ -108,9 +108,16 @@ const disclosureRow: Scenario = {
         : disclosure(streamError) === 'credential'
           ? broke(`transcription_failed tells the client FORWARD_URL's credentials ("${masked(streamError)}")`)
           : held('transcription_failed carries no credential');
+    const errorText =
+      streamError === null
+        ? 'none'
+        : disclosure(streamError) === 'credential'
+          ? 'has the credentials'
+          : 'no credential';
     return outcome(
       [judge('default server', plain.leaks), judge('FORWARD_URL with user:secret@', forwarding.leaks), errorCheck],
-      `default: ${plain.leaks.length} disclosures (${plain.statuses}); with FORWARD_URL user:***@: ${forwarding.leaks.length} disclosures; its transcription_failed: ${streamError === null ? 'none' : disclosure(streamError) === 'credential' ? 'has the credentials' : 'no credential'}`,
+      `default: ${plain.leaks.length} disclosures (${plain.statuses}); with FORWARD_URL user:***@: ` +
+        `${forwarding.leaks.length} disclosures; its transcription_failed: ${errorText}`,
       { plain, forwarding, streamError: streamError === null ? null : masked(streamError) },
     );
   },
@@ -285,7 +292,8 @@ const hungRemote: Scenario = {
           : broke(`transcription_failed only after ${ms} ms`);
     return outcome(
       [check],
-      `FORWARD_TIMEOUT_MS=${FORWARD_TIMEOUT_MS}: transcription_failed ${ms} ms after the request reached the remote ("…${masked(failure.message.slice(-60))}")`,
+      `FORWARD_TIMEOUT_MS=${FORWARD_TIMEOUT_MS}: transcription_failed ${ms} ms after the request reached the ` +
+        `remote ("…${masked(failure.message.slice(-60))}")`,
       {
         ms,
         message: failure.message,

@@ -71,7 +71,8 @@ const longPrompt: Scenario = {
   row: 1,
   title: 'upload with a 50,000-letter one-word prompt',
   limitS: 60,
-  // The victim only has to keep working here (its latency is not judged): the attack is on the process, not on capacity.
+  // The victim only has to keep working here (its latency is not judged): the attack is on the process, not on
+  // capacity.
   needsBaseline: false,
   async run(ctx) {
     const server = await ctx.startServer();
@@ -115,7 +116,8 @@ const oneHertz: Scenario = {
   needsBaseline: false,
   async run(ctx) {
     const server = await ctx.startServer();
-    // 64 KB of samples: at 1 Hz that claims 9 hours of audio, which a resampler to 16 kHz would make 16,000 times bigger.
+    // 64 KB of samples: at 1 Hz that claims 9 hours of audio, which a resampler to 16 kHz would make 16,000 times
+    // bigger.
     const samples = new Int16Array((64 * 1024 - 44) / 2).map((_, i) => Math.round(8000 * Math.sin(i / 7)));
     await sleepUnlessAborted(500, ctx.signal);
     const from = clock();
@@ -194,7 +196,9 @@ const uploadFlood: Scenario = {
           : held(`uploads: ${statusCounts(statuses)}`);
     return outcome(
       [judgeVictim(v, ctx.baseline), uploadCheck, await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `${waves}×${perWave} uploads: ${statusCounts(statuses)}${served.length > 0 ? ` (served in ≤ ${Math.max(...served)} ms)` : ''}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `${waves}×${perWave} uploads: ` +
+        `${statusCounts(statuses)}${served.length > 0 ? ` (served in ≤ ${Math.max(...served)} ms)` : ''}; ` +
+        `${victimText(v)}; ${lagText(m.lag)}`,
       {
         uploads: {
           statuses: statusCounts(statuses),
@@ -260,7 +264,8 @@ const crossSite: Scenario = {
     ];
     return outcome(
       checks,
-      `evil.example: POST ${evilPost.status}, /stream ${evilStream}, /speech ${evilSpeech}; no Origin: POST ${plainPost.status}, /stream ${plainStream}; same origin: POST ${ownPost.status}, /stream ${ownStream}`,
+      `evil.example: POST ${evilPost.status}, /stream ${evilStream}, /speech ${evilSpeech}; no Origin: POST ` +
+        `${plainPost.status}, /stream ${plainStream}; same origin: POST ${ownPost.status}, /stream ${ownStream}`,
       {
         evil: { post: evilPost.status, stream: evilStream, speech: evilSpeech },
         noOrigin: { post: plainPost.status, stream: plainStream },

@@ -126,9 +126,12 @@ function endingsRow(
         cut.length === 0
           ? held('the attackers were paced, none refused')
           : degraded(`attackers closed: ${cut.map((r) => `${r.name} ${r.closeCode}`).join(', ')}`);
+      const sent = results
+        .map((r) => `${r.name}: ${r.endings} sent${r.closeCode ? `, closed ${r.closeCode}` : ''}`)
+        .join('; ');
       return outcome(
         [judgeVictim(v, ctx.baseline), attackerCheck, await judgeAlive(server, m.data), judgeLag(m.lag)],
-        `${results.map((r) => `${r.name}: ${r.endings} sent${r.closeCode ? `, closed ${r.closeCode}` : ''}`).join('; ')}; ${victimText(v)}; ${lagText(m.lag)}`,
+        `${sent}; ${victimText(v)}; ${lagText(m.lag)}`,
         { attackers: results, victim: v, lag: m.lag },
       );
     },
@@ -201,7 +204,8 @@ const closesText = (closes: Map<number, number>): string =>
 const hugeJson: Scenario = {
   row: 107,
   title:
-    '4 connections sending valid 1 MB JSON objects with 90,000 keys as fast as read (/stream, Deepgram, AssemblyAI, Realtime)',
+    '4 connections sending valid 1 MB JSON objects with 90,000 keys as fast as read (/stream, Deepgram, ' +
+    'AssemblyAI, Realtime)',
   limitS: 90,
   needsBaseline: true,
   async run(ctx) {
@@ -233,7 +237,8 @@ const hugeJson: Scenario = {
     const text = targets
       .map(
         (target, i) =>
-          `${target.name}: ${results[i]?.written ?? 0} written, ${results[i]?.closeCode ? `closed ${results[i]?.closeCode}` : 'open'}`,
+          `${target.name}: ${results[i]?.written ?? 0} written, ` +
+          `${results[i]?.closeCode ? `closed ${results[i]?.closeCode}` : 'open'}`,
       )
       .join('; ');
     return outcome(
@@ -281,7 +286,8 @@ const stall: Scenario = {
       if (r.code === 1000 && r.errors.length === 0 && r.ackedMs === 8000)
         return held(`${name}: not refused, all 8 s taken`);
       return broke(
-        `${name}: closed ${r.code}${r.errors.length > 0 ? `, errors ${r.errors.join(' ')}` : ''}, ${r.ackedMs} ms acked`,
+        `${name}: closed ${r.code}${r.errors.length > 0 ? `, errors ${r.errors.join(' ')}` : ''}, ` +
+          `${r.ackedMs} ms acked`,
       );
     });
     return outcome(
@@ -289,7 +295,8 @@ const stall: Scenario = {
       results
         .map(
           (r, i) =>
-            `${[10, 20][i]} ms: closed ${r.code}, ${r.ackedMs} ms acked${r.errors.length > 0 ? `, ${r.errors.join(' ')}` : ''}`,
+            `${[10, 20][i]} ms: closed ${r.code}, ${r.ackedMs} ms ` +
+            `acked${r.errors.length > 0 ? `, ${r.errors.join(' ')}` : ''}`,
         )
         .join('; '),
       { results },
@@ -343,7 +350,8 @@ const neverReadingUpdates: Scenario = {
     const dropped = results.filter((r) => r.dropped).length;
     return outcome(
       [judgeVictim(v, ctx.baseline), judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `${dropped} of 30 dropped by the server; ${results.reduce((n, r) => n + r.sent, 0)} updates sent; ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `${dropped} of 30 dropped by the server; ${results.reduce((n, r) => n + r.sent, 0)} updates sent; ` +
+        `${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
       { dropped, victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -388,7 +396,8 @@ const neverReadingText: Scenario = {
     for (const r of results) codes.set(r.code ?? 0, (codes.get(r.code ?? 0) ?? 0) + 1);
     return outcome(
       [judgeVictim(v, ctx.baseline), judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `closes ${closesText(codes)} after ${Math.max(...results.map((r) => r.sent))} message(s) at most; ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `closes ${closesText(codes)} after ${Math.max(...results.map((r) => r.sent))} message(s) at most; ` +
+        `${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
       { results, victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -445,7 +454,8 @@ async function besideSpeakers(server: ServerUnderTest, prompt: string, signal: A
 const costlyPrompts: Scenario = {
   row: 116,
   title:
-    'prompts of 512 emoji or one 1,024-letter word; two speaking sessions with the costliest prompt accepted, against the same with a short one',
+    'prompts of 512 emoji or one 1,024-letter word; two speaking sessions with the costliest prompt accepted, ' +
+    'against the same with a short one',
   limitS: 120,
   needsBaseline: false,
   async run(ctx) {
@@ -471,7 +481,8 @@ const costlyPrompts: Scenario = {
     ];
     return outcome(
       checks,
-      `512 emoji: ${emoji}; 1,024-letter word: ${word}; 4×255 letters: ${accepted}; beside speakers prompted "Kennedy": ${victimText(plain)}; with the costliest prompt: ${victimText(costly)}; ${lagText(m.lag)}`,
+      `512 emoji: ${emoji}; 1,024-letter word: ${word}; 4×255 letters: ${accepted}; beside speakers prompted ` +
+        `"Kennedy": ${victimText(plain)}; with the costliest prompt: ${victimText(costly)}; ${lagText(m.lag)}`,
       { emoji, word, accepted, plain, costly, lag: m.lag },
     );
   },

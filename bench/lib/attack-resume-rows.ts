@@ -71,7 +71,9 @@ async function play(urls: string[], frameMs: number, at: Map<number, () => void>
   };
 }
 
-/** What went wrong with a resumed run, or null: ended normally, resumed once, nothing refused, each segment final once. */
+/**
+ * What went wrong with a resumed run, or null: ended normally, resumed once, nothing refused, each segment final once.
+ */
 function faults(run: Run): string | null {
   if (run.errors.length > 0) return `errors: ${run.errors.slice(0, 2).join('; ')}`;
   if (run.closeCode !== 1000) return `closed with ${run.closeCode ?? 'nothing (timed out)'}`;
@@ -89,7 +91,9 @@ function uncovered(run: Run, regions: VadSegment[]): VadSegment[] {
 }
 
 const runText = (frameMs: number, run: Run): string =>
-  `${frameMs} ms frames: ${run.closeCode === null ? 'no close' : `closed ${run.closeCode}`}, sessions ${run.resumed.map((r) => (r ? 'resumed' : 'new')).join('+') || 'none'}, ${run.finals.length} finals${run.errors.length > 0 ? `, ${run.errors[0]}` : ''}`;
+  `${frameMs} ms frames: ${run.closeCode === null ? 'no close' : `closed ${run.closeCode}`}, sessions ` +
+  `${run.resumed.map((r) => (r ? 'resumed' : 'new')).join('+') || 'none'}, ${run.finals.length} ` +
+  `finals${run.errors.length > 0 ? `, ${run.errors[0]}` : ''}`;
 
 const sameInstance: Scenario = {
   row: 120,
@@ -153,7 +157,8 @@ async function startRedis(onCleanup: (cleanup: () => void) => void): Promise<str
 const otherInstance: Scenario = {
   row: 108,
   title:
-    'resume on another instance (Redis) after the holder is killed, resending a 5 s backlog at once in 10 ms and 20 ms frames',
+    'resume on another instance (Redis) after the holder is killed, resending a 5 s backlog at once in 10 ms and ' +
+    '20 ms frames',
   limitS: 180,
   needsBaseline: false,
   async run(ctx) {
@@ -188,7 +193,8 @@ const otherInstance: Scenario = {
       else if (missing.length > 0)
         checks.push(
           broke(
-            `${frameMs} ms frames: speech at ${missing.map((r) => `${r.startMs}-${r.endMs} ms`).join(', ')} has no final`,
+            `${frameMs} ms frames: speech at ${missing.map((r) => `${r.startMs}-${r.endMs} ms`).join(', ')} has ` +
+              'no final',
           ),
         );
       else

@@ -108,7 +108,9 @@ async function dropThenJoin(
 }
 
 const slotText = (r: SlotRun): string =>
-  `${r.attackerSessions} dropped${r.afterDrops ? ` (attached ${r.afterDrops.attached}, detached ${r.afterDrops.detached})` : ''} → new client: ${r.victim}`;
+  `${r.attackerSessions} dropped` +
+  `${r.afterDrops ? ` (attached ${r.afterDrops.attached}, detached ${r.afterDrops.detached})` : ''}` +
+  ` → new client: ${r.victim}`;
 
 const sessionSlots: Scenario = {
   row: 7,
@@ -263,9 +265,17 @@ const futureSeq: Scenario = {
         return broke(`${what} accepted; ${a.transcriptsAfter ?? 0} transcripts reached the client afterwards`);
       return degraded(`${what}: ${a.answer}`);
     });
+    const attemptsText = attempts
+      .map(
+        (a) =>
+          `last_seq ${a.lastSeq} via ${a.via}: ${a.answer}` +
+          `${a.transcriptsAfter !== null ? ` (${a.transcriptsAfter} transcripts after)` : ''}`,
+      )
+      .join('; ');
     return outcome(
       [...checks, await judgeAlive(server, await server.monitor.snapshot())],
-      `session at seq ${session.lastSeq}; honest resume: ${honest.answer} (${honestAfter ?? 0} transcripts after); ${attempts.map((a) => `last_seq ${a.lastSeq} via ${a.via}: ${a.answer}${a.transcriptsAfter !== null ? ` (${a.transcriptsAfter} transcripts after)` : ''}`).join('; ')}`,
+      `session at seq ${session.lastSeq}; honest resume: ${honest.answer} (${honestAfter ?? 0} transcripts ` +
+        `after); ${attemptsText}`,
       { sessionSeq: session.lastSeq, honest: honest.answer, honestTranscriptsAfter: honestAfter, attempts },
     );
   },
@@ -340,12 +350,16 @@ const detachedMemory: Scenario = {
     const after = rssIn(data, clock() - 1000, clock()).endMb;
     const growth = peak - idle;
     const retained = after - idle;
-    const figures = `${sockets.length} sessions${refused > 0 ? ` (${refused} refused)` : ''} (attached ${live?.attached ?? '–'}), dropped; expired in ${Math.round((expiredAt - droppedAt) / 100) / 10} s; RSS idle ${idle} / peak ${peak} / after ${after} MB`;
+    const figures =
+      `${sockets.length} sessions${refused > 0 ? ` (${refused} refused)` : ''} (attached ` +
+      `${live?.attached ?? '–'}), dropped; expired in ${Math.round((expiredAt - droppedAt) / 100) / 10} s; RSS ` +
+      `idle ${idle} / peak ${peak} / after ${after} MB`;
     const checks: Check[] = [await judgeAlive(server, data)];
     if (remaining === null || remaining.active > 0)
       checks.push(
         broke(
-          `${remaining?.active ?? '?'} sessions still held ${Math.round((clock() - droppedAt) / 1000)} s after the drops`,
+          `${remaining?.active ?? '?'} sessions still held ${Math.round((clock() - droppedAt) / 1000)} s after ` +
+            'the drops',
         ),
       );
     else if (sockets.length === 0) checks.push(broke('no session could be opened'));
@@ -397,7 +411,9 @@ const crowdedOut: Scenario = {
     const after = await stats(server);
     const attempt = await resume(server, victim, -1, 'query');
     attempt.client?.drop();
-    const figures = `victim dropped, then ${dropped} attacker sessions dropped from 15 addresses (detached after: ${after?.detached ?? '–'}) → victim's resume: ${attempt.answer}`;
+    const figures =
+      `victim dropped, then ${dropped} attacker sessions dropped from 15 addresses (detached ` +
+      `after: ${after?.detached ?? '–'}) → victim's resume: ${attempt.answer}`;
     const checks: Check[] = [await judgeAlive(server, await server.monitor.snapshot())];
     if (dropped < 60) checks.push(broke(`could not be checked: only ${dropped} of 60 attacker sessions started`));
     else if (attempt.answer === 'resumed') checks.push(held('the victim resumed its session'));
@@ -431,7 +447,9 @@ const failedResumes: Scenario = {
     own.client?.drop();
     const counts = statusCounts(answers);
     const firstRefusal = answers.indexOf('HTTP 429');
-    const figures = `100 failed resumes: ${counts}; first 429 after ${firstRefusal < 0 ? '–' : firstRefusal} failures; sessions started in their place: ${sessionsStarted}; victim from another address: ${own.answer}`;
+    const figures =
+      `100 failed resumes: ${counts}; first 429 after ${firstRefusal < 0 ? '–' : firstRefusal} ` +
+      `failures; sessions started in their place: ${sessionsStarted}; victim from another address: ${own.answer}`;
     const checks: Check[] = [await judgeAlive(server, await server.monitor.snapshot())];
     if (firstRefusal < 0) checks.push(broke(`never throttled: ${counts}, ${sessionsStarted} sessions started`));
     else if (firstRefusal <= 10 && sessionsStarted <= 10)

@@ -55,7 +55,9 @@ async function speechClient(
   return null;
 }
 
-/** Streams jfk.wav at 8 kHz as {audio, sampleRate} in `chunkMs` chunks at twice real time; the finals' texts and errors. */
+/**
+ * Streams jfk.wav at 8 kHz as {audio, sampleRate} in `chunkMs` chunks at twice real time; the finals' texts and errors.
+ */
 async function narrowRun(
   url: string,
   chunkMs: number,
@@ -109,7 +111,8 @@ const narrowAudio: Scenario = {
     );
     return outcome(
       checks,
-      `20 ms: ${small.finals.length} finals, ${small.errors.length} errors; 100 ms: ${large.finals.length} finals, ${large.errors.length} errors`,
+      `20 ms: ${small.finals.length} finals, ${small.errors.length} errors; 100 ms: ${large.finals.length} ` +
+        `finals, ${large.errors.length} errors`,
       { small, large },
     );
   },
@@ -187,7 +190,8 @@ const namespaceFlood: Scenario = {
         await judgeAlive(server, m.data),
         judgeLag(m.lag),
       ],
-      `${connections} connections × 3,000 connects, ${closedByServer} closed by the server; peak ${most} bound; ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `${connections} connections × 3,000 connects, ${closedByServer} closed by the server; peak ${most} bound; ` +
+        `${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
       { connections, closedByServer, peak: most, victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -227,7 +231,8 @@ const handshakes: Scenario = {
     const accepted = statuses.filter((s) => s === 200).length;
     return outcome(
       [judgeVictim(v, ctx.baseline), judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `${statuses.length} handshakes: ${statusCounts(statuses)} (${accepted} accepted); ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `${statuses.length} handshakes: ${statusCounts(statuses)} (${accepted} accepted); ${rssText(m.rss)}; ` +
+        `${victimText(v)}; ${lagText(m.lag)}`,
       { statuses: statusCounts(statuses), victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -274,7 +279,8 @@ const socketIoShutdown: Scenario = {
         : degraded(`exited ${ms} ms after SIGTERM, past SHUTDOWN_TIMEOUT_MS`);
     return outcome(
       [check],
-      `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}: exited ${ms} ms after SIGTERM (${exit.signal ?? `exit ${exit.code}`})`,
+      `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}: exited ${ms} ms after SIGTERM ` +
+        `(${exit.signal ?? `exit ${exit.code}`})`,
       { exitMs: ms },
     );
   },
@@ -326,7 +332,9 @@ const pollingFlood: Scenario = {
         await judgeAlive(server, m.data),
         judgeLag(m.lag),
       ],
-      `${sent} chunks of 1 s emitted; ${ms === null ? 'not closed' : `rate_limited, disconnected after ${ms} ms`}; ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `${sent} chunks of 1 s emitted; ` +
+        `${ms === null ? 'not closed' : `rate_limited, disconnected after ${ms} ms`}; ${rssText(m.rss)}; ` +
+        `${victimText(v)}; ${lagText(m.lag)}`,
       { sent, disconnectedMs: ms, victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -357,7 +365,8 @@ const oddEnds: Scenario = {
     ];
     return outcome(
       checks,
-      `/engine/audio/wav.js.map → ${map.status}; sample_rate twice → ${upgradeStatus}; JWT_SECRET=8 emoji → ${emojiText}`,
+      `/engine/audio/wav.js.map → ${map.status}; sample_rate twice → ${upgradeStatus}; JWT_SECRET=8 emoji → ` +
+        `${emojiText}`,
       {},
     );
   },

@@ -125,7 +125,8 @@ const fastStream: Scenario = {
           : degraded(`fast sender not paced: the server took ${fast.sustainedRate}× real time`);
     return outcome(
       [judgeVictim(v, ctx.baseline), pacing, await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `sender: ${fast.sentAudioS} s sent, ${fast.ackedAudioS} s acked in ${fast.wallS} s (${fast.sustainedRate}× sustained)${fast.closeCode ? `, closed ${fast.closeCode}` : ''}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `sender: ${fast.sentAudioS} s sent, ${fast.ackedAudioS} s acked in ${fast.wallS} s (${fast.sustainedRate}× ` +
+        `sustained)${fast.closeCode ? `, closed ${fast.closeCode}` : ''}; ${victimText(v)}; ${lagText(m.lag)}`,
       { sender: fast, victim: v, lag: m.lag, rss: m.rss },
     );
   },
@@ -202,7 +203,8 @@ function judgeFlood(name: string, f: Flood, durationMs: number): Check {
 const floodText = (f: Flood): string =>
   f.refused !== undefined
     ? `no connection (${f.refused})`
-    : `${f.frames} frames, ${f.errors} errors, ${f.closeCode === null ? 'not closed' : `closed ${f.closeCode} at ${f.closedAfterMs} ms`}`;
+    : `${f.frames} frames, ${f.errors} errors, ` +
+      `${f.closeCode === null ? 'not closed' : `closed ${f.closeCode} at ${f.closedAfterMs} ms`}`;
 
 const tinyFrames: Scenario = {
   row: 5,
@@ -300,7 +302,8 @@ const neverReads: Scenario = {
       ? `closed by the server${ws.closeCode !== null ? ` (${ws.closeCode})` : ''} after ${sent} messages`
       : stalled
         ? `server stopped reading after ${sent} messages`
-        : `server took all ${sent} messages (${Math.round((sent * JUNK_BYTES) / 2 ** 20)} MB) in ${Math.round((stoppedAt - from) / 100) / 10} s`;
+        : `server took all ${sent} messages (${Math.round((sent * JUNK_BYTES) / 2 ** 20)} MB) in ` +
+          `${Math.round((stoppedAt - from) / 100) / 10} s`;
     return outcome(
       [echo, judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
       `error reply ${reply ?? '–'} B; never-reader ${fate}; ${rssText(m.rss)}; ${lagText(m.lag)}`,

@@ -38,7 +38,10 @@ export async function runVictim(url: string): Promise<VictimResult> {
 }
 
 export function victimText(v: VictimResult): string {
-  return `victim partial p50/p95 ${fmt(v.partial.p50)}/${fmt(v.partial.p95)} ms (n ${v.partial.count}), final p50/p95 ${fmt(v.final.p50)}/${fmt(v.final.p95)} ms (n ${v.final.count})`;
+  return (
+    `victim partial p50/p95 ${fmt(v.partial.p50)}/${fmt(v.partial.p95)} ms (n ${v.partial.count}), final ` +
+    `p50/p95 ${fmt(v.final.p50)}/${fmt(v.final.p95)} ms (n ${v.final.count})`
+  );
 }
 
 /** For attacks on the process rather than on capacity: the victim's stream still works, whatever its latency. */
@@ -67,7 +70,9 @@ function allowance(baseline: VictimResult | null): { partialMs: number; finalMs:
   return {
     partialMs,
     finalMs,
-    note: `; this machine misses the targets unattacked, so held means within twice the victim alone (p95 ${Number.isFinite(partialMs) ? partialMs : 'any'}/${finalMs} ms)`,
+    note:
+      '; this machine misses the targets unattacked, so held means within twice the victim alone (p95 ' +
+      `${Number.isFinite(partialMs) ? partialMs : 'any'}/${finalMs} ms)`,
   };
 }
 

@@ -128,7 +128,10 @@ function scaled(digits: string, multiplier: bigint): bigint | null {
   return numerator % denominator === 0n ? numerator / denominator : null;
 }
 
-/** Appends a ones digit or a teen to what has been read: added where it fills a zero ("twenty" + "five"), else juxtaposed. */
+/**
+ * Appends a ones digit or a teen to what has been read: added where it fills a zero ("twenty" + "five"), else
+ * juxtaposed.
+ */
 function withOnes(value: Value, ones: number, prev: string | undefined): bigint | string {
   if (value === null) return BigInt(ones);
   if (typeof value === 'string' || (prev !== undefined && ONES.has(prev))) {
@@ -267,7 +270,9 @@ function convertWords(words: readonly string[]): string[] {
   return out;
 }
 
-/** "one and a half" -> "one point five"; digits split from letters, except ordinal and plural endings ("21st", "1960s"). */
+/**
+ * "one and a half" -> "one point five"; digits split from letters, except ordinal and plural endings ("21st", "1960s").
+ */
 function preprocess(text: string): string {
   const parts = text.split(/\band\s+a\s+half\b/);
   const joined = parts
@@ -296,7 +301,8 @@ function postprocess(text: string): string {
 
 /**
  * Spelled-out numbers in lower-case, punctuation-free `text` written as digits, with currency symbols in front and
- * ordinal or plural endings kept: "two thousand and twenty five dollars" -> "$2025", "the nineteen sixties" -> "the 1960s".
+ * ordinal or plural endings kept: "two thousand and twenty five dollars" -> "$2025", "the nineteen sixties" -> "the
+ * 1960s".
  */
 export function normalizeNumbers(text: string): string {
   return postprocess(

@@ -90,7 +90,9 @@ function latencies(client: StreamClient, regions: VadSegment[]): Omit<ClientResu
     finalIntervals: [],
     unmatchedFinals: 0,
   };
-  /** The turn in progress: where it began, its last update and final, and its gaps (counted once it proves long enough). */
+  /**
+   * The turn in progress: where it began, its last update and final, and its gaps (counted once it proves long enough).
+   */
   let turn: { startMs: number; lastUpdateAt: number; lastFinalEndMs: number; gaps: number[] } | null = null;
   for (const { at, data } of client.messages) {
     if (data['type'] !== 'transcript') continue;

@@ -7,7 +7,8 @@ export const OFFLINE_OPTIONS = {
   beamSize: 3,
   temperatureFallback: false,
 } as const satisfies TranscribeOptions;
-export const OFFLINE_DECODE = `whole file, beam search with ${OFFLINE_OPTIONS.beamSize} beams, no temperature fallback, language en`;
+const BEAMS = OFFLINE_OPTIONS.beamSize;
+export const OFFLINE_DECODE = `whole file, beam search with ${BEAMS} beams, no temperature fallback, language en`;
 
 /** The text of each clip, in order (the engine is deterministic, so one state serves them all). */
 export async function offlineTranscripts(modelPath: string, clips: readonly Clip[]): Promise<string[]> {

@@ -24,7 +24,10 @@ export interface Timeline {
 export type Corpus = 'mixed' | 'continuous';
 
 const PAUSES_MS: Record<Corpus, [number, number]> = { mixed: [600, 2500], continuous: [50, 150] };
-/** Audio kept around each speech region of a clip in the continuous corpus, so no word loses its edges; it counts in the pause. */
+/**
+ * Audio kept around each speech region of a clip in the continuous corpus, so no word loses its edges; it counts in the
+ * pause.
+ */
 const REGION_PAD_MS = 30;
 
 /** Every WAV in fixtures/speech, with its speech regions. */

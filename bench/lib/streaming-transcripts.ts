@@ -31,7 +31,10 @@ function vadModelPath(): string {
   return existsSync(installed) ? installed : join(projectRoot, 'engine', 'assets', DEFAULT_VAD_FILE);
 }
 
-/** Sends `pcm` in FRAME_MS frames, each due at its audio time divided by `speed`, so a late frame does not delay the rest. */
+/**
+ * Sends `pcm` in FRAME_MS frames, each due at its audio time divided by `speed`, so a late frame does not delay the
+ * rest.
+ */
 async function sendPaced(client: StreamClient, pcm: Int16Array, speed: number): Promise<void> {
   const frame = (16000 * FRAME_MS) / 1000;
   const started = performance.now();
@@ -57,7 +60,10 @@ async function streamClip(url: string, clip: Clip, speed: number): Promise<Strea
   return { text: finals.map((text) => text.trim()).join(' '), errors };
 }
 
-/** Starts the server on an ephemeral port with `modelPath` and its default settings, streams each clip in turn, stops it. */
+/**
+ * Starts the server on an ephemeral port with `modelPath` and its default settings, streams each clip in turn, stops
+ * it.
+ */
 export async function streamingTranscripts(
   modelPath: string,
   clips: readonly Clip[],

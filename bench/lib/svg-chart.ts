@@ -46,7 +46,8 @@ export function lineChart(options: ChartOptions): string {
   const px = (x: number): number => PAD.left + (x / xEnd) * plotW;
   const py = (y: number): number => PAD.top + plotH - (Math.min(y, yEnd) / yEnd) * plotH;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ` +
+      `${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
     `<text x="${PAD.left}" y="20" font-size="14" font-weight="bold">${escapeXml(options.title)}</text>`,
   ];
@@ -65,14 +66,17 @@ export function lineChart(options: ChartOptions): string {
     `<text x="${PAD.left + plotW / 2}" y="${HEIGHT - 10}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
   );
   out.push(
-    `<text transform="translate(16 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(options.yLabel)}</text>`,
+    `<text transform="translate(16 ${PAD.top + plotH / 2}) rotate(-90)" ` +
+      `text-anchor="middle">${escapeXml(options.yLabel)}</text>`,
   );
   for (const guide of options.guides ?? []) {
     out.push(
-      `<line x1="${PAD.left}" y1="${fixed(py(guide.y))}" x2="${PAD.left + plotW}" y2="${fixed(py(guide.y))}" stroke="#555" stroke-dasharray="2 3"/>`,
+      `<line x1="${PAD.left}" y1="${fixed(py(guide.y))}" x2="${PAD.left + plotW}" y2="${fixed(py(guide.y))}" ` +
+        'stroke="#555" stroke-dasharray="2 3"/>',
     );
     out.push(
-      `<text x="${PAD.left + plotW - 4}" y="${fixed(py(guide.y) - 4)}" text-anchor="end" fill="#555">${escapeXml(guide.label)}</text>`,
+      `<text x="${PAD.left + plotW - 4}" y="${fixed(py(guide.y) - 4)}" text-anchor="end" ` +
+        `fill="#555">${escapeXml(guide.label)}</text>`,
     );
   }
   options.series.forEach((series, i) => {
@@ -84,7 +88,8 @@ export function lineChart(options: ChartOptions): string {
       out.push(`<circle cx="${fixed(px(x))}" cy="${fixed(py(y))}" r="3" fill="${colour}"/>`);
     const ly = PAD.top + 10 + i * 20;
     out.push(
-      `<line x1="${WIDTH - PAD.right + 12}" y1="${ly}" x2="${WIDTH - PAD.right + 36}" y2="${ly}" stroke="${colour}" stroke-width="2"${dash}/>`,
+      `<line x1="${WIDTH - PAD.right + 12}" y1="${ly}" x2="${WIDTH - PAD.right + 36}" y2="${ly}" ` +
+        `stroke="${colour}" stroke-width="2"${dash}/>`,
     );
     out.push(`<text x="${WIDTH - PAD.right + 42}" y="${ly + 4}">${escapeXml(series.label)}</text>`);
   });

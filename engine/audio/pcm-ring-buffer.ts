@@ -73,7 +73,10 @@ export class PcmRingBuffer {
     return out;
   }
 
-  /** Until it first fills, the ring has not wrapped: its samples sit at their absolute indices and copy over as they are. */
+  /**
+   * Until it first fills, the ring has not wrapped: its samples sit at their absolute indices and copy over as they
+   * are.
+   */
   private grow(needed: number): void {
     const size = Math.min(this.capacity, Math.max(needed, this.samples.length * 2));
     const grown = new Int16Array(size);

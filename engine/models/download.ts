@@ -177,7 +177,8 @@ async function transfer(job: Transfer): Promise<boolean> {
           await rm(partPath, { force: true });
           throw failure(
             job,
-            `the server sent more than the expected ${model.bytes} bytes, so it holds a different file; the download was deleted`,
+            `the server sent more than the expected ${model.bytes} bytes, so it holds a different file; the ` +
+              'download was deleted',
           );
         }
         hash.update(chunk);
@@ -190,7 +191,8 @@ async function transfer(job: Transfer): Promise<boolean> {
       if (err instanceof ModelFetchError) throw err;
       throw failure(
         job,
-        `the transfer stopped after ${received} of ${model.bytes} bytes (${describeNetworkError(err, controller.signal)}); ` +
+        `the transfer stopped after ${received} of ${model.bytes} bytes ` +
+          `(${describeNetworkError(err, controller.signal)}); ` +
           `the partial download is kept at ${partPath} and the next run resumes it`,
       );
     } finally {
@@ -211,7 +213,8 @@ async function transfer(job: Transfer): Promise<boolean> {
       await rm(partPath, { force: true });
       throw failure(
         job,
-        `the downloaded file's sha256 is ${digest}, expected ${model.sha256} (checksum mismatch); the bad download was deleted`,
+        `the downloaded file's sha256 is ${digest}, expected ${model.sha256} (checksum mismatch); the bad ` +
+          'download was deleted',
       );
     }
     return job.startAt > 0 && startAt > 0;

@@ -31,9 +31,10 @@ export function resolveModelPath(explicit?: string): ResolvedModel {
   if (!found) {
     throw Object.assign(
       new Error(
-        `no Whisper model found: pass a path, set WHISPER_MODEL, or put ${DEFAULT_MODEL_FILES.join(' or ')} in ${modelsDir} ` +
-          `(${commandLine('modelsFetch', 'tiny.en')} for the real one, ${commandLine('modelsSynthetic', 'tiny.en')} for the offline ` +
-          'stand-in)',
+        'no Whisper model found: pass a path, set WHISPER_MODEL, ' +
+          `or put ${DEFAULT_MODEL_FILES.join(' or ')} in ${modelsDir} ` +
+          `(${commandLine('modelsFetch', 'tiny.en')} for the real one, ` +
+          `${commandLine('modelsSynthetic', 'tiny.en')} for the offline stand-in)`,
       ),
       { code: 'MODEL_FILE' },
     );

@@ -84,7 +84,10 @@ export class LoadController {
     this.running = Math.max(0, this.running - 1);
   }
 
-  /** Measures the time since the last update and adjusts the interval; `speaking` is how many sessions wanted partials in it. */
+  /**
+   * Measures the time since the last update and adjusts the interval; `speaking` is how many sessions wanted partials
+   * in it.
+   */
   update(speaking: number): LoadSnapshot {
     this.integrate();
     const now = this.now();

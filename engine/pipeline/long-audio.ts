@@ -24,7 +24,10 @@ export interface LongAudioOptions {
 /** Runs one window's transcription; null when it was withdrawn (the client went away). */
 export type WindowRunner = (pcm: Int16Array, options: TranscribeOptions) => Promise<TranscriptionOutcome | null>;
 
-/** The whole transcription with segments in the audio's time, or null when a window was withdrawn. `onWindow` sees each window's new segments as they come. */
+/**
+ * The whole transcription with segments in the audio's time, or null when a window was withdrawn. `onWindow` sees each
+ * window's new segments as they come.
+ */
 export async function transcribeLong(
   pcm: Int16Array,
   options: LongAudioOptions,

@@ -59,7 +59,9 @@ interface OwnerState {
 
 /** Worker time an owner used, decaying with this time constant: its recent share of the workers. */
 const USAGE_TAU_MS = 5000;
-/** An owner is over its share past an equal share of the workers, once it has used this much lately (less says nothing). */
+/**
+ * An owner is over its share past an equal share of the workers, once it has used this much lately (less says nothing).
+ */
 const MIN_USAGE_MS = 1000;
 /** Added to the deadlines of owners over their share: more than any deadline differs by, so they come after. */
 const OVER_SHARE_DELAY_MS = 1e9;

@@ -256,7 +256,10 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     };
   }
 
-  /** The partial deadline: a cadence after the stream last showed something, wider as the load controller widens partials. */
+  /**
+   * The partial deadline: a cadence after the stream last showed something, wider as the load controller widens
+   * partials.
+   */
   private partialDeadline(): number {
     return this.cadenceFrom + (PARTIAL_CADENCE_MS * this.partialIntervalMs()) / this.settings.partialIntervalMs;
   }

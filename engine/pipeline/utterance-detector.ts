@@ -84,7 +84,9 @@ export class UtteranceDetector {
     this.setEndSilence(options.endSilenceMs);
   }
 
-  /** Changes the silence that ends an utterance (at most MAX_END_SILENCE_MS; null: none does), from the next window on. */
+  /**
+   * Changes the silence that ends an utterance (at most MAX_END_SILENCE_MS; null: none does), from the next window on.
+   */
   setEndSilence(ms: number | null): void {
     this.endSilenceWindows =
       ms === null ? null : Math.max(1, Math.ceil(msToSamples(Math.min(ms, MAX_END_SILENCE_MS)) / this.window));

@@ -114,7 +114,9 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
       const now = performance.now();
       const late = now - started > BODY_GRACE_MS && received < ((now - started) / 1000) * BODY_MIN_BYTES_PER_S;
       if (!late && now - lastData <= BODY_IDLE_MS) return;
-      const pace = `${BODY_MIN_BYTES_PER_S / 1024} KiB/s after ${BODY_GRACE_MS / 1000} s, no pause over ${BODY_IDLE_MS / 1000} s`;
+      const pace =
+        `${BODY_MIN_BYTES_PER_S / 1024} KiB/s after ${BODY_GRACE_MS / 1000} s, no pause over ` +
+        `${BODY_IDLE_MS / 1000} s`;
       fail(new ApiError(408, 'request_timeout', `the body arrived too slowly (at least ${pace})`));
     }, BODY_CHECK_MS);
     const onData = (chunk: Buffer): void => {
@@ -146,7 +148,8 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
           new ApiError(
             400,
             code,
-            `the "${name.slice(0, 40)}" field is longer than the server takes (prompts: ${MAX_PROMPT_CHARS} characters)`,
+            `the "${name.slice(0, 40)}" field is longer than the server takes (prompts: ${MAX_PROMPT_CHARS} ` +
+              'characters)',
             name.slice(0, 40),
           ),
         );
@@ -379,9 +382,11 @@ export async function handleTranscriptions(
     if (res.headersSent) {
       if (!(error instanceof ApiError)) options.log.error('transcription request failed', { error });
       const message = error instanceof ApiError ? error.message : 'the transcription failed';
-      res.end(
-        `data: ${JSON.stringify({ type: 'error', error: { message, type: 'server_error', param: null, code: 'transcription_failed' } })}\n\n`,
-      );
+      const event = {
+        type: 'error',
+        error: { message, type: 'server_error', param: null, code: 'transcription_failed' },
+      };
+      res.end(`data: ${JSON.stringify(event)}\n\n`);
       return;
     }
     if (error instanceof ApiError) {

@@ -22,7 +22,9 @@ export interface RouterRuntime {
   describe: () => Record<string, unknown>;
   /** Shown on /stats. */
   stats: () => Record<string, unknown>;
-  /** Why new sessions are refused for now though the server runs (the shared session store does not answer), or null. */
+  /**
+   * Why new sessions are refused for now though the server runs (the shared session store does not answer), or null.
+   */
   degraded: () => string | null;
 }
 

@@ -169,7 +169,8 @@ export class RedisSessionStore implements SharedSessionStore {
         () =>
           reject(
             new Error(
-              `cannot reach ${redisDisplayUrl(options.url)} within ${CONNECT_TIMEOUT_MS / 1000} s${lastError ? `: ${lastError}` : ''}`,
+              `cannot reach ${redisDisplayUrl(options.url)} ` +
+                `within ${CONNECT_TIMEOUT_MS / 1000} s${lastError ? `: ${lastError}` : ''}`,
             ),
           ),
         CONNECT_TIMEOUT_MS,
@@ -295,7 +296,9 @@ export class RedisSessionStore implements SharedSessionStore {
     const elsewhere: TakeOver = { ok: false, reason: 'the session was resumed elsewhere at the same moment' };
     const tooOften: TakeOver = {
       ok: false,
-      reason: `the session moved between instances ${MAX_MOVES_PER_MINUTE} times within a minute; it may move again a minute after the first of them`,
+      reason:
+        `the session moved between instances ${MAX_MOVES_PER_MINUTE} times within a minute; it may move ` +
+        'again a minute after the first of them',
     };
     const owner = await this.client.sendCommand<string | null>(['HGET', sessionKey(id), 'owner']);
     if (owner === null) return gone;

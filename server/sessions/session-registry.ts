@@ -42,7 +42,9 @@ export interface SessionRegistryOptions {
   persisted?: (ms: number) => void;
 }
 
-/** `clientFault`: the client asked for something it cannot have (no such session, a wrong token): see ResumeThrottle. */
+/**
+ * `clientFault`: the client asked for something it cannot have (no such session, a wrong token): see ResumeThrottle.
+ */
 export type ResumeOutcome = { ok: true; host: HostedSession } | { ok: false; reason: string; clientFault?: boolean };
 
 export interface SessionStats {

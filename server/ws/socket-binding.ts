@@ -484,7 +484,8 @@ export class SocketBinding<In> implements SessionSink {
     if (pcm.byteLength > this.options.limits.maxFrameBytes) {
       throw new ProtocolError(
         'frame_too_large',
-        `one message may carry at most ${this.options.limits.maxFrameBytes} bytes of 16 kHz audio (1 s); got ${pcm.byteLength}, dropped`,
+        `one message may carry at most ${this.options.limits.maxFrameBytes} bytes of 16 kHz audio (1 s); got ` +
+          `${pcm.byteLength}, dropped`,
       );
     }
     if (this.finishing || this.stopping) {

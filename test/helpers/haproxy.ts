@@ -1,4 +1,6 @@
-/** A real HAProxy (Debian's) running deploy/haproxy.cfg, the configuration docs/DEPLOY.md gives, in front of instances. */
+/**
+ * A real HAProxy (Debian's) running deploy/haproxy.cfg, the configuration docs/DEPLOY.md gives, in front of instances.
+ */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -59,7 +61,8 @@ export class HaProxy {
       if (!this.run.running) throw new Error(`haproxy exited:\n${this.run.lines.join('\n')}`);
       if (performance.now() >= deadline) {
         throw new WaitTimeout(
-          `gave up after ${timeoutMs} ms waiting for ${count} servers up in haproxy; saw ${up}, and its output:\n${this.run.lines.slice(-20).join('\n')}`,
+          `gave up after ${timeoutMs} ms waiting for ${count} servers up in haproxy; saw ${up}, and its ` +
+            `output:\n${this.run.lines.slice(-20).join('\n')}`,
         );
       }
       const seen = this.run.lines.length;

@@ -1,4 +1,7 @@
-/** Fakes of the session core's injected interfaces: a scripted speech detector and a transcription runner the test drives. */
+/**
+ * Fakes of the session core's injected interfaces: a scripted speech detector and a transcription runner the test
+ * drives.
+ */
 import { setImmediate as turn } from 'node:timers/promises';
 import type {
   OutcomeToken,

@@ -1,4 +1,6 @@
-/** A real redis-server (Debian's) on a free port, without persistence: stopping it loses everything, as a crash would. */
+/**
+ * A real redis-server (Debian's) on a free port, without persistence: stopping it loses everything, as a crash would.
+ */
 import { ChildRun } from './child-process.js';
 import { freePort } from './free-port.js';
 import { programPath } from './system-programs.js';

@@ -95,12 +95,15 @@ export class SpeechIoClient {
     const acked = this.socket.timeout(WAIT_MS).emitWithAck(name, ...args) as Promise<Record<string, unknown>>;
     return acked.catch((error: unknown) => {
       throw new Error(
-        `no acknowledgement of ${name} (${error instanceof Error ? error.message : String(error)}); saw last: ${this.lastSeen()}`,
+        `no acknowledgement of ${name} (${error instanceof Error ? error.message : String(error)}); saw last: ` +
+          `${this.lastSeen()}`,
       );
     });
   }
 
-  /** Emits 16 kHz PCM as audio-chunk events, paced against the clock; converted to `sampleRate` by repeating samples. */
+  /**
+   * Emits 16 kHz PCM as audio-chunk events, paced against the clock; converted to `sampleRate` by repeating samples.
+   */
   async stream(pcm: Int16Array, options: StreamOptions): Promise<void> {
     const rate = options.sampleRate ?? 16000;
     const frame = Math.round((16000 * options.chunkMs) / 1000);

@@ -3,7 +3,10 @@ import type { TranscriptMessage } from '../../protocol/stream.js';
 import type { VadSegment } from '../../engine/index.js';
 import { POST_PAD_MS, PRE_PAD_MS } from '../../engine/pipeline/index.js';
 
-/** What partials may hold: words of letters, combining marks, digits and zero-width joiners, with inner apostrophes, one space apart. */
+/**
+ * What partials may hold: words of letters, combining marks, digits and zero-width joiners, with inner apostrophes, one
+ * space apart.
+ */
 export const PARTIAL_TEXT = /^(?:[\p{L}\p{M}\p{N}\u200c\u200d]+(?:['’][\p{L}\p{M}\p{N}\u200c\u200d]+)*(?: |$))*$/u;
 
 /** Slack on segment edges against whole-file VAD regions: the documented pad plus one 32 ms VAD window. */

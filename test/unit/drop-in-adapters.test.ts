@@ -451,7 +451,8 @@ t.test(
 
 t.test('assemblyai: client messages, UpdateConfiguration, errors with its codes', async (t) => {
   const { adapter, sent } = assemblyAi(
-    'sample_rate=16000&min_turn_silence=300&max_turn_silence=200&keyterms_prompt=%5B%22Kennedy%22%5D&end_of_turn_confidence_threshold=0.7&speech_model=universal-streaming-english',
+    'sample_rate=16000&min_turn_silence=300&max_turn_silence=200&keyterms_prompt=%5B%22Kennedy%22%5D' +
+      '&end_of_turn_confidence_threshold=0.7&speech_model=universal-streaming-english',
   );
   t.same(adapter.connectOptions, { prompt: 'Kennedy', endpointingMs: 200 }, 'max_turn_silence caps min_turn_silence');
   t.same(adapter.decode(text('{"type": "ForceEndpoint"}')), [{ type: 'flush' }]);

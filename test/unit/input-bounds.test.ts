@@ -1,4 +1,7 @@
-/** Bounds on what clients and operators hand the server: prompts by what they cost, query parameters given once, JWT secrets. */
+/**
+ * Bounds on what clients and operators hand the server: prompts by what they cost, query parameters given once, JWT
+ * secrets.
+ */
 import t from 'tap';
 import { ProtocolError, checkPrompt, MAX_PROMPT_BYTES, MAX_PROMPT_WORD_BYTES } from '../../protocol/errors.js';
 import { parseListenQuery } from '../../protocol/deepgram.js';

@@ -190,7 +190,8 @@ t.test('session.update in both shapes maps onto session options and is confirmed
 });
 
 t.test(
-  'manual turns: no VAD events; a commit commits at once and completes with the final; silence makes an empty item; nothing is refused',
+  'manual turns: no VAD events; a commit commits at once and completes with the final; silence makes an empty ' +
+    'item; nothing is refused',
   async (t) => {
     const { adapter, decode, sent } = harness();
     const [update] = decode({
