@@ -24,7 +24,8 @@ finals, for every real Whisper model in models/ (ggml-*.bin, not *-synthetic.bin
   --json             print one JSON object instead of the tables
 `;
 
-const NORMALIZER = "Whisper's EnglishTextNormalizer rules (own TypeScript implementation, bench/lib/english-normalizer.ts)";
+const NORMALIZER =
+  "Whisper's EnglishTextNormalizer rules (own TypeScript implementation, bench/lib/english-normalizer.ts)";
 
 interface Options {
   models: ResolvedModel[];
@@ -58,16 +59,24 @@ function parseOptions(): Options | 'help' {
   const values = readFlags();
   if (values.help) return 'help';
   const speed = Number(values.speed);
-  if (!(speed > 0 && Number.isFinite(speed))) throw new UsageError(`--speed must be a positive number, got '${values.speed}'`);
+  if (!(speed > 0 && Number.isFinite(speed)))
+    throw new UsageError(`--speed must be a positive number, got '${values.speed}'`);
   const clipNames = values.clips?.split(',') ?? CLIP_NAMES;
   const unknownClips = clipNames.filter((name) => !CLIP_NAMES.includes(name));
-  if (unknownClips.length > 0) throw new UsageError(`unknown clip ${unknownClips.join(', ')}; the clips are ${CLIP_NAMES.join(', ')}`);
+  if (unknownClips.length > 0)
+    throw new UsageError(`unknown clip ${unknownClips.join(', ')}; the clips are ${CLIP_NAMES.join(', ')}`);
   const dir = values['models-dir'] ?? modelsDir;
   const given = (values.model ?? []).flatMap((list) => list.split(',')).filter((path) => path !== '');
   const missing = given.filter((path) => !existsSync(path));
   if (missing.length > 0) throw new UsageError(`no such model file: ${missing.join(', ')}`);
   const paths = given.length > 0 ? given : findRealModels(dir);
-  return { models: paths.map((path) => resolveModelPath(path)), modelsDir: dir, clips: loadClips(clipNames), speed, json: values.json };
+  return {
+    models: paths.map((path) => resolveModelPath(path)),
+    modelsDir: dir,
+    clips: loadClips(clipNames),
+    speed,
+    json: values.json,
+  };
 }
 
 async function measure(model: ResolvedModel, clips: Clip[], speed: number): Promise<ModelAccuracy> {
@@ -81,7 +90,11 @@ async function measure(model: ResolvedModel, clips: Clip[], speed: number): Prom
     synthetic: model.synthetic,
     offline: scoreMode(OFFLINE_DECODE, clips, offline),
     streaming: {
-      ...scoreMode(streamed.decode, clips, streamed.transcripts.map((t) => t.text)),
+      ...scoreMode(
+        streamed.decode,
+        clips,
+        streamed.transcripts.map((t) => t.text),
+      ),
       serverErrors: streamed.transcripts.flatMap((t, i) => t.errors.map((e) => `${clips[i]?.name}: ${e}`)),
     },
   };
@@ -116,7 +129,12 @@ async function main(): Promise<number> {
     normalizer: NORMALIZER,
     corpus: {
       dir: relative(projectRoot, SPEECH_DIR),
-      clips: options.clips.map((c) => ({ name: c.name, source: c.source, seconds: Math.round(c.seconds * 100) / 100, reference: c.reference })),
+      clips: options.clips.map((c) => ({
+        name: c.name,
+        source: c.source,
+        seconds: Math.round(c.seconds * 100) / 100,
+        reference: c.reference,
+      })),
     },
     models,
   };

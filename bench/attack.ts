@@ -93,7 +93,9 @@ async function runRow(scenario: Scenario, options: Options): Promise<RowResult> 
       const launched = await launch(env);
       if ('ready' in launched) return launched.ready;
       const why = launched.failed.signal ?? `exit ${launched.failed.code}`;
-      throw new Error(`the server with ${envText(env)} did not start (${why}): ${launched.output.split('\n').slice(-2).join(' | ')}`);
+      throw new Error(
+        `the server with ${envText(env)} did not start (${why}): ${launched.output.split('\n').slice(-2).join(' | ')}`,
+      );
     },
     onCleanup: (cleanup) => cleanups.push(cleanup),
   };
@@ -101,9 +103,21 @@ async function runRow(scenario: Scenario, options: Options): Promise<RowResult> 
   const strayCount = strays.length;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<RowOutcome>((resolve) => {
-    timer = setTimeout(() => resolve({ verdict: 'broke', reason: `not finished within the row's ${scenario.limitS} s limit; stopped`, summary: '', figures: {} }), scenario.limitS * 1000);
+    timer = setTimeout(
+      () =>
+        resolve({
+          verdict: 'broke',
+          reason: `not finished within the row's ${scenario.limitS} s limit; stopped`,
+          summary: '',
+          figures: {},
+        }),
+      scenario.limitS * 1000,
+    );
   });
-  const result = await Promise.race([scenario.run(ctx).catch((error: unknown) => unchecked(error instanceof Error ? error.message : String(error))), timedOut]);
+  const result = await Promise.race([
+    scenario.run(ctx).catch((error: unknown) => unchecked(error instanceof Error ? error.message : String(error))),
+    timedOut,
+  ]);
   clearTimeout(timer);
   controller.abort();
   for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => undefined);
@@ -111,7 +125,8 @@ async function runRow(scenario: Scenario, options: Options): Promise<RowResult> 
   const late = strays.slice(strayCount);
   return {
     ...result,
-    reason: late.length > 0 ? `${result.reason} (bench: ${late.length} stray error(s), first: ${late[0]})` : result.reason,
+    reason:
+      late.length > 0 ? `${result.reason} (bench: ${late.length} stray error(s), first: ${late[0]})` : result.reason,
     row: scenario.row,
     title: scenario.title,
     seconds: Math.round((clock() - started) / 100) / 10,
@@ -148,9 +163,17 @@ function printTable(results: RowResult[], baseline: VictimResult | null, command
   console.log(`victim alone: ${baseline ? victimText(baseline) : 'not run'}`);
   console.log('\n| # | attack | verdict | figures | why |');
   console.log('| ---: | --- | --- | --- | --- |');
-  for (const r of results) console.log(`| ${r.row} | ${cell(r.title)} | ${VERDICT_MARK[r.verdict]} | ${cell(r.summary)} | ${cell(r.reason)} |`);
-  const counts = (['held', 'degraded', 'broke'] as const).map((v) => `${results.filter((r) => r.verdict === v).length} ${v}`).join(', ');
-  console.log(`\n${counts}. Server settings per row (on top of LOG_LEVEL=warn HOST=127.0.0.1), time taken; rerun one row with --only N:`);
+  for (const r of results)
+    console.log(
+      `| ${r.row} | ${cell(r.title)} | ${VERDICT_MARK[r.verdict]} | ${cell(r.summary)} | ${cell(r.reason)} |`,
+    );
+  const counts = (['held', 'degraded', 'broke'] as const)
+    .map((v) => `${results.filter((r) => r.verdict === v).length} ${v}`)
+    .join(', ');
+  console.log(
+    `\n${counts}. Server settings per row (on top of LOG_LEVEL=warn HOST=127.0.0.1), time taken; rerun one row ` +
+      'with --only N:',
+  );
   for (const r of results) console.log(`- ${r.row}: ${r.servers.join(' ; ') || '(no server)'} — ${r.seconds} s`);
 }
 
@@ -167,10 +190,12 @@ async function main(): Promise<void> {
   });
   const only = values.only?.split(',').map((s) => Number(s.trim()));
   const unknown = only?.filter((row) => !SCENARIOS.some((s) => s.row === row));
-  if (unknown && unknown.length > 0) throw new Error(`no such row: ${unknown.join(', ')} (rows are ${SCENARIOS.map((s) => s.row).join(', ')})`);
+  if (unknown && unknown.length > 0)
+    throw new Error(`no such row: ${unknown.join(', ')} (rows are ${SCENARIOS.map((s) => s.row).join(', ')})`);
   const sessions = Number(values.sessions);
   const rssCapMb = Number(values['rss-cap-mb']);
-  if (!Number.isInteger(sessions) || sessions < 1 || sessions > 5000) throw new Error('--sessions must be an integer from 1 to 5000');
+  if (!Number.isInteger(sessions) || sessions < 1 || sessions > 5000)
+    throw new Error('--sessions must be an integer from 1 to 5000');
   if (!Number.isFinite(rssCapMb) || rssCapMb < 256) throw new Error('--rss-cap-mb must be at least 256');
   const selected = SCENARIOS.filter((s) => !only || only.includes(s.row));
   const command = ['node dist/bench/attack.js', ...process.argv.slice(2)].join(' ');
@@ -187,7 +212,10 @@ async function main(): Promise<void> {
     process.stderr.write(`row ${scenario.row}: ${result.verdict} (${result.seconds} s) ${result.reason}\n`);
     results.push(result);
   }
-  if (values.json) console.log(JSON.stringify({ machine: machineInfo(), command, baseline: options.baseline, rows: results }, null, 2));
+  if (values.json)
+    console.log(
+      JSON.stringify({ machine: machineInfo(), command, baseline: options.baseline, rows: results }, null, 2),
+    );
   else printTable(results, options.baseline, command);
 }
 

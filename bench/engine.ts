@@ -30,7 +30,10 @@ const model = new WhisperModel(values.model);
 const machine = machineInfo();
 console.log(`model: ${model.path}`);
 console.log(`machine: ${describeMachine(machine)}`);
-console.log(`median of ${runs} runs after one warm-up; greedy, maxTokens = ${TOKENS_PER_SECOND} per second of audio, no temperature fallback\n`);
+console.log(
+  `median of ${runs} runs after one warm-up; greedy, maxTokens = ${TOKENS_PER_SECOND} per second of audio, no ` +
+    'temperature fallback\n',
+);
 
 const rows: Row[] = [];
 for (const seconds of SECONDS) {
@@ -52,7 +55,8 @@ for (const seconds of SECONDS) {
       };
       rows.push(row);
       console.log(
-        `${seconds} s, ${threads} thread(s), audioCtx ${mode} (${row.audioCtx}): encode ${row.encodeMs.toFixed(0)} ms, ` +
+        `${seconds} s, ${threads} thread(s), audioCtx ${mode} (${row.audioCtx}): encode ` +
+          `${row.encodeMs.toFixed(0)} ms, ` +
           `decode ${row.decodeMs.toFixed(0)} ms, total ${row.totalMs.toFixed(0)} ms`,
       );
     }
@@ -65,15 +69,22 @@ const table = [
   '| audio | threads | audioCtx | encode ms | decode ms | total ms |',
   '| ---: | ---: | --- | ---: | ---: | ---: |',
   ...rows.map(
-    (r) => `| ${r.seconds} s | ${r.threads} | ${r.mode} (${r.audioCtx}) | ${fmt(r.encodeMs)} | ${fmt(r.decodeMs)} | ${fmt(r.totalMs)} |`,
+    (r) =>
+      `| ${r.seconds} s | ${r.threads} | ${r.mode} (${r.audioCtx}) | ${fmt(r.encodeMs)} | ${fmt(r.decodeMs)} | ` +
+      `${fmt(r.totalMs)} |`,
   ),
 ].join('\n');
 console.log(`\n${table}\n`);
 for (const threads of THREADS) {
-  const pick = (mode: string): Row | undefined => rows.find((r) => r.seconds === 3 && r.threads === threads && r.mode === mode);
+  const pick = (mode: string): Row | undefined =>
+    rows.find((r) => r.seconds === 3 && r.threads === threads && r.mode === mode);
   const auto = pick('auto');
   const full = pick('full');
-  if (auto && full) console.log(`3 s at ${threads} thread(s): automatic audioCtx is ${(full.totalMs / auto.totalMs).toFixed(1)}x faster in total, ${(full.encodeMs / auto.encodeMs).toFixed(1)}x in the encoder`);
+  if (auto && full)
+    console.log(
+      `3 s at ${threads} thread(s): automatic audioCtx is ${(full.totalMs / auto.totalMs).toFixed(1)}x faster in ` +
+        `total, ${(full.encodeMs / auto.encodeMs).toFixed(1)}x in the encoder`,
+    );
 }
 
 const outDir = join(projectRoot, 'bench', 'results');

@@ -94,7 +94,11 @@ interface Target {
 /** A fresh local server for the step (the default). */
 async function localTarget(strategy: StreamStrategy, flags: string[]): Promise<Target> {
   const { child, port } = await startServer(['--strategy', strategy, ...flags]);
-  return { streamUrls: [`ws://127.0.0.1:${port}/stream`], httpUrls: [`http://127.0.0.1:${port}`], stop: () => child.kill('SIGTERM') };
+  return {
+    streamUrls: [`ws://127.0.0.1:${port}/stream`],
+    httpUrls: [`http://127.0.0.1:${port}`],
+    stop: () => child.kill('SIGTERM'),
+  };
 }
 
 const sum = (scrapes: Scrape[], series: string): number => scrapes.reduce((n, s) => n + metric(s, series), 0);
@@ -103,9 +107,17 @@ const since = (end: Scrape[], idle: Scrape[]): Scrape[] =>
   end.map((s, i) => new Map([...s].map(([series, value]) => [series, value - metric(idle[i] as Scrape, series)])));
 const scrapeAll = (urls: string[]): Promise<Scrape[]> => Promise.all(urls.map((url) => scrapeMetrics(url)));
 
-const workerSeconds = (s: Scrape[], kind: string, ends: string[]): number => ends.reduce((n, end) => n + sum(s, `stt_worker_seconds_total{kind="${kind}",end="${end}"}`), 0);
+const workerSeconds = (s: Scrape[], kind: string, ends: string[]): number =>
+  ends.reduce((n, end) => n + sum(s, `stt_worker_seconds_total{kind="${kind}",end="${end}"}`), 0);
 
-async function step(strategy: StreamStrategy, streams: number, seconds: number, clips: SpeechClip[], corpus: Corpus, target: Target): Promise<StepResult> {
+async function step(
+  strategy: StreamStrategy,
+  streams: number,
+  seconds: number,
+  clips: SpeechClip[],
+  corpus: Corpus,
+  target: Target,
+): Promise<StepResult> {
   const http = target.httpUrls;
   try {
     const idle = await scrapeAll(http);
@@ -118,10 +130,18 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
       sampling = sampling.then(async () => {
         const s = await scrapeAll(http);
         peakRss = Math.max(peakRss, sum(s, 'process_resident_memory_bytes'));
-        peakQueue = Math.max(peakQueue, sum(s, 'stt_queue_depth{kind="final"}') + sum(s, 'stt_queue_depth{kind="partial"}'));
+        peakQueue = Math.max(
+          peakQueue,
+          sum(s, 'stt_queue_depth{kind="final"}') + sum(s, 'stt_queue_depth{kind="partial"}'),
+        );
       });
     }, SAMPLE_EVERY_MS);
-    const health = autocannon({ url: `${http[0]}/healthz`, connections: 1, overallRate: HEALTH_RATE, duration: seconds });
+    const health = autocannon({
+      url: `${http[0]}/healthz`,
+      connections: 1,
+      overallRate: HEALTH_RATE,
+      duration: seconds,
+    });
     const started = performance.now();
     const runs: ClientResult[] = await Promise.all(
       timelines.map(async (timeline, i) => {
@@ -136,7 +156,13 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
     const end = await scrapeAll(http);
     const delta = since(end, idle);
     // The servers' own monitors, net of their sampling resolution (prom-client's nodejs_eventloop_lag_* include it).
-    const lags = await Promise.all(http.map(async (url) => ((await (await fetch(`${url}/readyz`)).json()) as { eventLoopLag: { p99Ms: number; maxMs: number } }).eventLoopLag));
+    const lags = await Promise.all(
+      http.map(
+        async (url) =>
+          ((await (await fetch(`${url}/readyz`)).json()) as { eventLoopLag: { p99Ms: number; maxMs: number } })
+            .eventLoopLag,
+      ),
+    );
     const partial = latencyStats(runs.flatMap((r) => r.partials.map((p) => p.ms)));
     const final = latencyStats(runs.flatMap((r) => r.finals.map((f) => f.ms)));
     const speechEndFinal = latencyStats(runs.flatMap((r) => r.speechEndFinals.map((f) => f.ms)));
@@ -146,12 +172,20 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
     const partialWorker: StepResult['partialWorker'] = {};
     for (const bucket of TURN_BUCKETS) {
       const count = sum(delta, `stt_partial_worker_seconds_count{turn="${bucket}"}`);
-      if (count > 0) partialWorker[bucket] = { meanMs: Math.round((sum(delta, `stt_partial_worker_seconds_sum{turn="${bucket}"}`) / count) * 1000), count };
+      if (count > 0)
+        partialWorker[bucket] = {
+          meanMs: Math.round((sum(delta, `stt_partial_worker_seconds_sum{turn="${bucket}"}`) / count) * 1000),
+          count,
+        };
     }
     const audioSeconds = sum(delta, 'stt_audio_received_seconds_total');
-    const partialRuns = ['done', 'failed', 'aborted'].reduce((n, end) => n + sum(delta, `stt_transcriptions_total{kind="partial",end="${end}"}`), 0);
+    const partialRuns = ['done', 'failed', 'aborted'].reduce(
+      (n, end) => n + sum(delta, `stt_transcriptions_total{kind="partial",end="${end}"}`),
+      0,
+    );
     const writes = sum(delta, 'stt_session_store_write_seconds_count');
-    const quantileMs = (q: number): number => round((histogramQuantile(delta, 'stt_session_store_write_seconds', q) ?? 0) * 1000, 2);
+    const quantileMs = (q: number): number =>
+      round((histogramQuantile(delta, 'stt_session_store_write_seconds', q) ?? 0) * 1000, 2);
     return {
       strategy,
       streams,
@@ -164,7 +198,10 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
       workerPerAudioSecond: {
         partial: round(workerSeconds(delta, 'partial', ['done', 'failed']) / audioSeconds, 3),
         final: round(workerSeconds(delta, 'final', ['done', 'failed']) / audioSeconds, 3),
-        aborted: round((workerSeconds(delta, 'partial', ['aborted']) + workerSeconds(delta, 'final', ['aborted'])) / audioSeconds, 3),
+        aborted: round(
+          (workerSeconds(delta, 'partial', ['aborted']) + workerSeconds(delta, 'final', ['aborted'])) / audioSeconds,
+          3,
+        ),
       },
       partialRunsPerDelivered: partial.count === 0 ? Number.POSITIVE_INFINITY : round(partialRuns / partial.count, 2),
       partialIntervalMs: Math.round(Math.max(...end.map((s) => metric(s, 'stt_partial_interval_seconds'))) * 1000),
@@ -185,7 +222,11 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
       errors,
       unmatchedFinals: runs.reduce((n, r) => n + r.unmatchedFinals, 0),
       meetsRequirement:
-        partial.p95 < PARTIAL_P95_LIMIT_MS && final.p95 < FINAL_P95_LIMIT_MS && gap.p50 <= GAP_P50_LIMIT_MS && gap.p95 <= GAP_P95_LIMIT_MS && errors.length === 0,
+        partial.p95 < PARTIAL_P95_LIMIT_MS &&
+        final.p95 < FINAL_P95_LIMIT_MS &&
+        gap.p50 <= GAP_P50_LIMIT_MS &&
+        gap.p95 <= GAP_P95_LIMIT_MS &&
+        errors.length === 0,
       perInstance: delta.map((s) => metric(s, 'stt_sessions_created_total')),
       storeWrite: writes > 0 ? { p50Ms: quantileMs(0.5), p95Ms: quantileMs(0.95), count: writes } : null,
     };
@@ -196,19 +237,30 @@ async function step(strategy: StreamStrategy, streams: number, seconds: number, 
 
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
 /** Percentiles of a step that got no partial at all are not numbers: the table says so. */
-const percentiles = (s: LatencyStats): string => (s.count === 0 ? 'none (0)' : `${s.p50} / ${s.p95} / ${s.p99} (${s.count})`);
+const percentiles = (s: LatencyStats): string =>
+  s.count === 0 ? 'none (0)' : `${s.p50} / ${s.p95} / ${s.p99} (${s.count})`;
 
 /** Every stream count given runs, past the capacity too: the table shows how latency and cadence degrade. */
-async function ramp(strategy: StreamStrategy, counts: number[], seconds: number, clips: SpeechClip[], corpus: Corpus, target: () => Promise<Target>): Promise<StepResult[]> {
+async function ramp(
+  strategy: StreamStrategy,
+  counts: number[],
+  seconds: number,
+  clips: SpeechClip[],
+  corpus: Corpus,
+  target: () => Promise<Target>,
+): Promise<StepResult[]> {
   const results: StepResult[] = [];
   for (const streams of counts) {
     const result = await step(strategy, streams, seconds, clips, corpus, await target());
     results.push(result);
     const work = result.workerPerAudioSecond;
     console.error(
-      `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms (end of speech ${result.speechEndFinal.p95}), ` +
-        `gap p50/p95 ${result.gap.p50}/${result.gap.p95} ms, final interval p95/max ${result.finalInterval.p95}/${result.finalInterval.max} ms, ` +
-        `worker s per audio s ${work.partial}+${work.final}+${work.aborted} aborted, partial runs per delivered ${result.partialRunsPerDelivered}, errors ${result.errors.length}` +
+      `${strategy} x${streams}: partial p95 ${result.partial.p95} ms, final p95 ${result.final.p95} ms (end of ` +
+        `speech ${result.speechEndFinal.p95}), ` +
+        `gap p50/p95 ${result.gap.p50}/${result.gap.p95} ms, final interval p95/max ` +
+        `${result.finalInterval.p95}/${result.finalInterval.max} ms, ` +
+        `worker s per audio s ${work.partial}+${work.final}+${work.aborted} aborted, partial runs per delivered ` +
+        `${result.partialRunsPerDelivered}, errors ${result.errors.length}` +
         `${result.meetsRequirement ? '' : ' (misses the requirement)'}`,
     );
   }
@@ -223,13 +275,16 @@ function largestPassing(results: StepResult[], passes: (r: StepResult) => boolea
 
 function table(results: StepResult[]): string[] {
   const lines = [
-    '| strategy | streams | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | end-of-speech final p50 / p95 ms | gap p50 / p95 ms | audio between finals p50 / p95 / max ms | errors | meets requirement |',
+    '| strategy | streams | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | end-of-speech final ' +
+      'p50 / p95 ms | gap p50 / p95 ms | audio between finals p50 / p95 / max ms | errors | meets requirement |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.strategy} | ${r.streams} | ${percentiles(r.partial)} | ${percentiles(r.final)} | ${r.speechEndFinal.p50} / ${r.speechEndFinal.p95} | ${r.gap.p50} / ${r.gap.p95} | ` +
-        `${r.finalInterval.p50} / ${r.finalInterval.p95} / ${r.finalInterval.max} | ${r.errors.length} | ${r.meetsRequirement ? 'yes' : 'no'} |`,
+      `| ${r.strategy} | ${r.streams} | ${percentiles(r.partial)} | ${percentiles(r.final)} | ` +
+        `${r.speechEndFinal.p50} / ${r.speechEndFinal.p95} | ${r.gap.p50} / ${r.gap.p95} | ` +
+        `${r.finalInterval.p50} / ${r.finalInterval.p95} / ${r.finalInterval.max} | ${r.errors.length} | ` +
+        `${r.meetsRequirement ? 'yes' : 'no'} |`,
     );
   }
   return lines;
@@ -238,15 +293,19 @@ function table(results: StepResult[]): string[] {
 /** What the work cost per step: worker time by kind, wasted partial runs, the machine. */
 function costTable(results: StepResult[]): string[] {
   const lines = [
-    '| strategy | streams | worker s per audio s: partial + final + aborted = total | partial runs per partial delivered | partial interval ms | partials per stream per s | CPU cores | RSS MiB per stream | event-loop lag p99 / max ms | /healthz p50 / p99 / max ms |',
+    '| strategy | streams | worker s per audio s: partial + final + aborted = total | partial runs per partial ' +
+      'delivered | partial interval ms | partials per stream per s | CPU cores | RSS MiB per stream | event-loop ' +
+      'lag p99 / max ms | /healthz p50 / p99 / max ms |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of results) {
     const w = r.workerPerAudioSecond;
     lines.push(
-      `| ${r.strategy} | ${r.streams} | ${w.partial} + ${w.final} + ${w.aborted} = ${round(w.partial + w.final + w.aborted, 3)} | ${r.partialRunsPerDelivered} | ` +
+      `| ${r.strategy} | ${r.streams} | ${w.partial} + ${w.final} + ${w.aborted} = ` +
+        `${round(w.partial + w.final + w.aborted, 3)} | ${r.partialRunsPerDelivered} | ` +
         `${r.partialIntervalMs} | ${r.partialsPerStreamSecond} | ${r.cpuCores} | ${r.rssPerStreamMiB} | ` +
-        `${round(r.eventLoopLagP99Ms, 1)} / ${round(r.eventLoopLagMaxMs, 1)} | ${r.healthz.p50Ms} / ${r.healthz.p99Ms} / ${r.healthz.maxMs} |`,
+        `${round(r.eventLoopLagP99Ms, 1)} / ${round(r.eventLoopLagMaxMs, 1)} | ${r.healthz.p50Ms} / ` +
+        `${r.healthz.p99Ms} / ${r.healthz.maxMs} |`,
     );
   }
   return lines;
@@ -254,9 +313,14 @@ function costTable(results: StepResult[]): string[] {
 
 /** Worker ms per partial by the turn's length so far, per step: flat when partials cost what their tail does. */
 function workerTable(results: StepResult[]): string[] {
-  const lines = [`| strategy | streams | ${TURN_BUCKETS.map((b) => `turn ${b}: ms (n)`).join(' | ')} |`, `| --- | ---: |${' ---: |'.repeat(TURN_BUCKETS.length)}`];
+  const lines = [
+    `| strategy | streams | ${TURN_BUCKETS.map((b) => `turn ${b}: ms (n)`).join(' | ')} |`,
+    `| --- | ---: |${' ---: |'.repeat(TURN_BUCKETS.length)}`,
+  ];
   for (const r of results) {
-    const cells = TURN_BUCKETS.map((b) => (r.partialWorker[b] ? `${r.partialWorker[b].meanMs} (${r.partialWorker[b].count})` : '-'));
+    const cells = TURN_BUCKETS.map((b) =>
+      r.partialWorker[b] ? `${r.partialWorker[b].meanMs} (${r.partialWorker[b].count})` : '-',
+    );
     lines.push(`| ${r.strategy} | ${r.streams} | ${cells.join(' | ')} |`);
   }
   return lines;
@@ -273,20 +337,26 @@ function instancesTable(results: StepResult[]): string[] {
 }
 
 function comparison(ours: StepResult[], baseline: StepResult[]): string[] {
-  const lines = ['| streams | partial p95 ours / baseline ms | ratio | final p95 ours / baseline ms | ratio |', '| ---: | ---: | ---: | ---: | ---: |'];
+  const lines = [
+    '| streams | partial p95 ours / baseline ms | ratio | final p95 ours / baseline ms | ratio |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const b of baseline) {
     const o = ours.find((r) => r.streams === b.streams);
     if (!o) continue;
-    const partialRatio = b.partial.count === 0 ? 'baseline got no partial' : `${round(b.partial.p95 / o.partial.p95, 1)}x`;
+    const partialRatio =
+      b.partial.count === 0 ? 'baseline got no partial' : `${round(b.partial.p95 / o.partial.p95, 1)}x`;
     lines.push(
-      `| ${b.streams} | ${o.partial.p95} / ${b.partial.count === 0 ? 'none' : b.partial.p95} | ${partialRatio} | ${o.final.p95} / ${b.final.p95} | ${round(b.final.p95 / o.final.p95, 1)}x |`,
+      `| ${b.streams} | ${o.partial.p95} / ${b.partial.count === 0 ? 'none' : b.partial.p95} | ${partialRatio} | ` +
+        `${o.final.p95} / ${b.final.p95} | ${round(b.final.p95 / o.final.p95, 1)}x |`,
     );
   }
   return lines;
 }
 
 function chart(ours: StepResult[], baseline: StepResult[]): string {
-  const points = (results: StepResult[], pick: (r: StepResult) => number): [number, number][] => results.map((r) => [r.streams, pick(r)]);
+  const points = (results: StepResult[], pick: (r: StepResult) => number): [number, number][] =>
+    results.map((r) => [r.streams, pick(r)]);
   const yMax = 6000;
   return lineChart({
     title: 'Latency p95 against concurrent streams (2-core machine, synthetic tiny.en)',
@@ -308,16 +378,16 @@ function chart(ours: StepResult[], baseline: StepResult[]): string {
 
 async function main(): Promise<void> {
   const { values, serverFlags } = benchArgs({
-      streams: { type: 'string', default: '1,2,4,6,8,10,12' },
-      seconds: { type: 'string', default: '60' },
-      'baseline-streams': { type: 'string', default: '1,2,4' },
-      files: { type: 'string', default: '' },
-      name: { type: 'string', default: 'load' },
-      corpus: { type: 'string', default: 'mixed' },
-      decode: { type: 'string', default: 'emulated' },
-      urls: { type: 'string', default: '' },
-      instances: { type: 'string', default: '' },
-    });
+    streams: { type: 'string', default: '1,2,4,6,8,10,12' },
+    seconds: { type: 'string', default: '60' },
+    'baseline-streams': { type: 'string', default: '1,2,4' },
+    files: { type: 'string', default: '' },
+    name: { type: 'string', default: 'load' },
+    corpus: { type: 'string', default: 'mixed' },
+    decode: { type: 'string', default: 'emulated' },
+    urls: { type: 'string', default: '' },
+    instances: { type: 'string', default: '' },
+  });
   const list = (value: unknown): number[] => (String(value) === '' ? [] : String(value).split(',').map(Number));
   const corpus = String(values.corpus);
   if (corpus !== 'mixed' && corpus !== 'continuous') throw new Error(`--corpus is mixed or continuous, not ${corpus}`);
@@ -327,24 +397,48 @@ async function main(): Promise<void> {
   const rate = realTokenRate(clips);
   const emulated = values.decode !== 'model';
   const decode = emulated
-    ? `emulated real decode length: ${rate.tokensPerSecond} tokens per second of audio (GPT-2 tokens of the reference transcripts per second of speech: ${rate.measuredOn.map((m) => `${m.clip} ${m.tokens} tokens / ${m.speechSeconds} s`).join(', ')})`
+    ? `emulated real decode length: ${rate.tokensPerSecond} tokens per second of audio (GPT-2 tokens of the ` +
+      'reference transcripts per second of speech: ' +
+      `${rate.measuredOn.map((m) => `${m.clip} ${m.tokens} tokens / ${m.speechSeconds} s`).join(', ')})`
     : "the synthetic model's own decode length (random: ends at once or runs to the token cap)";
   const flags = emulated ? ['--emulate-tokens-per-s', String(rate.tokensPerSecond), ...serverFlags] : serverFlags;
-  console.error(`machine: ${describeMachine(machine)}; clips: ${clips.map((c) => c.name).join(', ')}; ${seconds} s per stream per step; decode: ${decode}`);
+  console.error(
+    `machine: ${describeMachine(machine)}; clips: ${clips.map((c) => c.name).join(', ')}; ${seconds} s per ` +
+      `stream per step; decode: ${decode}`,
+  );
 
   const urls = String(values.urls) === '' ? [] : String(values.urls).split(',');
-  const instances = String(values.instances) === '' ? urls.map((url) => url.replace(/^ws/, 'http').replace(/\/stream$/, '')) : String(values.instances).split(',');
+  const instances =
+    String(values.instances) === ''
+      ? urls.map((url) => url.replace(/^ws/, 'http').replace(/\/stream$/, ''))
+      : String(values.instances).split(',');
   const external: Target = { streamUrls: urls, httpUrls: instances, stop: () => undefined };
-  const ours = await ramp('adaptive', list(values.streams), seconds, clips, corpus, urls.length > 0 ? async () => external : () => localTarget('adaptive', flags));
-  const baseline = urls.length > 0 ? [] : await ramp('naive', list(values['baseline-streams']), seconds, clips, corpus, () => localTarget('naive', flags));
+  const ours = await ramp(
+    'adaptive',
+    list(values.streams),
+    seconds,
+    clips,
+    corpus,
+    urls.length > 0 ? async () => external : () => localTarget('adaptive', flags),
+  );
+  const baseline =
+    urls.length > 0
+      ? []
+      : await ramp('naive', list(values['baseline-streams']), seconds, clips, corpus, () =>
+          localTarget('naive', flags),
+        );
   const capacity = largestPassing(ours, (r) => r.meetsRequirement);
 
   const command = `node dist/bench/load.js ${process.argv.slice(2).join(' ')}`.trim();
+  const audio =
+    corpus === 'mixed'
+      ? 'whole clips with 0.6-2.5 s pauses'
+      : "the clips' speech only, pauses cut to 50-150 ms (continuous speech)";
   const report = [
     `machine: ${describeMachine(machine)}`,
     `model: synthetic tiny.en; decode: ${decode}`,
     `audio per stream: ${clips.map((c) => c.name).join(', ')} in turn (each stream starts at a different one), ` +
-      `${corpus === 'mixed' ? 'whole clips with 0.6-2.5 s pauses' : 'the clips\' speech only, pauses cut to 50-150 ms (continuous speech)'}, ${seconds} s, real time, 20 ms frames`,
+      `${audio}, ${seconds} s, real time, 20 ms frames`,
     `command: ${command}`,
     '',
     ...table([...ours, ...baseline]),
@@ -355,9 +449,13 @@ async function main(): Promise<void> {
     '',
     ...workerTable([...ours, ...baseline]),
     '',
-    ...(urls.length > 0 ? [`targets: ${urls.join(', ')}; instances: ${instances.join(', ')}`, '', ...instancesTable(ours), ''] : []),
+    ...(urls.length > 0
+      ? [`targets: ${urls.join(', ')}; instances: ${instances.join(', ')}`, '', ...instancesTable(ours), '']
+      : []),
     ...(baseline.length > 0 ? [...comparison(ours, baseline), ''] : []),
-    `capacity: ${capacity} streams (largest N that, like every smaller N measured, has partial p95 < ${PARTIAL_P95_LIMIT_MS} ms, final p95 < ${FINAL_P95_LIMIT_MS} ms, partial gap p50 <= ${GAP_P50_LIMIT_MS} ms and p95 <= ${GAP_P95_LIMIT_MS} ms, and no errors)`,
+    `capacity: ${capacity} streams (largest N that, like every smaller N measured, has partial p95 < ` +
+      `${PARTIAL_P95_LIMIT_MS} ms, final p95 < ${FINAL_P95_LIMIT_MS} ms, partial gap p50 <= ${GAP_P50_LIMIT_MS} ` +
+      `ms and p95 <= ${GAP_P95_LIMIT_MS} ms, and no errors)`,
   ];
   console.log(report.join('\n'));
 
@@ -365,7 +463,14 @@ async function main(): Promise<void> {
   const dir = join(projectRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${String(values.name)}-${stamp}.json`);
-  writeFileSync(file, JSON.stringify({ command, machine, decode, corpus, seconds, clips: clips.map((c) => c.name), capacity, ours, baseline }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      { command, machine, decode, corpus, seconds, clips: clips.map((c) => c.name), capacity, ours, baseline },
+      null,
+      2,
+    ),
+  );
   const svg = join(projectRoot, 'docs', `${String(values.name)}-latency.svg`);
   writeFileSync(svg, chart(ours, baseline));
   console.log(`\nraw results: ${file}\nchart: ${svg}`);

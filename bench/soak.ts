@@ -72,7 +72,11 @@ function windows(partials: Sample[], finals: Sample[], started: number, seconds:
   const step = SAMPLE_EVERY_MS / 1000;
   for (let t = step; t <= seconds + step; t += step) {
     const inWindow = (s: Sample): boolean => s.at - started > (t - step) * 1000 && s.at - started <= t * 1000;
-    out.push({ t, partialP95: latencyStats(partials.filter(inWindow).map((s) => s.ms)).p95, finalP95: latencyStats(finals.filter(inWindow).map((s) => s.ms)).p95 });
+    out.push({
+      t,
+      partialP95: latencyStats(partials.filter(inWindow).map((s) => s.ms)).p95,
+      finalP95: latencyStats(finals.filter(inWindow).map((s) => s.ms)).p95,
+    });
   }
   return out;
 }
@@ -80,9 +84,24 @@ function windows(partials: Sample[], finals: Sample[], started: number, seconds:
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** One stream: sessions of about `sessionS` seconds of audio each (one session when 0), one after another. */
-async function runStream(url: string, clips: SpeechClip[], index: number, streams: number, seconds: number, sessionS: number): Promise<ClientResult> {
+async function runStream(
+  url: string,
+  clips: SpeechClip[],
+  index: number,
+  streams: number,
+  seconds: number,
+  sessionS: number,
+): Promise<ClientResult> {
   const until = performance.now() + seconds * 1000;
-  const all: ClientResult = { partials: [], finals: [], speechEndFinals: [], partialGaps: [], finalIntervals: [], unmatchedFinals: 0, errors: [] };
+  const all: ClientResult = {
+    partials: [],
+    finals: [],
+    speechEndFinals: [],
+    partialGaps: [],
+    finalIntervals: [],
+    unmatchedFinals: 0,
+    errors: [],
+  };
   for (let session = 0; performance.now() < until; session++) {
     const left = (until - performance.now()) / 1000;
     const timeline = buildTimeline(clips, index + session * streams, sessionS > 0 ? Math.min(sessionS, left) : left);
@@ -111,13 +130,16 @@ async function main(): Promise<void> {
   const clips = await loadClips();
   const machine = machineInfo();
   const loadAtStart = loadavg().map((n) => round(n, 2));
-  console.error(`machine: ${describeMachine(machine)}; ${streams} stream(s) for ${seconds} s; load average ${loadAtStart.join(' ')}`);
+  console.error(
+    `machine: ${describeMachine(machine)}; ${streams} stream(s) for ${seconds} s; load average ` +
+      `${loadAtStart.join(' ')}`,
+  );
 
   const { child, port } = await startServer(serverFlags);
   const http = `http://127.0.0.1:${port}`;
   const readings: Reading[] = [];
   let started = 0;
-  let results;
+  let results: ClientResult[];
   try {
     started = performance.now();
     let sampling = Promise.resolve();
@@ -137,8 +159,13 @@ async function main(): Promise<void> {
           load1: round(loadavg()[0] ?? 0, 2),
         };
         readings.push(reading);
-        const native = `malloc ${allocators['malloc in use']}+${allocators['malloc free in arenas']} free+${allocators['malloc mmapped blocks']} mmapped`;
-        console.error(`t=${reading.t}s rss ${reading.rssMiB} MiB heap ${reading.heapUsedMiB} MiB ${native} queue ${reading.queueDepth} load ${reading.load1}`);
+        const native =
+          `malloc ${allocators['malloc in use']}+${allocators['malloc free in arenas']} ` +
+          `free+${allocators['malloc mmapped blocks']} mmapped`;
+        console.error(
+          `t=${reading.t}s rss ${reading.rssMiB} MiB heap ${reading.heapUsedMiB} MiB ${native} queue ` +
+            `${reading.queueDepth} load ${reading.load1}`,
+        );
       });
     }, SAMPLE_EVERY_MS);
     results = await Promise.all(
@@ -160,21 +187,33 @@ async function main(): Promise<void> {
   // Until the streams end: the drain after them is no steady state.
   const streamsEnded = seconds + 5;
   const steady = readings.filter((r) => r.t >= warmup && r.t <= streamsEnded);
-  const perTenMinutes = (pick: (r: Reading) => number): number => round(slope(steady.map((r) => [r.t, pick(r)])) * 600, 3);
+  const perTenMinutes = (pick: (r: Reading) => number): number =>
+    round(slope(steady.map((r) => [r.t, pick(r)])) * 600, 3);
   const rssSlope = perTenMinutes((r) => r.rssMiB);
   const heapSlope = perTenMinutes((r) => r.heapUsedMiB);
   const growth = (Object.keys(ALLOCATORS) as Allocator[])
     .map((name) => ({ name, slope: perTenMinutes((r) => r.allocators[name]) }))
     .sort((a, b) => b.slope - a.slope);
   const loads = readings.map((r) => r.load1);
-  const load = { atStart: loadAtStart, mean: round(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length), 2), max: Math.max(...loads) };
+  const load = {
+    atStart: loadAtStart,
+    mean: round(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length), 2),
+    max: Math.max(...loads),
+  };
   // Drift: latency in the first and last third of the steady part.
   const steadyFrom = started + warmup * 1000;
   const third = ((seconds - warmup) * 1000) / 3;
-  const during = (samples: Sample[], from: number, to: number): number[] => samples.filter((s) => s.at >= from && s.at < to).map((s) => s.ms);
+  const during = (samples: Sample[], from: number, to: number): number[] =>
+    samples.filter((s) => s.at >= from && s.at < to).map((s) => s.ms);
   const drift = {
-    partialP95: [latencyStats(during(partials, steadyFrom, steadyFrom + third)).p95, latencyStats(during(partials, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95],
-    finalP95: [latencyStats(during(finals, steadyFrom, steadyFrom + third)).p95, latencyStats(during(finals, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95],
+    partialP95: [
+      latencyStats(during(partials, steadyFrom, steadyFrom + third)).p95,
+      latencyStats(during(partials, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95,
+    ],
+    finalP95: [
+      latencyStats(during(finals, steadyFrom, steadyFrom + third)).p95,
+      latencyStats(during(finals, steadyFrom + 2 * third, steadyFrom + 3 * third)).p95,
+    ],
   };
   const latency = windows(partials, finals, started, seconds);
 
@@ -183,16 +222,23 @@ async function main(): Promise<void> {
   const final = latencyStats(finals.map((s) => s.ms));
   const report = [
     `machine: ${describeMachine(machine)}`,
-    `streams: ${streams} for ${seconds} s, ${sessionS > 0 ? `a new session every ~${sessionS} s` : 'one session each'}, clips ${clips.map((c) => c.name).join(', ')} in turn with 0.6-2.5 s pauses`,
+    `streams: ${streams} for ${seconds} s, ` +
+      `${sessionS > 0 ? `a new session every ~${sessionS} s` : 'one session each'}, clips ` +
+      `${clips.map((c) => c.name).join(', ')} in turn with 0.6-2.5 s pauses`,
     `command: ${command}`,
-    `machine load (1-minute average): ${load.atStart.join(' / ')} (1/5/15 min) at the start; mean ${load.mean}, max ${load.max} during the run`,
+    `machine load (1-minute average): ${load.atStart.join(' / ')} (1/5/15 min) at the start; mean ${load.mean}, ` +
+      `max ${load.max} during the run`,
     '',
-    `partial p50 / p95 / p99: ${partial.p50} / ${partial.p95} / ${partial.p99} ms (n ${partial.count}); final: ${final.p50} / ${final.p95} / ${final.p99} ms (n ${final.count})`,
-    `RSS: ${readings[0]?.rssMiB} MiB at ${readings[0]?.t} s, ${steady[0]?.rssMiB} MiB after warm-up (${warmup} s), ${readings.at(-1)?.rssMiB} MiB at the end; max ${Math.max(...readings.map((r) => r.rssMiB))} MiB`,
+    `partial p50 / p95 / p99: ${partial.p50} / ${partial.p95} / ${partial.p99} ms (n ${partial.count}); final: ` +
+      `${final.p50} / ${final.p95} / ${final.p99} ms (n ${final.count})`,
+    `RSS: ${readings[0]?.rssMiB} MiB at ${readings[0]?.t} s, ${steady[0]?.rssMiB} MiB after warm-up ` +
+      `(${warmup} s), ${readings.at(-1)?.rssMiB} MiB at the end; max ${Math.max(...readings.map((r) => r.rssMiB))} MiB`,
     `slope after warm-up: RSS ${rssSlope} MiB per 10 min, heap used ${heapSlope} MiB per 10 min`,
     `growth by allocator (MiB per 10 min, largest first): ${growth.map((g) => `${g.name} ${g.slope}`).join(', ')}`,
-    `latency drift (first vs last third after warm-up): partial p95 ${drift.partialP95[0]} -> ${drift.partialP95[1]} ms, final p95 ${drift.finalP95[0]} -> ${drift.finalP95[1]} ms`,
-    `max queue depth: ${Math.max(...readings.map((r) => r.queueDepth))}; errors: ${errors.length}${errors.length ? ` (${[...new Set(errors)].slice(0, 3).join('; ')})` : ''}`,
+    `latency drift (first vs last third after warm-up): partial p95 ${drift.partialP95[0]} -> ` +
+      `${drift.partialP95[1]} ms, final p95 ${drift.finalP95[0]} -> ${drift.finalP95[1]} ms`,
+    `max queue depth: ${Math.max(...readings.map((r) => r.queueDepth))}; errors: ` +
+      `${errors.length}${errors.length ? ` (${[...new Set(errors)].slice(0, 3).join('; ')})` : ''}`,
   ];
   console.log(report.join('\n'));
 
@@ -200,7 +246,31 @@ async function main(): Promise<void> {
   const dir = join(projectRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `soak-${stamp}.json`);
-  writeFileSync(file, JSON.stringify({ command, machine, load, streams, seconds, sessionS, warmup, rssSlope, heapSlope, growth, drift, partial, final, errors, readings, latency }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        command,
+        machine,
+        load,
+        streams,
+        seconds,
+        sessionS,
+        warmup,
+        rssSlope,
+        heapSlope,
+        growth,
+        drift,
+        partial,
+        final,
+        errors,
+        readings,
+        latency,
+      },
+      null,
+      2,
+    ),
+  );
   // Quick checks keep their charts with their results; only a full run replaces the ones in docs/.
   const chartDir = values.quick ? dir : join(projectRoot, 'docs');
   const memory = join(chartDir, values.quick ? `soak-memory-${stamp}.svg` : 'soak-memory.svg');
@@ -217,7 +287,8 @@ async function main(): Promise<void> {
     }),
   );
   const latencyChart = join(chartDir, values.quick ? `soak-latency-${stamp}.svg` : 'soak-latency.svg');
-  const present = (pick: (w: Window) => number): [number, number][] => latency.filter((w) => Number.isFinite(pick(w))).map((w) => [w.t / 60, pick(w)]);
+  const present = (pick: (w: Window) => number): [number, number][] =>
+    latency.filter((w) => Number.isFinite(pick(w))).map((w) => [w.t / 60, pick(w)]);
   writeFileSync(
     latencyChart,
     lineChart({

@@ -41,7 +41,6 @@ function playlist(files: string[]): Int16Array {
   return out;
 }
 
-
 async function run(clients: number, timeline: Timeline, flags: string[]): Promise<RunResult> {
   const { child, port } = await startServer(flags);
   try {
@@ -71,23 +70,31 @@ function printReport(results: RunResult[], files: string[], machine: MachineInfo
   console.log(`machine: ${describeMachine(machine)}`);
   console.log(`model: ${model?.path}${model?.synthetic ? ' (synthetic: real compute, nonsense text)' : ''}`);
   console.log(`server: ${JSON.stringify(first?.server['pool'])} ${JSON.stringify(first?.server['settings'])}`);
-  console.log(`audio per client: ${files.join(' + ')}, each followed by ${GAP_MS} ms silence, ${FRAME_MS} ms frames, real time`);
+  console.log(
+    `audio per client: ${files.join(' + ')}, each followed by ${GAP_MS} ms silence, ${FRAME_MS} ms frames, real time`,
+  );
   console.log(`command: ${command}`);
   // Partial latency: arrival minus the send time of the newest audio the partial covers (its end_ms).
   // Final latency: arrival minus the send time of the audio where the source's whole-file VAD says speech ended.
-  console.log('\n| clients | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | event-loop lag p99 / max ms |');
+  console.log(
+    '\n| clients | partial p50 / p95 / p99 ms (n) | final p50 / p95 / p99 ms (n) | event-loop lag p99 / max ms |',
+  );
   console.log('| ---: | ---: | ---: | ---: |');
   for (const r of results) {
     const p = r.partial;
     const f = r.final;
     console.log(
-      `| ${r.clients} | ${p.p50} / ${p.p95} / ${p.p99} (${p.count}) | ${f.p50} / ${f.p95} / ${f.p99} (${f.count}) | ${r.eventLoopLag['p99Ms']?.toFixed(1)} / ${r.eventLoopLag['maxMs']?.toFixed(1)} |`,
+      `| ${r.clients} | ${p.p50} / ${p.p95} / ${p.p99} (${p.count}) | ${f.p50} / ${f.p95} / ${f.p99} ` +
+        `(${f.count}) | ${r.eventLoopLag['p99Ms']?.toFixed(1)} / ${r.eventLoopLag['maxMs']?.toFixed(1)} |`,
     );
   }
 }
 
 async function main(): Promise<void> {
-  const { values, serverFlags } = benchArgs({ clients: { type: 'string', default: '1,2,4,8' }, files: { type: 'string', default: DEFAULT_FILES } });
+  const { values, serverFlags } = benchArgs({
+    clients: { type: 'string', default: '1,2,4,8' },
+    files: { type: 'string', default: DEFAULT_FILES },
+  });
   const counts = String(values.clients).split(',').map(Number);
   const files = String(values.files).split(',');
   const audio = playlist(files);

@@ -66,7 +66,13 @@ async function inProcess(mode: Exclude<Mode, 'sigterm'>): Promise<string> {
     STRATEGY: mode === 'close-naive' ? 'naive' : 'adaptive',
   };
   const config = loadConfig([], env) as ServerConfig;
-  const app = await within(startApp(config, createLogger(config.logLevel, (line) => process.stderr.write(line))), 'server start');
+  const app = await within(
+    startApp(
+      config,
+      createLogger(config.logLevel, (line) => process.stderr.write(line)),
+    ),
+    'server start',
+  );
   let clients: StreamClient[] = [];
   let closed = false;
   try {
@@ -87,13 +93,19 @@ async function inProcess(mode: Exclude<Mode, 'sigterm'>): Promise<string> {
 }
 
 async function sigterm(): Promise<string> {
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js'), '--port', '0', '--model', MODEL, '--pool-size', '2', '--threads', '1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), LOG_LEVEL: 'info' },
-  });
+  const child = spawn(
+    process.execPath,
+    [join(projectRoot, 'dist/server/main.js'), '--port', '0', '--model', MODEL, '--pool-size', '2', '--threads', '1'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), LOG_LEVEL: 'info' },
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let port = 0;
   const ready = (async (): Promise<void> => {
     for await (const line of createInterface({ input: child.stdout })) {
@@ -120,7 +132,10 @@ async function sigterm(): Promise<string> {
   const { code, signal } = ended;
   const aborted = /terminate called|Segmentation fault|Aborted|FATAL ERROR/.exec(stderr);
   if (code !== 0 || signal !== null || aborted) {
-    throw new Error(`the server ended with code ${code}, signal ${signal}${aborted ? `, printing "${aborted[0]}"` : ''}\n${stderr.slice(-2000)}`);
+    throw new Error(
+      `the server ended with code ${code}, signal ` +
+        `${signal}${aborted ? `, printing "${aborted[0]}"` : ''}\n${stderr.slice(-2000)}`,
+    );
   }
   return `exited 0 in ${Math.round(performance.now() - started)} ms`;
 }
@@ -140,7 +155,9 @@ async function main(): Promise<void> {
       console.log(`round ${round} ${mode}: FAILED: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  console.log(`\n${rounds - failed} of ${rounds} rounds clean (a crash would have ended this process before this line)`);
+  console.log(
+    `\n${rounds - failed} of ${rounds} rounds clean (a crash would have ended this process before this line)`,
+  );
   process.exitCode = failed === 0 ? 0 : 1;
 }
 

@@ -19,7 +19,10 @@ const boundary = 'bench-boundary';
 const wav = readFileSync(join(fixturesDir, 'speech', 'jfk.wav'));
 const body = Buffer.concat([
   Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n`),
-  Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="jfk.wav"\r\nContent-Type: audio/wav\r\n\r\n`),
+  Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="jfk.wav"\r\nContent-Type: ` +
+      'audio/wav\r\n\r\n',
+  ),
   wav,
   Buffer.from(`\r\n--${boundary}--\r\n`),
 ]);
@@ -27,7 +30,9 @@ const body = Buffer.concat([
 const { child, port } = await startServer([]);
 console.log(`machine: ${describeMachine(machineInfo())}`);
 console.log(`POST /v1/audio/transcriptions with jfk.wav (11 s), ${requests} requests per step, server defaults\n`);
-console.log('| connections | requests | p50 ms | p90 ms | p97.5 ms | p99 ms | max ms | req/s | audio s per s | non-2xx |');
+console.log(
+  '| connections | requests | p50 ms | p90 ms | p97.5 ms | p99 ms | max ms | req/s | audio s per s | non-2xx |',
+);
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 try {
   for (const connections of steps) {
@@ -43,7 +48,9 @@ try {
     const seconds = result.duration;
     const rate = result.requests.total / seconds;
     console.log(
-      `| ${connections} | ${result.requests.total} | ${result.latency.p50} | ${result.latency.p90} | ${result.latency.p97_5} | ${result.latency.p99} | ${result.latency.max} | ${rate.toFixed(2)} | ${(rate * 11).toFixed(1)} | ${result.non2xx} |`,
+      `| ${connections} | ${result.requests.total} | ${result.latency.p50} | ${result.latency.p90} | ` +
+        `${result.latency.p97_5} | ${result.latency.p99} | ${result.latency.max} | ${rate.toFixed(2)} | ` +
+        `${(rate * 11).toFixed(1)} | ${result.non2xx} |`,
     );
   }
 } finally {

@@ -59,10 +59,18 @@ const silent = (): SpeechDetector => {
   };
 };
 
-async function run(sessions: number, seconds: number, detector: () => SpeechDetector, speech: Int16Array): Promise<number> {
+async function run(
+  sessions: number,
+  seconds: number,
+  detector: () => SpeechDetector,
+  speech: Int16Array,
+): Promise<number> {
   const scheduler = new TranscriptionScheduler(instant, { slots: 1, uploads: 1 });
   const languages = new LanguagePolicy(['en'], false);
-  const all = Array.from({ length: sessions }, () => new StreamSession({ scheduler, detector: detector(), languages, defaultLanguage: 'en', settings: SETTINGS }));
+  const all = Array.from(
+    { length: sessions },
+    () => new StreamSession({ scheduler, detector: detector(), languages, defaultLanguage: 'en', settings: SETTINGS }),
+  );
   const frames = Math.floor((seconds * 1000) / 20);
   const start = performance.eventLoopUtilization();
   const began = performance.now();
@@ -83,25 +91,34 @@ async function run(sessions: number, seconds: number, detector: () => SpeechDete
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sessions: { type: 'string', default: '50,100' }, seconds: { type: 'string', default: '20' } } });
+  const { values } = parseArgs({
+    options: { sessions: { type: 'string', default: '50,100' }, seconds: { type: 'string', default: '20' } },
+  });
   const counts = String(values.sessions).split(',').map(Number);
   const seconds = Number(values.seconds);
   const speech = readWav16kMono(join(fixturesDir, 'speech', 'silero_test_en.wav'));
   const service = await VadService.start(BUNDLED_VAD_MODEL);
-  const rows: string[] = ['| sessions | event loop busy, no VAD | VAD on the event loop: busy / its share | VAD on the detection thread: busy / its share |', '| ---: | ---: | ---: | ---: |'];
+  const rows: string[] = [
+    '| sessions | event loop busy, no VAD | VAD on the event loop: busy / its share | VAD on the detection ' +
+      'thread: busy / its share |',
+    '| ---: | ---: | ---: | ---: |',
+  ];
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
   for (const n of counts) {
     const none = await run(n, seconds, silent, speech);
     const local = await run(n, seconds, () => new LocalSpeechDetector(BUNDLED_VAD_MODEL), speech);
     const worker = await run(n, seconds, () => service.open(), speech);
-    rows.push(`| ${n} | ${pct(none)} | ${pct(local)} / ${pct(local - none)} | ${pct(worker)} / ${pct(worker - none)} |`);
+    rows.push(
+      `| ${n} | ${pct(none)} | ${pct(local)} / ${pct(local - none)} | ${pct(worker)} / ${pct(worker - none)} |`,
+    );
     console.error(`${n} sessions done`);
   }
   await service.close();
   console.log(
     [
       `machine: ${describeMachine(machineInfo())}`,
-      `audio: fixtures/speech/silero_test_en.wav looped, each session from its own offset, real time, 20 ms frames, ${seconds} s; transcription stubbed out`,
+      'audio: fixtures/speech/silero_test_en.wav looped, each session from its own offset, real time, 20 ms ' +
+        `frames, ${seconds} s; transcription stubbed out`,
       `command: node dist/bench/vad-load.js ${process.argv.slice(2).join(' ')}`.trim(),
       '',
       ...rows,

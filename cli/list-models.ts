@@ -20,9 +20,14 @@ export function listModels(out: NodeJS.WritableStream, dir: string = modelsDir):
   const size = (file: string): number => statSync(join(dir, file)).size;
   out.write(`Official models (${commandLine('modelsFetch', 'NAME')}), in ${dir}:\n`);
   for (const model of MODEL_FILES) {
-    const installed = !present.includes(model.file) ? 'not installed' : size(model.file) === model.bytes ? 'installed' : 'incomplete';
+    const installed = !present.includes(model.file)
+      ? 'not installed'
+      : size(model.file) === model.bytes
+        ? 'installed'
+        : 'incomplete';
     // The default VAD model ships with the package and is used from there.
-    const state = installed === 'not installed' && model.file === DEFAULT_VAD_FILE ? 'bundled with the package' : installed;
+    const state =
+      installed === 'not installed' && model.file === DEFAULT_VAD_FILE ? 'bundled with the package' : installed;
     out.write(`  ${model.name.padEnd(14)} ${model.file.padEnd(26)} ${mb(model.bytes)}  ${state}\n`);
   }
   const others = present.filter((file) => !MODEL_FILES.some((model) => model.file === file));

@@ -52,9 +52,14 @@ const CONNECTION_OPTIONS = {
 } as const;
 
 async function transcribe(args: string[]): Promise<number> {
-  let parsed;
+  const config = {
+    args,
+    allowPositionals: true,
+    options: { ...CONNECTION_OPTIONS, fast: { type: 'boolean', default: false } },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, fast: { type: 'boolean', default: false } } });
+    parsed = parseArgs(config);
   } catch (error) {
     return usageError(optionError(error, [...Object.keys(CONNECTION_OPTIONS), 'fast']), TRANSCRIBE_HELP);
   }
@@ -65,11 +70,17 @@ async function transcribe(args: string[]): Promise<number> {
   }
   const file = positionals[0];
   if (!file) return usageError('transcribe needs an audio file', TRANSCRIBE_HELP);
-  return transcribeFile(file, { url: values.url, language: values.language, token: values.token, json: values.json, fast: values.fast });
+  return transcribeFile(file, {
+    url: values.url,
+    language: values.language,
+    token: values.token,
+    json: values.json,
+    fast: values.fast,
+  });
 }
 
 async function mic(args: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof CONNECTION_OPTIONS }>>;
   try {
     parsed = parseArgs({ args, options: CONNECTION_OPTIONS });
   } catch (error) {
@@ -104,7 +115,10 @@ async function main(argv: string[]): Promise<number> {
       return command === undefined ? EXIT.usage : EXIT.ok;
     default: {
       const suggestion = closest(command, COMMANDS);
-      return usageError(`unknown command ${JSON.stringify(command)}${suggestion ? `; did you mean ${suggestion}?` : ''}`, MAIN_HELP);
+      return usageError(
+        `unknown command ${JSON.stringify(command)}${suggestion ? `; did you mean ${suggestion}?` : ''}`,
+        MAIN_HELP,
+      );
     }
   }
 }

@@ -20,13 +20,17 @@ export class RecorderError extends Error {
 /** Recorders that can write raw 16 kHz mono s16le to stdout, in order of preference. */
 const RECORDERS: { command: string; args: string[] }[] = [
   { command: 'arecord', args: ['-q', '-f', 'S16_LE', '-r', '16000', '-c', '1', '-t', 'raw'] },
-  { command: 'sox', args: ['-q', '-d', '-t', 'raw', '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-'] },
+  {
+    command: 'sox',
+    args: ['-q', '-d', '-t', 'raw', '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-'],
+  },
 ];
 
 /** The recorder's stderr kept for the failure message: its last lines say what went wrong. */
 const STDERR_TAIL_BYTES = 4096;
 
-const available = (command: string): boolean => spawnSync(command, ['--version'], { stdio: 'ignore' }).error === undefined;
+const available = (command: string): boolean =>
+  spawnSync(command, ['--version'], { stdio: 'ignore' }).error === undefined;
 
 type RecorderExit = { code: number | null; signal: NodeJS.Signals | null } | { error: Error };
 
@@ -38,7 +42,10 @@ type RecorderExit = { code: number | null; signal: NodeJS.Signals | null } | { e
 export async function streamMicrophone(options: MicrophoneOptions): Promise<number> {
   const recorder = RECORDERS.find((r) => available(r.command));
   if (!recorder) {
-    throw new RecorderError('mic needs arecord (Debian: apt-get install alsa-utils) or sox (apt-get install sox) to read the microphone; neither was found');
+    throw new RecorderError(
+      'mic needs arecord (Debian: apt-get install alsa-utils) or sox (apt-get install sox) to read the ' +
+        'microphone; neither was found',
+    );
   }
   const client = new StreamClient(options.url, {
     ...(options.language ? { language: options.language } : {}),

@@ -45,7 +45,9 @@ export async function transcribeFile(path: string, options: TranscribeFileOption
   client.on('partial', (m: Transcript) => printer.partial(m));
   client.on('final', (m: Transcript) => printer.final(m));
   client.on('error', (e) => printer.error(e.code, e.message));
-  client.on('reconnecting', (r) => printer.note(`connection lost${r.error ? ` (${r.error.message})` : ''}; reconnecting (attempt ${r.attempt})`));
+  client.on('reconnecting', (r) =>
+    printer.note(`connection lost${r.error ? ` (${r.error.message})` : ''}; reconnecting (attempt ${r.attempt})`),
+  );
   let ended: ClosedEvent | undefined;
   client.on('closed', (event) => (ended = event));
 

@@ -22,13 +22,19 @@ export class TranscriptPrinter {
   ) {}
 
   partial(m: Transcript): void {
-    if (this.json) return this.line(m);
+    if (this.json) {
+      this.line(m);
+      return;
+    }
     this.status = m.text;
     this.redraw();
   }
 
   final(m: Transcript): void {
-    if (this.json) return this.line(m);
+    if (this.json) {
+      this.line(m);
+      return;
+    }
     this.clear();
     this.status = '';
     if (m.text) this.out.write(`${m.text}\n`);
@@ -36,7 +42,10 @@ export class TranscriptPrinter {
   }
 
   error(code: string, message: string): void {
-    if (this.json) return this.line({ type: 'error', code, message });
+    if (this.json) {
+      this.line({ type: 'error', code, message });
+      return;
+    }
     this.note(`error ${code}: ${message}`);
   }
 
@@ -63,7 +72,9 @@ export class TranscriptPrinter {
     if (this.json || !this.out.isTTY) return;
     const columns = (this.out as { columns?: number }).columns ?? 80;
     const text = `[${String(this.percent).padStart(3)}%] ${this.status}`;
-    this.out.write(`\r\x1b[2K\x1b[90m${text.length > columns - 1 ? `…${text.slice(text.length - columns + 2)}` : text}\x1b[0m`);
+    this.out.write(
+      `\r\x1b[2K\x1b[90m${text.length > columns - 1 ? `…${text.slice(text.length - columns + 2)}` : text}\x1b[0m`,
+    );
   }
 
   private clear(): void {

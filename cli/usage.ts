@@ -28,8 +28,10 @@ Commands:
   serve [server options]          start the server (whisper-stream serve --help lists its settings)
   transcribe FILE [options]       stream an audio file through /stream, printing partials on one line and finals below
   mic [options]                   stream the default microphone (needs arecord or sox)
-  models list|fetch|synthetic     list official and installed models, download and verify them, or generate synthetic stand-ins
-  hash-api-key KEY                print the sha256 digest of an API key, as API_KEY_HASHES takes it (or the key on stdin)
+  models list|fetch|synthetic     list official and installed models, download and verify them, or generate
+                                  synthetic stand-ins
+  hash-api-key KEY                print the sha256 digest of an API key, as API_KEY_HASHES takes it (or the key
+                                  on stdin)
 
 ${EXIT_CODES}`;
 

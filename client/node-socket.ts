@@ -31,7 +31,12 @@ export class NodeWebSocket implements WebSocketLike {
     this.ws.on('unexpected-response', (_request, response) => {
       void readCapped(response).then((text) => {
         const retryAfter = response.headers['retry-after'];
-        this.refusal = new HandshakeError(response.statusCode ?? 0, parseHandshakeBody(text), parseRetryAfter(retryAfter), response.statusMessage);
+        this.refusal = new HandshakeError(
+          response.statusCode ?? 0,
+          parseHandshakeBody(text),
+          parseRetryAfter(retryAfter),
+          response.statusMessage,
+        );
         this.ws.terminate();
       });
     });

@@ -11,7 +11,9 @@ export interface WebSocketLike {
   onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
-  /** A socket may pass `{ error }` (an Error, a HandshakeError, ...) to say why it failed; browsers pass nothing useful. */
+  /**
+   * A socket may pass `{ error }` (an Error, a HandshakeError, ...) to say why it failed; browsers pass nothing useful.
+   */
   onerror: ((event: unknown) => void) | null;
 }
 export type WebSocketFactory = (url: string, protocols?: string[]) => WebSocketLike;
@@ -32,14 +34,16 @@ export async function defaultFactory(): Promise<WebSocketFactory> {
 
 /** The typed error for a socket that failed before its session started, from what its onerror received, if anything. */
 export function connectionFailure(errorEvent: unknown, url: string): HandshakeError | ConnectionError {
-  const error = typeof errorEvent === 'object' && errorEvent !== null && 'error' in errorEvent ? errorEvent.error : undefined;
+  const error =
+    typeof errorEvent === 'object' && errorEvent !== null && 'error' in errorEvent ? errorEvent.error : undefined;
   if (error instanceof HandshakeError || error instanceof ConnectionError) return error;
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
     return new ConnectionError(`cannot connect to ${url}: ${error.message}`, code, { cause: error });
   }
   return new ConnectionError(
-    `cannot connect to ${url} (the browser does not say why: nothing listening, a network error, or a refused handshake such as 401 or 503)`,
+    `cannot connect to ${url} (the browser does not say why: nothing listening, a network error, or a refused ` +
+      'handshake such as 401 or 503)',
   );
 }
 

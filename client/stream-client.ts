@@ -1,4 +1,5 @@
-// The streaming client: typed transcript events over /stream, with the client half of resume and typed connection errors.
+// The streaming client: typed transcript events over /stream, with the client half of resume and typed connection
+// errors.
 import { Emitter } from './emitter.js';
 import { ConnectionError, HandshakeError } from './errors.js';
 import { connectionFailure, defaultFactory, displayUrl, type WebSocketFactory, type WebSocketLike } from './socket.js';
@@ -54,7 +55,8 @@ const SAMPLES_PER_MS = TARGET_RATE / 1000;
 /** The server restarts and handed the session off: it is resumed at once, elsewhere. */
 const SERVICE_RESTART = 1012;
 /** Close codes after which the session is over for good (see docs/PROTOCOL.md): normal end, shutdown, policy, 4xxx. */
-const isFinalClose = (code: number): boolean => code === 1000 || code === 1001 || code === 1008 || (code >= 4000 && code < 5000);
+const isFinalClose = (code: number): boolean =>
+  code === 1000 || code === 1001 || code === 1008 || (code >= 4000 && code < 5000);
 
 const isTranscript = (message: Record<string, unknown>): message is Record<string, unknown> & Transcript =>
   typeof message['text'] === 'string' && typeof message['is_final'] === 'boolean' && typeof message['seq'] === 'number';
@@ -129,7 +131,11 @@ export class StreamClient extends Emitter<ClientEvents> {
 
   /** Whether a first connection that failed with `failure` goes on to the next URL. */
   private untried(failure: unknown): boolean {
-    return !this.finished && this.urlIndex < this.urls.length - 1 && !(failure instanceof HandshakeError && failure.permanent);
+    return (
+      !this.finished &&
+      this.urlIndex < this.urls.length - 1 &&
+      !(failure instanceof HandshakeError && failure.permanent)
+    );
   }
 
   /** Queues audio (at the rate and channels given in the options) and sends it when connected. */
@@ -214,7 +220,9 @@ export class StreamClient extends Emitter<ClientEvents> {
       ws.onclose = (event) => {
         if (this.ws !== ws) return;
         if (!announced && !resume) {
-          failure ??= new ConnectionError(`the connection closed before the session started (${`${event.code} ${event.reason}`.trim()})`);
+          failure ??= new ConnectionError(
+            `the connection closed before the session started (${`${event.code} ${event.reason}`.trim()})`,
+          );
           reject(failure);
           if (this.untried(failure)) return;
         }
@@ -317,19 +325,31 @@ export class StreamClient extends Emitter<ClientEvents> {
    */
   private onDrop(code: number, reason: string, failure: ConnectFailure | undefined): void {
     if (this.finished) return;
-    if (isFinalClose(code) || this.sessionId === undefined || (failure instanceof HandshakeError && failure.permanent)) {
+    if (
+      isFinalClose(code) ||
+      this.sessionId === undefined ||
+      (failure instanceof HandshakeError && failure.permanent)
+    ) {
       this.finish({ code, reason, error: failure });
       return;
     }
     const max = this.options.maxReconnects ?? 8;
     if (this.attempts >= max) {
-      this.finish({ code, reason: `gave up after ${max} reconnect attempts: ${failure?.message ?? reason}`, error: failure });
+      this.finish({
+        code,
+        reason: `gave up after ${max} reconnect attempts: ${failure?.message ?? reason}`,
+        error: failure,
+      });
       return;
     }
     this.urlIndex++;
-    const backoffMs = code === SERVICE_RESTART && this.attempts === 0 ? 0 : Math.min(5000, (this.options.reconnectDelayMs ?? 250) * 2 ** this.attempts);
+    const backoffMs =
+      code === SERVICE_RESTART && this.attempts === 0
+        ? 0
+        : Math.min(5000, (this.options.reconnectDelayMs ?? 250) * 2 ** this.attempts);
     this.attempts++;
-    const retryAfterMs = failure instanceof HandshakeError && failure.retryAfterS !== undefined ? failure.retryAfterS * 1000 : 0;
+    const retryAfterMs =
+      failure instanceof HandshakeError && failure.retryAfterS !== undefined ? failure.retryAfterS * 1000 : 0;
     const delayMs = Math.max(backoffMs, retryAfterMs);
     this.emit('reconnecting', { attempt: this.attempts, delayMs, error: failure });
     this.reconnectTimer = setTimeout(() => void this.open(true), delayMs);

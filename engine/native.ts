@@ -60,7 +60,9 @@ export const addonPath: string = join(projectRoot, 'build', 'Release', 'whisper.
 
 function loadAddon(): NativeAddon {
   if (!existsSync(addonPath)) {
-    const error = new Error(`the whisper.cpp addon is not built (${addonPath} is missing); run: ${commandLine('buildAddon')}`);
+    const error = new Error(
+      `the whisper.cpp addon is not built (${addonPath} is missing); run: ${commandLine('buildAddon')}`,
+    );
     Object.assign(error, { code: 'ADDON_MISSING' });
     throw error;
   }

@@ -20,7 +20,10 @@ export interface ModelLoadOptions {
 }
 
 export interface TranscribeOptions {
-  /** ISO 639-1 code (`'en'`, `'te'`, ...) or `'auto'` to detect. Default `'en'`. English-only models accept only `'en'`/`'auto'`. */
+  /**
+   * ISO 639-1 code (`'en'`, `'te'`, ...) or `'auto'` to detect. Default `'en'`. English-only models accept only
+   * `'en'`/`'auto'`.
+   */
   language?: string;
   /**
    * Encoder context in frames (one frame = 20 ms). `'auto'` (default) sizes it to the audio given, rounded up to a

@@ -61,7 +61,9 @@ export class WhisperModel {
     return this.serialize(() => this.model.detectLanguage(audio, options));
   }
 
-  /** Stops the running call at its next check; its promise rejects with code `ABORTED`. Returns whether one was running. */
+  /**
+   * Stops the running call at its next check; its promise rejects with code `ABORTED`. Returns whether one was running.
+   */
   abort(): boolean {
     return this.model.abort();
   }

@@ -20,7 +20,9 @@ const seconds = (ms) => (ms / 1000).toFixed(3);
 client.on('session', (s) => console.log(`session ${s.sessionId} (${s.resumed ? 'resumed' : 'new'})`));
 client.on('partial', (m) => console.log(`partial [${seconds(m.start_ms)} s - ${seconds(m.end_ms)} s] ${m.text}`));
 client.on('final', (m) => console.log(`final   [${seconds(m.start_ms)} s - ${seconds(m.end_ms)} s] ${m.text}`));
-client.on('reconnecting', (r) => console.log(`connection lost: reconnecting in ${r.delayMs} ms (attempt ${r.attempt})`));
+client.on('reconnecting', (r) =>
+  console.log(`connection lost: reconnecting in ${r.delayMs} ms (attempt ${r.attempt})`),
+);
 client.on('error', (e) => console.error(`server error ${e.code}: ${e.message}`));
 
 await client.connect();

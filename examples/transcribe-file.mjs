@@ -14,7 +14,9 @@ try {
   const result = await model.transcribe(audio, { language: 'en' });
   console.log(`model: ${model.path}`);
   for (const segment of result.segments) {
-    console.log(`[${(segment.startMs / 1000).toFixed(2)} s - ${(segment.endMs / 1000).toFixed(2)} s] ${segment.text.trim()}`);
+    console.log(
+      `[${(segment.startMs / 1000).toFixed(2)} s - ${(segment.endMs / 1000).toFixed(2)} s] ${segment.text.trim()}`,
+    );
   }
   console.log(`text: ${result.text.trim()}`);
   console.log(`took ${result.timings.totalMs.toFixed(0)} ms (encoder ${result.timings.encodeMs.toFixed(0)} ms)`);

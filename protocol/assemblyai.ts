@@ -49,7 +49,9 @@ export const MAX_INACTIVITY_S = 3600;
 /** AssemblyAI's `max_turn_silence` when a client names none. */
 export const DEFAULT_MAX_TURN_SILENCE_MS = 1280;
 
-export type StreamingCommand = { type: 'ForceEndpoint' | 'KeepAlive' | 'Terminate' } | { type: 'UpdateConfiguration'; update: StreamingUpdate };
+export type StreamingCommand =
+  | { type: 'ForceEndpoint' | 'KeepAlive' | 'Terminate' }
+  | { type: 'UpdateConfiguration'; update: StreamingUpdate };
 
 export interface BeginMessage {
   type: 'Begin';
@@ -135,20 +137,26 @@ export function parseStreamingMessage(text: string): StreamingCommand {
   const type = fields['type'];
   if (type === 'ForceEndpoint' || type === 'KeepAlive' || type === 'Terminate') return { type };
   if (type === 'UpdateConfiguration') return { type, update: parseUpdate(fields) };
-  throw new ProtocolError('unknown_type', `unknown message type ${excerpt(type)}; known types are "UpdateConfiguration", "ForceEndpoint", "KeepAlive" and "Terminate"`);
+  throw new ProtocolError(
+    'unknown_type',
+    `unknown message type ${excerpt(type)}; known types are "UpdateConfiguration", "ForceEndpoint", "KeepAlive" ` +
+      'and "Terminate"',
+  );
 }
 
 function parseUpdate(fields: Record<string, unknown>): StreamingUpdate {
   const update: StreamingUpdate = { turn: {} };
   const { format_turns: formatTurns, keyterms_prompt: keyterms, end_of_turn_confidence_threshold: threshold } = fields;
   if (formatTurns !== undefined) {
-    if (typeof formatTurns !== 'boolean') throw new ProtocolError('bad_message', '"format_turns" must be true or false');
+    if (typeof formatTurns !== 'boolean')
+      throw new ProtocolError('bad_message', '"format_turns" must be true or false');
     update.formatTurns = formatTurns;
   }
   const silence = (name: string): number | undefined => {
     const value = fields[name];
     if (value === undefined) return undefined;
-    if (typeof value !== 'number' || !(value >= 0)) throw new ProtocolError('bad_message', `"${name}" must be milliseconds, a number >= 0`);
+    if (typeof value !== 'number' || !(value >= 0))
+      throw new ProtocolError('bad_message', `"${name}" must be milliseconds, a number >= 0`);
     return value;
   };
   update.turn = defined({
@@ -187,7 +195,10 @@ function confidenceThreshold(value: unknown): number | undefined {
   if (value === null || value === undefined) return undefined;
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof number !== 'number' || !(number >= 0 && number <= 1)) {
-    throw new ProtocolError('bad_option', `end_of_turn_confidence_threshold must be a number from 0 to 1; got ${excerpt(value)}`);
+    throw new ProtocolError(
+      'bad_option',
+      `end_of_turn_confidence_threshold must be a number from 0 to 1; got ${excerpt(value)}`,
+    );
   }
   return number;
 }
@@ -218,7 +229,11 @@ export function turnMessage(turn: Omit<TurnMessage, 'type'>): string {
 }
 
 export function terminationMessage(audioSeconds: number, sessionSeconds: number): string {
-  const message: TerminationMessage = { type: 'Termination', audio_duration_seconds: audioSeconds, session_duration_seconds: sessionSeconds };
+  const message: TerminationMessage = {
+    type: 'Termination',
+    audio_duration_seconds: audioSeconds,
+    session_duration_seconds: sessionSeconds,
+  };
   return JSON.stringify(message);
 }
 

@@ -16,7 +16,9 @@ import {
   type RawAudioEncoding,
 } from './params.js';
 
-/** What the query string asks for, checked (the language against the model, and endpointing's range, are the server's). */
+/**
+ * What the query string asks for, checked (the language against the model, and endpointing's range, are the server's).
+ */
 export interface ListenOptions {
   /** Headerless audio as `encoding` and `sample_rate` say, or a container found from the stream's first bytes. */
   audio: AudioFormat;
@@ -100,8 +102,10 @@ const LANGUAGE_TAG = /^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/i;
 export function parseListenQuery(query: URLSearchParams): ListenOptions {
   const audio = parseAudio(query);
   const channels = audio.kind === 'raw' ? audio.channels : 1;
-  if (booleanParam(query, 'multichannel')) throw new ProtocolError('bad_option', 'multichannel=true is not supported: channels are mixed down to one');
-  if (query.has('callback')) throw new ProtocolError('bad_option', 'callback is not supported: results come over this WebSocket only');
+  if (booleanParam(query, 'multichannel'))
+    throw new ProtocolError('bad_option', 'multichannel=true is not supported: channels are mixed down to one');
+  if (query.has('callback'))
+    throw new ProtocolError('bad_option', 'callback is not supported: results come over this WebSocket only');
   const keyterms = query.getAll('keyterm');
   return {
     audio,
@@ -143,7 +147,11 @@ function parseAudio(query: URLSearchParams): AudioFormat {
 function parseLanguage(tag: string | null): string | undefined {
   if (tag === null) return undefined;
   if (tag === 'multi') return 'auto';
-  if (!LANGUAGE_TAG.test(tag)) throw new ProtocolError('bad_option', `language must be a BCP-47 tag such as en or en-US, or multi; got ${excerpt(tag)}`);
+  if (!LANGUAGE_TAG.test(tag))
+    throw new ProtocolError(
+      'bad_option',
+      `language must be a BCP-47 tag such as en or en-US, or multi; got ${excerpt(tag)}`,
+    );
   return tag.replace(/-.*/, '').toLowerCase();
 }
 
@@ -157,7 +165,10 @@ function parseEndpointing(query: URLSearchParams): number | null | undefined {
 export function parseControl(text: string): ListenControl {
   const type = parseObject(text, 'text messages must be JSON control messages such as {"type": "KeepAlive"}')['type'];
   if (type === 'KeepAlive' || type === 'Finalize' || type === 'CloseStream') return type;
-  throw new ProtocolError('unknown_type', `unknown message type ${excerpt(type)}; known types are "KeepAlive", "Finalize" and "CloseStream"`);
+  throw new ProtocolError(
+    'unknown_type',
+    `unknown message type ${excerpt(type)}; known types are "KeepAlive", "Finalize" and "CloseStream"`,
+  );
 }
 
 export interface ResultsFields {
@@ -188,8 +199,22 @@ export function resultsMessage(fields: ResultsFields): string {
   return JSON.stringify(message);
 }
 
-export function metadataMessage(requestId: string, sha256: string, created: string, duration: number, channels: number): string {
-  const message: MetadataMessage = { type: 'Metadata', transaction_key: 'deprecated', request_id: requestId, sha256, created, duration, channels };
+export function metadataMessage(
+  requestId: string,
+  sha256: string,
+  created: string,
+  duration: number,
+  channels: number,
+): string {
+  const message: MetadataMessage = {
+    type: 'Metadata',
+    transaction_key: 'deprecated',
+    request_id: requestId,
+    sha256,
+    created,
+    duration,
+    channels,
+  };
   return JSON.stringify(message);
 }
 
@@ -206,6 +231,10 @@ export function speechStartedMessage(timestamp: number): string {
 /** Our codes in Deepgram's style; a text message it cannot read gets Deepgram's own code for that. */
 export function listenErrorMessage(code: ErrorCode, description: string): string {
   const unreadable = code === 'bad_json' || code === 'bad_message' || code === 'unknown_type';
-  const message: ListenErrorMessage = { type: 'Error', code: unreadable ? 'UNPARSABLE_CLIENT_MESSAGE' : code.toUpperCase(), description };
+  const message: ListenErrorMessage = {
+    type: 'Error',
+    code: unreadable ? 'UNPARSABLE_CLIENT_MESSAGE' : code.toUpperCase(),
+    description,
+  };
   return JSON.stringify(message);
 }

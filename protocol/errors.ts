@@ -39,7 +39,7 @@ export const EXCERPT_CHARS = 40;
 
 /** A short, JSON-quoted excerpt of a value a client sent, for error messages. */
 export function excerpt(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return JSON.stringify(text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text);
 }
 
@@ -57,15 +57,25 @@ export const MAX_PROMPT_WORD_BYTES = 256;
 /** No prompt checkPrompt accepts is longer than this, in characters. */
 export const MAX_PROMPT_CHARS = MAX_PROMPT_BYTES;
 
-/** Checks a client's prompt; throws `prompt_too_long` past MAX_PROMPT_BYTES, or with a word past MAX_PROMPT_WORD_BYTES. */
+/**
+ * Checks a client's prompt; throws `prompt_too_long` past MAX_PROMPT_BYTES, or with a word past MAX_PROMPT_WORD_BYTES.
+ */
 export function checkPrompt(prompt: string): string {
   const bytes = Buffer.byteLength(prompt, 'utf8');
   if (bytes > MAX_PROMPT_BYTES) {
-    throw new ProtocolError('prompt_too_long', `prompts may hold at most ${MAX_PROMPT_BYTES} bytes of UTF-8 (Whisper reads at most its last 224 tokens); got ${bytes}`);
+    throw new ProtocolError(
+      'prompt_too_long',
+      `prompts may hold at most ${MAX_PROMPT_BYTES} bytes of UTF-8 (Whisper reads at most its last 224 tokens); ` +
+        `got ${bytes}`,
+    );
   }
   const longest = Math.max(0, ...prompt.split(/\s+/).map((word) => Buffer.byteLength(word, 'utf8')));
   if (longest > MAX_PROMPT_WORD_BYTES) {
-    throw new ProtocolError('prompt_too_long', `a prompt's words may hold at most ${MAX_PROMPT_WORD_BYTES} bytes of UTF-8 each (separate terms with spaces); one has ${longest}`);
+    throw new ProtocolError(
+      'prompt_too_long',
+      `a prompt's words may hold at most ${MAX_PROMPT_WORD_BYTES} bytes of UTF-8 each (separate terms with ` +
+        `spaces); one has ${longest}`,
+    );
   }
   return prompt;
 }

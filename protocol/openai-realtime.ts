@@ -112,14 +112,26 @@ export class RealtimeInputError extends ProtocolError {
   }
 }
 
-const CLIENT_EVENTS = ['session.update', 'transcription_session.update', 'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear'];
+const CLIENT_EVENTS = [
+  'session.update',
+  'transcription_session.update',
+  'input_audio_buffer.append',
+  'input_audio_buffer.commit',
+  'input_audio_buffer.clear',
+];
 
 /** The JSON object of a client event; throws RealtimeInputError for anything else. */
 export function parseEventObject(text: string): Record<string, unknown> {
   try {
     return parseObject(text, 'client events must be JSON objects');
   } catch (error) {
-    if (error instanceof ProtocolError) throw new RealtimeInputError(error.code, error.code === 'bad_json' ? 'invalid_json' : 'invalid_type', null, error.message);
+    if (error instanceof ProtocolError)
+      throw new RealtimeInputError(
+        error.code,
+        error.code === 'bad_json' ? 'invalid_json' : 'invalid_type',
+        null,
+        error.message,
+      );
     throw error;
   }
 }
@@ -129,7 +141,12 @@ export function clientEventId(fields: Record<string, unknown>): string | null {
   const id = fields['event_id'];
   if (id === undefined || id === null) return null;
   if (typeof id !== 'string' || id.length > MAX_EVENT_ID_CHARS) {
-    throw new RealtimeInputError('bad_message', 'invalid_value', 'event_id', `event_id must be a string of at most ${MAX_EVENT_ID_CHARS} characters`);
+    throw new RealtimeInputError(
+      'bad_message',
+      'invalid_value',
+      'event_id',
+      `event_id must be a string of at most ${MAX_EVENT_ID_CHARS} characters`,
+    );
   }
   return id;
 }
@@ -148,7 +165,12 @@ export function parseClientEvent(fields: Record<string, unknown>, format: Realti
     case 'input_audio_buffer.clear':
       return { type };
   }
-  throw new RealtimeInputError('unknown_type', 'invalid_value', 'type', `unknown or unsupported event type ${excerpt(type)}; a transcription session takes ${CLIENT_EVENTS.join(', ')}`);
+  throw new RealtimeInputError(
+    'unknown_type',
+    'invalid_value',
+    'type',
+    `unknown or unsupported event type ${excerpt(type)}; a transcription session takes ${CLIENT_EVENTS.join(', ')}`,
+  );
 }
 
 /**
@@ -160,7 +182,8 @@ export function initialSession(shape: RealtimeShape, session: unknown): SessionU
 }
 
 function object(value: unknown, param: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RealtimeInputError('bad_message', 'invalid_type', param, `${param} must be an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new RealtimeInputError('bad_message', 'invalid_type', param, `${param} must be an object`);
   return Object.fromEntries(Object.entries(value));
 }
 
@@ -171,7 +194,12 @@ function optionalObject(value: unknown, param: string): Record<string, unknown> 
 function gaSession(session: Record<string, unknown>): SessionUpdate {
   const type = session['type'];
   if (type !== undefined && type !== 'transcription') {
-    throw new RealtimeInputError('bad_option', 'invalid_value', 'session.type', `this server runs transcription sessions only: session.type must be "transcription", not ${excerpt(type)}`);
+    throw new RealtimeInputError(
+      'bad_option',
+      'invalid_value',
+      'session.type',
+      `this server runs transcription sessions only: session.type must be "transcription", not ${excerpt(type)}`,
+    );
   }
   const update: SessionUpdate = { shape: 'ga' };
   if ('include' in session) update.logprobs = include(session['include'], 'session.include');
@@ -184,7 +212,12 @@ function gaSession(session: Record<string, unknown>): SessionUpdate {
     if (!known) {
       const formats = '"audio/pcm" (PCM16 mono at 24 kHz), "audio/pcmu" and "audio/pcma" (G.711 at 8 kHz)';
       const param = 'session.audio.input.format.type';
-      throw new RealtimeInputError('bad_option', 'invalid_value', param, `input formats are ${formats}, not ${excerpt(type)}`);
+      throw new RealtimeInputError(
+        'bad_option',
+        'invalid_value',
+        param,
+        `input formats are ${formats}, not ${excerpt(type)}`,
+      );
     }
     const rate = known === 'pcm16' ? INPUT_RATE : G711_RATE;
     if (format['rate'] !== undefined && format['rate'] !== rate) {
@@ -193,7 +226,11 @@ function gaSession(session: Record<string, unknown>): SessionUpdate {
     }
     update.format = known;
   }
-  transcription(update, optionalObject(input['transcription'], 'session.audio.input.transcription'), 'session.audio.input.transcription');
+  transcription(
+    update,
+    optionalObject(input['transcription'], 'session.audio.input.transcription'),
+    'session.audio.input.transcription',
+  );
   if ('turn_detection' in input) {
     Object.assign(update, turnDetection(input['turn_detection'], 'session.audio.input.turn_detection'));
   }
@@ -213,7 +250,11 @@ function betaSession(session: Record<string, unknown>): SessionUpdate {
     }
     update.format = known;
   }
-  transcription(update, optionalObject(session['input_audio_transcription'], 'session.input_audio_transcription'), 'session.input_audio_transcription');
+  transcription(
+    update,
+    optionalObject(session['input_audio_transcription'], 'session.input_audio_transcription'),
+    'session.input_audio_transcription',
+  );
   if ('turn_detection' in session) {
     Object.assign(update, turnDetection(session['turn_detection'], 'session.turn_detection'));
   }
@@ -224,20 +265,34 @@ function transcription(update: SessionUpdate, fields: Record<string, unknown> | 
   if (!fields) return;
   const { model, language, prompt } = fields;
   if (model !== undefined) update.model = boundedString(model, `${param}.model`, MAX_MODEL_CHARS);
-  if (language !== undefined && language !== null) update.language = boundedString(language, `${param}.language`, MAX_LANGUAGE_CHARS);
+  if (language !== undefined && language !== null)
+    update.language = boundedString(language, `${param}.language`, MAX_LANGUAGE_CHARS);
   if (prompt !== undefined && prompt !== null) {
-    if (typeof prompt !== 'string') throw new RealtimeInputError('bad_message', 'invalid_type', `${param}.prompt`, `${param}.prompt must be a string`);
+    if (typeof prompt !== 'string')
+      throw new RealtimeInputError(
+        'bad_message',
+        'invalid_type',
+        `${param}.prompt`,
+        `${param}.prompt must be a string`,
+      );
     try {
       update.prompt = checkPrompt(prompt);
     } catch (error) {
-      if (error instanceof ProtocolError) throw new RealtimeInputError(error.code, 'invalid_value', `${param}.prompt`, error.message);
+      if (error instanceof ProtocolError)
+        throw new RealtimeInputError(error.code, 'invalid_value', `${param}.prompt`, error.message);
       throw error;
     }
   }
 }
 
 function boundedString(value: unknown, param: string, max: number): string {
-  if (typeof value !== 'string' || value.length > max) throw new RealtimeInputError('bad_message', 'invalid_value', param, `${param} must be a string of at most ${max} characters`);
+  if (typeof value !== 'string' || value.length > max)
+    throw new RealtimeInputError(
+      'bad_message',
+      'invalid_value',
+      param,
+      `${param} must be a string of at most ${max} characters`,
+    );
   return value;
 }
 
@@ -275,14 +330,32 @@ function turnDetection(value: unknown, param: string): { silenceMs: number | nul
   }
   const { threshold, prefix_padding_ms: padding, silence_duration_ms: silence } = fields;
   if (threshold !== undefined && !(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
-    throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.threshold`, `${param}.threshold must be a number from 0 to 1`);
+    throw new RealtimeInputError(
+      'bad_option',
+      'invalid_value',
+      `${param}.threshold`,
+      `${param}.threshold must be a number from 0 to 1`,
+    );
   }
-  if (padding !== undefined && !(Number.isInteger(padding) && typeof padding === 'number' && padding >= 0 && padding <= MAX_PADDING_MS)) {
-    throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.prefix_padding_ms`, `${param}.prefix_padding_ms must be a whole number from 0 to ${MAX_PADDING_MS}`);
+  if (
+    padding !== undefined &&
+    !(Number.isInteger(padding) && typeof padding === 'number' && padding >= 0 && padding <= MAX_PADDING_MS)
+  ) {
+    throw new RealtimeInputError(
+      'bad_option',
+      'invalid_value',
+      `${param}.prefix_padding_ms`,
+      `${param}.prefix_padding_ms must be a whole number from 0 to ${MAX_PADDING_MS}`,
+    );
   }
   if (silence === undefined) return { silenceMs: DEFAULT_SILENCE_MS, eagerness: null };
   if (!(typeof silence === 'number' && Number.isInteger(silence) && silence > 0)) {
-    throw new RealtimeInputError('bad_option', 'invalid_value', `${param}.silence_duration_ms`, `${param}.silence_duration_ms must be a whole number of milliseconds`);
+    throw new RealtimeInputError(
+      'bad_option',
+      'invalid_value',
+      `${param}.silence_duration_ms`,
+      `${param}.silence_duration_ms must be a whole number of milliseconds`,
+    );
   }
   return { silenceMs: silence, eagerness: null };
 }
@@ -313,7 +386,13 @@ function audio(value: unknown, format: RealtimeAudioFormat): string {
 
 // Server events. Every one carries the event_id the adapter gives it.
 
-export function sessionEvent(kind: 'created' | 'updated', shape: RealtimeShape, eventId: string, sessionId: string, settings: RealtimeSettings): string {
+export function sessionEvent(
+  kind: 'created' | 'updated',
+  shape: RealtimeShape,
+  eventId: string,
+  sessionId: string,
+  settings: RealtimeSettings,
+): string {
   const type = shape === 'beta' ? `transcription_session.${kind}` : `session.${kind}`;
   return JSON.stringify({ type, event_id: eventId, session: sessionObject(shape, sessionId, settings) });
 }
@@ -327,7 +406,11 @@ export function sessionObject(
   sessionId: string,
   settings: RealtimeSettings,
 ): Record<string, unknown> {
-  const transcription = { model: settings.model, ...(settings.language === null ? {} : { language: settings.language }), prompt: settings.prompt };
+  const transcription = {
+    model: settings.model,
+    ...(settings.language === null ? {} : { language: settings.language }),
+    prompt: settings.prompt,
+  };
   const turnDetection =
     settings.silenceMs === null
       ? null
@@ -370,15 +453,30 @@ function gaFormat(format: RealtimeAudioFormat): { type: string; rate?: number } 
 }
 
 export function speechStartedEvent(eventId: string, itemId: string, audioStartMs: number): string {
-  return JSON.stringify({ type: 'input_audio_buffer.speech_started', event_id: eventId, audio_start_ms: audioStartMs, item_id: itemId });
+  return JSON.stringify({
+    type: 'input_audio_buffer.speech_started',
+    event_id: eventId,
+    audio_start_ms: audioStartMs,
+    item_id: itemId,
+  });
 }
 
 export function speechStoppedEvent(eventId: string, itemId: string, audioEndMs: number): string {
-  return JSON.stringify({ type: 'input_audio_buffer.speech_stopped', event_id: eventId, audio_end_ms: audioEndMs, item_id: itemId });
+  return JSON.stringify({
+    type: 'input_audio_buffer.speech_stopped',
+    event_id: eventId,
+    audio_end_ms: audioEndMs,
+    item_id: itemId,
+  });
 }
 
 export function committedEvent(eventId: string, itemId: string, previousItemId: string | null): string {
-  return JSON.stringify({ type: 'input_audio_buffer.committed', event_id: eventId, previous_item_id: previousItemId, item_id: itemId });
+  return JSON.stringify({
+    type: 'input_audio_buffer.committed',
+    event_id: eventId,
+    previous_item_id: previousItemId,
+    item_id: itemId,
+  });
 }
 
 /**

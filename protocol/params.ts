@@ -21,7 +21,9 @@ export type AudioFormat =
 /** Longest duration a setting may name: an hour, far past any the server uses. */
 const MAX_MS = 3_600_000;
 
-/** A parameter's one value, or null when it is absent. Given twice it is refused: which value counts would be a guess. */
+/**
+ * A parameter's one value, or null when it is absent. Given twice it is refused: which value counts would be a guess.
+ */
 export function singleParam(query: URLSearchParams, name: string): string | null {
   const values = query.getAll(name);
   if (values.length > 1) throw new ProtocolError('bad_option', `${name} is given ${values.length} times; give it once`);
@@ -33,7 +35,11 @@ export function integerParam(query: URLSearchParams, name: string, min: number, 
   const value = singleParam(query, name);
   if (value === null) return undefined;
   const number = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
-  if (!(number >= min && number <= max)) throw new ProtocolError('bad_option', `${name} must be a whole number from ${min} to ${max}; got ${excerpt(value)}`);
+  if (!(number >= min && number <= max))
+    throw new ProtocolError(
+      'bad_option',
+      `${name} must be a whole number from ${min} to ${max}; got ${excerpt(value)}`,
+    );
   return number;
 }
 
@@ -51,7 +57,9 @@ export function booleanParam(query: URLSearchParams, name: string): boolean | un
   throw new ProtocolError('bad_option', `${name} must be true or false; got ${excerpt(value)}`);
 }
 
-/** Vocabulary terms (names, jargon) as Whisper's prompt: a list, so the decoder expects them; bounded like any prompt. */
+/**
+ * Vocabulary terms (names, jargon) as Whisper's prompt: a list, so the decoder expects them; bounded like any prompt.
+ */
 export function termsPrompt(terms: readonly string[]): string {
   return checkPrompt(
     terms

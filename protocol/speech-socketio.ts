@@ -30,14 +30,19 @@ export type AudioChunk =
   | { kind: 'container'; bytes: Uint8Array; format: ChunkFormat };
 
 export function speechAck(outcome: { sessionId: string } | { code: ErrorCode; message: string }): SpeechAck {
-  return 'sessionId' in outcome ? { session_id: outcome.sessionId } : { error: { code: outcome.code, message: outcome.message } };
+  return 'sessionId' in outcome
+    ? { session_id: outcome.sessionId }
+    : { error: { code: outcome.code, message: outcome.message } };
 }
 
 /** The options of a start-transcription: its payload is optional, an object when present. */
 export function parseStartPayload(payload: unknown): ReturnType<typeof parseStart> {
   if (payload === undefined) return parseStart({});
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw new ProtocolError('bad_message', `start-transcription takes an object such as {"language": "en"}; got ${excerpt(payload)}`);
+    throw new ProtocolError(
+      'bad_message',
+      `start-transcription takes an object such as {"language": "en"}; got ${excerpt(payload)}`,
+    );
   }
   return parseStart(Object.fromEntries(Object.entries(payload)));
 }
@@ -61,7 +66,8 @@ export function parseAudioChunk(payload: unknown): AudioChunk {
   const fields = typeof payload === 'object' && payload !== null ? Object.fromEntries(Object.entries(payload)) : null;
   const bytes = binary(fields?.['audio']);
   if (!fields || !bytes) {
-    const forms = 'binary 16 kHz s16le PCM, {audio: <binary>, sampleRate: <Hz>} or {audio: <binary>, format: <webm|ogg>}';
+    const forms =
+      'binary 16 kHz s16le PCM, {audio: <binary>, sampleRate: <Hz>} or {audio: <binary>, format: <webm|ogg>}';
     throw new ProtocolError('bad_message', `audio-chunk takes ${forms}; got ${excerpt(typeof payload)}`);
   }
   if (fields['format'] !== undefined) {
@@ -73,12 +79,29 @@ export function parseAudioChunk(payload: unknown): AudioChunk {
     return { kind: 'container', bytes, format };
   }
   const sampleRate = fields['sampleRate'];
-  if (typeof sampleRate !== 'number' || !Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
-    throw new ProtocolError('bad_option', `sampleRate must be a whole number of Hz from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE}; got ${excerpt(sampleRate)}`);
+  if (
+    typeof sampleRate !== 'number' ||
+    !Number.isInteger(sampleRate) ||
+    sampleRate < MIN_SAMPLE_RATE ||
+    sampleRate > MAX_SAMPLE_RATE
+  ) {
+    throw new ProtocolError(
+      'bad_option',
+      `sampleRate must be a whole number of Hz from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE}; got ` +
+        `${excerpt(sampleRate)}`,
+    );
   }
-  if (bytes.byteLength % 2 !== 0) throw new ProtocolError('odd_frame_length', `audio must hold whole 16-bit samples; got ${bytes.byteLength} bytes, dropped`);
+  if (bytes.byteLength % 2 !== 0)
+    throw new ProtocolError(
+      'odd_frame_length',
+      `audio must hold whole 16-bit samples; got ${bytes.byteLength} bytes, dropped`,
+    );
   if (bytes.byteLength > sampleRate * 2) {
-    throw new ProtocolError('frame_too_large', `one audio-chunk may carry at most 1 s of audio (${sampleRate * 2} bytes at ${sampleRate} Hz); got ${bytes.byteLength}, dropped`);
+    throw new ProtocolError(
+      'frame_too_large',
+      `one audio-chunk may carry at most 1 s of audio (${sampleRate * 2} bytes at ${sampleRate} Hz); got ` +
+        `${bytes.byteLength}, dropped`,
+    );
   }
   return { kind: 'pcm', bytes, sampleRate };
 }

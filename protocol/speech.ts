@@ -6,9 +6,16 @@ import { ProtocolError, checkPrompt, excerpt, parseObject, type ErrorCode } from
 import type { TranscriptFields } from './stream.js';
 
 /** Client messages of /speech (docs/PROTOCOL.md). */
-export type SpeechCommand = { type: 'start'; language: string | undefined; prompt: string | undefined } | { type: 'stop' };
+export type SpeechCommand =
+  | { type: 'start'; language: string | undefined; prompt: string | undefined }
+  | { type: 'stop' };
 
-export type SpeechEventName = 'transcription-partial' | 'transcription-final' | 'transcription-error' | 'transcription-started' | 'transcription-stopped';
+export type SpeechEventName =
+  | 'transcription-partial'
+  | 'transcription-final'
+  | 'transcription-error'
+  | 'transcription-started'
+  | 'transcription-stopped';
 
 /** The `data` of transcription-partial and transcription-final: the /stream transcript's fields. */
 export interface SpeechTranscript {
@@ -32,10 +39,15 @@ export function parseSpeechCommand(text: string): SpeechCommand {
 }
 
 /** The options of a start (the message's, or a Socket.IO start-transcription's payload). */
-export function parseStart(fields: Record<string, unknown>): { language: string | undefined; prompt: string | undefined } {
+export function parseStart(fields: Record<string, unknown>): {
+  language: string | undefined;
+  prompt: string | undefined;
+} {
   const { language, prompt } = fields;
-  if (language !== undefined && typeof language !== 'string') throw new ProtocolError('bad_message', '"language" must be a string');
-  if (prompt !== undefined && typeof prompt !== 'string') throw new ProtocolError('bad_message', '"prompt" must be a string');
+  if (language !== undefined && typeof language !== 'string')
+    throw new ProtocolError('bad_message', '"language" must be a string');
+  if (prompt !== undefined && typeof prompt !== 'string')
+    throw new ProtocolError('bad_message', '"prompt" must be a string');
   return { language, prompt: prompt === undefined ? undefined : checkPrompt(prompt) };
 }
 
@@ -53,7 +65,10 @@ export function speechTranscript(event: TranscriptFields): SpeechTranscript {
 }
 
 export function speechTranscriptEvent(event: TranscriptFields): string {
-  return JSON.stringify({ event: event.isFinal ? 'transcription-final' : 'transcription-partial', data: speechTranscript(event) });
+  return JSON.stringify({
+    event: event.isFinal ? 'transcription-final' : 'transcription-partial',
+    data: speechTranscript(event),
+  });
 }
 
 export function speechErrorEvent(code: ErrorCode, message: string): string {

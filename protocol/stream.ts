@@ -83,17 +83,25 @@ export function parseCommand(text: string): ClientCommand {
   if (type === 'flush' || type === 'end') return { type };
   if (type === 'resume') {
     const request = resumeRequest(fields['session_id'], fields['resume_token'], fields['last_seq'] ?? -1);
-    if (!request) throw new ProtocolError('bad_message', 'resume needs string "session_id" and "resume_token" and an integer "last_seq" >= -1');
+    if (!request)
+      throw new ProtocolError(
+        'bad_message',
+        'resume needs string "session_id" and "resume_token" and an integer "last_seq" >= -1',
+      );
     return { type, ...request };
   }
-  throw new ProtocolError('unknown_type', `unknown message type ${excerpt(type)}; known types are "config", "flush", "end" and "resume"`);
+  throw new ProtocolError(
+    'unknown_type',
+    `unknown message type ${excerpt(type)}; known types are "config", "flush", "end" and "resume"`,
+  );
 }
 
 function parseConfig(fields: Record<string, unknown>): StreamConfig {
   const config: StreamConfig = {};
   const { language, prompt, words } = fields;
   if (language !== undefined) {
-    if (typeof language !== 'string') throw new ProtocolError('bad_message', '"language" must be a string such as "en" or "auto"');
+    if (typeof language !== 'string')
+      throw new ProtocolError('bad_message', '"language" must be a string such as "en" or "auto"');
     config.language = language;
   }
   if (prompt !== undefined) {
@@ -105,7 +113,10 @@ function parseConfig(fields: Record<string, unknown>): StreamConfig {
     config.words = words;
   }
   if (Object.keys(config).length === 0) {
-    throw new ProtocolError('bad_message', 'a configuration needs at least one of "language" (string), "prompt" (string) or "words" (boolean)');
+    throw new ProtocolError(
+      'bad_message',
+      'a configuration needs at least one of "language" (string), "prompt" (string) or "words" (boolean)',
+    );
   }
   return config;
 }
@@ -114,14 +125,21 @@ function parseConfig(fields: Record<string, unknown>): StreamConfig {
 export function resumeFromQuery(query: URLSearchParams): ResumeRequest | null | 'malformed' {
   if (!query.has('session_id') && !query.has('resume_token')) return null;
   const lastSeq = query.get('last_seq');
-  return resumeRequest(query.get('session_id'), query.get('resume_token'), lastSeq === null ? -1 : /^-?\d{1,16}$/.test(lastSeq) ? Number(lastSeq) : NaN) ?? 'malformed';
+  return (
+    resumeRequest(
+      query.get('session_id'),
+      query.get('resume_token'),
+      lastSeq === null ? -1 : /^-?\d{1,16}$/.test(lastSeq) ? Number(lastSeq) : NaN,
+    ) ?? 'malformed'
+  );
 }
 
 /** Ids and tokens the server makes are short; anything longer is not one of them. */
 const MAX_ID_CHARS = 128;
 
 function resumeRequest(sessionId: unknown, resumeToken: unknown, lastSeq: unknown): ResumeRequest | null {
-  const token = (value: unknown): value is string => typeof value === 'string' && value !== '' && value.length <= MAX_ID_CHARS;
+  const token = (value: unknown): value is string =>
+    typeof value === 'string' && value !== '' && value.length <= MAX_ID_CHARS;
   if (!token(sessionId) || !token(resumeToken)) return null;
   if (typeof lastSeq !== 'number' || !Number.isSafeInteger(lastSeq) || lastSeq < -1) return null;
   return { sessionId, resumeToken, lastSeq };
@@ -163,7 +181,12 @@ export function transcriptMessage(event: TranscriptFields, withWords: boolean): 
     end_ms: event.endMs,
   };
   if (withWords) {
-    message.words = event.words.map((w) => ({ word: w.text, start_ms: w.startMs, end_ms: w.endMs, confidence: Math.round(w.confidence * 1000) / 1000 }));
+    message.words = event.words.map((w) => ({
+      word: w.text,
+      start_ms: w.startMs,
+      end_ms: w.endMs,
+      confidence: Math.round(w.confidence * 1000) / 1000,
+    }));
   }
   return JSON.stringify(message);
 }
@@ -174,7 +197,12 @@ export function errorMessage(code: ErrorCode, message: string): string {
 }
 
 export function sessionMessage(sessionId: string, resumeToken: string, resumeTtlMs: number): string {
-  const body: SessionMessage = { type: 'session', session_id: sessionId, resume_token: resumeToken, resume_ttl_ms: resumeTtlMs };
+  const body: SessionMessage = {
+    type: 'session',
+    session_id: sessionId,
+    resume_token: resumeToken,
+    resume_ttl_ms: resumeTtlMs,
+  };
   return JSON.stringify(body);
 }
 

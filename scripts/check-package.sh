@@ -56,7 +56,8 @@ stop_server() {
 readme_snippet() {
   node -e '
     const [readme, specifier] = process.argv.slice(1);
-    const blocks = [...require("node:fs").readFileSync(readme, "utf8").matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+    const text = require("node:fs").readFileSync(readme, "utf8");
+    const blocks = [...text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
     const block = blocks.find((b) => b.includes(`from '"'"'${specifier}'"'"';`));
     if (!block) { console.error(`no ts block in README.md imports ${specifier}`); process.exit(1); }
     process.stdout.write(block);
@@ -69,14 +70,16 @@ tarballs=("$work"/whisper-stream-server-*.tgz)
 tarball=${tarballs[0]}
 [ -f "$tarball" ] || fail "npm pack made no tarball"
 listing=$(tar -tzf "$tarball")
-for path in package/LICENSE package/NOTICE package/README.md package/CHANGELOG.md package/dist/engine/index.js package/dist/client/index.js \
-  package/dist/server/index.js package/dist/cli/main.js package/dist/workers/transcribe-task.js package/engine/native/CMakeLists.txt \
-  package/engine/assets/ggml-silero-v6.2.0.bin package/scripts/build-addon.mjs package/web/index.html package/examples/stream-with-resume.mjs \
-  package/fixtures/speech/jfk.wav; do
+for path in package/LICENSE package/NOTICE package/README.md package/CHANGELOG.md package/dist/engine/index.js \
+  package/dist/client/index.js package/dist/server/index.js package/dist/cli/main.js \
+  package/dist/workers/transcribe-task.js package/engine/native/CMakeLists.txt \
+  package/engine/assets/ggml-silero-v6.2.0.bin package/scripts/build-addon.mjs package/web/index.html \
+  package/examples/stream-with-resume.mjs package/fixtures/speech/jfk.wav; do
   grep -qxF "$path" <<<"$listing" || fail "the tarball lacks $path"
 done
 # jfk.wav is the examples' default input; no other fixture goes in.
-if grep -vxF package/fixtures/speech/jfk.wav <<<"$listing" | grep -qE '^package/(fixtures|test|bench|dist/test|dist/bench|models|build)/'; then
+if grep -vxF package/fixtures/speech/jfk.wav <<<"$listing" |
+  grep -qE '^package/(fixtures|test|bench|dist/test|dist/bench|models|build)/'; then
   fail "the tarball carries test, bench, model or build files"
 fi
 echo "$(basename "$tarball"): $(wc -l <<<"$listing") files, $(du -k "$tarball" | cut -f1) KiB"
@@ -95,16 +98,24 @@ installed="$app/node_modules/whisper-stream-server"
 names_installed_commands() {
   local what=$1 text=$2 wanted=$3
   grep -qF -- "$wanted" <<<"$text" || fail "$what does not name '$wanted':"$'\n'"$text"
-  if grep -qE 'npm run |npm start|node dist/' <<<"$text"; then fail "$what names a command of the repository, not of the installed package:"$'\n'"$text"; fi
+  if grep -qE 'npm run |npm start|node dist/' <<<"$text"; then
+    fail "$what names a command of the repository, not of the installed package:"$'\n'"$text"
+  fi
 }
 
 step "help and errors of the installed package name npx whisper-stream"
-names_installed_commands "serve --help" "$(npx --no-install whisper-stream serve --help)" 'Usage: npx whisper-stream serve [options]'
-names_installed_commands "models fetch --help" "$(npx --no-install whisper-stream models fetch --help)" 'Usage: npx whisper-stream models fetch'
-names_installed_commands "models synthetic --help" "$(npx --no-install whisper-stream models synthetic --help)" 'Usage: npx whisper-stream models synthetic'
-names_installed_commands "models list" "$(npx --no-install whisper-stream models list)" '(npx whisper-stream models fetch NAME)'
-names_installed_commands "a mistyped flag" "$(npx --no-install whisper-stream serve --prot 9 2>&1)" 'did you mean --port? (npx whisper-stream serve --help lists'
-names_installed_commands "a library with no model" "$(node --input-type=module -e "import { WhisperModel } from 'whisper-stream-server'; new WhisperModel();" 2>&1)" \
+names_installed_commands "serve --help" "$(npx --no-install whisper-stream serve --help)" \
+  'Usage: npx whisper-stream serve [options]'
+names_installed_commands "models fetch --help" "$(npx --no-install whisper-stream models fetch --help)" \
+  'Usage: npx whisper-stream models fetch'
+names_installed_commands "models synthetic --help" "$(npx --no-install whisper-stream models synthetic --help)" \
+  'Usage: npx whisper-stream models synthetic'
+names_installed_commands "models list" "$(npx --no-install whisper-stream models list)" \
+  '(npx whisper-stream models fetch NAME)'
+names_installed_commands "a mistyped flag" "$(npx --no-install whisper-stream serve --prot 9 2>&1)" \
+  'did you mean --port? (npx whisper-stream serve --help lists'
+names_installed_commands "a library with no model" \
+  "$(node --input-type=module -e "import { WhisperModel } from 'whisper-stream-server'; new WhisperModel();" 2>&1)" \
   'npx whisper-stream models fetch tiny.en'
 echo "help, errors and the model hints name npx whisper-stream"
 
@@ -112,12 +123,15 @@ step "synthetic model through the installed CLI"
 npx --no-install whisper-stream models synthetic tiny.en || fail "whisper-stream models synthetic"
 model="$installed/models/ggml-tiny.en-synthetic.bin"
 [ -f "$model" ] || fail "no $model: the installed package did not find its own root"
-names_installed_commands "the library's synthetic-model warning" \
-  "$(node --input-type=module -e "import { WhisperModel } from 'whisper-stream-server'; new WhisperModel().free();" 2>&1)" 'npx whisper-stream models fetch tiny.en'
+synthetic="import { WhisperModel } from 'whisper-stream-server'; new WhisperModel().free();"
+names_installed_commands "the library's synthetic-model warning" "$(node --input-type=module -e "$synthetic" 2>&1)" \
+  'npx whisper-stream models fetch tiny.en'
 
 step "examples run from node_modules as they are (no arguments: the package's own jfk.wav)"
-node node_modules/whisper-stream-server/examples/transcribe-file.mjs >installed-example.out 2>&1 || { cat installed-example.out; fail "node_modules/whisper-stream-server/examples/transcribe-file.mjs"; }
-grep -q '^text: ' installed-example.out || fail "the installed transcribe-file.mjs printed no text: $(cat installed-example.out)"
+example=node_modules/whisper-stream-server/examples/transcribe-file.mjs
+node "$example" >installed-example.out 2>&1 || { cat installed-example.out; fail "$example"; }
+grep -q '^text: ' installed-example.out ||
+  fail "the installed transcribe-file.mjs printed no text: $(cat installed-example.out)"
 
 cp "$root/fixtures/speech/jfk.wav" speech.wav
 cp "$installed"/examples/*.mjs .
@@ -144,12 +158,14 @@ step "the installed server (node_modules/.bin/whisper-stream serve)"
 start_server server.log '"msg":"ready"' node_modules/.bin/whisper-stream serve --port 0
 port=$(sed -nE 's/.*"msg":"listening".*"port":([0-9]+).*/\1/p' server.log | head -1)
 curl -fsS "http://127.0.0.1:$port/readyz" | grep -q '"status":"ready"' || fail "/readyz is not ready"
-names_installed_commands "the server's synthetic-model warning" "$(grep '"level":"warn"' server.log)" 'npx whisper-stream models fetch tiny.en'
+names_installed_commands "the server's synthetic-model warning" "$(grep '"level":"warn"' server.log)" \
+  'npx whisper-stream models fetch tiny.en'
 echo "serving on port $port"
 
 step "README: the client library"
 readme_snippet whisper-stream-server/client | sed "s#ws://localhost:8080/#ws://127.0.0.1:$port/#" >readme-client.mjs
-grep -q "127.0.0.1:$port" readme-client.mjs || fail "the README client snippet no longer names ws://localhost:8080/stream"
+grep -q "127.0.0.1:$port" readme-client.mjs ||
+  fail "the README client snippet no longer names ws://localhost:8080/stream"
 node readme-client.mjs | tee client.out || fail "the README client snippet"
 [ "$(grep -cv '^\.\.\. ' client.out)" -ge 2 ] || fail "the README client snippet printed fewer than two finals"
 
@@ -159,7 +175,8 @@ node stream-with-resume.mjs speech.wav "ws://127.0.0.1:$port/stream" | tee strea
 [ "$(tail -1 stream.out)" = "closed 1000 end of stream" ] || fail "stream-with-resume.mjs did not end with close 1000"
 
 step "examples/upload-file.mjs"
-node upload-file.mjs speech.wav "http://127.0.0.1:$port/v1/audio/transcriptions" | tee upload.out || fail "upload-file.mjs"
+node upload-file.mjs speech.wav "http://127.0.0.1:$port/v1/audio/transcriptions" | tee upload.out ||
+  fail "upload-file.mjs"
 grep -qxF 'duration: 11 s, language: english' upload.out || fail "upload-file.mjs printed no verbose_json result"
 
 stop_server || fail "the installed server did not stop cleanly on SIGINT"

@@ -9,8 +9,16 @@ import { parseArgs } from 'node:util';
 import { commandLine } from '../engine/commands.js';
 import { modelsDir } from '../engine/paths.js';
 import { findModelFile } from '../engine/models/catalog.js';
-import { DEFAULT_SEED, generateSyntheticModel, syntheticModelFileName } from '../engine/models/synthetic/synthetic-model.js';
-import { SYNTHETIC_MODEL_NAMES, isSyntheticModelName, type SyntheticModelName } from '../engine/models/synthetic/whisper-layout.js';
+import {
+  DEFAULT_SEED,
+  generateSyntheticModel,
+  syntheticModelFileName,
+} from '../engine/models/synthetic/synthetic-model.js';
+import {
+  SYNTHETIC_MODEL_NAMES,
+  isSyntheticModelName,
+  type SyntheticModelName,
+} from '../engine/models/synthetic/whisper-layout.js';
 
 const DEFAULT_NAMES: SyntheticModelName[] = ['tiny.en', 'tiny'];
 
@@ -31,17 +39,18 @@ Files are named ggml-<name>-synthetic.bin.
 `;
 
 async function main(): Promise<number> {
-  let parsed;
+  const config = {
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    parsed = parseArgs(config);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
     return 2;
@@ -74,7 +83,10 @@ async function main(): Promise<number> {
     const started = performance.now();
     const { bytes } = await generateSyntheticModel(name, outPath, seed);
     const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`${shown}: ${bytes.toLocaleString('en-US')} bytes, seed ${seed}, ${seconds.toFixed(1)} s${officialComparison(name, bytes)}\n`);
+    process.stdout.write(
+      `${shown}: ${bytes.toLocaleString('en-US')} bytes, seed ${seed}, ` +
+        `${seconds.toFixed(1)} s${officialComparison(name, bytes)}\n`,
+    );
   }
   return 0;
 }
@@ -89,7 +101,10 @@ function officialComparison(name: SyntheticModelName, bytes: number): string {
   if (!official) return '';
   const diff = bytes - official.bytes;
   const percent = ((diff / official.bytes) * 100).toFixed(4);
-  return `; official ggml-${name}.bin is ${official.bytes.toLocaleString('en-US')} bytes (${diff >= 0 ? '+' : ''}${diff.toLocaleString('en-US')}, ${diff >= 0 ? '+' : ''}${percent}%)`;
+  return (
+    `; official ggml-${name}.bin is ${official.bytes.toLocaleString('en-US')} bytes ` +
+    `(${diff >= 0 ? '+' : ''}${diff.toLocaleString('en-US')}, ${diff >= 0 ? '+' : ''}${percent}%)`
+  );
 }
 
 process.exitCode = await main();

@@ -12,5 +12,7 @@ for (const name of ['tiny.en', 'tiny'] satisfies SyntheticModelName[]) {
   const path = join(modelsDir, syntheticModelFileName(name));
   if (existsSync(path)) continue;
   const { bytes } = await generateSyntheticModel(name, path);
-  console.log(`prepare-test-data: generated ${path} (${bytes} bytes, synthetic: same compute as ${name}, nonsense text)`);
+  console.log(
+    `prepare-test-data: generated ${path} (${bytes} bytes, synthetic: same compute as ${name}, nonsense text)`,
+  );
 }

@@ -1,6 +1,7 @@
 /** Wiring only: builds the server's parts from its configuration, in order, and takes them down again. */
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import {
   DEFAULT_MODEL_FILES,
@@ -68,7 +69,8 @@ const LOAD_UPDATE_MS = 1000;
  * partials from the synthetic stand-in that would contradict every final.
  */
 function localModel(config: ServerConfig): ResolvedModel | null {
-  if (config.forwardUrl && !config.modelPath && !existsSync(join(modelsDir, DEFAULT_MODEL_FILES[0] as string))) return null;
+  if (config.forwardUrl && !config.modelPath && !existsSync(join(modelsDir, DEFAULT_MODEL_FILES[0] as string)))
+    return null;
   const model = resolveModelPath(config.modelPath);
   if (!existsSync(model.path)) throw new ConfigError(`Whisper model file not found: ${model.path}`);
   return model;
@@ -112,7 +114,10 @@ function readTls(config: ServerConfig): { cert: Buffer; key: Buffer } | null {
 }
 
 /** The language policy, checked against the model's header before anything is loaded or listens. */
-function languagePolicy(model: ResolvedModel | null, config: ServerConfig): { languages: LanguagePolicy; defaultLanguage: string } {
+function languagePolicy(
+  model: ResolvedModel | null,
+  config: ServerConfig,
+): { languages: LanguagePolicy; defaultLanguage: string } {
   // Without a local model the remote server decides what it can transcribe.
   const multilingual = model ? isMultilingualModel(model.path) : true;
   const languages = new LanguagePolicy(
@@ -141,7 +146,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   if (!model) log.warn('no local Whisper model: finals go to FORWARD_URL, and no partials are sent');
   if (model?.synthetic) {
     log.warn(
-      `USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run \`${commandLine('modelsFetch', 'tiny.en')}\` to ` +
+      'USING THE SYNTHETIC STAND-IN MODEL: transcripts will be NONSENSE. Run ' +
+        `\`${commandLine('modelsFetch', 'tiny.en')}\` to ` +
         'download the real tiny.en into models/ (or set WHISPER_MODEL / --model), then restart.',
       { model: basename(model.path) },
     );
@@ -152,23 +158,42 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   const origins = new OriginPolicy(config.allowedOrigins, tls ? 'https' : 'http');
   let server: StreamServer | null = null;
   const router = new HttpRouter(log, lag, metrics, origins, () => server?.openConnections ?? 0);
-  server = new StreamServer({ log, metrics, router, origins, tls, shutdownTimeoutMs: config.shutdownTimeoutMs, handOverAtShutdown: config.sessionStore !== undefined });
+  server = new StreamServer({
+    log,
+    metrics,
+    router,
+    origins,
+    tls,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    handOverAtShutdown: config.sessionStore !== undefined,
+  });
   attachSocketIo(server, { log, metrics, origins });
   const listening = server;
-  let address;
+  let address: AddressInfo;
   try {
     address = await listening.listen(config.port, config.host);
   } catch (error) {
     lag.stop();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      throw new ConfigError(`port ${config.port} on ${config.host} is already in use: stop what listens there, or pick another port with --port (PORT); 0 picks a free one`);
+      throw new ConfigError(
+        `port ${config.port} on ${config.host} is already in use: stop what listens there, or pick another port ` +
+          'with --port (PORT); 0 picks a free one',
+      );
     }
-    if (code === 'EACCES') throw new ConfigError(`no permission to listen on port ${config.port}: use a port above 1023 with --port (PORT)`);
+    if (code === 'EACCES')
+      throw new ConfigError(`no permission to listen on port ${config.port}: use a port above 1023 with --port (PORT)`);
     throw error;
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  log.info('listening', { host: address.address, port: address.port, tls: tls !== null, model: model ? basename(model.path) : null, poolSize: config.poolSize, threadsPerTask: config.threadsPerTask });
+  log.info('listening', {
+    host: address.address,
+    port: address.port,
+    tls: tls !== null,
+    model: model ? basename(model.path) : null,
+    poolSize: config.poolSize,
+    threadsPerTask: config.threadsPerTask,
+  });
 
   const stops: (() => Promise<void> | void)[] = [() => lag.stop()];
   let closing: Promise<void> | null = null;
@@ -180,7 +205,9 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
     })());
   try {
     // A thread that dies is restarted and its streams carried on (see VadService); the log says so.
-    const vad = await VadService.start(vadModelPath, (fault) => log.warn(`speech detection thread ${fault.event}`, fault));
+    const vad = await VadService.start(vadModelPath, (fault) =>
+      log.warn(`speech detection thread ${fault.event}`, fault),
+    );
     stops.push(() => vad.close());
     const pool = model
       ? await TranscriberPool.start({
@@ -208,12 +235,20 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       : null;
     const runner: TranscriptionRunner | null = remote ? (pool ? new ForwardingRunner(pool, remote) : remote) : pool;
     if (!runner) throw new ConfigError('no Whisper model to run and no FORWARD_URL to send audio to');
-    const load = new LoadController({ baseIntervalMs: config.partialIntervalMs, maxIntervalMs: config.maxPartialIntervalMs, capacity: config.poolSize });
+    const load = new LoadController({
+      baseIntervalMs: config.partialIntervalMs,
+      maxIntervalMs: config.maxPartialIntervalMs,
+      capacity: config.poolSize,
+    });
     // Remote finals get slots of their own (at most one per session runs at a time anyway), so a slow remote cannot
     // hold the workers that partials need.
     const scheduler = new TranscriptionScheduler(
       runner,
-      { slots: config.poolSize, uploads: config.uploadConcurrency, ...(remote ? { remoteFinals: config.maxSessions } : {}) },
+      {
+        slots: config.poolSize,
+        uploads: config.uploadConcurrency,
+        ...(remote ? { remoteFinals: config.maxSessions } : {}),
+      },
       [metrics, localWork(load, remote !== null)],
     );
     const loadTimer = setInterval(() => load.update(scheduler.takePartialOwners()), LOAD_UPDATE_MS);
@@ -244,7 +279,15 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       maxDetached: config.maxDetachedSessions,
       maxDetachedPerKey: config.maxDetachedPerPrincipal,
       newSession: (restore) => {
-        const session = new StreamSession({ scheduler, detector: vad.open(), languages, defaultLanguage, settings, partialIntervalMs: () => load.partialIntervalMs, restore });
+        const session = new StreamSession({
+          scheduler,
+          detector: vad.open(),
+          languages,
+          defaultLanguage,
+          settings,
+          partialIntervalMs: () => load.partialIntervalMs,
+          restore,
+        });
         // A restored session keeps the endpointing its client chose.
         if (!restore) session.setEndpointing(config.endSilenceMs);
         return session;
@@ -265,29 +308,34 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       load: () => load.snapshot,
       ...(shared ? { storeUp: () => shared.unavailable === null } : {}),
     });
-    const authenticator = new Authenticator({ apiKeyHashes: config.apiKeyHashes, jwtSecret: config.jwtSecret, jwtMaxLifetimeS: config.jwtMaxLifetimeS });
+    const authenticator = new Authenticator({
+      apiKeyHashes: config.apiKeyHashes,
+      jwtSecret: config.jwtSecret,
+      jwtMaxLifetimeS: config.jwtMaxLifetimeS,
+    });
     const uploads = new UploadGate(config.uploadConcurrency + config.uploadQueue, config.uploadsPerPrincipal);
-    const files = (task: 'transcribe' | 'translate') => (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) =>
-      handleTranscriptions(req, res, query, {
-        scheduler,
-        authenticator,
-        languages,
-        defaultLanguage,
-        uploads,
-        decoder,
-        maxUploadBytes: config.maxUploadBytes,
-        maxUploadSeconds: config.maxUploadSeconds,
-        beamSize: config.finalBeamSize,
-        threads: config.threadsPerTask,
-        log,
-        task,
-        // FORWARD_URL's server is asked for transcriptions only.
-        translationUnavailable: !languages.multilingual
-          ? 'the loaded model is English-only; translating needs a multilingual model (e.g. tiny)'
-          : remote
-            ? 'uploads go to FORWARD_URL, which transcribes only; translations are not offered'
-            : null,
-      });
+    const files =
+      (task: 'transcribe' | 'translate') => (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) =>
+        handleTranscriptions(req, res, query, {
+          scheduler,
+          authenticator,
+          languages,
+          defaultLanguage,
+          uploads,
+          decoder,
+          maxUploadBytes: config.maxUploadBytes,
+          maxUploadSeconds: config.maxUploadSeconds,
+          beamSize: config.finalBeamSize,
+          threads: config.threadsPerTask,
+          log,
+          task,
+          // FORWARD_URL's server is asked for transcriptions only.
+          translationUnavailable: !languages.multilingual
+            ? 'the loaded model is English-only; translating needs a multilingual model (e.g. tiny)'
+            : remote
+              ? 'uploads go to FORWARD_URL, which transcribes only; translations are not offered'
+              : null,
+        });
     const tokenRoutes = { authenticator, languages };
     router.ready({
       openAi: new Map([
@@ -302,7 +350,15 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       vendorApi: new Map([['/v3/token', (req, res, query) => handleAssemblyAiToken(req, res, query, tokenRoutes)]]),
       describe: () => ({
         // The file's name, not its path: /readyz answers anyone, so it discloses no paths, URLs or credentials.
-        model: model && pool ? { file: basename(model.path), type: pool.model.modelType, multilingual: languages.multilingual, synthetic: model.synthetic } : null,
+        model:
+          model && pool
+            ? {
+                file: basename(model.path),
+                type: pool.model.modelType,
+                multilingual: languages.multilingual,
+                synthetic: model.synthetic,
+              }
+            : null,
         defaultLanguage,
         pool: pool ? { size: config.poolSize, threadsPerTask: config.threadsPerTask } : null,
         settings: { ...settings, partialIntervalMs: load.partialIntervalMs },
@@ -348,7 +404,12 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
         overloadPendingMs: config.overloadPendingMs,
       },
     });
-    log.info('ready', { model: model ? basename(model.path) : null, multilingual: languages.multilingual, defaultLanguage, auth: authenticator.enabled });
+    log.info('ready', {
+      model: model ? basename(model.path) : null,
+      multilingual: languages.multilingual,
+      defaultLanguage,
+      auth: authenticator.enabled,
+    });
   } catch (error) {
     await close();
     throw error;

@@ -13,7 +13,8 @@ import type { Logger } from './log.js';
  */
 export async function prepareDefaultModels(config: ServerConfig, log: Logger): Promise<void> {
   // A server that forwards finals runs without a local model rather than on the stand-in (see startApp).
-  if (config.modelPath || config.forwardUrl || DEFAULT_MODEL_FILES.some((file) => existsSync(join(modelsDir, file)))) return;
+  if (config.modelPath || config.forwardUrl || DEFAULT_MODEL_FILES.some((file) => existsSync(join(modelsDir, file))))
+    return;
   const path = join(modelsDir, syntheticModelFileName('tiny.en'));
   log.info('no Whisper model in models/: generating the synthetic stand-in', { path });
   await generateSyntheticModel('tiny.en', path);

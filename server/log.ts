@@ -60,7 +60,8 @@ export function stackFrames(error: Error): string | undefined {
 
 // Error objects serialise to {} by default, which would hide exactly what a log reader needs.
 function summarise(error: Error, withStack: boolean): ErrorSummary {
-  const code = 'code' in error && (typeof error.code === 'string' || typeof error.code === 'number') ? error.code : undefined;
+  const code =
+    'code' in error && (typeof error.code === 'string' || typeof error.code === 'number') ? error.code : undefined;
   const stack = withStack ? stackFrames(error) : undefined;
   return {
     ...(error.name !== 'Error' ? { name: error.name } : {}),
@@ -71,7 +72,8 @@ function summarise(error: Error, withStack: boolean): ErrorSummary {
 }
 
 function jsonLine(time: Date, level: LogLevel, msg: string, fields: LogFields, withStack: boolean): string {
-  const replacer = (_key: string, value: unknown): unknown => (value instanceof Error ? summarise(value, withStack) : value);
+  const replacer = (_key: string, value: unknown): unknown =>
+    value instanceof Error ? summarise(value, withStack) : value;
   return `${JSON.stringify({ time: time.toISOString(), level, msg, ...fields }, replacer)}\n`;
 }
 
@@ -100,5 +102,9 @@ function textLine(time: Date, level: LogLevel, msg: string, fields: LogFields, w
 function textValue(value: unknown): string {
   if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  return JSON.stringify(value, (_key: string, inner: unknown) => (inner instanceof Error ? summarise(inner, false) : inner)) ?? String(value);
+  return (
+    JSON.stringify(value, (_key: string, inner: unknown) =>
+      inner instanceof Error ? summarise(inner, false) : inner,
+    ) ?? String(value)
+  );
 }

@@ -1,6 +1,6 @@
 // The server's entry point (npm start): settings from the environment and flags, start-up, graceful shutdown.
 import { commandLine } from '../engine/commands.js';
-import { ConfigError, HELP, loadConfig } from './config.js';
+import { ConfigError, HELP, loadConfig, type ServerConfig } from './config.js';
 import { startApp, type App } from './app.js';
 import { prepareDefaultModels } from './default-models.js';
 import { createLogger, stackFrames, type LogLevel, type Logger } from './log.js';
@@ -33,7 +33,7 @@ function reportStartFailure(log: Logger, level: LogLevel, error: unknown): void 
 }
 
 async function main(): Promise<number> {
-  let config;
+  let config: ServerConfig | 'help';
   try {
     config = loadConfig(process.argv.slice(2), process.env);
   } catch (error) {

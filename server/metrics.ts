@@ -1,6 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { native } from '../engine/index.js';
-import { SAMPLE_RATE, type JobClass, type JobEnd, type LoadSnapshot, type SchedulerObserver, type SchedulerStats } from '../engine/pipeline/index.js';
+import {
+  SAMPLE_RATE,
+  type JobClass,
+  type JobEnd,
+  type LoadSnapshot,
+  type SchedulerObserver,
+  type SchedulerStats,
+} from '../engine/pipeline/index.js';
 import type { SessionStats, SessionTotals } from './sessions/session-registry.js';
 
 /** What the metrics read at scrape time rather than being told as it happens. */
@@ -52,7 +59,8 @@ export class ServerMetrics implements SchedulerObserver {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
-    const read = <T>(pick: (sources: MetricSources) => T): T | undefined => (this.sources ? pick(this.sources) : undefined);
+    const read = <T>(pick: (sources: MetricSources) => T): T | undefined =>
+      this.sources ? pick(this.sources) : undefined;
     new Gauge({
       name: 'stt_sessions_active',
       help: 'Sessions alive, with a socket attached or waiting to be resumed',
@@ -78,9 +86,21 @@ export class ServerMetrics implements SchedulerObserver {
     total('stt_sessions_created_total', 'Sessions started', (t) => t.created);
     total('stt_sessions_resumed_total', 'Sessions resumed on a new socket after a drop', (t) => t.resumed);
     total('stt_sessions_expired_total', 'Detached sessions whose resume window ran out', (t) => t.expired);
-    total('stt_sessions_taken_over_total', 'Sessions resumed here that another instance held (shared session store)', (t) => t.takenOver);
-    total('stt_sessions_handed_off_total', 'Sessions handed to another instance: asked for by it, or at shutdown (shared session store)', (t) => t.handedOff);
-    total('stt_audio_received_seconds_total', 'Seconds of audio received from clients', (t) => t.audioSamples / SAMPLE_RATE);
+    total(
+      'stt_sessions_taken_over_total',
+      'Sessions resumed here that another instance held (shared session store)',
+      (t) => t.takenOver,
+    );
+    total(
+      'stt_sessions_handed_off_total',
+      'Sessions handed to another instance: asked for by it, or at shutdown (shared session store)',
+      (t) => t.handedOff,
+    );
+    total(
+      'stt_audio_received_seconds_total',
+      'Seconds of audio received from clients',
+      (t) => t.audioSamples / SAMPLE_RATE,
+    );
     new Gauge({
       name: 'stt_queue_depth',
       help: 'Transcriptions waiting for a worker',
@@ -159,7 +179,9 @@ export class ServerMetrics implements SchedulerObserver {
     });
     this.missed = new Counter({
       name: 'stt_deadline_missed_total',
-      help: 'Transcriptions that finished after their deadline (a final: 2 s after its audio; a partial: the cadence after the last one), by kind',
+      help:
+        'Transcriptions that finished after their deadline (a final: 2 s after its audio; a partial: the ' +
+        'cadence after the last one), by kind',
       labelNames: ['kind'],
       registers,
     });
@@ -178,7 +200,9 @@ export class ServerMetrics implements SchedulerObserver {
     });
     this.partialWorker = new Histogram({
       name: 'stt_partial_worker_seconds',
-      help: 'Worker time of one partial, by the length of its speech turn so far: committed-window partials cost the same however long the turn',
+      help:
+        'Worker time of one partial, by the length of its speech turn so far: committed-window partials cost ' +
+        'the same however long the turn',
       labelNames: ['turn'],
       buckets: LATENCY_BUCKETS,
       registers,
@@ -246,7 +270,9 @@ export class ServerMetrics implements SchedulerObserver {
     if (!storeUp) return;
     new Gauge({
       name: 'stt_session_store_up',
-      help: '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new /stream sessions are refused)',
+      help:
+        '1 while the shared session store (SESSION_STORE) answers, 0 while it does not (new /stream sessions ' +
+        'are refused)',
       registers: [this.registry],
       collect() {
         this.set(storeUp() ? 1 : 0);

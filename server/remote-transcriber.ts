@@ -32,7 +32,8 @@ class RemoteError extends Error {
   }
 }
 
-const num = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
+const num = (value: unknown, fallback: number): number =>
+  typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 
 /** verbose_json names the language in full ("english"); the pipeline speaks codes. */
 function languageCode(name: unknown, fallback: string): string {
@@ -54,7 +55,10 @@ export class RemoteTranscriber implements TranscriptionRunner {
   constructor(private readonly options: RemoteOptions) {
     const url = new URL(options.url);
     // fetch refuses URLs with credentials; user:pass@ becomes Basic authentication unless a token is given.
-    const basic = url.username || url.password ? Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64') : undefined;
+    const basic =
+      url.username || url.password
+        ? Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')
+        : undefined;
     url.username = '';
     url.password = '';
     this.url = url.toString();
@@ -89,7 +93,10 @@ export class RemoteTranscriber implements TranscriptionRunner {
     // A timer of our own, held until the request settles: AbortSignal.timeout() inside AbortSignal.any() can be
     // garbage-collected before it fires (Node 20), which left a hung remote holding a final for undici's 300 s.
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new RemoteError(`no answer within ${this.options.timeoutMs} ms`, true)), this.options.timeoutMs);
+    const timer = setTimeout(
+      () => deadline.abort(new RemoteError(`no answer within ${this.options.timeoutMs} ms`, true)),
+      this.options.timeoutMs,
+    );
     const stop = (): void => deadline.abort(signal.reason);
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
@@ -113,7 +120,8 @@ export class RemoteTranscriber implements TranscriptionRunner {
       }
       return (await response.json()) as VerboseJson;
     } catch (error) {
-      if (deadline.signal.reason instanceof RemoteError && !(error instanceof RemoteError)) throw deadline.signal.reason;
+      if (deadline.signal.reason instanceof RemoteError && !(error instanceof RemoteError))
+        throw deadline.signal.reason;
       throw error;
     } finally {
       clearTimeout(timer);
@@ -134,7 +142,8 @@ export class RemoteTranscriber implements TranscriptionRunner {
     return {
       text,
       language: languageCode(body.language, task.options.language ?? 'en'),
-      segments: segments.length > 0 ? segments : [{ text, startMs: 0, endMs: 0, avgLogProb: 0, noSpeechProb: 0, tokens: [] }],
+      segments:
+        segments.length > 0 ? segments : [{ text, startMs: 0, endMs: 0, avgLogProb: 0, noSpeechProb: 0, tokens: [] }],
       timings: { encodeMs: 0, decodeMs: 0, totalMs },
     };
   }

@@ -88,7 +88,9 @@ async function passes(deadline: number, work: Promise<void>): Promise<boolean> {
 /** Seconds a client refused for load should wait before trying again. */
 const RETRY_AFTER_S = 5;
 
-/** Whose quotas (detached sessions, failed resumes) a client counts against: its principal, or its address without auth. */
+/**
+ * Whose quotas (detached sessions, failed resumes) a client counts against: its principal, or its address without auth.
+ */
 function quotaKeyOf(runtime: StreamRuntime, principal: string, remoteAddress: string | undefined): string {
   return runtime.authenticator.enabled ? principal : `addr:${remoteAddress ?? 'unknown'}`;
 }
@@ -120,8 +122,11 @@ export class StreamServer {
   private readonly upgraded = new Set<Duplex>();
 
   constructor(private readonly options: StreamServerOptions) {
-    const handler = (req: IncomingMessage, res: import('node:http').ServerResponse): void => options.router.route(req, res, this.runtime !== null);
-    this.http = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
+    const handler = (req: IncomingMessage, res: import('node:http').ServerResponse): void =>
+      options.router.route(req, res, this.runtime !== null);
+    this.http = options.tls
+      ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler)
+      : createHttpServer(handler);
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgraded.add(socket);
       socket.once('close', () => this.upgraded.delete(socket));
@@ -158,7 +163,12 @@ export class StreamServer {
   }
 
   /** Binds an accepted connection, whatever carries it, to the session core, and tracks it for shutdown. */
-  bind<In>(runtime: StreamRuntime, transport: Transport<In, unknown>, adapter: ProtocolAdapter<In>, accepted: AcceptedConnection): void {
+  bind<In>(
+    runtime: StreamRuntime,
+    transport: Transport<In, unknown>,
+    adapter: ProtocolAdapter<In>,
+    accepted: AcceptedConnection,
+  ): void {
     const binding = new SocketBinding<In>(transport, adapter, {
       // Sessions of a protocol without resume never touch the shared store, so they run while it is down.
       registry: adapter.resumable ? runtime.registry : runtime.registry.withoutResume(),
@@ -211,14 +221,18 @@ export class StreamServer {
     this.runtime = null;
     const deadline = performance.now() + this.options.shutdownTimeoutMs;
     const stop = (connection: Connection): Promise<void> =>
-      this.options.handOverAtShutdown ? connection.handOver() : connection.finish(CloseCode.shuttingDown, 'server shutting down');
+      this.options.handOverAtShutdown
+        ? connection.handOver()
+        : connection.finish(CloseCode.shuttingDown, 'server shutting down');
     // A connection has finished once its close frame is queued; a peer that never reads never answers it, so
     // shutdown waits for the sockets themselves to close (or the deadline), not only for the finals to be sent.
     const finishing = Promise.all([...this.connections].map(stop)).then(() =>
       this.connections.size === 0 ? undefined : new Promise<void>((resolve) => (this.allClosed = resolve)),
     );
     if (await passes(deadline, finishing)) {
-      this.options.log.warn('shutdown deadline passed: dropping the connections still open', { connections: this.connections.size });
+      this.options.log.warn('shutdown deadline passed: dropping the connections still open', {
+        connections: this.connections.size,
+      });
       for (const connection of this.connections) connection.terminate();
     }
     for (const close of this.closers) close();
@@ -229,7 +243,9 @@ export class StreamServer {
     // Socket.IO's bindings are done when their sockets disconnect, before the WebSocket underneath has closed: one
     // whose peer does not read would hold the listener open for ws's 30 s closing handshake.
     if (await passes(deadline, closed)) {
-      this.options.log.warn('shutdown deadline passed: dropping the sockets still closing', { sockets: this.upgraded.size });
+      this.options.log.warn('shutdown deadline passed: dropping the sockets still closing', {
+        sockets: this.upgraded.size,
+      });
       for (const socket of this.upgraded) socket.destroy();
       await closed;
     }
@@ -244,8 +260,11 @@ export class StreamServer {
     if (!target) return refuseUpgrade(socket, 400, { error: 'bad request target' });
     const route = WS_ROUTES.find((r) => r.path === target.pathname);
     if (!route) return refuseUpgrade(socket, 404, { error: 'not found' });
-    const refuse = <C extends RefusalCode>(status: NoInfer<StatusOf<C>>, body: Refusal<C>, headers: Record<string, string> = {}): void =>
-      refuseUpgrade(socket, status, body, headers, route.refusalBody);
+    const refuse = <C extends RefusalCode>(
+      status: NoInfer<StatusOf<C>>,
+      body: Refusal<C>,
+      headers: Record<string, string> = {},
+    ): void => refuseUpgrade(socket, status, body, headers, route.refusalBody);
     if (!this.options.origins.allows(req)) {
       this.options.metrics.refused('origin');
       return refuse(403, { error: 'forbidden', message: 'this origin may not connect (ALLOWED_ORIGINS)' });
@@ -274,12 +293,18 @@ export class StreamServer {
       return refuse(400, { error: 'bad_request', message });
     }
     // Refused here, before a failed resume would start a new session in its place.
-    const resumeWaitS = resume ? runtime.registry.resumeWaitS(quotaKeyOf(runtime, principal, req.socket.remoteAddress)) : 0;
+    const resumeWaitS = resume
+      ? runtime.registry.resumeWaitS(quotaKeyOf(runtime, principal, req.socket.remoteAddress))
+      : 0;
     if (resumeWaitS > 0) {
       this.options.metrics.refused('resume_rate');
       return refuse(
         429,
-        { error: 'too many failed resumes', message: `${FAILED_RESUMES_PER_MINUTE} failed resumes within a minute`, retry_after_s: resumeWaitS },
+        {
+          error: 'too many failed resumes',
+          message: `${FAILED_RESUMES_PER_MINUTE} failed resumes within a minute`,
+          retry_after_s: resumeWaitS,
+        },
         { 'Retry-After': String(resumeWaitS) },
       );
     }
@@ -297,7 +322,12 @@ export class StreamServer {
     const refusal = resume ? null : registry.refusal;
     if (refusal) {
       this.options.metrics.refused(refusal);
-      const message = refusal === 'overloaded' ? 'the server is at capacity' : refusal === 'store_unavailable' ? 'the session store does not answer' : 'too many sessions';
+      const message =
+        refusal === 'overloaded'
+          ? 'the server is at capacity'
+          : refusal === 'store_unavailable'
+            ? 'the session store does not answer'
+            : 'too many sessions';
       return refuse(503, { error: message, retry_after_s: RETRY_AFTER_S }, { 'Retry-After': String(RETRY_AFTER_S) });
     }
     socket.off('error', ignore);
@@ -330,9 +360,20 @@ export class StreamServer {
     req: IncomingMessage,
   ): void {
     const log = this.connectionLog();
-    log.info('socket opened', { path: route.path, remote: req.socket.remoteAddress, principal, resume: resume !== null });
+    log.info('socket opened', {
+      path: route.path,
+      remote: req.socket.remoteAddress,
+      principal,
+      resume: resume !== null,
+    });
     const transport = new WsTransport(ws);
     const adapter = adapterFor((message) => transport.send(message));
-    this.bind<Frame>(runtime, transport, adapter, { principal, remoteAddress: req.socket.remoteAddress, resume, log, maxTextBytes: route.maxTextBytes });
+    this.bind<Frame>(runtime, transport, adapter, {
+      principal,
+      remoteAddress: req.socket.remoteAddress,
+      resume,
+      log,
+      maxTextBytes: route.maxTextBytes,
+    });
   }
 }

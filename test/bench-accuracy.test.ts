@@ -33,12 +33,24 @@ t.test('--model with the synthetic model measures offline and streaming WER', as
     models: {
       path: string;
       synthetic: boolean;
-      offline: { decode: string; pooled: { wer: unknown; referenceWords: number }; clips: { clip: string; wer: unknown }[] };
-      streaming: { decode: string; pooled: { wer: unknown; referenceWords: number }; clips: { clip: string; wer: unknown }[] };
+      offline: {
+        decode: string;
+        pooled: { wer: unknown; referenceWords: number };
+        clips: { clip: string; wer: unknown }[];
+      };
+      streaming: {
+        decode: string;
+        pooled: { wer: unknown; referenceWords: number };
+        clips: { clip: string; wer: unknown }[];
+      };
     }[];
   };
   t.type(report.machine.cpu, 'string', 'names the machine');
-  t.same(report.corpus.clips.map((c) => c.name), ['7902-96591-0000'], 'only the clip asked for');
+  t.same(
+    report.corpus.clips.map((c) => c.name),
+    ['7902-96591-0000'],
+    'only the clip asked for',
+  );
   t.equal(report.models.length, 1, 'one model measured');
   const model = report.models[0];
   if (!model) throw new Error('the report has no model');
@@ -49,7 +61,10 @@ t.test('--model with the synthetic model measures offline and streaming WER', as
     t.equal(mode.pooled.referenceWords, 9, 'I AM FROM THE CUTTER LYING OFF THE COAST');
     t.type(mode.pooled.wer, 'number', 'a pooled WER');
     t.ok(Number.isFinite(mode.pooled.wer), 'finite');
-    t.same(mode.clips.map((c) => c.clip), ['7902-96591-0000']);
+    t.same(
+      mode.clips.map((c) => c.clip),
+      ['7902-96591-0000'],
+    );
     t.type(mode.clips[0]?.wer, 'number', 'a WER for the clip');
   }
 });

@@ -28,7 +28,12 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<O
 }
 
 // Authentication is checked before capacity: without a key 401, with one 503 while the only session is taken.
-const app = await startTestServer({ POOL_SIZE: '1', THREADS_PER_TASK: '1', API_KEY_HASHES: hashApiKey(KEY), MAX_SESSIONS: '1' });
+const app = await startTestServer({
+  POOL_SIZE: '1',
+  THREADS_PER_TASK: '1',
+  API_KEY_HASHES: hashApiKey(KEY),
+  MAX_SESSIONS: '1',
+});
 t.teardown(() => app.close());
 const occupant = new StreamClient(app.streamUrl, { token: KEY });
 await occupant.connect();
@@ -37,7 +42,13 @@ t.teardown(() => occupant.close());
 t.test('a refused handshake is one readable line and exit code 4', async (t) => {
   const unauthorized = await runCli(['transcribe', jfkPath, '--fast', '--url', app.streamUrl]);
   t.equal(unauthorized.code, 4, 'exit code 4: refused by the server');
-  t.match(unauthorized.stderr, /^whisper-stream: the server refused the connection: 401 unauthorized: missing credential: send Authorization[^\n]*\n$/);
+  t.match(
+    unauthorized.stderr,
+    new RegExp(
+      '^whisper-stream: the server refused the connection: 401 unauthorized: missing credential: ' +
+        'send Authorization[^\\n]*\\n$',
+    ),
+  );
   t.equal(unauthorized.stdout, '');
 
   const busy = await runCli(['transcribe', jfkPath, '--fast', '--url', app.streamUrl, '--token', KEY]);
@@ -51,22 +62,32 @@ t.test('nothing listening is exit code 3, with the system error', async (t) => {
   t.equal(stderr, 'whisper-stream: cannot connect to ws://127.0.0.1:9/stream: connect ECONNREFUSED 127.0.0.1:9\n');
 });
 
-t.test('mic exits 5 with the recorder\'s own error line when the recorder fails', async (t) => {
+t.test("mic exits 5 with the recorder's own error line when the recorder fails", async (t) => {
   const dir = t.testdir({});
   const sox = join(dir, 'sox');
-  writeFileSync(sox, '#!/bin/sh\necho "sox FAIL sox: Sorry, there is no default audio device configured" >&2\nexit 2\n');
+  writeFileSync(
+    sox,
+    '#!/bin/sh\necho "sox FAIL sox: Sorry, there is no default audio device configured" >&2\nexit 2\n',
+  );
   chmodSync(sox, 0o755);
   const open = await startTestServer({ POOL_SIZE: '1', THREADS_PER_TASK: '1' });
   t.teardown(() => open.close());
   const { code, stderr } = await runCli(['mic', '--url', open.streamUrl], { PATH: dir });
   t.equal(code, 5, 'exit code 5: recorder failed');
-  t.match(stderr, /whisper-stream: the recorder failed: sox exited with code 2: sox FAIL sox: Sorry, there is no default audio device configured\n$/);
+  t.match(
+    stderr,
+    new RegExp(
+      'whisper-stream: the recorder failed: sox exited with code 2: ' +
+        'sox FAIL sox: Sorry, there is no default audio device configured\\n$',
+    ),
+  );
 });
 
 t.test('every subcommand answers --help with its usage and defaults, exit 0', async (t) => {
   const main = await runCli(['--help']);
   t.equal(main.code, 0);
-  for (const command of ['serve', 'transcribe', 'mic', 'models']) t.match(main.stdout, new RegExp(`^  ${command} `, 'm'), `lists ${command}`);
+  for (const command of ['serve', 'transcribe', 'mic', 'models'])
+    t.match(main.stdout, new RegExp(`^  ${command} `, 'm'), `lists ${command}`);
   t.match(main.stdout, /^ {2}4 {2}the server refused the connection/m, 'documents the exit codes');
 
   const transcribe = await runCli(['transcribe', '--help']);

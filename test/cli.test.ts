@@ -33,10 +33,24 @@ function wavFile(samples: Int16Array, sampleRate: number, channels: number): Buf
 }
 
 t.test('transcribe FILE --json prints every transcript, finals included', async (t) => {
-  const { stdout } = await run(process.execPath, [cli, 'transcribe', jfkPath, '--fast', '--json', '--url', app.streamUrl]);
-  const messages = stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; is_final: boolean; text: string });
+  const { stdout } = await run(process.execPath, [
+    cli,
+    'transcribe',
+    jfkPath,
+    '--fast',
+    '--json',
+    '--url',
+    app.streamUrl,
+  ]);
+  const messages = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; is_final: boolean; text: string });
   t.ok(messages.length > 0, 'messages printed');
-  t.ok(messages.every((m) => m.type === 'transcript'), 'all transcripts');
+  t.ok(
+    messages.every((m) => m.type === 'transcript'),
+    'all transcripts',
+  );
   t.ok(messages.filter((m) => m.is_final).length >= 2, 'jfk.wav gives several finals');
 });
 
@@ -62,19 +76,44 @@ t.test('transcribe resamples files that are not 16 kHz mono', async (t) => {
   t.testdir({});
   writeFileSync(path, wavFile(stereo8k, 8000, 2));
   const { stdout } = await run(process.execPath, [cli, 'transcribe', path, '--fast', '--json', '--url', app.streamUrl]);
-  const finals = stdout.trim().split('\n').map((line) => JSON.parse(line) as { is_final: boolean; end_ms: number }).filter((m) => m.is_final);
+  const finals = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { is_final: boolean; end_ms: number })
+    .filter((m) => m.is_final);
   t.ok(finals.length >= 1, 'speech found in the converted audio');
-  t.ok(finals.every((m) => m.end_ms <= 11100), 'audio time matches the 11 s file, not twice or half of it');
+  t.ok(
+    finals.every((m) => m.end_ms <= 11100),
+    'audio time matches the 11 s file, not twice or half of it',
+  );
 });
 
 t.test('transcribe takes what the file API takes: an MP3 and an Ogg Opus file are decoded and streamed', async (t) => {
   for (const name of ['jfk.mp3', 'jfk.opus']) {
-    const { stdout } = await run(process.execPath, [cli, 'transcribe', join(fixturesDir, 'audio', name), '--fast', '--json', '--url', app.streamUrl]);
-    const finals = stdout.trim().split('\n').map((line) => JSON.parse(line) as { is_final: boolean; end_ms: number }).filter((m) => m.is_final);
+    const { stdout } = await run(process.execPath, [
+      cli,
+      'transcribe',
+      join(fixturesDir, 'audio', name),
+      '--fast',
+      '--json',
+      '--url',
+      app.streamUrl,
+    ]);
+    const finals = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { is_final: boolean; end_ms: number })
+      .filter((m) => m.is_final);
     t.ok(finals.length >= 1, `${name}: speech found`);
-    t.ok(finals.every((m) => m.end_ms <= 11100), `${name}: within its 11 s`);
+    t.ok(
+      finals.every((m) => m.end_ms <= 11100),
+      `${name}: within its 11 s`,
+    );
   }
-  await t.rejects(run(process.execPath, [cli, 'transcribe', join(fixturesDir, 'audio', 'jfk-3s.m4a'), '--url', app.streamUrl]), { code: 1, stderr: /AAC\) is not supported/ });
+  await t.rejects(
+    run(process.execPath, [cli, 'transcribe', join(fixturesDir, 'audio', 'jfk-3s.m4a'), '--url', app.streamUrl]),
+    { code: 1, stderr: /AAC\) is not supported/ },
+  );
 });
 
 t.test('clear errors: unknown command, missing file, unreachable server, no recorder for mic', async (t) => {
@@ -84,16 +123,23 @@ t.test('clear errors: unknown command, missing file, unreachable server, no reco
     code: 1,
     stderr: /ENOENT|no such file/,
   });
-  await t.rejects(run(process.execPath, [cli, 'transcribe', jfkPath, '--url', 'ws://127.0.0.1:9/stream']), { code: 3, stderr: /whisper-stream: cannot connect/ });
-  const mic = await run(process.execPath, [cli, 'mic', '--url', app.streamUrl], { env: { ...process.env, PATH: '/nonexistent' } }).catch(
-    (error: { code: number; stderr: string }) => error,
-  );
+  await t.rejects(run(process.execPath, [cli, 'transcribe', jfkPath, '--url', 'ws://127.0.0.1:9/stream']), {
+    code: 3,
+    stderr: /whisper-stream: cannot connect/,
+  });
+  const mic = await run(process.execPath, [cli, 'mic', '--url', app.streamUrl], {
+    env: { ...process.env, PATH: '/nonexistent' },
+  }).catch((error: { code: number; stderr: string }) => error);
   t.match(mic, { code: 5, stderr: /arecord .* or sox/ }, 'mic says what to install');
 });
 
 t.test('models list shows the catalog with what models/ holds, synthetic stand-ins included', async (t) => {
   const { stdout } = await run(process.execPath, [cli, 'models', 'list']);
   t.match(stdout, /tiny\.en\s+ggml-tiny\.en\.bin\s+77\.7 MB\s+(installed|not installed)/);
-  t.match(stdout, /silero-v6\.2\.0\s+ggml-silero-v6\.2\.0\.bin\s+0\.9 MB\s+(installed|bundled with the package)/, 'the VAD model ships with the package');
+  t.match(
+    stdout,
+    /silero-v6\.2\.0\s+ggml-silero-v6\.2\.0\.bin\s+0\.9 MB\s+(installed|bundled with the package)/,
+    'the VAD model ships with the package',
+  );
   t.match(stdout, /ggml-tiny\.en-synthetic\.bin\s+77\.7 MB/, 'the synthetic stand-in is listed');
 });

@@ -20,26 +20,36 @@ async function closedPort(): Promise<number> {
   return address.port;
 }
 
-const closedOnce = (client: StreamClient): Promise<ClosedEvent> => new Promise((resolve) => client.on('closed', resolve));
+const closedOnce = (client: StreamClient): Promise<ClosedEvent> =>
+  new Promise((resolve) => client.on('closed', resolve));
 
-t.test('a server with authentication refuses a client without a credential: HandshakeError 401 with its message', async (t) => {
-  const app = await startTestServer({ ...LIGHT, API_KEY_HASHES: hashApiKey('the-key-0123456789') });
-  t.teardown(() => app.close());
-  const client = new StreamClient(app.streamUrl);
-  const closed = closedOnce(client);
-  const error = await client.connect().then(
-    () => t.fail('connected without a credential'),
-    (e: unknown) => e,
-  );
-  t.type(error, HandshakeError);
-  t.match(error, { status: 401, body: { error: 'unauthorized', message: /^missing credential/ }, retryAfterS: undefined });
-  t.match(error, { message: /^the server refused the connection: 401 unauthorized: missing credential: send Authorization/ });
-  t.equal((await closed).error, error, 'the closed event carries the same error');
+t.test(
+  'a server with authentication refuses a client without a credential: HandshakeError 401 with its message',
+  async (t) => {
+    const app = await startTestServer({ ...LIGHT, API_KEY_HASHES: hashApiKey('the-key-0123456789') });
+    t.teardown(() => app.close());
+    const client = new StreamClient(app.streamUrl);
+    const closed = closedOnce(client);
+    const error = await client.connect().then(
+      () => t.fail('connected without a credential'),
+      (e: unknown) => e,
+    );
+    t.type(error, HandshakeError);
+    t.match(error, {
+      status: 401,
+      body: { error: 'unauthorized', message: /^missing credential/ },
+      retryAfterS: undefined,
+    });
+    t.match(error, {
+      message: /^the server refused the connection: 401 unauthorized: missing credential: send Authorization/,
+    });
+    t.equal((await closed).error, error, 'the closed event carries the same error');
 
-  const withKey = new StreamClient(app.streamUrl, { token: 'the-key-0123456789' });
-  await withKey.connect();
-  t.equal((await withKey.end()).code, 1000, 'the right key is let in');
-});
+    const withKey = new StreamClient(app.streamUrl, { token: 'the-key-0123456789' });
+    await withKey.connect();
+    t.equal((await withKey.end()).code, 1000, 'the right key is let in');
+  },
+);
 
 t.test('a server at MAX_SESSIONS refuses a new client: HandshakeError 503 with Retry-After 5', async (t) => {
   const app = await startTestServer({ ...LIGHT, MAX_SESSIONS: '1' });
@@ -64,7 +74,10 @@ t.test('nothing listening: ConnectionError with the system error code, not a Han
   );
   t.type(error, ConnectionError);
   t.notOk(error instanceof HandshakeError);
-  t.match(error, { code: 'ECONNREFUSED', message: `cannot connect to ws://127.0.0.1:${port}/stream: connect ECONNREFUSED 127.0.0.1:${port}` });
+  t.match(error, {
+    code: 'ECONNREFUSED',
+    message: `cannot connect to ws://127.0.0.1:${port}/stream: connect ECONNREFUSED 127.0.0.1:${port}`,
+  });
   t.notMatch(error, { message: /secret/ }, 'query strings (tokens) stay out of the message');
 });
 

@@ -10,47 +10,61 @@ import { TcpProxy } from './helpers/tcp-proxy.js';
 const jfk = speech('jfk.wav');
 const SPEED = 4;
 
-
 const finals = (messages: Transcript[]): { text: string; start_ms: number; end_ms: number }[] =>
   messages.filter((m) => m.is_final).map(({ text, start_ms, end_ms }) => ({ text, start_ms, end_ms }));
 
-t.test('the client library recovers from two dropped connections by itself; finals equal the uninterrupted run', async (t) => {
-  // Greedy finals are exactly repeatable, so the two runs can be compared word for word.
-  const app = await startTestServer({ FINAL_BEAM_SIZE: '1', POOL_SIZE: '1' });
-  t.teardown(() => app.close());
+t.test(
+  'the client library recovers from two dropped connections by itself; finals equal the uninterrupted run',
+  async (t) => {
+    // Greedy finals are exactly repeatable, so the two runs can be compared word for word.
+    const app = await startTestServer({ FINAL_BEAM_SIZE: '1', POOL_SIZE: '1' });
+    t.teardown(() => app.close());
 
-  const reference = new StreamClient(app.streamUrl);
-  const referenceMessages = collect(reference);
-  await reference.connect();
-  await play(reference, jfk, SPEED);
-  t.equal((await reference.end()).code, 1000);
-  const expected = finals(referenceMessages);
-  t.ok(expected.length >= 2, 'the reference run has finals to compare');
+    const reference = new StreamClient(app.streamUrl);
+    const referenceMessages = collect(reference);
+    await reference.connect();
+    await play(reference, jfk, SPEED);
+    t.equal((await reference.end()).code, 1000);
+    const expected = finals(referenceMessages);
+    t.ok(expected.length >= 2, 'the reference run has finals to compare');
 
-  const proxy = await TcpProxy.start(Number(new URL(app.streamUrl).port));
-  t.teardown(() => proxy.close());
-  const client = new StreamClient(app.streamUrl.replace(/:\d+\//, `:${proxy.port}/`), { reconnectDelayMs: 50 });
-  const messages = collect(client);
-  const sessions: boolean[] = [];
-  client.on('session', (s) => sessions.push(s.resumed));
-  let reconnects = 0;
-  client.on('reconnecting', () => reconnects++);
-  const errors: string[] = [];
-  client.on('error', (e) => errors.push(e.code));
-  await client.connect();
-  // Mid-utterance in both places: jfk.wav speaks from 3.27 to 4.41 s and from 8.16 to 10.62 s.
-  await play(client, jfk, SPEED, new Map([[16000 * 3.8, () => proxy.cut()], [16000 * 9, () => proxy.cut()]]));
-  t.equal((await client.end()).code, 1000, 'the session ends normally');
+    const proxy = await TcpProxy.start(Number(new URL(app.streamUrl).port));
+    t.teardown(() => proxy.close());
+    const client = new StreamClient(app.streamUrl.replace(/:\d+\//, `:${proxy.port}/`), { reconnectDelayMs: 50 });
+    const messages = collect(client);
+    const sessions: boolean[] = [];
+    client.on('session', (s) => sessions.push(s.resumed));
+    let reconnects = 0;
+    client.on('reconnecting', () => reconnects++);
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.code));
+    await client.connect();
+    // Mid-utterance in both places: jfk.wav speaks from 3.27 to 4.41 s and from 8.16 to 10.62 s.
+    await play(
+      client,
+      jfk,
+      SPEED,
+      new Map([
+        [16000 * 3.8, () => proxy.cut()],
+        [16000 * 9, () => proxy.cut()],
+      ]),
+    );
+    t.equal((await client.end()).code, 1000, 'the session ends normally');
 
-  t.equal(reconnects, 2, 'two reconnects');
-  t.same(sessions, [false, true, true], 'one new session, resumed twice');
-  t.equal(proxy.connections, 3, 'three TCP connections in all');
-  t.same(errors, [], 'no errors');
-  t.same(finals(messages), expected, 'the same finals as without the drops');
-  const seqs = messages.map((m) => m.seq);
-  t.same(seqs, [...new Set(seqs)].sort((a, b) => a - b), 'no transcript delivered twice, all in order');
-  t.equal(client.samplesSent, jfk.length, 'every sample was handed over');
-});
+    t.equal(reconnects, 2, 'two reconnects');
+    t.same(sessions, [false, true, true], 'one new session, resumed twice');
+    t.equal(proxy.connections, 3, 'three TCP connections in all');
+    t.same(errors, [], 'no errors');
+    t.same(finals(messages), expected, 'the same finals as without the drops');
+    const seqs = messages.map((m) => m.seq);
+    t.same(
+      seqs,
+      [...new Set(seqs)].sort((a, b) => a - b),
+      'no transcript delivered twice, all in order',
+    );
+    t.equal(client.samplesSent, jfk.length, 'every sample was handed over');
+  },
+);
 
 t.test('close() during a reconnect backoff stops reconnecting', async (t) => {
   const app = await startTestServer();
@@ -114,7 +128,11 @@ t.test('the client resamples any rate and channel count to 16 kHz mono', async (
   }
   let maxError = 0;
   // Away from the ends, where the tone starts and stops abruptly (a click the filter rings on).
-  for (let i = 50; i < total - 50; i++) maxError = Math.max(maxError, Math.abs(joined[i] as number - Math.round(Math.sin((2 * Math.PI * 440 * i) / 16000) * 0.5 * 32768)));
+  for (let i = 50; i < total - 50; i++)
+    maxError = Math.max(
+      maxError,
+      Math.abs((joined[i] as number) - Math.round(Math.sin((2 * Math.PI * 440 * i) / 16000) * 0.5 * 32768)),
+    );
   t.ok(maxError < 40, `the 440 Hz tone survives, across chunk boundaries too (max error ${maxError} of 16384)`);
   t.throws(() => new Resampler(0), RangeError);
 });

@@ -18,7 +18,10 @@ t.test('a list of URLs: one where nothing listens is passed over for the next', 
 });
 
 t.test('when every URL fails, connect() reports the last failure', async (t) => {
-  const client = new StreamClient([`ws://127.0.0.1:${await freePort()}/stream`, `ws://127.0.0.1:${await freePort()}/stream`]);
+  const client = new StreamClient([
+    `ws://127.0.0.1:${await freePort()}/stream`,
+    `ws://127.0.0.1:${await freePort()}/stream`,
+  ]);
   await t.rejects(client.connect(), ConnectionError);
   t.throws(() => new StreamClient([]), RangeError, 'no URL at all is refused');
 });

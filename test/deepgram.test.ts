@@ -16,9 +16,22 @@ const KEY = 'deepgram-test-key-0123456789';
 const jfk = speech('jfk.wav');
 const seconds = (s: number): number => Math.round(s * 16000);
 
-const RESULTS_KEYS = ['channel', 'channel_index', 'duration', 'from_finalize', 'is_final', 'metadata', 'speech_final', 'start', 'type'];
+const RESULTS_KEYS = [
+  'channel',
+  'channel_index',
+  'duration',
+  'from_finalize',
+  'is_final',
+  'metadata',
+  'speech_final',
+  'start',
+  'type',
+];
 
-/** A server of the test's own: one test's streaming leaves no load behind that would make the next one's server refuse it. */
+/**
+ * A server of the test's own: one test's streaming leaves no load behind that would make the next one's server refuse
+ * it.
+ */
 async function server(t: Test, env: Record<string, string> = {}): Promise<App> {
   const app = await startTestServer({ API_KEY_HASHES: hashApiKey(KEY), ...env });
   t.teardown(() => app.close());
@@ -27,7 +40,8 @@ async function server(t: Test, env: Record<string, string> = {}): Promise<App> {
 
 /**
  * The official SDK's live client against `app`: `baseUrl` is the one change a Deepgram user makes. Raw 16 kHz
- * linear16 unless `options` say otherwise; `container` leaves encoding and sample_rate out, as containerized audio does.
+ * linear16 unless `options` say otherwise; `container` leaves encoding and sample_rate out, as containerized audio
+ * does.
  */
 async function listen(app: App, options: Record<string, string | number | string[]>, apiKey = KEY, container = false) {
   const client = new DeepgramClient({ apiKey, baseUrl: `ws://127.0.0.1:${app.port}` });
@@ -35,7 +49,9 @@ async function listen(app: App, options: Record<string, string | number | string
   const socket = await client.listen.v1.connect({ model: 'nova-3', ...raw, reconnectAttempts: 0, ...options });
   const log = new MessageLog<Message>();
   socket.on('message', (message: unknown) => log.push(message as Message));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (event) => resolve({ code: event.code, reason: event.reason })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.on('close', (event) => resolve({ code: event.code, reason: event.reason })),
+  );
   const failed = new Promise<Error>((resolve) => socket.on('error', resolve));
   socket.connect();
   return { socket, log, closed, failed };
@@ -43,92 +59,157 @@ async function listen(app: App, options: Record<string, string | number | string
 
 const results = (log: MessageLog<Message>): Message[] => log.messages.filter((m) => m['type'] === 'Results');
 const alternative = (m: Message): { transcript: string; confidence: number; words: Message[] } =>
-  (m['channel'] as { alternatives: { transcript: string; confidence: number; words: Message[] }[] }).alternatives[0] as { transcript: string; confidence: number; words: Message[] };
+  (m['channel'] as { alternatives: { transcript: string; confidence: number; words: Message[] }[] })
+    .alternatives[0] as { transcript: string; confidence: number; words: Message[] };
 
-t.test('the SDK streams jfk.wav at real time: interim and final Results, Finalize, CloseStream, Metadata', async (t) => {
-  const { socket, log, closed } = await listen(await server(t), { interim_results: 'true', punctuate: 'true', vad_events: 'true', utterance_end_ms: 1000, keyterm: ['Kennedy', 'Americans'] });
-  await socket.waitForOpen();
-  const send = (chunk: Buffer): void => socket.sendMedia(chunk);
-  // jfk.wav's first utterance runs from 0.15 s to 2.3 s: Finalize at 2 s ends it early, and the stream goes on.
-  await sendPaced(jfk.subarray(0, seconds(2)), { samplesPerS: 16000, chunkMs: 100, speed: 1 }, send);
-  // Partials come while the utterance is open; on a busy machine, maybe only after the audio has.
-  t.match(await log.waitFor((m) => m['is_final'] === false), { type: 'Results', is_final: false, from_finalize: false }, 'an interim result');
-  socket.sendFinalize({ type: 'Finalize' });
-  const finalized = await log.waitFor((m) => m['from_finalize'] === true);
-  t.match(finalized, { is_final: true, speech_final: false, start: Number }, 'Finalize gave a final with from_finalize (not speech_final: endpointing did not end it)');
-  await sendPaced(jfk.subarray(seconds(2)), { samplesPerS: 16000, chunkMs: 100, speed: 1 }, send);
-  // A pause longer than utterance_end_ms after the last word.
-  await sendPaced(new Int16Array(seconds(1.5)), { samplesPerS: 16000, chunkMs: 100, speed: 4 }, send);
-  socket.sendCloseStream({ type: 'CloseStream' });
-  t.match(await closed, { code: 1000 }, 'CloseStream closes normally');
+t.test(
+  'the SDK streams jfk.wav at real time: interim and final Results, Finalize, CloseStream, Metadata',
+  async (t) => {
+    const { socket, log, closed } = await listen(await server(t), {
+      interim_results: 'true',
+      punctuate: 'true',
+      vad_events: 'true',
+      utterance_end_ms: 1000,
+      keyterm: ['Kennedy', 'Americans'],
+    });
+    await socket.waitForOpen();
+    const send = (chunk: Buffer): void => socket.sendMedia(chunk);
+    // jfk.wav's first utterance runs from 0.15 s to 2.3 s: Finalize at 2 s ends it early, and the stream goes on.
+    await sendPaced(jfk.subarray(0, seconds(2)), { samplesPerS: 16000, chunkMs: 100, speed: 1 }, send);
+    // Partials come while the utterance is open; on a busy machine, maybe only after the audio has.
+    t.match(
+      await log.waitFor((m) => m['is_final'] === false),
+      { type: 'Results', is_final: false, from_finalize: false },
+      'an interim result',
+    );
+    socket.sendFinalize({ type: 'Finalize' });
+    const finalized = await log.waitFor((m) => m['from_finalize'] === true);
+    t.match(
+      finalized,
+      { is_final: true, speech_final: false, start: Number },
+      'Finalize gave a final with from_finalize (not speech_final: endpointing did not end it)',
+    );
+    await sendPaced(jfk.subarray(seconds(2)), { samplesPerS: 16000, chunkMs: 100, speed: 1 }, send);
+    // A pause longer than utterance_end_ms after the last word.
+    await sendPaced(new Int16Array(seconds(1.5)), { samplesPerS: 16000, chunkMs: 100, speed: 4 }, send);
+    socket.sendCloseStream({ type: 'CloseStream' });
+    t.match(await closed, { code: 1000 }, 'CloseStream closes normally');
 
-  const all = results(log);
-  t.ok(all.some((m) => m['is_final'] === false), 'interim results');
-  t.ok(all.filter((m) => m['is_final'] === true).length >= 2, 'finals');
-  t.equal(all.filter((m) => m['from_finalize'] === true).length, 1, 'only the Finalized utterance says from_finalize');
-  for (const m of all) {
-    t.same(Object.keys(m).sort(), RESULTS_KEYS, 'Results shape');
-    t.same(m['channel_index'], [0, 1]);
-    t.match(m['metadata'], { request_id: String, model_info: { name: String }, model_uuid: String });
-    const alt = alternative(m);
-    t.type(alt.transcript, 'string');
-    t.ok(alt.confidence >= 0 && alt.confidence <= 1, 'confidence');
-    for (const word of alt.words) {
-      t.match(word, { word: String, start: Number, end: Number, confidence: Number, punctuated_word: String }, 'word shape (punctuate)');
-      t.ok((word['start'] as number) <= (word['end'] as number) && (word['end'] as number) <= 12.5, 'word times in seconds');
+    const all = results(log);
+    t.ok(
+      all.some((m) => m['is_final'] === false),
+      'interim results',
+    );
+    t.ok(all.filter((m) => m['is_final'] === true).length >= 2, 'finals');
+    t.equal(
+      all.filter((m) => m['from_finalize'] === true).length,
+      1,
+      'only the Finalized utterance says from_finalize',
+    );
+    for (const m of all) {
+      t.same(Object.keys(m).sort(), RESULTS_KEYS, 'Results shape');
+      t.same(m['channel_index'], [0, 1]);
+      t.match(m['metadata'], { request_id: String, model_info: { name: String }, model_uuid: String });
+      const alt = alternative(m);
+      t.type(alt.transcript, 'string');
+      t.ok(alt.confidence >= 0 && alt.confidence <= 1, 'confidence');
+      for (const word of alt.words) {
+        t.match(
+          word,
+          { word: String, start: Number, end: Number, confidence: Number, punctuated_word: String },
+          'word shape (punctuate)',
+        );
+        t.ok(
+          (word['start'] as number) <= (word['end'] as number) && (word['end'] as number) <= 12.5,
+          'word times in seconds',
+        );
+      }
+      if (m['speech_final'] === true) t.equal(m['is_final'], true, 'only finals are speech_final');
     }
-    if (m['speech_final'] === true) t.equal(m['is_final'], true, 'only finals are speech_final');
-  }
-  t.ok(all.some((m) => m['speech_final'] === true), 'endpointing ended a turn: speech_final');
-  const started = log.messages.filter((m) => m['type'] === 'SpeechStarted');
-  t.ok(started.length >= 2, 'SpeechStarted with vad_events');
-  for (const m of started) t.match(m, { channel: [0, 1], timestamp: Number });
-  t.ok(
-    log.messages.some((m) => m['type'] === 'UtteranceEnd'),
-    'UtteranceEnd after a pause longer than utterance_end_ms',
-  );
-  const metadata = log.messages.at(-1) as Message;
-  t.match(metadata, { type: 'Metadata', request_id: (all[0]?.['metadata'] as Message)['request_id'], sha256: /^[0-9a-f]{64}$/, created: String, duration: 12.5, channels: 1 }, 'Metadata comes last');
-});
+    t.ok(
+      all.some((m) => m['speech_final'] === true),
+      'endpointing ended a turn: speech_final',
+    );
+    const started = log.messages.filter((m) => m['type'] === 'SpeechStarted');
+    t.ok(started.length >= 2, 'SpeechStarted with vad_events');
+    for (const m of started) t.match(m, { channel: [0, 1], timestamp: Number });
+    t.ok(
+      log.messages.some((m) => m['type'] === 'UtteranceEnd'),
+      'UtteranceEnd after a pause longer than utterance_end_ms',
+    );
+    const metadata = log.messages.at(-1) as Message;
+    t.match(
+      metadata,
+      {
+        type: 'Metadata',
+        request_id: ((all[0] as Message)['metadata'] as Message)['request_id'],
+        sha256: /^[0-9a-f]{64}$/,
+        created: String,
+        duration: 12.5,
+        channels: 1,
+      },
+      'Metadata comes last',
+    );
+  },
+);
 
-t.test('without interim_results: finals only; 48 kHz stereo is resampled; endpointing=false leaves the turn to the client', async (t) => {
-  const stereo48k = new Int16Array(seconds(4) * 6);
-  for (let i = 0; i < stereo48k.length; i++) stereo48k[i] = jfk[Math.floor(i / 6)] as number;
-  const { socket, log, closed } = await listen(await server(t), { sample_rate: 48000, channels: 2, endpointing: 'false', language: 'en-US' });
-  await socket.waitForOpen();
-  await sendPaced(stereo48k, { samplesPerS: 96000, chunkMs: 100, speed: 4 }, (chunk) => socket.sendMedia(chunk));
-  socket.sendCloseStream({ type: 'CloseStream' });
-  t.match(await closed, { code: 1000 });
-  const all = results(log);
-  t.equal(all.length, 1, 'one final, from CloseStream: silence ended no utterance');
-  t.match(all[0], { is_final: true, from_finalize: false });
-  const alt = alternative(all[0] as Message);
-  t.equal(alt.transcript, alt.transcript.toLowerCase(), 'without punctuate: lower case');
-  t.notMatch(alt.transcript, /[.,?!]/, 'without punctuate: no punctuation');
-  for (const word of alt.words) t.notOk('punctuated_word' in word, 'no punctuated_word without punctuate');
-  const metadata = log.messages.at(-1) as Message;
-  t.match(metadata, { type: 'Metadata', channels: 2 });
-  t.ok(Math.abs((metadata['duration'] as number) - 4) < 0.01, 'Metadata duration: the audio sent');
-});
+t.test(
+  'without interim_results: finals only; 48 kHz stereo is resampled; endpointing=false leaves the turn to the client',
+  async (t) => {
+    const stereo48k = new Int16Array(seconds(4) * 6);
+    for (let i = 0; i < stereo48k.length; i++) stereo48k[i] = jfk[Math.floor(i / 6)] as number;
+    const { socket, log, closed } = await listen(await server(t), {
+      sample_rate: 48000,
+      channels: 2,
+      endpointing: 'false',
+      language: 'en-US',
+    });
+    await socket.waitForOpen();
+    await sendPaced(stereo48k, { samplesPerS: 96000, chunkMs: 100, speed: 4 }, (chunk) => socket.sendMedia(chunk));
+    socket.sendCloseStream({ type: 'CloseStream' });
+    t.match(await closed, { code: 1000 });
+    const all = results(log);
+    t.equal(all.length, 1, 'one final, from CloseStream: silence ended no utterance');
+    t.match(all[0], { is_final: true, from_finalize: false });
+    const alt = alternative(all[0] as Message);
+    t.equal(alt.transcript, alt.transcript.toLowerCase(), 'without punctuate: lower case');
+    t.notMatch(alt.transcript, /[.,?!]/, 'without punctuate: no punctuation');
+    for (const word of alt.words) t.notOk('punctuated_word' in word, 'no punctuated_word without punctuate');
+    const metadata = log.messages.at(-1) as Message;
+    t.match(metadata, { type: 'Metadata', channels: 2 });
+    t.ok(Math.abs((metadata['duration'] as number) - 4) < 0.01, 'Metadata duration: the audio sent');
+  },
+);
 
 /** Finals of a stream of jfk.wav in any form: speech found, word times within its 11 s, Metadata last. */
 function checkJfk(t: Test, log: MessageLog<Message>, label: string): void {
   const finals = results(log).filter((m) => m['is_final'] === true);
   t.ok(finals.length >= 2, `${label}: finals (${finals.length})`);
   const words = finals.flatMap((m) => alternative(m).words);
-  t.ok(words.length > 0 && words.every((w) => (w['end'] as number) <= 11.5), `${label}: word times within the 11 s of audio`);
+  t.ok(
+    words.length > 0 && words.every((w) => (w['end'] as number) <= 11.5),
+    `${label}: word times within the 11 s of audio`,
+  );
   const metadata = log.messages.at(-1) as Message;
   t.match(metadata, { type: 'Metadata', channels: 1 }, `${label}: Metadata last`);
-  t.ok(Math.abs((metadata['duration'] as number) - 11) < 0.1, `${label}: Metadata duration ${String(metadata['duration'])} s`);
+  t.ok(
+    Math.abs((metadata['duration'] as number) - 11) < 0.1,
+    `${label}: Metadata duration ${String(metadata['duration'])} s`,
+  );
 }
 
 t.test('telephony: encoding=mulaw&sample_rate=8000 in 20 ms frames, as Twilio Media Streams send it', async (t) => {
   const { socket, log, closed } = await listen(await server(t), { encoding: 'mulaw', sample_rate: 8000 });
   await socket.waitForOpen();
-  await sendPacedBytes(audioFixture('jfk-8k.ulaw'), { bytesPerS: 8000, chunkMs: 20, speed: 2 }, (chunk) => socket.sendMedia(chunk));
+  await sendPacedBytes(audioFixture('jfk-8k.ulaw'), { bytesPerS: 8000, chunkMs: 20, speed: 2 }, (chunk) =>
+    socket.sendMedia(chunk),
+  );
   socket.sendCloseStream({ type: 'CloseStream' });
   t.match(await closed, { code: 1000 });
-  t.notOk(log.messages.some((m) => m['type'] === 'Error'), 'no errors');
+  t.notOk(
+    log.messages.some((m) => m['type'] === 'Error'),
+    'no errors',
+  );
   checkJfk(t, log, 'mu-law');
 });
 
@@ -137,16 +218,23 @@ t.test('no encoding: WebM/Opus as MediaRecorder streams it (250 ms chunks), foun
   const webm = audioFixture('jfk.webm');
   const { socket, log, closed } = await listen(app, {}, KEY, true);
   await socket.waitForOpen();
-  await sendPacedBytes(webm, { bytesPerS: webm.length / 11, chunkMs: 250, speed: 2 }, (chunk) => socket.sendMedia(chunk));
+  await sendPacedBytes(webm, { bytesPerS: webm.length / 11, chunkMs: 250, speed: 2 }, (chunk) =>
+    socket.sendMedia(chunk),
+  );
   socket.sendCloseStream({ type: 'CloseStream' });
   t.match(await closed, { code: 1000 });
-  t.notOk(log.messages.some((m) => m['type'] === 'Error'), 'no errors');
+  t.notOk(
+    log.messages.some((m) => m['type'] === 'Error'),
+    'no errors',
+  );
   checkJfk(t, log, 'WebM/Opus');
 
   const ogg = audioFixture('jfk.opus');
   const opus = await listen(app, { encoding: 'ogg-opus' }, KEY, true);
   await opus.socket.waitForOpen();
-  await sendPacedBytes(ogg, { bytesPerS: ogg.length / 11, chunkMs: 500, speed: 4 }, (chunk) => opus.socket.sendMedia(chunk));
+  await sendPacedBytes(ogg, { bytesPerS: ogg.length / 11, chunkMs: 500, speed: 4 }, (chunk) =>
+    opus.socket.sendMedia(chunk),
+  );
   opus.socket.sendCloseStream({ type: 'CloseStream' });
   t.match(await opus.closed, { code: 1000 });
   checkJfk(t, opus.log, 'Ogg/Opus (encoding=ogg-opus)');
@@ -173,8 +261,16 @@ t.test('authentication: Token and Bearer headers and the browser subprotocols; a
   });
   const wrong = { headers: { authorization: 'Token wrong' } };
   t.match(await refusedUpgrade(`${listenUrl}${query}`, wrong), { body: { err_msg: 'invalid credential' } });
-  t.equal(await acceptedProtocol(`${listenUrl}${query}`, { headers: { authorization: `Bearer ${KEY}` } }), '', 'Bearer');
-  t.equal(await acceptedProtocol(`${listenUrl}${query}`, {}, ['token', KEY]), 'token', 'the browser form echoes "token"');
+  t.equal(
+    await acceptedProtocol(`${listenUrl}${query}`, { headers: { authorization: `Bearer ${KEY}` } }),
+    '',
+    'Bearer',
+  );
+  t.equal(
+    await acceptedProtocol(`${listenUrl}${query}`, {}, ['token', KEY]),
+    'token',
+    'the browser form echoes "token"',
+  );
 });
 
 t.test("unusable query strings are refused at the handshake: 400, in Deepgram's shape", async (t) => {
@@ -228,10 +324,15 @@ t.test('a malformed message gets an Error message and the socket stays usable', 
   const stats = (await (await fetch(`${app.httpUrl}/stats`)).json()) as { sessions: { active: number } };
   t.equal(stats.sessions.active, 1, 'the session counts with the others');
   socket.sendKeepAlive({ type: 'KeepAlive' });
-  await sendPaced(jfk.subarray(0, seconds(3)), { samplesPerS: 16000, chunkMs: 100, speed: 4 }, (chunk) => socket.sendMedia(chunk));
+  await sendPaced(jfk.subarray(0, seconds(3)), { samplesPerS: 16000, chunkMs: 100, speed: 4 }, (chunk) =>
+    socket.sendMedia(chunk),
+  );
   socket.sendCloseStream({ type: 'CloseStream' });
   t.match(await closed, { code: 1000 });
-  t.ok(results(log).some((m) => m['is_final'] === true), 'audio after the errors was transcribed');
+  t.ok(
+    results(log).some((m) => m['is_final'] === true),
+    'audio after the errors was transcribed',
+  );
   t.match(log.messages.at(-1), { type: 'Metadata', duration: 3 });
 });
 
@@ -263,7 +364,11 @@ t.test(
       silence(2.5),
     ];
     const audio = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((at, part) => (audio.set(part, at), at + part.length), 0);
+    let at = 0;
+    for (const part of parts) {
+      audio.set(part, at);
+      at += part.length;
+    }
     await sendPaced(audio, { samplesPerS: 16000, chunkMs: 100, speed: 8 }, (chunk) => socket.sendMedia(chunk));
     await within(
       log.waitFor((m) => m['type'] === 'UtteranceEnd'),

@@ -13,7 +13,8 @@ const FILES = ['deploy/haproxy.cfg', 'deploy/whisper-stream@.service', 'deploy/w
 
 t.test('DEPLOY.md quotes every file of deploy/ as it is', async (t) => {
   const doc = await readFile(join(projectRoot, 'docs/DEPLOY.md'), 'utf8');
-  for (const file of FILES) t.ok(doc.includes(await readFile(join(projectRoot, file), 'utf8')), `${file} is in DEPLOY.md`);
+  for (const file of FILES)
+    t.ok(doc.includes(await readFile(join(projectRoot, file), 'utf8')), `${file} is in DEPLOY.md`);
 });
 
 t.test('the shared settings file holds valid settings, with a shared session store', async (t) => {
@@ -30,7 +31,13 @@ t.test('the shared settings file holds valid settings, with a shared session sto
 });
 
 t.test('haproxy accepts deploy/haproxy.cfg', { skip: needs('haproxy') }, async (t) => {
-  const env = { ...process.env, STT_LISTEN: '127.0.0.1:8080', STT_S1: '127.0.0.1:8081', STT_S2: '127.0.0.1:8082', STT_S3: '127.0.0.1:8083' };
+  const env = {
+    ...process.env,
+    STT_LISTEN: '127.0.0.1:8080',
+    STT_S1: '127.0.0.1:8081',
+    STT_S2: '127.0.0.1:8082',
+    STT_S3: '127.0.0.1:8083',
+  };
   const { stdout } = await promisify(execFile)(HAPROXY, ['-c', '-f', join(projectRoot, 'deploy/haproxy.cfg')], { env });
   t.match(stdout, /Configuration file is valid/);
 });

@@ -34,12 +34,37 @@ t.test('bad model files are refused with a coded, specific error', async (t) => 
     ['an empty file', join(dir, 'empty.bin'), /empty or truncated/, 'MODEL_FILE'],
     ['a WAV file (wrong magic)', join(fixturesDir, 'speech', 'jfk.wav'), /magic 0x46464952/, 'MODEL_FILE'],
     ['a Silero VAD file', SILERO, /truncated or corrupt/, 'MODEL_FILE'],
-    ['a model cut in the tensor data', copyPrefix(TINY_EN, join(dir, 'cut-data.bin'), 40_000_000), /file ends inside tensor data/, 'MODEL_FILE'],
-    ['a model cut in the vocabulary', copyPrefix(TINY_EN, join(dir, 'cut-vocab.bin'), vocabEnd), /file ends inside token/, 'MODEL_FILE'],
+    [
+      'a model cut in the tensor data',
+      copyPrefix(TINY_EN, join(dir, 'cut-data.bin'), 40_000_000),
+      /file ends inside tensor data/,
+      'MODEL_FILE',
+    ],
+    [
+      'a model cut in the vocabulary',
+      copyPrefix(TINY_EN, join(dir, 'cut-vocab.bin'), vocabEnd),
+      /file ends inside token/,
+      'MODEL_FILE',
+    ],
     ['a model with an unknown tensor', join(dir, 'renamed.bin'), /unknown tensor 'encoder.convX.weight'/, 'MODEL_LOAD'],
-    ['7 audio heads for 384 dimensions', patched('audio-heads.bin', 16, 7), /n_audio_head does not divide n_audio_state/, 'MODEL_FILE'],
-    ['5 text heads for 384 dimensions', patched('text-heads.bin', 32, 5), /n_text_head does not divide n_text_state/, 'MODEL_FILE'],
-    ['79 mel filters for 80 mel bands', patched('mel-count.bin', 48, 79), /mel filter count = 79 is out of range \[80, 80\]/, 'MODEL_FILE'],
+    [
+      '7 audio heads for 384 dimensions',
+      patched('audio-heads.bin', 16, 7),
+      /n_audio_head does not divide n_audio_state/,
+      'MODEL_FILE',
+    ],
+    [
+      '5 text heads for 384 dimensions',
+      patched('text-heads.bin', 32, 5),
+      /n_text_head does not divide n_text_state/,
+      'MODEL_FILE',
+    ],
+    [
+      '79 mel filters for 80 mel bands',
+      patched('mel-count.bin', 48, 79),
+      /mel filter count = 79 is out of range \[80, 80\]/,
+      'MODEL_FILE',
+    ],
     ['mel filters of the wrong width', patched('mel-width.bin', 52, 200), /mel filter width = 200/, 'MODEL_FILE'],
   ];
   for (const [what, path, message, code] of cases) {
@@ -47,7 +72,11 @@ t.test('bad model files are refused with a coded, specific error', async (t) => 
   }
   t.throws(() => new VadModel(TINY_EN), { code: /MODEL_FILE|MODEL_LOAD/ }, 'a Whisper model as the VAD model');
   const cutVad = copyPrefix(SILERO, join(dir, 'cut-vad.bin'), 500_000);
-  t.throws(() => new VadModel(cutVad), { code: 'MODEL_FILE', message: /truncated or corrupt/ }, 'a truncated VAD model');
+  t.throws(
+    () => new VadModel(cutVad),
+    { code: 'MODEL_FILE', message: /truncated or corrupt/ },
+    'a truncated VAD model',
+  );
 
   const trailing = join(dir, 'trailing.bin');
   writeFileSync(trailing, model);

@@ -7,7 +7,8 @@ t.test('the engine imports by package name and exits on its own: no server, no p
   const program = `
     import { WhisperModel, readWav16kMono, fixturesDir } from 'whisper-stream-server';
     const model = new WhisperModel(process.env.MODEL);
-    const result = await model.transcribe(readWav16kMono(fixturesDir + '/speech/jfk.wav').subarray(0, 32000), { maxTokens: 8, temperatureFallback: false });
+    const pcm = readWav16kMono(fixturesDir + '/speech/jfk.wav').subarray(0, 32000);
+    const result = await model.transcribe(pcm, { maxTokens: 8, temperatureFallback: false });
     console.log(JSON.stringify({ language: result.language, hasText: typeof result.text === 'string' }));
   `;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', program], {

@@ -53,7 +53,8 @@ t.test('two worker threads transcribe at once over one copy of the weights', asy
   const [parallelA, parallelB] = await Promise.all(workers.map((w) => w.run()));
   t.equal(native.loadedModelCount(), 1, 'still one weight set');
 
-  const ids = (r: { segments: { tokens: { id: number }[] }[] }): number[] => r.segments.flatMap((s) => s.tokens.map((x) => x.id));
+  const ids = (r: { segments: { tokens: { id: number }[] }[] }): number[] =>
+    r.segments.flatMap((s) => s.tokens.map((x) => x.id));
   t.equal(parallelA?.text, sequentialA.text, 'worker A matches the sequential run');
   t.same(parallelA?.tokens, ids(sequentialA));
   t.equal(parallelB?.text, sequentialB.text, 'worker B matches the sequential run');

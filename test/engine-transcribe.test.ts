@@ -39,7 +39,14 @@ t.test('transcribing jfk.wav returns the documented result shape', async (t) => 
     }
     t.ok(segment.tokens.length <= QUICK.maxTokens, 'maxTokens caps the tokens of a segment');
   }
-  t.equal(result.text, result.segments.map((s) => s.text).join('').trimStart(), 'text is the segments joined');
+  t.equal(
+    result.text,
+    result.segments
+      .map((s) => s.text)
+      .join('')
+      .trimStart(),
+    'text is the segments joined',
+  );
   t.ok(result.timings.encodeMs > 0, 'encode time measured');
   t.ok(result.timings.decodeMs >= 0, 'decode time measured');
   t.ok(result.timings.totalMs >= result.timings.encodeMs, 'total covers encode');
@@ -99,7 +106,11 @@ t.test('multilingual tiny: forced language comes back, auto-detect returns a lan
   t.equal(detection.language, detection.candidates[0]?.language);
   t.ok(codes.has(detection.language));
   const probabilities = detection.candidates.map((c) => c.probability);
-  t.same(probabilities, [...probabilities].sort((a, b) => b - a), 'candidates sorted by probability');
+  t.same(
+    probabilities,
+    [...probabilities].sort((a, b) => b - a),
+    'candidates sorted by probability',
+  );
   t.equal(detection.audioCtx, 192, 'detection runs at the automatic context too');
   t.equal(detection.language, auto.language, 'standalone detection agrees with detection inside transcribe');
 });

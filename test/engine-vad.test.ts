@@ -53,7 +53,11 @@ t.test('streaming probabilities in arbitrary pieces equal the whole-buffer pass'
   const expected = await vad.segments(jfk);
   t.same(segmentsFromProbs(whole), expected, 'segmentsFromProbs reproduces whisper.cpp on the same probabilities');
   vad.reset();
-  t.same(segmentsFromProbs(streamInPieces(vad, jfk, [333, 2048])), expected, 'streamed probabilities give the same segments');
+  t.same(
+    segmentsFromProbs(streamInPieces(vad, jfk, [333, 2048])),
+    expected,
+    'streamed probabilities give the same segments',
+  );
 });
 
 t.test('segment parameters are honoured, including the maximum speech length', async (t) => {
@@ -61,7 +65,11 @@ t.test('segment parameters are honoured, including the maximum speech length', a
   t.teardown(() => vad.free());
   const long = speech('silero_test_en.wav');
   const probs = await vad.detect(long);
-  for (const params of [{ minSilenceDurationMs: 300 }, { maxSpeechDurationS: 8, minSilenceDurationMs: 300 }, { threshold: 0.7, speechPadMs: 100 }]) {
+  for (const params of [
+    { minSilenceDurationMs: 300 },
+    { maxSpeechDurationS: 8, minSilenceDurationMs: 300 },
+    { threshold: 0.7, speechPadMs: 100 },
+  ]) {
     const native = await vad.segments(long, params);
     t.same(segmentsFromProbs(probs, params), native, `same segments for ${JSON.stringify(params)}`);
   }

@@ -114,20 +114,28 @@ t.test('the library says once that the model it picked is the synthetic stand-in
   t.match(warnings[0], warning);
 });
 
-t.test('audio in no format the server reads gets the command that converts it, from the CLI and the file endpoint', async (t) => {
-  const notWav = join(t.testdir({ 'speech.mp3': 'not audio at all' }), 'speech.mp3');
-  const cliRun = await run(cli, ['transcribe', notWav, '--url', 'ws://127.0.0.1:9/stream']);
-  t.equal(cliRun.code, 1);
-  t.match(cliRun.stderr, /^whisper-stream: .*speech\.mp3: .*no format this server reads.*convert other audio first, e\.g\. ffmpeg/);
-  const app = await startTestServer();
-  t.teardown(() => app.close());
-  const form = new FormData();
-  form.append('file', new Blob(['not audio at all']), 'speech.mp3');
-  form.append('model', 'whisper-1');
-  const response = await fetch(`${app.httpUrl}/v1/audio/transcriptions`, { method: 'POST', body: form });
-  t.equal(response.status, 400);
-  t.match(await response.json(), { error: { code: 'unsupported_audio', message: /no format this server reads.*ffmpeg -i INPUT/ } });
-});
+t.test(
+  'audio in no format the server reads gets the command that converts it, from the CLI and the file endpoint',
+  async (t) => {
+    const notWav = join(t.testdir({ 'speech.mp3': 'not audio at all' }), 'speech.mp3');
+    const cliRun = await run(cli, ['transcribe', notWav, '--url', 'ws://127.0.0.1:9/stream']);
+    t.equal(cliRun.code, 1);
+    t.match(
+      cliRun.stderr,
+      /^whisper-stream: .*speech\.mp3: .*no format this server reads.*convert other audio first, e\.g\. ffmpeg/,
+    );
+    const app = await startTestServer();
+    t.teardown(() => app.close());
+    const form = new FormData();
+    form.append('file', new Blob(['not audio at all']), 'speech.mp3');
+    form.append('model', 'whisper-1');
+    const response = await fetch(`${app.httpUrl}/v1/audio/transcriptions`, { method: 'POST', body: form });
+    t.equal(response.status, 400);
+    t.match(await response.json(), {
+      error: { code: 'unsupported_audio', message: /no format this server reads.*ffmpeg -i INPUT/ },
+    });
+  },
+);
 
 t.test("/readyz's figures are rounded, not binary fractions", async (t) => {
   t.equal(netLagMs(16_810_000), 6.81, 'a lag net of the sampling interval');
@@ -137,4 +145,3 @@ t.test("/readyz's figures are rounded, not binary fractions", async (t) => {
   const text = await (await fetch(`${app.httpUrl}/readyz`)).text();
   t.same(text.match(/\d+\.\d{3,}/g) ?? [], [], text);
 });
-

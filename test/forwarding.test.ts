@@ -29,11 +29,17 @@ t.test('finals are transcribed by a second instance of the server over its OpenA
   const client = await StreamClient.connect(local.streamUrl);
   await client.stream(jfk, { speed: 4, frameMs: 20 });
   t.equal((await client.end()).code, 1000);
-  const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    client.messages.map((m) => m.data),
+  );
   checkOrdering(t, transcripts);
   const finals = transcripts.filter((m) => m.is_final);
   t.ok(finals.length >= 2, 'finals arrive');
-  t.ok(finals.every((m) => m.language === 'en'), 'in the session language');
+  t.ok(
+    finals.every((m) => m.language === 'en'),
+    'in the session language',
+  );
   t.same(client.errors(), [], 'no errors');
   t.ok(proxy.connections >= 1, `the remote server was called (${proxy.connections} connections)`);
 });
@@ -53,7 +59,13 @@ t.test('a failing remote gives the client a clear error event and the session go
   t.equal((await client.end()).code, 1000, 'the session still ends normally');
   const errors = client.errors();
   t.ok(errors.length >= 1, 'an error event per failed final');
-  t.match(errors[0], { code: 'transcription_failed', message: /remote transcription at http:\/\/127\.0\.0\.1:\d+\/v1\/audio\/transcriptions failed after 2 attempt\(s\): cannot reach it/ });
+  t.match(errors[0], {
+    code: 'transcription_failed',
+    message: new RegExp(
+      'remote transcription at http://127\\.0\\.0\\.1:\\d+/v1/audio/transcriptions ' +
+        'failed after 2 attempt\\(s\\): cannot reach it',
+    ),
+  });
 });
 
 t.test('a remote that never answers times out, and holds no worker that partials need', async (t) => {
@@ -88,8 +100,13 @@ t.test('a remote that never answers times out, and holds no worker that partials
   const partial = await other.waitFor((m) => m['type'] === 'transcript' && m['is_final'] === false);
   const error = await waiting.waitFor((m) => m['type'] === 'error');
   t.match(error, { code: 'transcription_failed', message: /failed after 1 attempt\(s\): no answer within 4000 ms/ });
-  const at = (client: StreamClient, message: Record<string, unknown>): number => client.messages.find((m) => m.data === message)?.at ?? Number.NaN;
-  t.ok(at(other, partial) < at(waiting, error), `another session got a partial from the only worker while the remote final hung (partial at ${Math.round(at(other, partial))}, error at ${Math.round(at(waiting, error))})`);
+  const at = (client: StreamClient, message: Record<string, unknown>): number =>
+    client.messages.find((m) => m.data === message)?.at ?? Number.NaN;
+  t.ok(
+    at(other, partial) < at(waiting, error),
+    'another session got a partial from the only worker while the remote final hung (partial at ' +
+      `${Math.round(at(other, partial))}, error at ${Math.round(at(waiting, error))})`,
+  );
   other.ws.close(1000);
   t.equal((await waiting.end()).code, 1000);
 });
@@ -101,7 +118,10 @@ t.test('forwarding with no real local model: finals from the remote, no partials
   // WHISPER_MODEL empty: the model would come from models/, which holds only the synthetic stand-in in CI.
   const local = await startTestServer({ WHISPER_MODEL: '', FORWARD_URL: `${remote.httpUrl}/v1/audio/transcriptions` });
   t.teardown(() => local.close());
-  const ready = (await (await fetch(`${local.httpUrl}/readyz`)).json()) as { model: unknown; settings: { partials: boolean } };
+  const ready = (await (await fetch(`${local.httpUrl}/readyz`)).json()) as {
+    model: unknown;
+    settings: { partials: boolean };
+  };
   if (realModel) {
     t.ok(ready.model, 'the real tiny.en in models/ runs the partials');
     return;
@@ -111,10 +131,16 @@ t.test('forwarding with no real local model: finals from the remote, no partials
   const client = await StreamClient.connect(local.streamUrl);
   await client.stream(jfk, { speed: 4, frameMs: 20 });
   t.equal((await client.end()).code, 1000);
-  const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    client.messages.map((m) => m.data),
+  );
   checkOrdering(t, transcripts);
   t.ok(transcripts.length >= 2, 'finals arrive');
-  t.ok(transcripts.every((m) => m.is_final), 'and nothing but finals');
+  t.ok(
+    transcripts.every((m) => m.is_final),
+    'and nothing but finals',
+  );
 
   const form = new FormData();
   form.append('file', new Blob([encodeWav(jfk)], { type: 'audio/wav' }), 'jfk.wav');

@@ -19,7 +19,12 @@ import { within } from '../bench/lib/wait.js';
 const jfkFile = readFileSync(join(fixturesDir, 'speech', 'jfk.wav'));
 const jfk = speech('jfk.wav');
 
-function upload(url: string, fields: Record<string, string>, file: Uint8Array = jfkFile, headers: Record<string, string> = {}): Promise<Response> {
+function upload(
+  url: string,
+  fields: Record<string, string>,
+  file: Uint8Array = jfkFile,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(file)], { type: 'audio/wav' }), 'audio.wav');
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
@@ -48,58 +53,86 @@ t.test('uploads: a 50,000-letter prompt and a WAV claiming 1 Hz get a clear 400,
   t.match(await prompt.json(), { error: { code: 'prompt_too_long', param: 'prompt', type: 'invalid_request_error' } });
   const oneHz = await upload(app.httpUrl, {}, wavClaiming(1));
   t.equal(oneHz.status, 400);
-  t.match(await oneHz.json(), { error: { code: 'unsupported_audio', message: /1 Hz; sample rates from 8000 to 192000 Hz/ } });
+  t.match(await oneHz.json(), {
+    error: { code: 'unsupported_audio', message: /1 Hz; sample rates from 8000 to 192000 Hz/ },
+  });
   const huge = await upload(app.httpUrl, {}, wavClaiming(1_000_000));
   t.equal(huge.status, 400, 'and one claiming 1 MHz');
   t.equal((await fetch(`${app.httpUrl}/healthz`)).status, 200, 'alive');
   t.equal((await upload(app.httpUrl, { prompt: 'Ask not.' })).status, 200, 'and still transcribing');
 });
 
-t.test('uploads: longer than MAX_UPLOAD_SECONDS is 413; beyond the queue 503 with Retry-After; per client 429', async (t) => {
-  const app = await startTestServer({ MAX_UPLOAD_SECONDS: '5', UPLOAD_CONCURRENCY: '1', UPLOAD_QUEUE: '1', UPLOADS_PER_PRINCIPAL: '2' });
-  t.teardown(() => app.close());
-  const long = await upload(app.httpUrl, {});
-  t.equal(long.status, 413);
-  t.match(await long.json(), { error: { code: 'audio_too_long' } });
-  const short = encodeWav(jfk.subarray(0, 16000 * 4));
-  const responses = await Promise.all([upload(app.httpUrl, {}, short), upload(app.httpUrl, {}, short), upload(app.httpUrl, {}, short)]);
-  const statuses = responses.map((r) => r.status).sort();
-  t.same(statuses, [200, 200, 429], 'two of one client run (one running, one queued), the third is over its quota');
-  const refused = responses.find((r) => r.status === 429);
-  t.equal(refused?.headers.get('retry-after'), '5');
-  t.match(await refused?.json(), { error: { code: 'rate_limit_exceeded', type: 'rate_limit_error' } });
-});
+t.test(
+  'uploads: longer than MAX_UPLOAD_SECONDS is 413; beyond the queue 503 with Retry-After; per client 429',
+  async (t) => {
+    const app = await startTestServer({
+      MAX_UPLOAD_SECONDS: '5',
+      UPLOAD_CONCURRENCY: '1',
+      UPLOAD_QUEUE: '1',
+      UPLOADS_PER_PRINCIPAL: '2',
+    });
+    t.teardown(() => app.close());
+    const long = await upload(app.httpUrl, {});
+    t.equal(long.status, 413);
+    t.match(await long.json(), { error: { code: 'audio_too_long' } });
+    const short = encodeWav(jfk.subarray(0, 16000 * 4));
+    const responses = await Promise.all([
+      upload(app.httpUrl, {}, short),
+      upload(app.httpUrl, {}, short),
+      upload(app.httpUrl, {}, short),
+    ]);
+    const statuses = responses.map((r) => r.status).sort();
+    t.same(statuses, [200, 200, 429], 'two of one client run (one running, one queued), the third is over its quota');
+    const refused = responses.find((r) => r.status === 429);
+    t.equal(refused?.headers.get('retry-after'), '5');
+    t.match(await refused?.json(), { error: { code: 'rate_limit_exceeded', type: 'rate_limit_error' } });
+  },
+);
 
-t.test('a flood of 1-byte frames is closed with 1008 after the error limit; another client is unaffected', async (t) => {
-  const app = await startTestServer({ MAX_ERRORS_PER_S: '5' });
-  t.teardown(() => app.close());
-  const victim = await StreamClient.connect(app.streamUrl);
-  const flood = await StreamClient.connect(app.streamUrl);
-  await flood.session();
-  for (let i = 0; i < 200 && flood.ws.readyState === WebSocket.OPEN; i++) flood.sendBytes(new Uint8Array(1));
-  const closed = await flood.closed;
-  t.equal(closed.code, 1008, 'policy violation');
-  const errors = flood.errors();
-  t.ok(errors.length <= 6, `at most the limit of error replies (${errors.length}), then one rate_limited`);
-  t.match(errors.at(-1), { code: 'rate_limited' });
-  await victim.stream(jfk.subarray(0, 16000 * 3), { speed: 4, frameMs: 20 });
-  t.equal((await victim.end()).code, 1000);
-  t.ok(victim.transcripts().some((m) => m['is_final'] === true), 'the other session got its final');
-});
+t.test(
+  'a flood of 1-byte frames is closed with 1008 after the error limit; another client is unaffected',
+  async (t) => {
+    const app = await startTestServer({ MAX_ERRORS_PER_S: '5' });
+    t.teardown(() => app.close());
+    const victim = await StreamClient.connect(app.streamUrl);
+    const flood = await StreamClient.connect(app.streamUrl);
+    await flood.session();
+    for (let i = 0; i < 200 && flood.ws.readyState === WebSocket.OPEN; i++) flood.sendBytes(new Uint8Array(1));
+    const closed = await flood.closed;
+    t.equal(closed.code, 1008, 'policy violation');
+    const errors = flood.errors();
+    t.ok(errors.length <= 6, `at most the limit of error replies (${errors.length}), then one rate_limited`);
+    t.match(errors.at(-1), { code: 'rate_limited' });
+    await victim.stream(jfk.subarray(0, 16000 * 3), { speed: 4, frameMs: 20 });
+    t.equal((await victim.end()).code, 1000);
+    t.ok(
+      victim.transcripts().some((m) => m['is_final'] === true),
+      'the other session got its final',
+    );
+  },
+);
 
-t.test('floods of one-sample and empty frames are closed with 1008 after the message budget; the server goes on', async (t) => {
-  const app = await startTestServer();
-  t.teardown(() => app.close());
-  for (const bytes of [2, 0]) {
-    const client = await StreamClient.connect(app.streamUrl);
-    await client.session();
-    // 1 ms frames at the audio burst: 11,000 messages at once; a flood sends more, as fast as it can.
-    for (let i = 0; i < 20_000 && client.ws.readyState === WebSocket.OPEN; i++) client.sendBytes(new Uint8Array(bytes));
-    t.equal((await within(client.closed, `the ${bytes}-byte flood to be closed`, 10_000)).code, 1008, `${bytes}-byte frames`);
-    t.match(client.errors().at(-1), { code: 'rate_limited', message: /more than 1500 messages a second/ });
-  }
-  t.equal((await fetch(`${app.httpUrl}/healthz`)).status, 200, 'alive');
-});
+t.test(
+  'floods of one-sample and empty frames are closed with 1008 after the message budget; the server goes on',
+  async (t) => {
+    const app = await startTestServer();
+    t.teardown(() => app.close());
+    for (const bytes of [2, 0]) {
+      const client = await StreamClient.connect(app.streamUrl);
+      await client.session();
+      // 1 ms frames at the audio burst: 11,000 messages at once; a flood sends more, as fast as it can.
+      for (let i = 0; i < 20_000 && client.ws.readyState === WebSocket.OPEN; i++)
+        client.sendBytes(new Uint8Array(bytes));
+      t.equal(
+        (await within(client.closed, `the ${bytes}-byte flood to be closed`, 10_000)).code,
+        1008,
+        `${bytes}-byte frames`,
+      );
+      t.match(client.errors().at(-1), { code: 'rate_limited', message: /more than 1500 messages a second/ });
+    }
+    t.equal((await fetch(`${app.httpUrl}/healthz`)).status, 200, 'alive');
+  },
+);
 
 t.test('error replies quote at most a short excerpt of what was sent', async (t) => {
   const app = await startTestServer();
@@ -113,7 +146,10 @@ t.test('error replies quote at most a short excerpt of what was sent', async (t)
   // A value the session core judges (not the protocol's parser) is quoted short as well.
   client.sendJson({ language: 'x'.repeat(10_000) });
   const language = await client.waitFor((m) => m['type'] === 'error' && m['code'] === 'unknown_language');
-  t.ok(String(language['message']).length < 200, `a ${String(language['message']).length}-character message about the language`);
+  t.ok(
+    String(language['message']).length < 200,
+    `a ${String(language['message']).length}-character message about the language`,
+  );
   client.ws.close();
 });
 
@@ -123,7 +159,8 @@ t.test('audio faster than MAX_AUDIO_RATE after its burst is read more slowly, an
   const client = await StreamClient.connect(app.streamUrl);
   await client.session();
   const audio = jfk.subarray(0, 16000 * 6);
-  for (let at = 0; at < audio.length; at += 8000) client.sendBytes(new Uint8Array(audio.buffer, audio.byteOffset + at * 2, Math.min(8000, audio.length - at) * 2));
+  for (let at = 0; at < audio.length; at += 8000)
+    client.sendBytes(new Uint8Array(audio.buffer, audio.byteOffset + at * 2, Math.min(8000, audio.length - at) * 2));
   t.equal((await client.end()).code, 1000);
   const acks = client.messages.filter((m) => m.data['type'] === 'ack').map((m) => m.data['audio_ms'] as number);
   t.equal(acks.at(-1), 6000, 'every sample received');
@@ -131,26 +168,37 @@ t.test('audio faster than MAX_AUDIO_RATE after its burst is read more slowly, an
   t.match(metrics, /stt_reads_paced_total [1-9]/, 'the sender was paced');
 });
 
-t.test('abandoned sessions: live ones alone count against MAX_SESSIONS, detached ones have quotas of their own', async (t) => {
-  const app = await startTestServer({ MAX_SESSIONS: '1', MAX_DETACHED_PER_PRINCIPAL: '1' });
-  t.teardown(() => app.close());
-  const first = await StreamClient.connect(app.streamUrl);
-  const firstSession = await first.session();
-  first.drop();
-  await stats(app.httpUrl, (s) => s.detached === 1);
-  const second = await StreamClient.connect(app.streamUrl);
-  const secondSession = await second.session();
-  t.ok(secondSession.session_id, 'a new session starts although the dropped one still waits for its resume');
-  second.drop();
-  await stats(app.httpUrl, (s) => s.attached === 0 && s.detached === 1);
-  // The quota of one waiting session per client ended the first: the second is its newest.
-  const retry = await StreamClient.connect(`${app.streamUrl}?session_id=${firstSession.session_id}&resume_token=${firstSession.resume_token}`);
-  t.match(await retry.waitFor((m) => m['type'] === 'error'), { code: 'resume_failed', message: /no such session/ });
-  retry.ws.close();
-  const back = await StreamClient.connect(`${app.streamUrl}?session_id=${secondSession.session_id}&resume_token=${secondSession.resume_token}`);
-  t.match(await back.waitFor((m) => m['type'] === 'resumed'), { session_id: secondSession.session_id }, 'the newest waiting one resumes');
-  back.ws.close(1000);
-});
+t.test(
+  'abandoned sessions: live ones alone count against MAX_SESSIONS, detached ones have quotas of their own',
+  async (t) => {
+    const app = await startTestServer({ MAX_SESSIONS: '1', MAX_DETACHED_PER_PRINCIPAL: '1' });
+    t.teardown(() => app.close());
+    const first = await StreamClient.connect(app.streamUrl);
+    const firstSession = await first.session();
+    first.drop();
+    await stats(app.httpUrl, (s) => s.detached === 1);
+    const second = await StreamClient.connect(app.streamUrl);
+    const secondSession = await second.session();
+    t.ok(secondSession.session_id, 'a new session starts although the dropped one still waits for its resume');
+    second.drop();
+    await stats(app.httpUrl, (s) => s.attached === 0 && s.detached === 1);
+    // The quota of one waiting session per client ended the first: the second is its newest.
+    const retry = await StreamClient.connect(
+      `${app.streamUrl}?session_id=${firstSession.session_id}&resume_token=${firstSession.resume_token}`,
+    );
+    t.match(await retry.waitFor((m) => m['type'] === 'error'), { code: 'resume_failed', message: /no such session/ });
+    retry.ws.close();
+    const back = await StreamClient.connect(
+      `${app.streamUrl}?session_id=${secondSession.session_id}&resume_token=${secondSession.resume_token}`,
+    );
+    t.match(
+      await back.waitFor((m) => m['type'] === 'resumed'),
+      { session_id: secondSession.session_id },
+      'the newest waiting one resumes',
+    );
+    back.ws.close(1000);
+  },
+);
 
 t.test('a resume claiming transcripts the session never sent is refused', async (t) => {
   const app = await startTestServer();
@@ -159,8 +207,14 @@ t.test('a resume claiming transcripts the session never sent is refused', async 
   const { session_id, resume_token } = await client.session();
   client.drop();
   for (const lastSeq of [1_000_000, Number.MAX_SAFE_INTEGER]) {
-    const bogus = await StreamClient.connect(`${app.streamUrl}?session_id=${session_id}&resume_token=${resume_token}&last_seq=${lastSeq}`);
-    t.match(await bogus.waitFor((m) => m['type'] === 'error'), { code: 'resume_failed', message: /is ahead of the session/ }, `last_seq ${lastSeq}`);
+    const bogus = await StreamClient.connect(
+      `${app.streamUrl}?session_id=${session_id}&resume_token=${resume_token}&last_seq=${lastSeq}`,
+    );
+    t.match(
+      await bogus.waitFor((m) => m['type'] === 'error'),
+      { code: 'resume_failed', message: /is ahead of the session/ },
+      `last_seq ${lastSeq}`,
+    );
     bogus.drop();
   }
 });
@@ -175,7 +229,10 @@ t.test('JWTs: the subject must be a non-empty string, the lifetime bounded, the 
     new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(expiresIn).sign(key);
   const status = async (token: string): Promise<number> => {
     const ws = new WebSocket(app.streamUrl, { headers: { authorization: `Bearer ${token}` } });
-    const result = await Promise.race([once(ws, 'open').then(() => 101), once(ws, 'unexpected-response').then(([, res]) => (res as { statusCode: number }).statusCode)]);
+    const result = await Promise.race([
+      once(ws, 'open').then(() => 101),
+      once(ws, 'unexpected-response').then(([, res]) => (res as { statusCode: number }).statusCode),
+    ]);
     ws.terminate();
     return result;
   };
@@ -192,7 +249,10 @@ t.test('browser pages of other origins may not connect or upload; programs and t
   const own = app.httpUrl;
   const handshake = async (origin: string | undefined): Promise<number> => {
     const ws = new WebSocket(app.streamUrl, origin ? { origin } : {});
-    const result = await Promise.race([once(ws, 'open').then(() => 101), once(ws, 'unexpected-response').then(([, res]) => (res as { statusCode: number }).statusCode)]);
+    const result = await Promise.race([
+      once(ws, 'open').then(() => 101),
+      once(ws, 'unexpected-response').then(([, res]) => (res as { statusCode: number }).statusCode),
+    ]);
     ws.terminate();
     return result;
   };
@@ -220,5 +280,8 @@ t.test('shutdown does not wait for ever on a client that does not read', async (
   await app.close();
   // Its finals are written by then, but it never answers the close frame: the deadline, not ws's 30 s close
   // timeout, is what lets shutdown finish.
-  t.ok(warnings.some((line) => line.includes('shutdown deadline passed') && line.includes('"connections":1')), 'the deadline dropped the connection that would not close');
+  t.ok(
+    warnings.some((line) => line.includes('shutdown deadline passed') && line.includes('"connections":1')),
+    'the deadline dropped the connection that would not close',
+  );
 });

@@ -61,9 +61,15 @@ t.test('/metrics: Prometheus text whose counters move with a real session', asyn
   const during = await scrape(app);
   t.equal(value(during.samples, 'stt_sessions_active{state="attached"}'), 1, 'one attached session while streaming');
   t.equal(value(during.samples, 'stt_sessions_created_total'), 1);
-  t.ok(Math.abs(value(during.samples, 'stt_audio_received_seconds_total') - half.length / 16000) < 0.001, 'audio seconds count what was sent');
+  t.ok(
+    Math.abs(value(during.samples, 'stt_audio_received_seconds_total') - half.length / 16000) < 0.001,
+    'audio seconds count what was sent',
+  );
   t.ok(value(during.samples, 'stt_transcriptions_total{kind="partial",end="done"}') >= 1, 'partials counted');
-  t.ok(value(during.samples, 'stt_transcription_duration_seconds_count{kind="partial"}') >= 1, 'partial durations observed');
+  t.ok(
+    value(during.samples, 'stt_transcription_duration_seconds_count{kind="partial"}') >= 1,
+    'partial durations observed',
+  );
   t.ok(value(during.samples, 'stt_queue_wait_seconds_count{kind="partial"}') >= 1, 'queue waits observed');
   t.ok(value(during.samples, 'stt_partial_latency_seconds_count') >= 1, 'partial latency observed');
   t.ok(value(during.samples, 'stt_partial_latency_seconds_sum') > 0);
@@ -72,7 +78,10 @@ t.test('/metrics: Prometheus text whose counters move with a real session', asyn
   t.equal((await client.end()).code, 1000);
   const finals = client.messages.filter((m) => m.data['type'] === 'transcript' && m.data['is_final'] === true).length;
   const after = await scrapeUntil(app, (s) => value(s, 'stt_sessions_active{state="attached"}') === 0);
-  t.ok(Math.abs(value(after, 'stt_audio_received_seconds_total') - jfk.length / 16000) < 0.001, 'ended sessions keep their audio in the total');
+  t.ok(
+    Math.abs(value(after, 'stt_audio_received_seconds_total') - jfk.length / 16000) < 0.001,
+    'ended sessions keep their audio in the total',
+  );
   t.ok(value(after, 'stt_transcriptions_total{kind="final",end="done"}') >= finals, 'finals counted');
   t.equal(value(after, 'stt_final_latency_seconds_count'), finals, 'one final latency per final sent');
   t.ok(value(after, 'stt_final_latency_seconds_sum') > 0);
@@ -86,7 +95,9 @@ t.test('/metrics: Prometheus text whose counters move with a real session', asyn
   const session = await dropped.session();
   dropped.drop();
   await scrapeUntil(app, (s) => value(s, 'stt_sessions_active{state="detached"}') === 1);
-  const resumed = await StreamClient.connect(`${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}`);
+  const resumed = await StreamClient.connect(
+    `${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}`,
+  );
   await resumed.waitFor((m) => m['type'] === 'resumed');
   const back = await scrape(app);
   t.equal(value(back.samples, 'stt_sessions_resumed_total'), 1, 'the resume is counted');
@@ -102,13 +113,22 @@ t.test('the naive baseline strategy runs full-context partials, also in silence'
   t.teardown(() => app.close());
   const client = await StreamClient.connect(app.streamUrl);
   await client.stream(new Int16Array(16000 * 2), { speed: 4, frameMs: 20 });
-  const silence = await scrapeUntil(app, (s) => value(s, 'stt_transcriptions_running') === 0 && value(s, 'stt_queue_depth{kind="partial"}') === 0);
-  t.ok(value(silence, 'stt_transcriptions_total{kind="partial",end="done"}') >= 1, 'silence is transcribed: no VAD gating');
+  const silence = await scrapeUntil(
+    app,
+    (s) => value(s, 'stt_transcriptions_running') === 0 && value(s, 'stt_queue_depth{kind="partial"}') === 0,
+  );
+  t.ok(
+    value(silence, 'stt_transcriptions_total{kind="partial",end="done"}') >= 1,
+    'silence is transcribed: no VAD gating',
+  );
   t.same(client.transcripts(), [], 'but nothing is sent outside an utterance');
   await client.stream(jfk, { speed: 2, frameMs: 20 });
   t.equal((await client.end()).code, 1000);
   const transcripts = client.transcripts();
-  t.ok(transcripts.some((m) => m['is_final'] === true), 'finals at the ends of utterances');
+  t.ok(
+    transcripts.some((m) => m['is_final'] === true),
+    'finals at the ends of utterances',
+  );
   const ready = (await (await fetch(`${app.httpUrl}/readyz`)).json()) as { settings: { strategy: string } };
   t.equal(ready.settings.strategy, 'naive');
 });

@@ -12,7 +12,8 @@ const jfk = speech('jfk.wav');
 /** Four times jfk.wav, 44 s: two of Whisper's 30 s windows, so a stream has more than one delta to give. */
 const long = new Int16Array(jfk.length * 4);
 for (let i = 0; i < 4; i++) long.set(jfk, i * jfk.length);
-const wav = (pcm: Int16Array): Promise<File> => toFile(Buffer.from(encodeWav(pcm)), 'speech.wav', { type: 'audio/wav' });
+const wav = (pcm: Int16Array): Promise<File> =>
+  toFile(Buffer.from(encodeWav(pcm)), 'speech.wav', { type: 'audio/wav' });
 
 // Greedy finals keep the synthetic model's decodes short.
 const english = await startTestServer({ FINAL_BEAM_SIZE: '1' });
@@ -20,7 +21,11 @@ t.teardown(() => english.close());
 const client = new OpenAI({ apiKey: 'unused', baseURL: `${english.httpUrl}/v1`, maxRetries: 0 });
 
 t.test('stream=true: transcript.text.delta per window, then transcript.text.done, through the SDK', async (t) => {
-  const stream = await client.audio.transcriptions.create({ file: await wav(long), model: 'gpt-4o-transcribe', stream: true });
+  const stream = await client.audio.transcriptions.create({
+    file: await wav(long),
+    model: 'gpt-4o-transcribe',
+    stream: true,
+  });
   const events = [];
   for await (const event of stream) events.push(event);
   const deltas = events.filter((e) => e.type === 'transcript.text.delta');
@@ -30,7 +35,11 @@ t.test('stream=true: transcript.text.delta per window, then transcript.text.done
   t.equal(events.at(-1)?.type, 'transcript.text.done', 'done comes last');
   const text = done[0]?.type === 'transcript.text.done' ? done[0].text : '';
   t.ok(text.length > 0, 'the done event has the text');
-  t.equal(deltas.map((d) => (d.type === 'transcript.text.delta' ? d.delta : '')).join(''), text, 'the deltas put together are the text');
+  t.equal(
+    deltas.map((d) => (d.type === 'transcript.text.delta' ? d.delta : '')).join(''),
+    text,
+    'the deltas put together are the text',
+  );
 });
 
 t.test('stream=true on the wire: server-sent events with a data line each', async (t) => {
@@ -41,7 +50,10 @@ t.test('stream=true on the wire: server-sent events with a data line each', asyn
   t.equal(res.status, 200);
   t.match(res.headers.get('content-type'), /^text\/event-stream/);
   const events = (await res.text()).split('\n\n').filter((block) => block !== '');
-  t.ok(events.every((block) => block.startsWith('data: ')), 'every event is a data line');
+  t.ok(
+    events.every((block) => block.startsWith('data: ')),
+    'every event is a data line',
+  );
   t.match(JSON.parse(events.at(-1)?.slice(6) ?? '{}'), { type: 'transcript.text.done', text: String });
 });
 
@@ -59,13 +71,27 @@ t.test('stream takes "true" or "false", and not with verbose_json', async (t) =>
 });
 
 t.test('verbose_json with timestamp_granularities[]=word returns words with times', async (t) => {
-  const result = await client.audio.transcriptions.create({ file: await wav(jfk), model: 'whisper-1', response_format: 'verbose_json', timestamp_granularities: ['word'] });
+  const result = await client.audio.transcriptions.create({
+    file: await wav(jfk),
+    model: 'whisper-1',
+    response_format: 'verbose_json',
+    timestamp_granularities: ['word'],
+  });
   const words = result.words ?? [];
   t.ok(words.length > 0, `words (${words.length})`);
-  t.ok(words.every((w) => typeof w.word === 'string' && w.word.length > 0), 'each word has its text');
+  t.ok(
+    words.every((w) => typeof w.word === 'string' && w.word.length > 0),
+    'each word has its text',
+  );
   // Within Whisper's window, as segment times are (the synthetic model's timestamps may overshoot the 11 s of audio).
-  t.ok(words.every((w) => w.start >= 0 && w.end >= w.start && w.end <= 30), 'times within the window');
-  t.ok(words.every((w, i) => i === 0 || w.start >= (words[i - 1]?.start ?? 0)), 'in order');
+  t.ok(
+    words.every((w) => w.start >= 0 && w.end >= w.start && w.end <= 30),
+    'times within the window',
+  );
+  t.ok(
+    words.every((w, i) => i === 0 || w.start >= (words[i - 1]?.start ?? 0)),
+    'in order',
+  );
   t.notOk(result.segments, 'segments only when asked for');
 });
 
@@ -89,6 +115,10 @@ t.test('translations with a multilingual model: the same form, English text back
   const translator = new OpenAI({ apiKey: 'unused', baseURL: `${multilingual.httpUrl}/v1`, maxRetries: 0 });
   const plain = await translator.audio.translations.create({ file: await wav(jfk), model: 'whisper-1' });
   t.type(plain.text, 'string');
-  const verbose = await translator.audio.translations.create({ file: await wav(jfk), model: 'whisper-1', response_format: 'verbose_json' });
+  const verbose = await translator.audio.translations.create({
+    file: await wav(jfk),
+    model: 'whisper-1',
+    response_format: 'verbose_json',
+  });
   t.match(verbose, { language: 'english', duration: Number, text: String, segments: Array });
 });

@@ -22,7 +22,15 @@ t.teardown(() => app.close());
 const endpoint = `${app.httpUrl}/v1/audio/transcriptions`;
 
 t.test('the official request shape: curl -F file=@jfk.wav -F model=whisper-1', async (t) => {
-  const { stdout } = await promisify(execFile)('curl', ['-sS', '-f', endpoint, '-F', `file=@${jfkPath}`, '-F', 'model=whisper-1']);
+  const { stdout } = await promisify(execFile)('curl', [
+    '-sS',
+    '-f',
+    endpoint,
+    '-F',
+    `file=@${jfkPath}`,
+    '-F',
+    'model=whisper-1',
+  ]);
   const body = JSON.parse(stdout) as { text: unknown };
   t.same(Object.keys(body), ['text']);
   t.type(body.text, 'string');
@@ -34,14 +42,26 @@ t.test('response formats: json, text and verbose_json with segments', async (t) 
   t.match(text.headers.get('content-type'), /^text\/plain/);
   t.ok((await text.text()).endsWith('\n'));
 
-  const verbose = await fetch(endpoint, { method: 'POST', body: form({ response_format: 'verbose_json', language: 'en', prompt: 'Ask not' }) });
+  const verbose = await fetch(endpoint, {
+    method: 'POST',
+    body: form({ response_format: 'verbose_json', language: 'en', prompt: 'Ask not' }),
+  });
   t.equal(verbose.status, 200);
-  const body = (await verbose.json()) as { task: string; language: string; duration: number; text: string; segments: { start: number; end: number }[] };
+  const body = (await verbose.json()) as {
+    task: string;
+    language: string;
+    duration: number;
+    text: string;
+    segments: { start: number; end: number }[];
+  };
   t.equal(body.task, 'transcribe');
   t.equal(body.language, 'english');
   t.ok(Math.abs(body.duration - 11) < 0.01, `duration of jfk.wav (${body.duration})`);
   t.ok(body.segments.length >= 1, 'segments');
-  t.ok(body.segments.every((s) => s.start >= 0 && s.end >= s.start && s.end <= 30), 'segment times within the audio window');
+  t.ok(
+    body.segments.every((s) => s.start >= 0 && s.end >= s.start && s.end <= 30),
+    'segment times within the audio window',
+  );
 });
 
 t.test('clear 4xx errors in OpenAI error shape', async (t) => {

@@ -12,7 +12,11 @@ import { startTestServer } from './helpers/stream-server.js';
 const MAX_DETACHED = 6;
 const MAX_DETACHED_PER_ADDRESS = 2;
 const ATTACKER_ADDRESSES = 4;
-const app = await startTestServer({ MAX_DETACHED_SESSIONS: String(MAX_DETACHED), MAX_DETACHED_PER_PRINCIPAL: String(MAX_DETACHED_PER_ADDRESS), MAX_SESSIONS: '40' });
+const app = await startTestServer({
+  MAX_DETACHED_SESSIONS: String(MAX_DETACHED),
+  MAX_DETACHED_PER_PRINCIPAL: String(MAX_DETACHED_PER_ADDRESS),
+  MAX_SESSIONS: '40',
+});
 t.teardown(() => app.close());
 const frame = speech('jfk.wav').subarray(16000, 16000 + 3200);
 
@@ -24,7 +28,11 @@ interface Announced {
 
 /** A /stream session from `localAddress` that has received some audio. */
 async function open(localAddress: string): Promise<Announced> {
-  const client = await within(StreamClient.connect(app.streamUrl, { localAddress }), `connection from ${localAddress}`, 10_000);
+  const client = await within(
+    StreamClient.connect(app.streamUrl, { localAddress }),
+    `connection from ${localAddress}`,
+    10_000,
+  );
   t.teardown(() => client.ws.terminate());
   const session = await within(client.session(), `session message for ${localAddress}`, 10_000);
   client.sendBytes(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
@@ -35,11 +43,16 @@ async function open(localAddress: string): Promise<Announced> {
 async function drop(session: Announced): Promise<void> {
   const attachedBefore = (await sessions()).attached;
   session.client.drop();
-  await pollUntil(sessions, (stats) => stats.attached < attachedBefore, { what: 'detachment of the dropped session', timeoutMs: 10_000 });
+  await pollUntil(sessions, (stats) => stats.attached < attachedBefore, {
+    what: 'detachment of the dropped session',
+    timeoutMs: 10_000,
+  });
 }
 
 async function sessions(): Promise<{ attached: number; detached: number }> {
-  const stats = (await (await fetch(`${app.httpUrl}/stats`)).json()) as { sessions: { attached: number; detached: number } };
+  const stats = (await (await fetch(`${app.httpUrl}/stats`)).json()) as {
+    sessions: { attached: number; detached: number };
+  };
   return stats.sessions;
 }
 
@@ -71,16 +84,32 @@ t.test('drops from many other addresses do not evict a session detached before t
     for (let i = 0; i < MAX_DETACHED_PER_ADDRESS; i++) await drop(await open(`127.0.0.${address}`));
   }
   t.equal((await sessions()).detached, MAX_DETACHED, 'the global quota holds');
-  t.equal(await resume(victim.session_id, victim.resume_token, '127.0.0.1'), 'resumed', 'the victim resumes its session');
+  t.equal(
+    await resume(victim.session_id, victim.resume_token, '127.0.0.1'),
+    'resumed',
+    'the victim resumes its session',
+  );
 });
 
-t.test(`after ${FAILED_RESUMES_PER_MINUTE} failed resumes in a minute a client is refused (429) before a new session starts`, async (t) => {
-  const guesser = '127.0.0.30';
-  const answers: string[] = [];
-  for (let i = 0; i <= FAILED_RESUMES_PER_MINUTE; i++) answers.push(await resume(`no-such-session-${i}`, 'guess', guesser));
-  t.same(answers.slice(0, FAILED_RESUMES_PER_MINUTE), Array(FAILED_RESUMES_PER_MINUTE).fill('resume_failed'), 'the first ones fail as usual');
-  t.equal(answers.at(-1), '429', 'the next is refused at the handshake');
-  const bystander = await open('127.0.0.31');
-  await drop(bystander);
-  t.equal(await resume(bystander.session_id, bystander.resume_token, '127.0.0.31'), 'resumed', 'another address resumes as usual');
-});
+t.test(
+  `after ${FAILED_RESUMES_PER_MINUTE} failed resumes in a minute a client is refused (429) before a new session starts`,
+  async (t) => {
+    const guesser = '127.0.0.30';
+    const answers: string[] = [];
+    for (let i = 0; i <= FAILED_RESUMES_PER_MINUTE; i++)
+      answers.push(await resume(`no-such-session-${i}`, 'guess', guesser));
+    t.same(
+      answers.slice(0, FAILED_RESUMES_PER_MINUTE),
+      Array(FAILED_RESUMES_PER_MINUTE).fill('resume_failed'),
+      'the first ones fail as usual',
+    );
+    t.equal(answers.at(-1), '429', 'the next is refused at the handshake');
+    const bystander = await open('127.0.0.31');
+    await drop(bystander);
+    t.equal(
+      await resume(bystander.session_id, bystander.resume_token, '127.0.0.31'),
+      'resumed',
+      'another address resumes as usual',
+    );
+  },
+);

@@ -156,13 +156,16 @@ function stopLeftovers(left: Leftover[]): string[] {
 const minutes = (ms: number): string => `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    const options = {
+  const config = {
+    allowPositionals: true,
+    options: {
       'require-programs': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
-    } as const;
-    parsed = parseArgs({ allowPositionals: true, options });
+    },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
+  try {
+    parsed = parseArgs(config);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -173,7 +176,10 @@ async function main(): Promise<number> {
   }
   const started = performance.now();
   const paths = parsed.positionals.length > 0 ? parsed.positionals : ['dist/test'];
-  const files = paths.flatMap(testFiles).map((file) => relative('.', file)).sort();
+  const files = paths
+    .flatMap(testFiles)
+    .map((file) => relative('.', file))
+    .sort();
   const runId = randomUUID();
   const { code, taps } = await runGroups(files, { ...process.env, [RUN_MARKER]: runId });
 

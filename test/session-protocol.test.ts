@@ -7,15 +7,36 @@ import { parseSpeechCommand } from '../protocol/speech.js';
 const query = (target: string): URLSearchParams => new URL(target, 'http://server').searchParams;
 
 t.test('resume as a message and in the query string', async (t) => {
-  t.same(parseCommand('{"type":"resume","session_id":"s","resume_token":"r","last_seq":4}'), { type: 'resume', sessionId: 's', resumeToken: 'r', lastSeq: 4 });
-  t.same(parseCommand('{"type":"resume","session_id":"s","resume_token":"r"}'), { type: 'resume', sessionId: 's', resumeToken: 'r', lastSeq: -1 }, 'last_seq defaults to none');
-  for (const bad of ['{"type":"resume","session_id":"s"}', '{"type":"resume","session_id":"s","resume_token":"r","last_seq":-2}', '{"type":"resume","session_id":1,"resume_token":"r"}']) {
+  t.same(parseCommand('{"type":"resume","session_id":"s","resume_token":"r","last_seq":4}'), {
+    type: 'resume',
+    sessionId: 's',
+    resumeToken: 'r',
+    lastSeq: 4,
+  });
+  t.same(
+    parseCommand('{"type":"resume","session_id":"s","resume_token":"r"}'),
+    { type: 'resume', sessionId: 's', resumeToken: 'r', lastSeq: -1 },
+    'last_seq defaults to none',
+  );
+  for (const bad of [
+    '{"type":"resume","session_id":"s"}',
+    '{"type":"resume","session_id":"s","resume_token":"r","last_seq":-2}',
+    '{"type":"resume","session_id":1,"resume_token":"r"}',
+  ]) {
     t.throws(() => parseCommand(bad), { code: 'bad_message' }, bad);
   }
   t.equal(resumeFromQuery(query('/stream')), null, 'no resume');
   t.equal(resumeFromQuery(query('/stream?token=abc')), null, 'a credential is no resume');
-  t.same(resumeFromQuery(query('/stream?session_id=s&resume_token=r&last_seq=9')), { sessionId: 's', resumeToken: 'r', lastSeq: 9 });
-  t.same(resumeFromQuery(query('/stream?session_id=s&resume_token=r')), { sessionId: 's', resumeToken: 'r', lastSeq: -1 });
+  t.same(resumeFromQuery(query('/stream?session_id=s&resume_token=r&last_seq=9')), {
+    sessionId: 's',
+    resumeToken: 'r',
+    lastSeq: 9,
+  });
+  t.same(resumeFromQuery(query('/stream?session_id=s&resume_token=r')), {
+    sessionId: 's',
+    resumeToken: 'r',
+    lastSeq: -1,
+  });
   t.equal(resumeFromQuery(query('/stream?session_id=s')), 'malformed');
   t.equal(resumeFromQuery(query('/stream?session_id=s&resume_token=r&last_seq=x')), 'malformed');
 });
@@ -42,10 +63,25 @@ t.test('session, limit and auth settings', async (t) => {
     jwtSecret: undefined,
   });
   const hash = hashApiKey('k');
-  t.match(loadConfig([], { API_KEY_HASHES: ` ${hash.toUpperCase()}, ${hashApiKey('j')} ` }), { apiKeyHashes: [hash, hashApiKey('j')] }, 'trimmed, lower-cased');
+  t.match(
+    loadConfig([], { API_KEY_HASHES: ` ${hash.toUpperCase()}, ${hashApiKey('j')} ` }),
+    { apiKeyHashes: [hash, hashApiKey('j')] },
+    'trimmed, lower-cased',
+  );
   t.throws(() => loadConfig([], { API_KEY_HASHES: 'the-key-itself' }), ConfigError, 'a raw key is refused');
   t.throws(() => loadConfig(['--final-beam-size', '0'], {}), ConfigError);
-  for (const env of ['RESUME_TTL_MS', 'PING_INTERVAL_MS', 'ACK_INTERVAL_MS', 'IDLE_TIMEOUT_MS', 'MAX_SESSION_MS', 'MAX_SESSIONS', 'OVERLOAD_PENDING_MS', 'FINAL_BEAM_SIZE', 'API_KEY_HASHES', 'JWT_SECRET']) {
+  for (const env of [
+    'RESUME_TTL_MS',
+    'PING_INTERVAL_MS',
+    'ACK_INTERVAL_MS',
+    'IDLE_TIMEOUT_MS',
+    'MAX_SESSION_MS',
+    'MAX_SESSIONS',
+    'OVERLOAD_PENDING_MS',
+    'FINAL_BEAM_SIZE',
+    'API_KEY_HASHES',
+    'JWT_SECRET',
+  ]) {
     t.match(HELP, env, `--help lists ${env}`);
   }
 });

@@ -5,7 +5,10 @@ import { freePort } from './helpers/free-port.js';
 import { startTestServer } from './helpers/stream-server.js';
 
 t.test('SESSION_STORE must be a redis:// or rediss:// URL', async (t) => {
-  t.throws(() => loadConfig([], { SESSION_STORE: 'http://127.0.0.1:6379' }), { name: 'ConfigError', message: /SESSION_STORE must be a redis:\/\/ or rediss:\/\/ URL/ });
+  t.throws(() => loadConfig([], { SESSION_STORE: 'http://127.0.0.1:6379' }), {
+    name: 'ConfigError',
+    message: /SESSION_STORE must be a redis:\/\/ or rediss:\/\/ URL/,
+  });
   t.throws(() => loadConfig([], { SESSION_STORE: 'not a url' }), ConfigError);
   t.match(loadConfig(['--session-store', 'redis://10.0.0.5:6379/2'], {}), { sessionStore: 'redis://10.0.0.5:6379/2' });
   t.match(loadConfig([], {}), { sessionStore: undefined }, 'unset: sessions stay in memory');

@@ -10,7 +10,16 @@ const speechUrl = app.streamUrl.replace(/\/stream$/, '/speech');
 const jfk = speech('jfk.wav');
 const bytes = (pcm: Int16Array): Uint8Array => new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 
-const TRANSCRIPT_DATA_KEYS = ['end_ms', 'end_of_speech', 'is_final', 'language', 'segment_id', 'seq', 'start_ms', 'text'];
+const TRANSCRIPT_DATA_KEYS = [
+  'end_ms',
+  'end_of_speech',
+  'is_final',
+  'language',
+  'segment_id',
+  'seq',
+  'start_ms',
+  'text',
+];
 
 t.test('start, audio, stop: started, partials and finals in order, stopped', async (t) => {
   const client = await StreamClient.connect(speechUrl);
@@ -35,12 +44,19 @@ t.test('start, audio, stop: started, partials and finals in order, stopped', asy
   }
   const data = transcripts.map((e) => ({ ...(e['data'] as Transcript), type: 'transcript' as const }));
   checkOrdering(t, data);
-  t.ok(data.some((m) => !m.is_final), 'partials');
+  t.ok(
+    data.some((m) => !m.is_final),
+    'partials',
+  );
   t.ok(data.filter((m) => m.is_final).length >= 2, 'finals, the last one made by stop');
   t.equal(data.at(-1)?.end_ms, 6500, 'the last final runs to the end of the audio');
 
   client.sendJson({ type: 'start' });
-  t.match(await client.waitFor((m) => m['event'] === 'started' && m['session_id'] !== started['session_id']), { event: 'started' }, 'a new session may start');
+  t.match(
+    await client.waitFor((m) => m['event'] === 'started' && m['session_id'] !== started['session_id']),
+    { event: 'started' },
+    'a new session may start',
+  );
   client.ws.close(1000);
   await client.closed;
 });

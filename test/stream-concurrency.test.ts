@@ -33,11 +33,22 @@ for (const count of [2, 4]) {
       }),
     );
     for (const s of sessions) {
-      const transcripts = checkShapes(t, s.client.messages.map((m) => m.data));
+      const transcripts = checkShapes(
+        t,
+        s.client.messages.map((m) => m.data),
+      );
       t.same(s.client.errors(), [], `${s.file}: no errors`);
       checkOrdering(t, transcripts);
-      checkTimings(t, transcripts, { regions: s.regions, endSilenceMs: 400, maxUtteranceMs: 15000, audioMs: s.pcm.length / 16 });
-      t.ok(transcripts.some((m) => m.is_final), `${s.file}: finals`);
+      checkTimings(t, transcripts, {
+        regions: s.regions,
+        endSilenceMs: 400,
+        maxUtteranceMs: 15000,
+        audioMs: s.pcm.length / 16,
+      });
+      t.ok(
+        transcripts.some((m) => m.is_final),
+        `${s.file}: finals`,
+      );
       for (const m of transcripts) t.equal(m.language, s.language, `${s.file}: its own language`);
     }
   });

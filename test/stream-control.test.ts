@@ -19,12 +19,18 @@ t.test('end in the middle of speech still sends that speech as a final before cl
   client.sendBytes(bytes(jfk.subarray(24000, 24320)));
   const closed = await client.closed;
   t.equal(closed.code, 1000, 'normal closure');
-  const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    client.messages.map((m) => m.data),
+  );
   checkOrdering(t, transcripts);
   const finals = transcripts.filter((m) => m.is_final);
   t.equal(finals.length, 1, 'one final');
   t.equal(finals[0]?.end_ms, 1500, 'it covers the speech up to the end of the audio');
-  t.ok(transcripts.some((m) => !m.is_final), 'partials came before it');
+  t.ok(
+    transcripts.some((m) => !m.is_final),
+    'partials came before it',
+  );
   t.match(client.errors(), [{ code: 'session_ended' }], 'audio after end is refused with an error');
 });
 
@@ -36,7 +42,10 @@ t.test('flush finalizes the current utterance and the session carries on', async
   t.equal(first['end_ms'], 1500, 'the flushed final ends where the audio did');
   await client.stream(jfk.subarray(24000), { speed: 4, frameMs: 20 });
   t.equal((await client.end()).code, 1000);
-  const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    client.messages.map((m) => m.data),
+  );
   checkOrdering(t, transcripts);
   t.ok(transcripts.filter((m) => m.is_final).length >= 2, 'later speech gets finals of its own');
   t.same(client.errors(), []);
@@ -70,7 +79,15 @@ t.test('bad input gets errors; the session keeps working and another session is 
   client.sendJson([1, 2]);
   client.sendJson({ language: 5 });
   client.sendJson({ hello: 'world' });
-  const expected = ['odd_frame_length', 'frame_too_large', 'bad_json', 'unknown_type', 'bad_message', 'bad_message', 'bad_message'];
+  const expected = [
+    'odd_frame_length',
+    'frame_too_large',
+    'bad_json',
+    'unknown_type',
+    'bad_message',
+    'bad_message',
+    'bad_message',
+  ];
   await client.waitFor(() => client.errors().length === expected.length);
   t.same(
     client.errors().map((e) => e['code']),
@@ -79,18 +96,30 @@ t.test('bad input gets errors; the session keeps working and another session is 
   );
   await client.stream(short.subarray(1600), { speed: 2, frameMs: 20 });
   t.equal((await client.end()).code, 1000, 'still usable after the errors');
-  const mine = checkShapes(t, client.messages.map((m) => m.data));
+  const mine = checkShapes(
+    t,
+    client.messages.map((m) => m.data),
+  );
   checkOrdering(t, mine);
-  t.ok(mine.some((m) => m.is_final), 'audio sent before and after the bad input was transcribed');
+  t.ok(
+    mine.some((m) => m.is_final),
+    'audio sent before and after the bad input was transcribed',
+  );
   const regions = await vadRegions(short);
   checkTimings(t, mine, { regions, endSilenceMs: 400, maxUtteranceMs: 15000, audioMs: short.length / 16 });
 
   await otherDone;
   t.equal((await other.end()).code, 1000);
   t.same(other.errors(), [], 'the other session saw no errors');
-  const theirs = checkShapes(t, other.messages.map((m) => m.data));
+  const theirs = checkShapes(
+    t,
+    other.messages.map((m) => m.data),
+  );
   checkOrdering(t, theirs);
-  t.ok(theirs.some((m) => m.is_final), 'the other session got its final');
+  t.ok(
+    theirs.some((m) => m.is_final),
+    'the other session got its final',
+  );
   checkTimings(t, theirs, { regions, endSilenceMs: 400, maxUtteranceMs: 15000, audioMs: short.length / 16 });
 });
 

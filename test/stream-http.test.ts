@@ -18,13 +18,36 @@ import { startTestServer } from './helpers/stream-server.js';
 
 t.test('configuration: defaults, environment, flags over environment, validation', async (t) => {
   const defaults = loadConfig([], {});
-  t.match(defaults, { port: 8080, host: '127.0.0.1', defaultLanguage: 'en', partialIntervalMs: 600, endSilenceMs: 400, maxUtteranceMs: 15000, logLevel: 'info' });
-  t.equal(defaults === 'help' ? undefined : defaults.modelPath, undefined, 'no model path: the embedded default applies');
-  t.match(loadConfig([], { PORT: '9000', DEFAULT_LANGUAGE: 'te', POOL_SIZE: '3' }), { port: 9000, defaultLanguage: 'te', poolSize: 3 });
-  t.match(loadConfig(['--port', '9001', '--language=de'], { PORT: '9000', DEFAULT_LANGUAGE: 'te' }), { port: 9001, defaultLanguage: 'de' }, 'flags win');
+  t.match(defaults, {
+    port: 8080,
+    host: '127.0.0.1',
+    defaultLanguage: 'en',
+    partialIntervalMs: 600,
+    endSilenceMs: 400,
+    maxUtteranceMs: 15000,
+    logLevel: 'info',
+  });
+  t.equal(
+    defaults === 'help' ? undefined : defaults.modelPath,
+    undefined,
+    'no model path: the embedded default applies',
+  );
+  t.match(loadConfig([], { PORT: '9000', DEFAULT_LANGUAGE: 'te', POOL_SIZE: '3' }), {
+    port: 9000,
+    defaultLanguage: 'te',
+    poolSize: 3,
+  });
+  t.match(
+    loadConfig(['--port', '9001', '--language=de'], { PORT: '9000', DEFAULT_LANGUAGE: 'te' }),
+    { port: 9001, defaultLanguage: 'de' },
+    'flags win',
+  );
   t.equal(loadConfig(['--help'], {}), 'help');
   t.throws(() => loadConfig([], { PORT: 'eighty' }), ConfigError);
-  t.throws(() => loadConfig(['--end-silence-ms', '50'], {}), { name: 'ConfigError', message: /--end-silence-ms must be an integer from 100/ });
+  t.throws(() => loadConfig(['--end-silence-ms', '50'], {}), {
+    name: 'ConfigError',
+    message: /--end-silence-ms must be an integer from 100/,
+  });
   t.throws(() => loadConfig(['--colour'], {}), ConfigError, 'unknown flags are refused');
   t.throws(() => loadConfig([], { LOG_LEVEL: 'loud' }), ConfigError);
 });
@@ -35,7 +58,15 @@ t.test('before the model is loaded: alive, not ready, streams refused', async (t
   const serverMetrics = new ServerMetrics();
   const origins = new OriginPolicy([], 'http');
   const router = new HttpRouter(log, lag, serverMetrics, origins, () => 0);
-  const server = new StreamServer({ log, metrics: serverMetrics, router, origins, tls: null, shutdownTimeoutMs: 1000, handOverAtShutdown: false });
+  const server = new StreamServer({
+    log,
+    metrics: serverMetrics,
+    router,
+    origins,
+    tls: null,
+    shutdownTimeoutMs: 1000,
+    handOverAtShutdown: false,
+  });
   const { port } = await server.listen(0, '127.0.0.1');
   t.teardown(async () => {
     await server.close();
@@ -94,8 +125,14 @@ t.test('request targets that are no URL get 400, and the server lives on', async
   t.teardown(() => app.close());
   const port = Number(new URL(app.httpUrl).port);
   for (const target of ['//[', '//a:99999', 'http://[']) {
-    t.match(await rawStatusLine(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 /, `GET ${target}`);
-    const upgrade = `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    t.match(
+      await rawStatusLine(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      /^HTTP\/1\.1 400 /,
+      `GET ${target}`,
+    );
+    const upgrade =
+      `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ` +
+      'websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
     t.match(await rawStatusLine(port, upgrade), /^HTTP\/1\.1 400 /, `upgrade to ${target}`);
   }
   t.equal((await fetch(`${app.httpUrl}/healthz`)).status, 200, 'still serving');
@@ -105,7 +142,10 @@ t.test('npm start serves the embedded default and warns loudly about the synthet
   const realModel = existsSync(join(modelsDir, 'ggml-tiny.en.bin'));
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
   delete env['WHISPER_MODEL'];
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js')], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines: Record<string, unknown>[] = [];
   let port = 0;
   for await (const line of createInterface({ input: child.stdout })) {
@@ -118,7 +158,12 @@ t.test('npm start serves the embedded default and warns loudly about the synthet
   t.equal(ready.status, 200, 'ready on the default model');
   const warning = lines.find((l) => l['level'] === 'warn');
   if (realModel) t.notOk(warning, 'the real model needs no warning');
-  else t.match(warning, { msg: /SYNTHETIC.*NONSENSE.*npm run models:fetch/ }, 'the synthetic stand-in is announced with the fix');
+  else
+    t.match(
+      warning,
+      { msg: /SYNTHETIC.*NONSENSE.*npm run models:fetch/ },
+      'the synthetic stand-in is announced with the fix',
+    );
   child.kill('SIGTERM');
   const [code] = (await once(child, 'exit')) as [number];
   t.equal(code, 0, 'SIGTERM shuts down cleanly');

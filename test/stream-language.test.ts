@@ -22,9 +22,15 @@ t.test('multilingual model', async (t) => {
 
   t.test('{"language":"te"} makes the engine transcribe Telugu', async (t) => {
     const client = await transcribe(app.streamUrl, [{ language: 'te' }]);
-    const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+    const transcripts = checkShapes(
+      t,
+      client.messages.map((m) => m.data),
+    );
     checkOrdering(t, transcripts);
-    t.ok(transcripts.some((m) => m.is_final), 'a final');
+    t.ok(
+      transcripts.some((m) => m.is_final),
+      'a final',
+    );
     // The language field is the engine result's language: what the decoder was actually given.
     for (const m of transcripts) t.equal(m.language, 'te', `seq ${m.seq} is Telugu`);
     t.same(client.errors(), []);
@@ -32,7 +38,10 @@ t.test('multilingual model', async (t) => {
 
   t.test('no language message means DEFAULT_LANGUAGE (en)', async (t) => {
     const client = await transcribe(app.streamUrl, []);
-    const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+    const transcripts = checkShapes(
+      t,
+      client.messages.map((m) => m.data),
+    );
     t.ok(transcripts.length > 0);
     for (const m of transcripts) t.equal(m.language, 'en');
   });
@@ -40,14 +49,20 @@ t.test('multilingual model', async (t) => {
   t.test('an unknown code is refused and the session keeps the default', async (t) => {
     const client = await transcribe(app.streamUrl, [{ language: 'xx' }]);
     t.match(client.errors(), [{ code: 'unknown_language' }]);
-    const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+    const transcripts = checkShapes(
+      t,
+      client.messages.map((m) => m.data),
+    );
     t.ok(transcripts.length > 0);
     for (const m of transcripts) t.equal(m.language, 'en');
   });
 
   t.test('auto detects a language from the audio', async (t) => {
     const client = await transcribe(app.streamUrl, [{ language: 'auto' }]);
-    const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+    const transcripts = checkShapes(
+      t,
+      client.messages.map((m) => m.data),
+    );
     t.ok(transcripts.length > 0);
     for (const m of transcripts) t.ok(codes.has(m.language), `a known code (${m.language})`);
   });
@@ -59,7 +74,10 @@ t.test('multilingual model', async (t) => {
     client.sendJson({ language: 'de' });
     await client.stream(clip, { speed: 4, frameMs: 20 });
     await client.end();
-    const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+    const transcripts = checkShapes(
+      t,
+      client.messages.map((m) => m.data),
+    );
     checkOrdering(t, transcripts);
     const bySegment = new Map(transcripts.map((m) => [m.segment_id, m.language]));
     t.same([...new Set(bySegment.values())], ['en', 'de'], 'English first, then German');
@@ -70,7 +88,10 @@ t.test('DEFAULT_LANGUAGE is what sessions without a language message get', async
   const app = await startTestServer({ WHISPER_MODEL: TINY, DEFAULT_LANGUAGE: 'de' });
   t.teardown(() => app.close());
   const client = await transcribe(app.streamUrl, []);
-  const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    client.messages.map((m) => m.data),
+  );
   t.ok(transcripts.length > 0);
   for (const m of transcripts) t.equal(m.language, 'de');
 });
@@ -80,12 +101,18 @@ t.test('an English-only model refuses other languages but keeps serving English'
   t.teardown(() => app.close());
   const client = await transcribe(app.streamUrl, [{ language: 'te' }]);
   t.match(client.errors(), [{ code: 'unsupported_language' }]);
-  const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    client.messages.map((m) => m.data),
+  );
   t.ok(transcripts.length > 0);
   for (const m of transcripts) t.equal(m.language, 'en');
 });
 
 t.test('a DEFAULT_LANGUAGE the model cannot serve stops the server from starting', async (t) => {
   await t.rejects(startTestServer({ DEFAULT_LANGUAGE: 'te' }), { name: 'ConfigError', message: /DEFAULT_LANGUAGE/ });
-  await t.rejects(startTestServer({ DEFAULT_LANGUAGE: 'klingon' }), { name: 'ConfigError', message: /unknown language/ });
+  await t.rejects(startTestServer({ DEFAULT_LANGUAGE: 'klingon' }), {
+    name: 'ConfigError',
+    message: /unknown language/,
+  });
 });

@@ -16,9 +16,15 @@ const short = speech('7902-96591-0000.wav');
 
 /** Every transcript is well formed and every segment ended with its final before the socket closed. */
 function checkFinalized(t: Test, client: StreamClient): void {
-  const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    client.messages.map((m) => m.data),
+  );
   checkOrdering(t, transcripts);
-  t.ok(transcripts.some((m) => m.is_final), 'the speech got its final before the close');
+  t.ok(
+    transcripts.some((m) => m.is_final),
+    'the speech got its final before the close',
+  );
 }
 
 t.test('over the session limit: 503 with Retry-After; resumes of existing sessions still work', async (t) => {
@@ -34,7 +40,9 @@ t.test('over the session limit: 503 with Retry-After; resumes of existing sessio
   t.equal(response.statusCode, 503);
   t.match(response.headers['retry-after'], /^\d+$/, 'Retry-After says when to try again');
 
-  const resumed = await StreamClient.connect(`${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}`);
+  const resumed = await StreamClient.connect(
+    `${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}`,
+  );
   t.match(await resumed.waitFor((m) => m['type'] === 'resumed'), { session_id: session.session_id });
   for (const client of [second, resumed]) t.equal((await client.end()).code, 1000);
   const again = await StreamClient.connect(app.streamUrl);
@@ -51,7 +59,9 @@ t.test('the session limit also holds for connections the handshake let through',
   speakers[0]?.sendJson({ type: 'start' });
   await speakers[0]?.waitFor((m) => m['event'] === 'started');
   speakers[1]?.sendJson({ type: 'start' });
-  t.match(await speakers[1]?.waitFor((m) => m['event'] === 'transcription-error'), { data: { code: 'too_many_sessions', message: /maximum of 1 sessions/ } });
+  t.match(await speakers[1]?.waitFor((m) => m['event'] === 'transcription-error'), {
+    data: { code: 'too_many_sessions', message: /maximum of 1 sessions/ },
+  });
 
   // A resume that fails falls back on a new session only if there is room for one.
   const bogus = await StreamClient.connect(`${app.streamUrl}?session_id=nope&resume_token=nope`);
@@ -60,7 +70,10 @@ t.test('the session limit also holds for connections the handshake let through',
     bogus.errors().map((e) => e['code']),
     ['resume_failed', 'too_many_sessions'],
   );
-  t.notOk(bogus.messages.some((m) => m.data['type'] === 'session'), 'no session was created');
+  t.notOk(
+    bogus.messages.some((m) => m.data['type'] === 'session'),
+    'no session was created',
+  );
   const stats = (await (await fetch(`${app.httpUrl}/stats`)).json()) as { sessions: { active: number } };
   t.equal(stats.sessions.active, 1, 'still one session');
 
@@ -87,30 +100,43 @@ t.test('idle timeout and maximum session duration finalize, then close with thei
   checkFinalized(t, long);
 });
 
-t.test('a session whose finals fall behind is warned "overloaded", is read no faster than they come, and gets every final', async (t) => {
-  // Pings every 50 ms: a socket the server stops reading must not be taken for a dead one.
-  const app = await startTestServer({ OVERLOAD_PENDING_MS: '1000', POOL_SIZE: '1', PING_INTERVAL_MS: '50' });
-  t.teardown(() => app.close());
-  const client = await StreamClient.connect(app.streamUrl);
-  // All 11 s at once, far faster than one worker transcribes: ended utterances pile up behind it.
-  for (let at = 0; at < jfk.length; at += 16000) {
-    const frame = jfk.subarray(at, Math.min(at + 16000, jfk.length));
-    client.sendBytes(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
-  }
-  t.match(await client.waitFor((m) => m['type'] === 'error'), { code: 'overloaded', message: /behind/ });
-  t.equal((await client.end()).code, 1000);
-  const transcripts = checkShapes(t, client.messages.map((m) => m.data));
-  checkOrdering(t, transcripts);
-  t.ok(transcripts.filter((m) => m.is_final).length >= 3, 'every utterance got its final');
-  t.equal(transcripts.at(-1)?.end_ms, jfk.length / 16, 'the last final reaches the end of the audio: nothing was dropped');
-  const metrics = await (await fetch(`${app.httpUrl}/metrics`)).text();
-  t.match(metrics, /^stt_reads_paused_total [1-9]/m, 'reading paused while more than twice the bound was behind');
-});
+t.test(
+  'a session whose finals fall behind is warned "overloaded", is read no faster than they come, and gets every final',
+  async (t) => {
+    // Pings every 50 ms: a socket the server stops reading must not be taken for a dead one.
+    const app = await startTestServer({ OVERLOAD_PENDING_MS: '1000', POOL_SIZE: '1', PING_INTERVAL_MS: '50' });
+    t.teardown(() => app.close());
+    const client = await StreamClient.connect(app.streamUrl);
+    // All 11 s at once, far faster than one worker transcribes: ended utterances pile up behind it.
+    for (let at = 0; at < jfk.length; at += 16000) {
+      const frame = jfk.subarray(at, Math.min(at + 16000, jfk.length));
+      client.sendBytes(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+    }
+    t.match(await client.waitFor((m) => m['type'] === 'error'), { code: 'overloaded', message: /behind/ });
+    t.equal((await client.end()).code, 1000);
+    const transcripts = checkShapes(
+      t,
+      client.messages.map((m) => m.data),
+    );
+    checkOrdering(t, transcripts);
+    t.ok(transcripts.filter((m) => m.is_final).length >= 3, 'every utterance got its final');
+    t.equal(
+      transcripts.at(-1)?.end_ms,
+      jfk.length / 16,
+      'the last final reaches the end of the audio: nothing was dropped',
+    );
+    const metrics = await (await fetch(`${app.httpUrl}/metrics`)).text();
+    t.match(metrics, /^stt_reads_paused_total [1-9]/m, 'reading paused while more than twice the bound was behind');
+  },
+);
 
 t.test('SIGTERM: sessions mid-utterance get their finals, then 1001, then the process exits', async (t) => {
   // Acks every 100 ms of audio tell the test when the server holds all 1.5 s, before the signal.
   const env = { ...process.env, WHISPER_MODEL: TINY_EN, VAD_MODEL: SILERO, LOG_LEVEL: 'info', ACK_INTERVAL_MS: '100' };
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js'), '--port', '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js'), '--port', '0'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = once(child, 'exit');
   let port = 0;
   const lines = createInterface({ input: child.stdout });

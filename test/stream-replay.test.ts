@@ -21,7 +21,12 @@ const model = new WhisperModel(TINY_EN, { wordTimestamps: true });
 t.teardown(() => model.free());
 
 /** Plays `audio` into the client at `speed` times real time; `at` runs once when its sample offset is reached. */
-async function play(client: StreamClient, audio: Int16Array, speed: number, at = new Map<number, () => void>()): Promise<void> {
+async function play(
+  client: StreamClient,
+  audio: Int16Array,
+  speed: number,
+  at = new Map<number, () => void>(),
+): Promise<void> {
   for (let offset = 0; offset < audio.length; offset += CHUNK) {
     for (const [sample, action] of at) {
       if (offset < sample) continue;
@@ -37,7 +42,12 @@ async function play(client: StreamClient, audio: Int16Array, speed: number, at =
 const said = (finals: Transcript[]): { segment: number; text: string; start: number; end: number }[] =>
   finals.map((f) => ({ segment: f.segment_id, text: f.text, start: f.start_ms, end: f.end_ms }));
 
-async function stream(url: string, audio: Int16Array, speed: number, at?: Map<number, () => void>): Promise<Transcript[]> {
+async function stream(
+  url: string,
+  audio: Int16Array,
+  speed: number,
+  at?: Map<number, () => void>,
+): Promise<Transcript[]> {
   const client = new StreamClient(url, { reconnectDelayMs: 50 });
   const finals: Transcript[] = [];
   client.on('final', (m) => finals.push(m));
@@ -53,10 +63,20 @@ async function checkReplay(t: Test, audio: Int16Array, finals: Transcript[]): Pr
   let previous = '';
   for (const final of finals) {
     const pcm = audio.slice(final.start_ms * 16, final.end_ms * 16);
-    const settings = { strategy: config.strategy, threads: config.threadsPerTask, finalBeamSize: config.finalBeamSize, emulatedTokensPerSecond: 0 };
+    const settings = {
+      strategy: config.strategy,
+      threads: config.threadsPerTask,
+      finalBeamSize: config.finalBeamSize,
+      emulatedTokensPerSecond: 0,
+    };
     const options = decodeOptions('final', 'en', pcm.length, previous.slice(-1000), settings);
     const offline = speechText(toOutcome(await model.transcribe(pcm, options)));
-    t.equal(final.text, offline, `final ${final.segment_id} (${final.start_ms}-${final.end_ms} ms) equals the offline transcription of its samples`);
+    t.equal(
+      final.text,
+      offline,
+      `final ${final.segment_id} (${final.start_ms}-${final.end_ms} ms) equals the offline transcription of its ` +
+        'samples',
+    );
     if (final.text) previous = final.text;
   }
 }
@@ -71,37 +91,55 @@ function checkCoverage(t: Test, regions: VadSegment[], finals: Transcript[]): vo
   }
   for (const region of regions) {
     const inside = spans.some(([from, to]) => from <= region.startMs && region.endMs <= to);
-    t.ok(inside, `speech ${Math.round(region.startMs)}-${Math.round(region.endMs)} ms is inside a final (${JSON.stringify(spans)})`);
+    t.ok(
+      inside,
+      `speech ${Math.round(region.startMs)}-${Math.round(region.endMs)} ms is inside a final ` +
+        `(${JSON.stringify(spans)})`,
+    );
   }
 }
 
 const jfk = speech('jfk.wav');
 const long = speech('silero_test_en.wav');
 
-t.test('jfk.wav at real time and at 4x: the same finals, each replaying exactly, covering all the speech', async (t) => {
-  const realTime = await stream(app.streamUrl, jfk, 1);
-  const fast = await stream(app.streamUrl, jfk, 4);
-  t.ok(realTime.length >= 2, `${realTime.length} finals`);
-  t.same(said(fast), said(realTime), 'pace changes nothing: the same utterances, the same texts');
-  await checkReplay(t, jfk, realTime);
-  checkCoverage(t, await vadRegions(jfk), realTime);
-});
+t.test(
+  'jfk.wav at real time and at 4x: the same finals, each replaying exactly, covering all the speech',
+  async (t) => {
+    const realTime = await stream(app.streamUrl, jfk, 1);
+    const fast = await stream(app.streamUrl, jfk, 4);
+    t.ok(realTime.length >= 2, `${realTime.length} finals`);
+    t.same(said(fast), said(realTime), 'pace changes nothing: the same utterances, the same texts');
+    await checkReplay(t, jfk, realTime);
+    checkCoverage(t, await vadRegions(jfk), realTime);
+  },
+);
 
 t.test('a drop and resume in the middle of an utterance changes nothing', async (t) => {
   const proxy = await TcpProxy.start(app.port);
   t.teardown(() => proxy.close());
   // jfk.wav speaks from 3.27 to 4.41 s and from 8.16 to 10.62 s: both cuts fall inside speech.
-  const resumed = await stream(app.streamUrl.replace(/:\d+\//, `:${proxy.port}/`), jfk, 4, new Map([[16000 * 3.8, () => proxy.cut()], [16000 * 9, () => proxy.cut()]]));
+  const resumed = await stream(
+    app.streamUrl.replace(/:\d+\//, `:${proxy.port}/`),
+    jfk,
+    4,
+    new Map([
+      [16000 * 3.8, () => proxy.cut()],
+      [16000 * 9, () => proxy.cut()],
+    ]),
+  );
   t.equal(proxy.connections, 3, 'two drops, two resumes');
   t.same(said(resumed), said(await stream(app.streamUrl, jfk, 4)), 'the same finals as without the drops');
   await checkReplay(t, jfk, resumed);
   checkCoverage(t, await vadRegions(jfk), resumed);
 });
 
-t.test('a minute of speech with a 17 s utterance, cut at the maximum length: every final replays, all speech covered', async (t) => {
-  const finals = await stream(app.streamUrl, long, 4);
-  const cut = finals.some((f, i) => i > 0 && f.start_ms === (finals[i - 1] as Transcript).end_ms);
-  t.ok(cut, 'the 17 s utterance was cut, and the next segment starts exactly where it was cut');
-  await checkReplay(t, long, finals);
-  checkCoverage(t, await vadRegions(long), finals);
-});
+t.test(
+  'a minute of speech with a 17 s utterance, cut at the maximum length: every final replays, all speech covered',
+  async (t) => {
+    const finals = await stream(app.streamUrl, long, 4);
+    const cut = finals.some((f, i) => i > 0 && f.start_ms === (finals[i - 1] as Transcript).end_ms);
+    t.ok(cut, 'the 17 s utterance was cut, and the next segment starts exactly where it was cut');
+    await checkReplay(t, long, finals);
+    checkCoverage(t, await vadRegions(long), finals);
+  },
+);

@@ -31,7 +31,12 @@ t.test('a session survives two dropped connections: finals as uninterrupted, no 
   const reference = await StreamClient.connect(app.streamUrl);
   await reference.stream(jfk, { speed: SPEED, frameMs: 20 });
   t.equal((await reference.end()).code, 1000);
-  const expected = finalsOf(checkShapes(t, reference.messages.map((m) => m.data)));
+  const expected = finalsOf(
+    checkShapes(
+      t,
+      reference.messages.map((m) => m.data),
+    ),
+  );
   t.ok(expected.length >= 2, 'the reference run has several finals');
 
   const first = await StreamClient.connect(app.streamUrl);
@@ -39,7 +44,10 @@ t.test('a session survives two dropped connections: finals as uninterrupted, no 
   t.equal(session.resume_ttl_ms, 30000, 'the default resume window is announced');
   // Mid-utterance: jfk.wav speaks from 3.1 s to 4.5 s.
   await first.stream(jfk.subarray(0, 16000 * 4.2), { speed: SPEED, frameMs: 20 });
-  t.ok(first.messages.some((m) => m.data['type'] === 'ack'), 'acks came while audio arrived');
+  t.ok(
+    first.messages.some((m) => m.data['type'] === 'ack'),
+    'acks came while audio arrived',
+  );
   first.drop();
   await statsUntil(app, (s) => s.sessions.detached === 1);
 
@@ -58,7 +66,12 @@ t.test('a session survives two dropped connections: finals as uninterrupted, no 
   // Resume as the first message: the session announced on this connection is dropped in its favour.
   const third = await StreamClient.connect(app.streamUrl);
   const discarded = await third.session();
-  third.sendJson({ type: 'resume', session_id: session.session_id, resume_token: session.resume_token, last_seq: Math.max(lastSeq(first), lastSeq(second)) });
+  third.sendJson({
+    type: 'resume',
+    session_id: session.session_id,
+    resume_token: session.resume_token,
+    last_seq: Math.max(lastSeq(first), lastSeq(second)),
+  });
   const again = await third.waitFor((m) => m['type'] === 'resumed');
   t.not(discarded.session_id, session.session_id);
   const at2 = (again['audio_ms'] as number) * 16;
@@ -66,12 +79,25 @@ t.test('a session survives two dropped connections: finals as uninterrupted, no 
   await third.stream(jfk.subarray(at2), { speed: SPEED, frameMs: 20 });
   t.equal((await third.end()).code, 1000);
 
-  const all = [first, second, third].flatMap((client) => checkShapes(t, client.messages.map((m) => m.data)));
+  const all = [first, second, third].flatMap((client) =>
+    checkShapes(
+      t,
+      client.messages.map((m) => m.data),
+    ),
+  );
   checkOrdering(t, all);
-  t.same([first, second, third].flatMap((c) => c.errors()), [], 'no errors');
+  t.same(
+    [first, second, third].flatMap((c) => c.errors()),
+    [],
+    'no errors',
+  );
   t.same(finalsOf(all), expected, 'the same finals as the uninterrupted run, each once');
   t.equal(third.messages.at(-1)?.data['type'], 'transcript', 'the last final arrived before the close');
-  t.same((await statsUntil(app, (s) => s.sessions.active === 0)).sessions, { active: 0, attached: 0, detached: 0 }, 'every session is gone');
+  t.same(
+    (await statsUntil(app, (s) => s.sessions.active === 0)).sessions,
+    { active: 0, attached: 0, detached: 0 },
+    'every session is gone',
+  );
 });
 
 t.test('resending from audio_ms counts no sample twice, whatever the frame sizes', async (t) => {
@@ -90,7 +116,9 @@ t.test('resending from audio_ms counts no sample twice, whatever the frame sizes
   first.drop();
   await statsUntil(app, (s) => s.sessions.detached === 1);
 
-  const second = await StreamClient.connect(`${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}`);
+  const second = await StreamClient.connect(
+    `${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}`,
+  );
   const resumed = await second.waitFor((m) => m['type'] === 'resumed');
   t.equal(resumed['audio_ms'], 62, 'audio_ms is rounded down: the client never drops audio the server lacks');
   const rest = pcm.subarray(62 * 16);
@@ -111,16 +139,25 @@ t.test('a session resumed while it ends still delivers its last final, then clos
   await new Promise((resolve) => first.ws.send(JSON.stringify({ type: 'end' }), resolve));
   first.drop();
 
-  const second = await StreamClient.connect(`${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}&last_seq=${seen}`);
+  const second = await StreamClient.connect(
+    `${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}&last_seq=${seen}`,
+  );
   t.equal((await second.closed).code, 1000, 'closed as ended, once everything was delivered');
   t.equal(second.messages[0]?.data['type'], 'resumed');
-  const transcripts = checkShapes(t, second.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    second.messages.map((m) => m.data),
+  );
   t.same(
     transcripts.map((m) => m.seq),
     transcripts.map((_, i) => seen + 1 + i),
     'exactly the transcripts after last_seq',
   );
-  t.match(transcripts.at(-1), { is_final: true, end_ms: 13000 }, 'the final of the audio ended by the first connection');
+  t.match(
+    transcripts.at(-1),
+    { is_final: true, end_ms: 13000 },
+    'the final of the audio ended by the first connection',
+  );
   t.same((await statsUntil(app, (s) => s.sessions.active === 0)).sessions, { active: 0, attached: 0, detached: 0 });
 });
 
@@ -132,7 +169,9 @@ t.test('resume window, replacement and dead-peer detection', async (t) => {
     const first = await StreamClient.connect(app.streamUrl);
     const session = await first.session();
     first.sendBytes(new Uint8Array(jfk.buffer, 0, 32000));
-    const second = await StreamClient.connect(`${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}`);
+    const second = await StreamClient.connect(
+      `${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}`,
+    );
     t.match(await second.waitFor((m) => m['type'] === 'resumed'), { session_id: session.session_id });
     t.equal((await first.closed).code, 4001, 'the first socket is closed as replaced');
     t.match((await stats(app)).sessions, { active: 1, attached: 1 });
@@ -144,16 +183,30 @@ t.test('resume window, replacement and dead-peer detection', async (t) => {
     const session = await client.session();
     await client.stream(jfk.subarray(0, 16000), { speed: SPEED, frameMs: 20 });
     client.drop();
-    t.match((await statsUntil(app, (s) => s.sessions.detached === 1)).sessions, { active: 1, attached: 0 }, 'detached while the window is open');
-    t.same((await statsUntil(app, (s) => s.sessions.active === 0)).sessions, { active: 0, attached: 0, detached: 0 }, 'purged after it');
+    t.match(
+      (await statsUntil(app, (s) => s.sessions.detached === 1)).sessions,
+      { active: 1, attached: 0 },
+      'detached while the window is open',
+    );
+    t.same(
+      (await statsUntil(app, (s) => s.sessions.active === 0)).sessions,
+      { active: 0, attached: 0, detached: 0 },
+      'purged after it',
+    );
 
-    const late = await StreamClient.connect(`${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}&last_seq=-1`);
+    const late = await StreamClient.connect(
+      `${app.streamUrl}?session_id=${session.session_id}&resume_token=${session.resume_token}&last_seq=-1`,
+    );
     const error = await late.waitFor((m) => m['type'] === 'error');
     t.match(error, { code: 'resume_failed', message: /no such session/ });
     const fresh = await late.session();
     t.not(fresh.session_id, session.session_id, 'the connection goes on with a new session');
     late.sendJson({ type: 'resume', session_id: session.session_id, resume_token: session.resume_token, last_seq: -1 });
-    t.match(await late.waitFor((m) => m['type'] === 'error' && m !== error), { code: 'resume_failed' }, 'as a message too');
+    t.match(
+      await late.waitFor((m) => m['type'] === 'error' && m !== error),
+      { code: 'resume_failed' },
+      'as a message too',
+    );
     t.equal((await late.end()).code, 1000);
   });
 
@@ -161,7 +214,10 @@ t.test('resume window, replacement and dead-peer detection', async (t) => {
     const owner = await StreamClient.connect(app.streamUrl);
     const session = await owner.session();
     const thief = await StreamClient.connect(`${app.streamUrl}?session_id=${session.session_id}&resume_token=guess`);
-    t.match(await thief.waitFor((m) => m['type'] === 'error'), { code: 'resume_failed', message: /wrong resume token/ });
+    t.match(await thief.waitFor((m) => m['type'] === 'error'), {
+      code: 'resume_failed',
+      message: /wrong resume token/,
+    });
     thief.sendBytes(new Uint8Array(320));
     thief.sendJson({ type: 'resume', session_id: session.session_id, resume_token: session.resume_token });
     t.match(await thief.waitFor((m) => m['code'] === 'bad_message'), { message: /first message/ });

@@ -20,10 +20,18 @@ for (const speed of [1, 4]) {
       const closed = await client.end();
       t.equal(closed.code, 1000, 'closed normally after the last final');
 
-      const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+      const transcripts = checkShapes(
+        t,
+        client.messages.map((m) => m.data),
+      );
       t.same(client.errors(), [], 'no errors');
       checkOrdering(t, transcripts);
-      checkTimings(t, transcripts, { regions, endSilenceMs: END_SILENCE_MS, maxUtteranceMs: 15000, audioMs: pcm.length / 16 });
+      checkTimings(t, transcripts, {
+        regions,
+        endSilenceMs: END_SILENCE_MS,
+        maxUtteranceMs: 15000,
+        audioMs: pcm.length / 16,
+      });
       const finals = transcripts.filter((m) => m.is_final);
       t.ok(finals.length >= 1, `speech gives finals (${finals.length} for ${regions.length} VAD regions)`);
       t.ok(finals.length <= regions.length, 'no more utterances than speech regions');
@@ -38,11 +46,20 @@ t.test('a 17 s stretch of speech is cut at the maximum utterance length', async 
   const client = await StreamClient.connect(app.streamUrl);
   await client.stream(pcm, { speed: 4, frameMs: 100 });
   await client.end();
-  const transcripts = checkShapes(t, client.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    client.messages.map((m) => m.data),
+  );
   checkOrdering(t, transcripts);
-  checkTimings(t, transcripts, { regions, endSilenceMs: END_SILENCE_MS, maxUtteranceMs: 15000, audioMs: pcm.length / 16 });
+  checkTimings(t, transcripts, {
+    regions,
+    endSilenceMs: END_SILENCE_MS,
+    maxUtteranceMs: 15000,
+    audioMs: pcm.length / 16,
+  });
   const finals = transcripts.filter((m) => m.is_final);
-  for (const final of finals) t.ok(final.end_ms - final.start_ms <= 15000, `segment ${final.segment_id} lasts at most 15 s`);
+  for (const final of finals)
+    t.ok(final.end_ms - final.start_ms <= 15000, `segment ${final.segment_id} lasts at most 15 s`);
   const cut = finals.some((f, i) => i > 0 && f.start_ms === (finals[i - 1] as { end_ms: number }).end_ms);
   t.ok(cut, 'one utterance continues exactly where a cut one ended');
 });

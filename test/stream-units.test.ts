@@ -31,7 +31,10 @@ t.test('ring buffer keeps the newest samples by absolute index across the wrap',
   t.same([...ring.copy(2, 7)], [3, 4, 5, 6, 7], 'copy joins the two halves');
   t.same(
     ring.views(3, 7).map((v) => [...v]),
-    [[4, 5], [6, 7]],
+    [
+      [4, 5],
+      [6, 7],
+    ],
     'views are the two pieces, without copying',
   );
   t.throws(() => ring.copy(1, 4), RangeError, 'overwritten samples are refused');
@@ -48,9 +51,16 @@ t.test('text filters', async (t) => {
   t.equal(stripPunctuation("'quoted' rock 'n' roll"), 'quoted rock n roll', 'quote marks around words go');
   t.equal(stripPunctuation('నమస్కారం, ఎలా ఉన్నారు?'), 'నమస్కారం ఎలా ఉన్నారు', 'combining marks stay');
   t.equal(stripPunctuation('3.5 km/h'), '3 5 km h');
-  t.equal(stripPunctuation('$20 + 5% = <x> | ~y^ `z` & co\u0007'), '20 5 x y z co', 'symbols and control characters go too');
+  t.equal(
+    stripPunctuation('$20 + 5% = <x> | ~y^ `z` & co\u0007'),
+    '20 5 x y z co',
+    'symbols and control characters go too',
+  );
   t.equal(removeNonSpeech('[BLANK_AUDIO] (upbeat music) ♪ *laughs* hi'), 'hi');
-  t.equal(collapseRepetitions("I'm going to go. I'm going to go. I'm going to go. I'm going to go."), "I'm going to go.");
+  t.equal(
+    collapseRepetitions("I'm going to go. I'm going to go. I'm going to go. I'm going to go."),
+    "I'm going to go.",
+  );
   t.equal(collapseRepetitions('the the the the end'), 'the end');
   t.equal(collapseRepetitions('no no no'), 'no no no', 'three single words may be meant');
   t.equal(collapseRepetitions('so so so so good good good good'), 'so good');
@@ -73,16 +83,27 @@ t.test('utterance detector: hysteresis, minimum speech, padding, pause, cut and 
   const W = 512;
   const run = (detector: UtteranceDetector, probs: number[]): UtteranceEvent[] =>
     probs.map((p) => detector.process(p)).filter((e): e is UtteranceEvent => e !== null);
-  const make = (): UtteranceDetector => new UtteranceDetector({ windowSamples: W, endSilenceMs: 400, maxUtteranceMs: 4000 });
+  const make = (): UtteranceDetector =>
+    new UtteranceDetector({ windowSamples: W, endSilenceMs: 400, maxUtteranceMs: 4000 });
   const minWindows = Math.ceil((MIN_SPEECH_MS * 16) / W);
   const prePad = PRE_PAD_MS * 16;
   const postPad = POST_PAD_MS * 16;
 
   let d = make();
-  t.same(run(d, [...Array(20).fill(0), ...Array(minWindows - 1).fill(0.9), 0.1, ...Array(20).fill(0)]), [], 'a blip shorter than the minimum opens nothing');
+  t.same(
+    run(d, [...Array(20).fill(0), ...Array(minWindows - 1).fill(0.9), 0.1, ...Array(20).fill(0)]),
+    [],
+    'a blip shorter than the minimum opens nothing',
+  );
 
   d = make();
-  const events = run(d, [...Array(20).fill(0), ...Array(30).fill(0.9), ...Array(5).fill(0.4), ...Array(30).fill(0.9), ...Array(20).fill(0.05)]);
+  const events = run(d, [
+    ...Array(20).fill(0),
+    ...Array(30).fill(0.9),
+    ...Array(5).fill(0.4),
+    ...Array(30).fill(0.9),
+    ...Array(20).fill(0.05),
+  ]);
   t.same(
     events,
     [
@@ -95,7 +116,9 @@ t.test('utterance detector: hysteresis, minimum speech, padding, pause, cut and 
 
   d = make();
   t.same(
-    run(d, [...Array(10).fill(0.9), ...Array(6).fill(0.1), ...Array(10).fill(0.9), ...Array(20).fill(0.1)]).map((e) => e.type),
+    run(d, [...Array(10).fill(0.9), ...Array(6).fill(0.1), ...Array(10).fill(0.9), ...Array(20).fill(0.1)]).map(
+      (e) => e.type,
+    ),
     ['start', 'pause', 'resume', 'pause', 'end'],
     'speech after a pause resumes the utterance',
   );
@@ -127,9 +150,19 @@ t.test('utterance detector: hysteresis, minimum speech, padding, pause, cut and 
 
   d = make();
   run(d, [0, 0, 0.9, 0.9]);
-  t.same(d.flush(3000), [{ type: 'start', startSample: 0 }, { type: 'end', endSample: 3000 }], 'flush keeps speech too short to have started');
+  t.same(
+    d.flush(3000),
+    [
+      { type: 'start', startSample: 0 },
+      { type: 'end', endSample: 3000 },
+    ],
+    'flush keeps speech too short to have started',
+  );
   t.same(d.flush(4000), [], 'nothing open, nothing to flush');
-  t.same(run(d, [0.9, ...Array(minWindows).fill(0.9)]).map((e) => e.type), ['start']);
+  t.same(
+    run(d, [0.9, ...Array(minWindows).fill(0.9)]).map((e) => e.type),
+    ['start'],
+  );
 });
 
 // The scheduler in front of the real worker pool. With one worker, work completes in the order the scheduler
@@ -138,7 +171,12 @@ t.test('utterance detector: hysteresis, minimum speech, padding, pause, cut and 
 const jfk = readWav16kMono(join(fixturesDir, 'speech', 'jfk.wav'));
 
 async function withPool(t: { teardown: (fn: () => Promise<void>) => void }, size: number): Promise<TranscriberPool> {
-  const pool = await TranscriberPool.start({ modelPath: resolveModelPath(join(modelsDir, 'ggml-tiny.en-synthetic.bin')).path, size, threads: 1, wordTimestamps: false });
+  const pool = await TranscriberPool.start({
+    modelPath: resolveModelPath(join(modelsDir, 'ggml-tiny.en-synthetic.bin')).path,
+    size,
+    threads: 1,
+    wordTimestamps: false,
+  });
   t.teardown(() => pool.close());
   return pool;
 }
@@ -183,12 +221,17 @@ t.test('scheduler: earliest deadline first, one partial per owner, newest partia
   const newest = track('a-partial-3', scheduler.partial(a, quick, due(PARTIAL_MS)));
   const bPartial = track('b-partial', scheduler.partial(b, quick, due(PARTIAL_MS)));
   const bFinal = track('b-final', scheduler.final(b, quick, { deadline: due(FINAL_MS) }));
-  t.same(scheduler.stats, { running: 1, queuedFinals: 1, queuedPartials: 2, queuedUploads: 0 }, 'one running, the rest queued');
+  t.same(
+    scheduler.stats,
+    { running: 1, queuedFinals: 1, queuedPartials: 2, queuedUploads: 0 },
+    'one running, the rest queued',
+  );
   await Promise.all([first, replaced, newest, bPartial, bFinal]);
   t.same(
     order,
     ['a-partial-2:dropped', 'a-partial-1:dropped', 'b-final', 'a-partial-3', 'b-partial'],
-    'the replaced partial is dropped at once; the final, due first, takes the running partial\'s slot (a newer partial of that owner waits); then partials by deadline',
+    "the replaced partial is dropped at once; the final, due first, takes the running partial's slot (a newer " +
+      'partial of that owner waits); then partials by deadline',
   );
   t.match(await newest, { language: 'en' }, 'a completed job resolves with the transcription');
 
@@ -208,8 +251,16 @@ t.test('scheduler: finals of one owner run one at a time; its partial takes the 
   const scheduler = new TranscriptionScheduler(await withPool(t, 2), { slots: 2, uploads: 1 });
   const { order, track } = recorder();
   const a = {};
-  const jobs = [track('final-1', scheduler.final(a, slow, { deadline: due(FINAL_MS) })), track('final-2', scheduler.final(a, quick, { deadline: due(FINAL_MS) })), track('partial', scheduler.partial(a, quick, due(PARTIAL_MS)))];
-  t.same(scheduler.stats, { running: 2, queuedFinals: 1, queuedPartials: 0, queuedUploads: 0 }, 'the second final waits for the first; the partial runs beside it');
+  const jobs = [
+    track('final-1', scheduler.final(a, slow, { deadline: due(FINAL_MS) })),
+    track('final-2', scheduler.final(a, quick, { deadline: due(FINAL_MS) })),
+    track('partial', scheduler.partial(a, quick, due(PARTIAL_MS))),
+  ];
+  t.same(
+    scheduler.stats,
+    { running: 2, queuedFinals: 1, queuedPartials: 0, queuedUploads: 0 },
+    'the second final waits for the first; the partial runs beside it',
+  );
   await Promise.all(jobs);
   t.same(order, ['partial', 'final-1', 'final-2']);
 });
@@ -221,10 +272,22 @@ t.test('scheduler: with a limit per kind, finals running elsewhere leave the par
   const jobs: Promise<JobResult>[] = [];
   for (const scheduler of [shared, split]) {
     const [a, b, c] = [{}, {}, {}];
-    jobs.push(scheduler.final(a, slow, { deadline: due(FINAL_MS) }), scheduler.final(b, slow, { deadline: due(FINAL_MS) }), scheduler.partial(c, quick, due(PARTIAL_MS)));
+    jobs.push(
+      scheduler.final(a, slow, { deadline: due(FINAL_MS) }),
+      scheduler.final(b, slow, { deadline: due(FINAL_MS) }),
+      scheduler.partial(c, quick, due(PARTIAL_MS)),
+    );
   }
-  t.same(shared.stats, { running: 1, queuedFinals: 1, queuedPartials: 1, queuedUploads: 0 }, 'one shared slot: everything else waits');
-  t.same(split.stats, { running: 3, queuedFinals: 0, queuedPartials: 0, queuedUploads: 0 }, 'two final slots and a partial slot: all three run');
+  t.same(
+    shared.stats,
+    { running: 1, queuedFinals: 1, queuedPartials: 1, queuedUploads: 0 },
+    'one shared slot: everything else waits',
+  );
+  t.same(
+    split.stats,
+    { running: 3, queuedFinals: 0, queuedPartials: 0, queuedUploads: 0 },
+    'two final slots and a partial slot: all three run',
+  );
   await Promise.all(jobs);
 });
 

@@ -10,7 +10,11 @@ import { findModelFile } from '../engine/models/catalog.js';
 import { float16Bits, float16Value } from '../engine/models/synthetic/f16.js';
 import { readTensorValues, readWhisperGgml, type WhisperGgmlFile } from '../engine/models/synthetic/ggml-reader.js';
 import { melFilterbank } from '../engine/models/synthetic/mel-filters.js';
-import { DEFAULT_SEED, generateSyntheticModel, syntheticModelFileName } from '../engine/models/synthetic/synthetic-model.js';
+import {
+  DEFAULT_SEED,
+  generateSyntheticModel,
+  syntheticModelFileName,
+} from '../engine/models/synthetic/synthetic-model.js';
 import type { SyntheticModelName } from '../engine/models/synthetic/whisper-layout.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'synthetic-model-test-'));
@@ -113,8 +117,8 @@ t.test('f16 conversion rounds to nearest, ties to even', async (t) => {
   t.ok(float16Bits(NaN) & 0x3ff);
   let mismatches = 0;
   for (let bits = 0; bits < 0x10000; bits++) {
-    const isNaN = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
-    if (!isNaN && float16Bits(float16Value(bits)) !== bits) mismatches++;
+    const nan = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
+    if (!nan && float16Bits(float16Value(bits)) !== bits) mismatches++;
   }
   t.equal(mismatches, 0, 'every non-NaN bit pattern round-trips');
 });
@@ -125,7 +129,7 @@ t.test('mel filterbank matches librosa slaney filters', async (t) => {
   t.equal(mel.nBins, 201);
   t.equal(mel.weights.length, 80 * 201);
   // librosa.filters.mel(sr=16000, n_fft=400, n_mels=80)[0, 1], Whisper's mel_80[0][1]
-  t.ok(Math.abs(mel.weights[1]! - 0.024862595) < 1e-8, `mel[0][1] = ${mel.weights[1]}`);
+  t.ok(Math.abs((mel.weights[1] as number) - 0.024862595) < 1e-8, `mel[0][1] = ${mel.weights[1]}`);
   t.equal(mel.weights[0], 0, 'no filter weight at DC');
   for (let m = 0; m < 80; m++) {
     const row = mel.weights.subarray(m * 201, (m + 1) * 201);
@@ -146,27 +150,36 @@ interface Asserts {
 
 async function checkModel(t: Asserts, name: SyntheticModelName, path: string): Promise<WhisperGgmlFile> {
   const file = await readWhisperGgml(path);
-  const official = findModelFile(name)!;
+  const official = findModelFile(name);
+  if (!official) throw new Error(`${name} is not in the model catalog`);
   const diff = Math.abs(file.fileBytes - official.bytes) / official.bytes;
   t.ok(diff < 0.001, `${name}: ${file.fileBytes} bytes vs official ${official.bytes} (${(diff * 100).toFixed(4)}%)`);
   t.equal(file.magic, 0x67676d6c, 'ggml magic');
   const multilingual = !name.endsWith('.en');
-  t.same(file.hparams, {
-    nVocab: multilingual ? 51865 : 51864,
-    nAudioCtx: 1500,
-    nAudioState: 384,
-    nAudioHead: 6,
-    nAudioLayer: 4,
-    nTextCtx: 448,
-    nTextState: 384,
-    nTextHead: 6,
-    nTextLayer: 4,
-    nMels: 80,
-    ftype: 1,
-  }, 'hyperparameters');
+  t.same(
+    file.hparams,
+    {
+      nVocab: multilingual ? 51865 : 51864,
+      nAudioCtx: 1500,
+      nAudioState: 384,
+      nAudioHead: 6,
+      nAudioLayer: 4,
+      nTextCtx: 448,
+      nTextState: 384,
+      nTextHead: 6,
+      nTextLayer: 4,
+      nMels: 80,
+      ftype: 1,
+    },
+    'hyperparameters',
+  );
   t.equal(file.mel.nMels, 80, 'mel filter rows');
   t.equal(file.mel.nBins, 201, 'mel filter bins');
-  t.same(Array.from(file.mel.weights), Array.from(melFilterbank(16000, 400, 80).weights), 'mel filters stored as computed');
+  t.same(
+    Array.from(file.mel.weights),
+    Array.from(melFilterbank(16000, 400, 80).weights),
+    'mel filters stored as computed',
+  );
 
   t.equal(file.vocab.length, 50257, 'vocabulary count');
   t.equal(file.vocab[0]?.toString('latin1'), '!', 'first token');
@@ -185,7 +198,10 @@ async function checkModel(t: Asserts, name: SyntheticModelName, path: string): P
       continue;
     }
     if (JSON.stringify(tensor.ne) !== JSON.stringify(want.ne) || tensor.type !== want.type) {
-      t.fail(`${tensor.name}: ne ${JSON.stringify(tensor.ne)} type ${tensor.type}, expected ne ${JSON.stringify(want.ne)} type ${want.type}`);
+      t.fail(
+        `${tensor.name}: ne ${JSON.stringify(tensor.ne)} type ${tensor.type}, expected ne ` +
+          `${JSON.stringify(want.ne)} type ${want.type}`,
+      );
     }
   }
   return file;
@@ -218,12 +234,23 @@ t.test('tiny.en: official layout, loadable values, deterministic', async (t) => 
     }
   }
   // tiny: 4 encoder blocks (2 LayerNorms, 5 linear biases, 6 matrices), 4 decoder blocks (3, 8, 10), plus the stems.
-  t.same(checked, { layerNorm: 22, bias: 2 + 4 * 5 + 4 * 8 + 22, matrix: 3 + 4 * 6 + 4 * 10 }, 'every tensor category checked');
-  const pe = file.tensors.find((x) => x.name === 'encoder.positional_embedding')!;
+  t.same(
+    checked,
+    { layerNorm: 22, bias: 2 + 4 * 5 + 4 * 8 + 22, matrix: 3 + 4 * 6 + 4 * 10 },
+    'every tensor category checked',
+  );
+  const pe = file.tensors.find((x) => x.name === 'encoder.positional_embedding');
+  if (!pe) throw new Error('no encoder.positional_embedding tensor');
   const peValues = await readTensorValues(path, pe);
-  t.same(Array.from(peValues.subarray(0, 384)), [...Array(192).fill(0), ...Array(192).fill(1)], 'sinusoids at position 0: sin 0, cos 0');
-  t.ok(Math.abs(peValues[384]! - Math.sin(1)) < 1e-6, 'position 1, first channel is sin(1)');
-  const dpe = stats(await readTensorValues(path, file.tensors[0]!));
+  t.same(
+    Array.from(peValues.subarray(0, 384)),
+    [...Array(192).fill(0), ...Array(192).fill(1)],
+    'sinusoids at position 0: sin 0, cos 0',
+  );
+  t.ok(Math.abs((peValues[384] as number) - Math.sin(1)) < 1e-6, 'position 1, first channel is sin(1)');
+  const decoderPositions = file.tensors[0];
+  if (!decoderPositions) throw new Error('the file has no tensors');
+  const dpe = stats(await readTensorValues(path, decoderPositions));
   t.ok(Math.abs(dpe.std - 0.01) < 0.001, `decoder positions std ${dpe.std}`);
 
   const again = join(dir, 'again.bin');
@@ -245,7 +272,9 @@ t.test('tiny: multilingual layout', async (t) => {
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, 'dist/scripts/make-synthetic-model.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(projectRoot, 'dist/scripts/make-synthetic-model.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.on('error', reject);

@@ -37,26 +37,43 @@ async function finishesCleanly(t: Test, streamer: Streamer, label: string): Prom
   const closed = await within(streamer.client.end(), `close of the ${label} session after its end`, STREAM_END_MS);
   t.equal(closed.code, 1000, `the ${label} session closed normally after its last final`);
   t.same(streamer.client.errors(), [], `the ${label} session got no error`);
-  const transcripts = checkShapes(t, streamer.client.messages.map((m) => m.data));
+  const transcripts = checkShapes(
+    t,
+    streamer.client.messages.map((m) => m.data),
+  );
   checkOrdering(t, transcripts);
   const regions = await vadRegions(streamer.pcm);
-  checkTimings(t, transcripts, { regions, endSilenceMs: END_SILENCE_MS, maxUtteranceMs: 15_000, audioMs: streamer.pcm.length / 16 });
+  checkTimings(t, transcripts, {
+    regions,
+    endSilenceMs: END_SILENCE_MS,
+    maxUtteranceMs: 15_000,
+    audioMs: streamer.pcm.length / 16,
+  });
   const finals = transcripts.filter((m) => m.is_final);
   const lastSpeech = regions.at(-1)?.endMs ?? 0;
   t.ok(
     finals.some((f) => f.end_ms >= lastSpeech - 1000),
-    `the ${label} session's finals reach its last speech (${lastSpeech} ms): ${finals.map((f) => `${f.start_ms}-${f.end_ms}`).join(', ')}`,
+    `the ${label} session's finals reach its last speech (${lastSpeech} ms): ` +
+      `${finals.map((f) => `${f.start_ms}-${f.end_ms}`).join(', ')}`,
   );
 }
 
 const firstPartial = (client: StreamClient): Promise<unknown> =>
-  within(client.waitFor((m) => m['type'] === 'transcript' && m['is_final'] === false), 'first partial of the victim', 30_000);
+  within(
+    client.waitFor((m) => m['type'] === 'transcript' && m['is_final'] === false),
+    'first partial of the victim',
+    30_000,
+  );
 
 t.test('the speech-detection thread dies mid-utterance: every session carries on', async (t) => {
   const victim = await startStreaming('jfk.wav');
   const bystander = await startStreaming('6930-75918-0000.wav');
   await firstPartial(victim.client);
-  t.equal(await within(crashThreads('vad'), 'exit of the speech-detection thread', 10_000), 1, 'the server has one detection service');
+  t.equal(
+    await within(crashThreads('vad'), 'exit of the speech-detection thread', 10_000),
+    1,
+    'the server has one detection service',
+  );
   // Opened while the fresh thread starts: its requests must reach that thread, not the dead one.
   const newcomer = await startStreaming('7902-96591-0000.wav');
   // A flush right after the crash needs detection of the audio before it: it must answer.
@@ -70,7 +87,11 @@ t.test('a transcription worker dies mid-transcription: every session carries on'
   const victim = await startStreaming('jfk.wav');
   const bystander = await startStreaming('6930-75918-0000.wav');
   await firstPartial(victim.client);
-  t.equal(await within(crashThreads('transcriber'), 'exit of the transcription workers', 30_000), 1, 'the server has one pool');
+  t.equal(
+    await within(crashThreads('transcriber'), 'exit of the transcription workers', 30_000),
+    1,
+    'the server has one pool',
+  );
   await finishesCleanly(t, victim, 'victim');
   await finishesCleanly(t, bystander, 'bystander');
 });

@@ -29,7 +29,9 @@ async function start() {
     if (m.text) $('finals').textContent += `${$('finals').textContent ? ' ' : ''}${m.text}`;
   });
   client.on('error', (e) => console.warn('server error', e.code, e.message));
-  client.on('closed', ({ code }) => state(code === 1000 ? 'closed' : `closed (${code})`, code === 1000 ? 'idle' : 'error'));
+  client.on('closed', ({ code }) =>
+    state(code === 1000 ? 'closed' : `closed (${code})`, code === 1000 ? 'idle' : 'error'),
+  );
   await client.connect();
   startedAt = performance.now();
   microphone.start((block) => client.send(block));
@@ -45,9 +47,11 @@ async function stop() {
 }
 
 showModel();
-$('start').addEventListener('click', () => start().catch((error) => {
-  console.error(error);
-  state(`error: ${error.message}`, 'error');
-  $('start').disabled = false;
-}));
+$('start').addEventListener('click', () =>
+  start().catch((error) => {
+    console.error(error);
+    state(`error: ${error.message}`, 'error');
+    $('start').disabled = false;
+  }),
+);
 $('stop').addEventListener('click', () => stop());

@@ -1,7 +1,9 @@
 // Microphone capture for the demo pages: getUserMedia -> AudioWorklet -> blocks of Float32 samples (mono, at the
 // audio context's rate), handed to whoever streams them.
 export async function openMicrophone() {
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
+  });
   const context = new AudioContext();
   await context.audioWorklet.addModule('/capture-worklet.js');
   const source = context.createMediaStreamSource(stream);
@@ -16,7 +18,7 @@ export async function openMicrophone() {
       // Blocks the worklet already posted must not reach the stream after this.
       node.port.onmessage = null;
       source.disconnect();
-      stream.getTracks().forEach((track) => track.stop());
+      for (const track of stream.getTracks()) track.stop();
       await context.close();
     },
   };

@@ -24,7 +24,9 @@ export async function showModel() {
     if (!response.ok) throw new Error(`/readyz answered ${response.status}`);
     const { model } = await response.json();
     // null: finals go to another server (FORWARD_URL) and no model runs here.
-    $('model').textContent = model ? `${model.file} (${model.synthetic ? 'synthetic' : 'real'})` : 'remote (forwarded finals)';
+    $('model').textContent = model
+      ? `${model.file} (${model.synthetic ? 'synthetic' : 'real'})`
+      : 'remote (forwarded finals)';
     $('model-notice').hidden = !model?.synthetic;
   } catch (error) {
     console.warn('cannot tell the model', error);

@@ -30,7 +30,9 @@ socket.on('transcription-error', (e) => console.warn('server error', e.code, e.m
 
 let audio;
 
-/** Float samples in -1..1 to s16, gathered into 50 ms chunks: one event per worklet block would be hundreds a second. */
+/**
+ * Float samples in -1..1 to s16, gathered into 50 ms chunks: one event per worklet block would be hundreds a second.
+ */
 function chunker(sampleRate, send) {
   const chunk = new Int16Array(Math.round(sampleRate / 20));
   let filled = 0;
@@ -74,9 +76,11 @@ async function stop() {
   $('start').disabled = false;
 }
 
-$('start').addEventListener('click', () => start().catch((error) => {
-  console.error(error);
-  state(`error: ${error.message}`, 'error');
-  $('start').disabled = false;
-}));
+$('start').addEventListener('click', () =>
+  start().catch((error) => {
+    console.error(error);
+    state(`error: ${error.message}`, 'error');
+    $('start').disabled = false;
+  }),
+);
 $('stop').addEventListener('click', () => stop());

@@ -11,7 +11,8 @@ export interface DecodeRequest {
 }
 
 export type DecodeResult =
-  { ok: true; pcm: Int16Array; format: string } | { ok: false; code: AudioErrorCode; message: string };
+  | { ok: true; pcm: Int16Array; format: string }
+  | { ok: false; code: AudioErrorCode; message: string };
 
 export async function decode(request: DecodeRequest): Promise<DecodeResult> {
   try {

@@ -22,7 +22,9 @@ export interface TranscribeRequest {
 }
 
 /** Errors travel as data: structured cloning would keep an Error's message but drop its `code`. */
-export type TranscribeReply = { ok: true; outcome: TranscriptionOutcome } | { ok: false; code: EngineErrorCode; message: string };
+export type TranscribeReply =
+  | { ok: true; outcome: TranscriptionOutcome }
+  | { ok: false; code: EngineErrorCode; message: string };
 
 export interface WarmupReply {
   multilingual: boolean;
@@ -54,7 +56,10 @@ export function warmup(threads: number): WarmupReply {
 
 export function transcribe(request: TranscribeRequest): TranscribeReply {
   try {
-    return { ok: true, outcome: toOutcome(model.transcribeSync(request.task.pcm, request.task.options, request.abort)) };
+    return {
+      ok: true,
+      outcome: toOutcome(model.transcribeSync(request.task.pcm, request.task.options, request.abort)),
+    };
   } catch (error) {
     return { ok: false, code: engineErrorCode(error), message: error instanceof Error ? error.message : String(error) };
   } finally {

@@ -53,7 +53,10 @@ export class TranscriberPool implements TranscriptionRunner {
     piscina.on('error', onFault);
     try {
       const replies = await Promise.all(
-        Array.from({ length: options.size }, () => piscina.run(options.threads, { name: 'warmup' }) as Promise<WarmupReply>),
+        Array.from(
+          { length: options.size },
+          () => piscina.run(options.threads, { name: 'warmup' }) as Promise<WarmupReply>,
+        ),
       );
       return new TranscriberPool(piscina, replies[0] as WarmupReply);
     } catch (error) {
@@ -87,7 +90,10 @@ export class TranscriberPool implements TranscriptionRunner {
           // One crash can take several workers at once, and a retry may land on one still going down: a task is given
           // up once it has died on more workers than the pool has, which still bounds one that kills every worker.
           if (crashes >= this.piscina.options.maxThreads || this.piscina.threads.length === 0) {
-            throw new EngineError('INFERENCE_FAILED', `the transcription worker died running this task ${crashes + 1} times (${message})`);
+            throw new EngineError(
+              'INFERENCE_FAILED',
+              `the transcription worker died running this task ${crashes + 1} times (${message})`,
+            );
           }
           continue;
         }
@@ -100,7 +106,10 @@ export class TranscriberPool implements TranscriptionRunner {
     }
   }
 
-  /** Stops what is still running, lets it wind down, then ends the workers (ending one mid-inference would tear the job down under it). */
+  /**
+   * Stops what is still running, lets it wind down, then ends the workers (ending one mid-inference would tear the job
+   * down under it).
+   */
   async close(): Promise<void> {
     this.closing = true;
     this.unregister();

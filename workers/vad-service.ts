@@ -80,7 +80,8 @@ export class VadService {
         void worker.terminate();
         reject(error);
       };
-      const exited = (code: number): void => failed(new Error(`speech detection thread exited with code ${code} while starting`));
+      const exited = (code: number): void =>
+        failed(new Error(`speech detection thread exited with code ${code} while starting`));
       worker.once('error', failed);
       worker.once('exit', exited);
       worker.once('message', (message: unknown) => {
@@ -164,7 +165,9 @@ export class VadService {
       this.batch = [];
       this.crashes++;
       if (this.crashes >= THREAD_CRASHES_TOLERATED) {
-        this.failPending(new Error(`speech detection failed: its thread died ${this.crashes} times in a row on this audio`));
+        this.failPending(
+          new Error(`speech detection failed: its thread died ${this.crashes} times in a row on this audio`),
+        );
         this.crashes = 0;
       }
       void this.restart(code);
@@ -197,7 +200,9 @@ export class VadService {
         this.adopt(fresh, exitCode);
         return;
       } catch (error) {
-        const message = `speech detection is unavailable: its thread could not be restarted (${error instanceof Error ? error.message : String(error)})`;
+        const message =
+          'speech detection is unavailable: its thread could not be restarted ' +
+          `(${error instanceof Error ? error.message : String(error)})`;
         this.unavailable = new Error(message);
         this.failPending(this.unavailable);
         this.onFault({ event: 'failed', error: message });

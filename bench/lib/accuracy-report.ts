@@ -34,7 +34,9 @@ function clipRow(offline: ClipScore, streaming: ClipScore | undefined): string {
 
 function modelSection(m: ModelAccuracy): string[] {
   const { offline, streaming } = m;
-  const label = m.synthetic ? ' (SYNTHETIC STAND-IN: nonsense text by design, so this WER measures nothing but the pipeline)' : '';
+  const label = m.synthetic
+    ? ' (SYNTHETIC STAND-IN: nonsense text by design, so this WER measures nothing but the pipeline)'
+    : '';
   const listing = offline.clips.flatMap((o, i) => [
     `  ${o.clip}`,
     `    reference: ${o.normalizedReference}`,
@@ -45,12 +47,15 @@ function modelSection(m: ModelAccuracy): string[] {
     `model: ${m.path}${label}`,
     `  (a) offline: ${offline.decode}`,
     `  (b) streaming: ${streaming.decode}`,
-    ...(streaming.serverErrors.length > 0 ? [`  server error events while streaming: ${streaming.serverErrors.join('; ')}`] : []),
+    ...(streaming.serverErrors.length > 0
+      ? [`  server error events while streaming: ${streaming.serverErrors.join('; ')}`]
+      : []),
     '',
     '| clip | ref words | (a) offline S / D / I | (a) offline WER | (b) streaming S / D / I | (b) streaming WER |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...offline.clips.map((o, i) => clipRow(o, streaming.clips[i])),
-    `| **pooled** | ${offline.pooled.referenceWords} | ${counts(offline.pooled)} | **${percent(offline.pooled.wer)}** | ${counts(streaming.pooled)} | **${percent(streaming.pooled.wer)}** |`,
+    `| **pooled** | ${offline.pooled.referenceWords} | ${counts(offline.pooled)} | ` +
+      `**${percent(offline.pooled.wer)}** | ${counts(streaming.pooled)} | **${percent(streaming.pooled.wer)}** |`,
     '',
     `normalised transcripts (${basename(m.path)}):`,
     ...listing,
@@ -61,7 +66,7 @@ function modelSection(m: ModelAccuracy): string[] {
 export function formatReport(report: AccuracyReport): string {
   const clips = report.corpus.clips.map((c) => `${c.name} (${c.source}, ${c.seconds.toFixed(1)} s)`).join(', ');
   return [
-    'Word error rate, lower is better: (S + D + I) / reference words, after Whisper\'s English text normalisation',
+    "Word error rate, lower is better: (S + D + I) / reference words, after Whisper's English text normalisation",
     `machine: ${describeMachine(report.machine)}`,
     `corpus: ${report.corpus.dir}: ${clips}`,
     `normaliser: ${report.normalizer}`,

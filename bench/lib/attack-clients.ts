@@ -71,12 +71,16 @@ export class RawWebSocket {
     const socket = connect({ host: target.hostname, port: Number(target.port) });
     socket.setNoDelay(true);
     socket.write(
-      `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: ` +
+        'websocket\r\nConnection: Upgrade\r\n' +
         `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
     return new Promise((resolve, reject) => {
       let received = Buffer.alloc(0);
-      const timer = setTimeout(() => fail(new Error(`no handshake answer within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => fail(new Error(`no handshake answer within ${HANDSHAKE_TIMEOUT_MS} ms`)),
+        HANDSHAKE_TIMEOUT_MS,
+      );
       const fail = (error: Error): void => {
         clearTimeout(timer);
         socket.destroy();
@@ -235,7 +239,12 @@ export function postForm(
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`),
   );
   if (file) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="audio.wav"\r\nContent-Type: audio/wav\r\n\r\n`));
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="audio.wav"\r\nContent-Type: ` +
+          'audio/wav\r\n\r\n',
+      ),
+    );
     parts.push(Buffer.from(file.buffer, file.byteOffset, file.byteLength), Buffer.from('\r\n'));
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`));
@@ -252,9 +261,14 @@ export function postForm(
       loopbackOnly(url),
       {
         method: 'POST',
-        // A connection of its own: Node's shared keep-alive agent times sockets out after 5 s, and a queued upload waits longer.
+        // A connection of its own: Node's shared keep-alive agent times sockets out after 5 s, and a queued upload
+        // waits longer.
         agent: false,
-        headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.byteLength, ...headers },
+        headers: {
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': body.byteLength,
+          ...headers,
+        },
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
         ...(options.localAddress ? { localAddress: options.localAddress } : {}),
@@ -266,7 +280,9 @@ export function postForm(
           if (text.length < MAX_BODY_KEPT) text += chunk;
         });
         res.on('end', () => finish({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        res.on('error', (error) => finish({ status: res.statusCode ?? 0, headers: res.headers, body: text, error: error.message }));
+        res.on('error', (error) =>
+          finish({ status: res.statusCode ?? 0, headers: res.headers, body: text, error: error.message }),
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));

@@ -26,7 +26,8 @@ function disclosure(value: string): string | null {
   return null;
 }
 
-const masked = (value: string): string => (value.length > 80 ? `${value.slice(0, 77)}...` : value).replaceAll(FORWARD_SECRET, '***');
+const masked = (value: string): string =>
+  (value.length > 80 ? `${value.slice(0, 77)}...` : value).replaceAll(FORWARD_SECRET, '***');
 
 /** Every string in a JSON body that discloses something, as "path.to.field (kind): value". */
 function jsonLeaks(value: unknown, at: string): string[] {
@@ -35,7 +36,8 @@ function jsonLeaks(value: unknown, at: string): string[] {
     return kind ? [`${at} (${kind}): ${masked(value)}`] : [];
   }
   if (Array.isArray(value)) return value.flatMap((item, i) => jsonLeaks(item, `${at}[${i}]`));
-  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([key, item]) => jsonLeaks(item, `${at}.${key}`));
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).flatMap(([key, item]) => jsonLeaks(item, `${at}.${key}`));
   return [];
 }
 
@@ -95,16 +97,27 @@ const disclosureRow: Scenario = {
     const forwarding = await endpointLeaks(forwarder);
     const streamError = await forwardingError(forwarder, ctx.signal);
     const judge = (name: string, found: string[]): Check =>
-      found.length === 0 ? held(`${name}: no path, URL or credential`) : broke(`${name} discloses ${found.slice(0, 3).join('; ')}${found.length > 3 ? ` (+${found.length - 3})` : ''}`);
+      found.length === 0
+        ? held(`${name}: no path, URL or credential`)
+        : broke(
+            `${name} discloses ${found.slice(0, 3).join('; ')}${found.length > 3 ? ` (+${found.length - 3})` : ''}`,
+          );
     const errorCheck: Check =
       streamError === null
         ? degraded('no transcription_failed reached the client to check')
         : disclosure(streamError) === 'credential'
           ? broke(`transcription_failed tells the client FORWARD_URL's credentials ("${masked(streamError)}")`)
           : held('transcription_failed carries no credential');
+    const errorText =
+      streamError === null
+        ? 'none'
+        : disclosure(streamError) === 'credential'
+          ? 'has the credentials'
+          : 'no credential';
     return outcome(
       [judge('default server', plain.leaks), judge('FORWARD_URL with user:secret@', forwarding.leaks), errorCheck],
-      `default: ${plain.leaks.length} disclosures (${plain.statuses}); with FORWARD_URL user:***@: ${forwarding.leaks.length} disclosures; its transcription_failed: ${streamError === null ? 'none' : disclosure(streamError) === 'credential' ? 'has the credentials' : 'no credential'}`,
+      `default: ${plain.leaks.length} disclosures (${plain.statuses}); with FORWARD_URL user:***@: ` +
+        `${forwarding.leaks.length} disclosures; its transcription_failed: ${errorText}`,
       { plain, forwarding, streamError: streamError === null ? null : masked(streamError) },
     );
   },
@@ -112,7 +125,9 @@ const disclosureRow: Scenario = {
 
 /** An HS256 JWT with any payload at all: jose's SignJWT would not let a test give `sub` a number or an object. */
 function jwt(payload: Record<string, unknown>, secret: string): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(secret));
 }
 
 const jwtClaims: Scenario = {
@@ -142,7 +157,9 @@ const jwtClaims: Scenario = {
     const checks = results.map((r): Check => {
       if (r.status === r.expected) return held(`${r.name}: ${r.status}`);
       if (r.expected === 101) return degraded(`${r.name} refused (${r.status})`);
-      return r.status === 101 ? broke(`${r.name} accepted`) : degraded(`${r.name}: ${r.status || 'no answer'}, not 401`);
+      return r.status === 101
+        ? broke(`${r.name} accepted`)
+        : degraded(`${r.name}: ${r.status || 'no answer'}, not 401`);
     });
     const weak = await ctx.launch({ JWT_SECRET: 'a' });
     let startup: Check;
@@ -162,7 +179,11 @@ const jwtClaims: Scenario = {
             : degraded(`JWT_SECRET=a refused (${exit}) without naming JWT_SECRET`)
           : broke(`JWT_SECRET=a: ${exit}`);
     }
-    return outcome([...checks, startup], `${results.map((r) => `${r.name} → ${r.status || 'no answer'}`).join(', ')}; ${startupText}`, { results, startup: startupText });
+    return outcome(
+      [...checks, startup],
+      `${results.map((r) => `${r.name} → ${r.status || 'no answer'}`).join(', ')}; ${startupText}`,
+      { results, startup: startupText },
+    );
   },
 };
 
@@ -180,7 +201,8 @@ const slowShutdown: Scenario = {
   async run(ctx) {
     const server = await ctx.startServer({ SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
     const open = await RawWebSocket.open(server.ws('/stream'));
-    if (!('ws' in open)) return outcome([broke(`could not be checked: the client was refused (${open.status})`)], '', {});
+    if (!('ws' in open))
+      return outcome([broke(`could not be checked: the client was refused (${open.status})`)], '', {});
     const ws = open.ws;
     ws.pauseReading();
     // Three seconds of speech, so an utterance is open and shutdown has a final to deliver to a peer that won't read.
@@ -195,9 +217,13 @@ const slowShutdown: Scenario = {
     const exit = await Promise.race([server.exited, sleepUnlessAborted(SHUTDOWN_WAIT_MS, ctx.signal).then(() => null)]);
     ws.destroy();
     if (!exit) {
-      return outcome([broke(`still running ${SHUTDOWN_WAIT_MS / 1000} s after SIGTERM (killed)`)], `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}; no exit within ${SHUTDOWN_WAIT_MS} ms`, {
-        exitMs: null,
-      });
+      return outcome(
+        [broke(`still running ${SHUTDOWN_WAIT_MS / 1000} s after SIGTERM (killed)`)],
+        `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}; no exit within ${SHUTDOWN_WAIT_MS} ms`,
+        {
+          exitMs: null,
+        },
+      );
     }
     const ms = Math.round(exit.at - sentAt);
     const how = exit.signal ?? `exit ${exit.code}`;
@@ -207,7 +233,11 @@ const slowShutdown: Scenario = {
         : ms <= 10_000 + SHUTDOWN_MARGIN_MS
           ? degraded(`exited ${ms} ms after SIGTERM, past SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}`)
           : broke(`exited only ${ms} ms after SIGTERM`);
-    return outcome([timing], `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}: exited ${ms} ms after SIGTERM (${how})`, { exitMs: ms, code: exit.code, signal: exit.signal });
+    return outcome([timing], `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}: exited ${ms} ms after SIGTERM (${how})`, {
+      exitMs: ms,
+      code: exit.code,
+      signal: exit.signal,
+    });
   },
 };
 
@@ -232,14 +262,26 @@ const hungRemote: Scenario = {
     const deadline = clock() + 15_000;
     let failure: { at: number; message: string } | null = null;
     while (!failure && clock() < deadline && !ctx.signal.aborted) {
-      const found = client.messages.find((m) => m.data['type'] === 'error' && m.data['code'] === 'transcription_failed');
+      const found = client.messages.find(
+        (m) => m.data['type'] === 'error' && m.data['code'] === 'transcription_failed',
+      );
       if (found) failure = { at: performance.timeOrigin + found.at, message: String(found.data['message']) };
       else await sleepUnlessAborted(50, ctx.signal);
     }
     client.ws.terminate();
     const firstRequest = remote.accepted[0];
-    if (firstRequest === undefined) return outcome([broke('could not be checked: no request reached the hung remote')], 'no request to the remote', {});
-    if (!failure) return outcome([broke('no transcription_failed within 15 s of the request')], `${remote.accepted.length} request(s) to the remote; no error to the client`, { requests: remote.accepted.length });
+    if (firstRequest === undefined)
+      return outcome(
+        [broke('could not be checked: no request reached the hung remote')],
+        'no request to the remote',
+        {},
+      );
+    if (!failure)
+      return outcome(
+        [broke('no transcription_failed within 15 s of the request')],
+        `${remote.accepted.length} request(s) to the remote; no error to the client`,
+        { requests: remote.accepted.length },
+      );
     const ms = Math.round(failure.at - firstRequest);
     const says = failure.message.includes(`no answer within ${FORWARD_TIMEOUT_MS} ms`);
     const check: Check =
@@ -248,10 +290,15 @@ const hungRemote: Scenario = {
         : ms <= 10_000
           ? degraded(`transcription_failed after ${ms} ms${says ? '' : `, message: ${masked(failure.message)}`}`)
           : broke(`transcription_failed only after ${ms} ms`);
-    return outcome([check], `FORWARD_TIMEOUT_MS=${FORWARD_TIMEOUT_MS}: transcription_failed ${ms} ms after the request reached the remote ("…${masked(failure.message.slice(-60))}")`, {
-      ms,
-      message: failure.message,
-    });
+    return outcome(
+      [check],
+      `FORWARD_TIMEOUT_MS=${FORWARD_TIMEOUT_MS}: transcription_failed ${ms} ms after the request reached the ` +
+        `remote ("…${masked(failure.message.slice(-60))}")`,
+      {
+        ms,
+        message: failure.message,
+      },
+    );
   },
 };
 

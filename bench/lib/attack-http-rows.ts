@@ -42,7 +42,7 @@ function longWord(letters: number): string {
   let word = '';
   for (let i = 0; i < letters; i++) {
     state = (state * 1103515245 + 12345) >>> 0;
-    word += String.fromCharCode(97 + (state >>> 16) % 26);
+    word += String.fromCharCode(97 + ((state >>> 16) % 26));
   }
   return word;
 }
@@ -71,14 +71,21 @@ const longPrompt: Scenario = {
   row: 1,
   title: 'upload with a 50,000-letter one-word prompt',
   limitS: 60,
-  // The victim only has to keep working here (its latency is not judged): the attack is on the process, not on capacity.
+  // The victim only has to keep working here (its latency is not judged): the attack is on the process, not on
+  // capacity.
   needsBaseline: false,
   async run(ctx) {
     const server = await ctx.startServer();
     const from = clock();
     const victim = runVictim(server.ws('/stream'));
     await sleepUnlessAborted(1500, ctx.signal);
-    const post = await postForm(`${server.http}${UPLOAD_PATH}`, { model: 'whisper-1', prompt: longWord(50_000) }, speechWav(2), {}, { signal: ctx.signal, timeoutMs: 30_000 });
+    const post = await postForm(
+      `${server.http}${UPLOAD_PATH}`,
+      { model: 'whisper-1', prompt: longWord(50_000) },
+      speechWav(2),
+      {},
+      { signal: ctx.signal, timeoutMs: 30_000 },
+    );
     const v = await victim;
     const m = await measure(server, from, clock());
     const answer: Check =
@@ -89,12 +96,16 @@ const longPrompt: Scenario = {
             ? held(`refused ${describePost(post)}`)
             : degraded(`refused ${post.status}, but not in OpenAI's error shape`)
           : broke(`upload got ${describePost(post)}`);
-    return outcome([answer, await judgeAlive(server, m.data), judgeVictimWorks(v), judgeLag(m.lag)], `upload ${describePost(post)}; ${lagText(m.lag)}; ${victimText(v)}`, {
-      upload: { status: post.status, ms: post.ms, code: openAiErrorCode(post.body) },
-      lag: m.lag,
-      rss: m.rss,
-      victim: v,
-    });
+    return outcome(
+      [answer, await judgeAlive(server, m.data), judgeVictimWorks(v), judgeLag(m.lag)],
+      `upload ${describePost(post)}; ${lagText(m.lag)}; ${victimText(v)}`,
+      {
+        upload: { status: post.status, ms: post.ms, code: openAiErrorCode(post.body) },
+        lag: m.lag,
+        rss: m.rss,
+        victim: v,
+      },
+    );
   },
 };
 
@@ -105,11 +116,18 @@ const oneHertz: Scenario = {
   needsBaseline: false,
   async run(ctx) {
     const server = await ctx.startServer();
-    // 64 KB of samples: at 1 Hz that claims 9 hours of audio, which a resampler to 16 kHz would make 16,000 times bigger.
+    // 64 KB of samples: at 1 Hz that claims 9 hours of audio, which a resampler to 16 kHz would make 16,000 times
+    // bigger.
     const samples = new Int16Array((64 * 1024 - 44) / 2).map((_, i) => Math.round(8000 * Math.sin(i / 7)));
     await sleepUnlessAborted(500, ctx.signal);
     const from = clock();
-    const post = await postForm(`${server.http}${UPLOAD_PATH}`, { model: 'whisper-1' }, encodeWav(samples, 1), {}, { signal: ctx.signal, timeoutMs: 15_000 });
+    const post = await postForm(
+      `${server.http}${UPLOAD_PATH}`,
+      { model: 'whisper-1' },
+      encodeWav(samples, 1),
+      {},
+      { signal: ctx.signal, timeoutMs: 15_000 },
+    );
     // Whatever the request left running (resampling, inference) shows in the second after the answer.
     await sleepUnlessAborted(1000, ctx.signal);
     const m = await measure(server, from, clock());
@@ -148,14 +166,22 @@ const uploadFlood: Scenario = {
     const uploads: Promise<PostResult>[] = [];
     for (let wave = 0; wave < waves && !ctx.signal.aborted; wave++) {
       await sleepUnlessAborted(wave === 0 ? 1000 : 3000, ctx.signal);
-      for (let i = 0; i < perWave; i++) uploads.push(postForm(`${server.http}${UPLOAD_PATH}`, { model: 'whisper-1' }, file, {}, { signal: abandon.signal }));
+      for (let i = 0; i < perWave; i++)
+        uploads.push(
+          postForm(`${server.http}${UPLOAD_PATH}`, { model: 'whisper-1' }, file, {}, { signal: abandon.signal }),
+        );
     }
     const v = await victim;
     await sleepUnlessAborted(1000, ctx.signal);
     abandon.abort();
     const posts = await Promise.all(uploads);
     const m = await measure(server, from, clock());
-    const status = (p: PostResult): string => (p.status === 0 ? (abandon.signal.aborted && /abort/i.test(p.error ?? '') ? 'waiting' : 'failed') : String(p.status));
+    const status = (p: PostResult): string =>
+      p.status === 0
+        ? abandon.signal.aborted && /abort/i.test(p.error ?? '')
+          ? 'waiting'
+          : 'failed'
+        : String(p.status);
     const statuses = posts.map(status);
     const refused = posts.filter((p) => p.status === 429 || p.status === 503);
     const withoutRetryAfter = refused.filter((p) => p.headers['retry-after'] === undefined).length;
@@ -170,8 +196,19 @@ const uploadFlood: Scenario = {
           : held(`uploads: ${statusCounts(statuses)}`);
     return outcome(
       [judgeVictim(v, ctx.baseline), uploadCheck, await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `${waves}×${perWave} uploads: ${statusCounts(statuses)}${served.length > 0 ? ` (served in ≤ ${Math.max(...served)} ms)` : ''}; ${victimText(v)}; ${lagText(m.lag)}`,
-      { uploads: { statuses: statusCounts(statuses), withoutRetryAfter, servedMaxMs: served.length > 0 ? Math.max(...served) : null }, victim: v, lag: m.lag, rss: m.rss },
+      `${waves}×${perWave} uploads: ` +
+        `${statusCounts(statuses)}${served.length > 0 ? ` (served in ≤ ${Math.max(...served)} ms)` : ''}; ` +
+        `${victimText(v)}; ${lagText(m.lag)}`,
+      {
+        uploads: {
+          statuses: statusCounts(statuses),
+          withoutRetryAfter,
+          servedMaxMs: served.length > 0 ? Math.max(...served) : null,
+        },
+        victim: v,
+        lag: m.lag,
+        rss: m.rss,
+      },
     );
   },
 };
@@ -187,11 +224,18 @@ const crossSite: Scenario = {
     const own = server.http;
     const file = speechWav(1);
     const post = (origin: string | null): Promise<PostResult> =>
-      postForm(`${server.http}${UPLOAD_PATH}`, { model: 'whisper-1' }, file, origin ? { origin, 'sec-fetch-site': origin === evil ? 'cross-site' : 'same-origin' } : {}, {
-        signal: ctx.signal,
-        timeoutMs: 30_000,
-      });
-    const upgrade = (path: string, origin: string | null): Promise<number> => tryUpgrade(server.ws(path), origin ? { origin } : {});
+      postForm(
+        `${server.http}${UPLOAD_PATH}`,
+        { model: 'whisper-1' },
+        file,
+        origin ? { origin, 'sec-fetch-site': origin === evil ? 'cross-site' : 'same-origin' } : {},
+        {
+          signal: ctx.signal,
+          timeoutMs: 30_000,
+        },
+      );
+    const upgrade = (path: string, origin: string | null): Promise<number> =>
+      tryUpgrade(server.ws(path), origin ? { origin } : {});
 
     const evilPost = await post(evil);
     const evilStream = await upgrade('/stream', evil);
@@ -202,8 +246,13 @@ const crossSite: Scenario = {
     const ownStream = await upgrade('/stream', own);
 
     const refused = (what: string, status: number, servedStatus: number): Check =>
-      status === 403 ? held(`${what}: 403`) : status === servedStatus ? broke(`${what} served (${status})`) : degraded(`${what}: ${status || 'no answer'}, not 403`);
-    const served = (what: string, status: number, expected: number): Check => (status === expected ? held(`${what}: ${status}`) : degraded(`${what} refused (${status || 'no answer'})`));
+      status === 403
+        ? held(`${what}: 403`)
+        : status === servedStatus
+          ? broke(`${what} served (${status})`)
+          : degraded(`${what}: ${status || 'no answer'}, not 403`);
+    const served = (what: string, status: number, expected: number): Check =>
+      status === expected ? held(`${what}: ${status}`) : degraded(`${what} refused (${status || 'no answer'})`);
     const checks = [
       refused('cross-site POST', evilPost.status, 200),
       refused('cross-site /stream upgrade', evilStream, 101),
@@ -215,8 +264,13 @@ const crossSite: Scenario = {
     ];
     return outcome(
       checks,
-      `evil.example: POST ${evilPost.status}, /stream ${evilStream}, /speech ${evilSpeech}; no Origin: POST ${plainPost.status}, /stream ${plainStream}; same origin: POST ${ownPost.status}, /stream ${ownStream}`,
-      { evil: { post: evilPost.status, stream: evilStream, speech: evilSpeech }, noOrigin: { post: plainPost.status, stream: plainStream }, sameOrigin: { post: ownPost.status, stream: ownStream } },
+      `evil.example: POST ${evilPost.status}, /stream ${evilStream}, /speech ${evilSpeech}; no Origin: POST ` +
+        `${plainPost.status}, /stream ${plainStream}; same origin: POST ${ownPost.status}, /stream ${ownStream}`,
+      {
+        evil: { post: evilPost.status, stream: evilStream, speech: evilSpeech },
+        noOrigin: { post: plainPost.status, stream: plainStream },
+        sameOrigin: { post: ownPost.status, stream: ownStream },
+      },
     );
   },
 };

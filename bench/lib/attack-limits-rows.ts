@@ -63,13 +63,21 @@ function realtimeAppend(pcm: Int16Array): string {
     const a = pcm[lo] ?? 0;
     up[i] = Math.round(a + ((pcm[lo + 1] ?? a) - a) * (at - lo));
   }
-  return JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(up.buffer, up.byteOffset, up.byteLength).toString('base64') });
+  return JSON.stringify({
+    type: 'input_audio_buffer.append',
+    audio: Buffer.from(up.buffer, up.byteOffset, up.byteLength).toString('base64'),
+  });
 }
 
 const binary = (pcm: Int16Array): Uint8Array => new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 
 /** Streams jfk.wav in a loop at real time in 20 ms frames, sending `ending` every `everyMs`, until `stop`. */
-async function chatter(url: string, who: Chatter, everyMs: number, stop: AbortSignal): Promise<{ name: string; endings: number; closeCode: number | null }> {
+async function chatter(
+  url: string,
+  who: Chatter,
+  everyMs: number,
+  stop: AbortSignal,
+): Promise<{ name: string; endings: number; closeCode: number | null }> {
   const ws = await open(url);
   if (!ws) return { name: who.name, endings: 0, closeCode: null };
   let closeCode: number | null = null;
@@ -91,7 +99,12 @@ async function chatter(url: string, who: Chatter, everyMs: number, stop: AbortSi
 }
 
 /** Utterance-ending messages from three sessions while each speaks, beside the victim. */
-function endingsRow(row: number, title: string, everyMs: number, who: (server: ServerUnderTest) => { url: string; chatter: Chatter }[]): Scenario {
+function endingsRow(
+  row: number,
+  title: string,
+  everyMs: number,
+  who: (server: ServerUnderTest) => { url: string; chatter: Chatter }[],
+): Scenario {
   return {
     row,
     title,
@@ -110,27 +123,54 @@ function endingsRow(row: number, title: string, everyMs: number, who: (server: S
       const m = await measure(server, from, clock());
       const cut = results.filter((r) => r.closeCode !== null && r.closeCode !== 1000);
       const attackerCheck: Check =
-        cut.length === 0 ? held('the attackers were paced, none refused') : degraded(`attackers closed: ${cut.map((r) => `${r.name} ${r.closeCode}`).join(', ')}`);
+        cut.length === 0
+          ? held('the attackers were paced, none refused')
+          : degraded(`attackers closed: ${cut.map((r) => `${r.name} ${r.closeCode}`).join(', ')}`);
+      const sent = results
+        .map((r) => `${r.name}: ${r.endings} sent${r.closeCode ? `, closed ${r.closeCode}` : ''}`)
+        .join('; ');
       return outcome(
         [judgeVictim(v, ctx.baseline), attackerCheck, await judgeAlive(server, m.data), judgeLag(m.lag)],
-        `${results.map((r) => `${r.name}: ${r.endings} sent${r.closeCode ? `, closed ${r.closeCode}` : ''}`).join('; ')}; ${victimText(v)}; ${lagText(m.lag)}`,
+        `${sent}; ${victimText(v)}; ${lagText(m.lag)}`,
         { attackers: results, victim: v, lag: m.lag },
       );
     },
   };
 }
 
-const flushes = endingsRow(106, 'flush / Finalize / ForceEndpoint every 200 ms while speaking, 3 sessions', 200, (server) => [
-  { url: server.ws('/stream'), chatter: { name: '/stream flush', frame: binary, ending: JSON.stringify({ type: 'flush' }) } },
-  { url: server.ws(DEEPGRAM.path, DEEPGRAM.query), chatter: { name: 'Deepgram Finalize', frame: binary, ending: JSON.stringify({ type: 'Finalize' }) } },
-  { url: server.ws(ASSEMBLYAI.path, ASSEMBLYAI.query), chatter: { name: 'AssemblyAI ForceEndpoint', frame: binary, ending: JSON.stringify({ type: 'ForceEndpoint' }) } },
-]);
+const flushes = endingsRow(
+  106,
+  'flush / Finalize / ForceEndpoint every 200 ms while speaking, 3 sessions',
+  200,
+  (server) => [
+    {
+      url: server.ws('/stream'),
+      chatter: { name: '/stream flush', frame: binary, ending: JSON.stringify({ type: 'flush' }) },
+    },
+    {
+      url: server.ws(DEEPGRAM.path, DEEPGRAM.query),
+      chatter: { name: 'Deepgram Finalize', frame: binary, ending: JSON.stringify({ type: 'Finalize' }) },
+    },
+    {
+      url: server.ws(ASSEMBLYAI.path, ASSEMBLYAI.query),
+      chatter: { name: 'AssemblyAI ForceEndpoint', frame: binary, ending: JSON.stringify({ type: 'ForceEndpoint' }) },
+    },
+  ],
+);
 
-const commits = endingsRow(110, 'Realtime input_audio_buffer.commit every 300 ms while speaking, 3 sessions', 300, (server) =>
-  [1, 2, 3].map((n) => ({
-    url: server.ws(REALTIME.path, REALTIME.query),
-    chatter: { name: `Realtime ${n}`, frame: realtimeAppend, ending: JSON.stringify({ type: 'input_audio_buffer.commit' }) },
-  })),
+const commits = endingsRow(
+  110,
+  'Realtime input_audio_buffer.commit every 300 ms while speaking, 3 sessions',
+  300,
+  (server) =>
+    [1, 2, 3].map((n) => ({
+      url: server.ws(REALTIME.path, REALTIME.query),
+      chatter: {
+        name: `Realtime ${n}`,
+        frame: realtimeAppend,
+        ending: JSON.stringify({ type: 'input_audio_buffer.commit' }),
+      },
+    })),
 );
 
 /** A valid JSON object of about 1 MB: the protocol's own fields, then 90,000 more keys. */
@@ -140,7 +180,11 @@ function hugeObject(fields: Record<string, unknown>): Buffer {
 }
 
 /** Sends `frame` on one connection as fast as the server reads it, until it is closed or `stop`. */
-async function flood(url: string, frame: Buffer, stop: AbortSignal): Promise<{ written: number; closeCode: number | null }> {
+async function flood(
+  url: string,
+  frame: Buffer,
+  stop: AbortSignal,
+): Promise<{ written: number; closeCode: number | null }> {
   const opened = await RawWebSocket.open(url).catch(() => null);
   if (!opened || !('ws' in opened)) return { written: 0, closeCode: null };
   const ws = opened.ws;
@@ -154,11 +198,14 @@ async function flood(url: string, frame: Buffer, stop: AbortSignal): Promise<{ w
   return { written, closeCode };
 }
 
-const closesText = (closes: Map<number, number>): string => [...closes].map(([code, n]) => `${code}×${n}`).join(' ') || 'none';
+const closesText = (closes: Map<number, number>): string =>
+  [...closes].map(([code, n]) => `${code}×${n}`).join(' ') || 'none';
 
 const hugeJson: Scenario = {
   row: 107,
-  title: '4 connections sending valid 1 MB JSON objects with 90,000 keys as fast as read (/stream, Deepgram, AssemblyAI, Realtime)',
+  title:
+    '4 connections sending valid 1 MB JSON objects with 90,000 keys as fast as read (/stream, Deepgram, ' +
+    'AssemblyAI, Realtime)',
   limitS: 90,
   needsBaseline: true,
   async run(ctx) {
@@ -169,8 +216,16 @@ const hugeJson: Scenario = {
     const targets = [
       { name: '/stream', url: server.ws('/stream'), frame: hugeObject({ words: true }) },
       { name: 'Deepgram', url: server.ws(DEEPGRAM.path, DEEPGRAM.query), frame: hugeObject({ type: 'KeepAlive' }) },
-      { name: 'AssemblyAI', url: server.ws(ASSEMBLYAI.path, ASSEMBLYAI.query), frame: hugeObject({ type: 'KeepAlive' }) },
-      { name: 'Realtime', url: server.ws(REALTIME.path, REALTIME.query), frame: hugeObject({ type: 'session.update', session: { type: 'transcription' } }) },
+      {
+        name: 'AssemblyAI',
+        url: server.ws(ASSEMBLYAI.path, ASSEMBLYAI.query),
+        frame: hugeObject({ type: 'KeepAlive' }),
+      },
+      {
+        name: 'Realtime',
+        url: server.ws(REALTIME.path, REALTIME.query),
+        frame: hugeObject({ type: 'session.update', session: { type: 'transcription' } }),
+      },
     ];
     const floods = Promise.all(targets.map((target) => flood(target.url, target.frame, stop.signal)));
     await sleepUnlessAborted(300, ctx.signal);
@@ -179,17 +234,34 @@ const hugeJson: Scenario = {
     const results = await floods;
     const m = await measure(server, from, clock());
     // Written is what the socket took: the kernel's buffers hold a few of them, which the server may never read.
-    const text = targets.map((target, i) => `${target.name}: ${results[i]?.written ?? 0} written, ${results[i]?.closeCode ? `closed ${results[i]?.closeCode}` : 'open'}`).join('; ');
-    return outcome([judgeVictim(v, ctx.baseline), await judgeAlive(server, m.data), judgeLag(m.lag)], `${text}; ${victimText(v)}; ${lagText(m.lag)}`, { victim: v, lag: m.lag, rss: m.rss });
+    const text = targets
+      .map(
+        (target, i) =>
+          `${target.name}: ${results[i]?.written ?? 0} written, ` +
+          `${results[i]?.closeCode ? `closed ${results[i]?.closeCode}` : 'open'}`,
+      )
+      .join('; ');
+    return outcome(
+      [judgeVictim(v, ctx.baseline), await judgeAlive(server, m.data), judgeLag(m.lag)],
+      `${text}; ${victimText(v)}; ${lagText(m.lag)}`,
+      { victim: v, lag: m.lag, rss: m.rss },
+    );
   },
 };
 
 /** Streams `seconds` of jfk.wav in `frameMs` frames at real time; how it ended, and the audio the server acked. */
-async function innocent(url: string, frameMs: number, seconds: number): Promise<{ code: number; errors: string[]; ackedMs: number }> {
+async function innocent(
+  url: string,
+  frameMs: number,
+  seconds: number,
+): Promise<{ code: number; errors: string[]; ackedMs: number }> {
   const client = await StreamClient.connect(url);
   client.ws.on('error', () => undefined);
   await client.stream(jfk().subarray(0, 16000 * seconds), { speed: 1, frameMs });
-  const closed = await Promise.race([client.end(), new Promise<{ code: number }>((resolve) => setTimeout(() => resolve({ code: 0 }), 30_000))]);
+  const closed = await Promise.race([
+    client.end(),
+    new Promise<{ code: number }>((resolve) => setTimeout(() => resolve({ code: 0 }), 30_000)),
+  ]);
   const acks = client.messages.filter((m) => m.data['type'] === 'ack').map((m) => Number(m.data['audio_ms']));
   return { code: closed.code, errors: client.errors().map((e) => String(e['code'])), ackedMs: acks.at(-1) ?? 0 };
 }
@@ -211,10 +283,24 @@ const stall: Scenario = {
     const results = await clients;
     const checks = results.map((r, i): Check => {
       const name = `${[10, 20][i]} ms frames`;
-      if (r.code === 1000 && r.errors.length === 0 && r.ackedMs === 8000) return held(`${name}: not refused, all 8 s taken`);
-      return broke(`${name}: closed ${r.code}${r.errors.length > 0 ? `, errors ${r.errors.join(' ')}` : ''}, ${r.ackedMs} ms acked`);
+      if (r.code === 1000 && r.errors.length === 0 && r.ackedMs === 8000)
+        return held(`${name}: not refused, all 8 s taken`);
+      return broke(
+        `${name}: closed ${r.code}${r.errors.length > 0 ? `, errors ${r.errors.join(' ')}` : ''}, ` +
+          `${r.ackedMs} ms acked`,
+      );
     });
-    return outcome(checks, results.map((r, i) => `${[10, 20][i]} ms: closed ${r.code}, ${r.ackedMs} ms acked${r.errors.length > 0 ? `, ${r.errors.join(' ')}` : ''}`).join('; '), { results });
+    return outcome(
+      checks,
+      results
+        .map(
+          (r, i) =>
+            `${[10, 20][i]} ms: closed ${r.code}, ${r.ackedMs} ms ` +
+            `acked${r.errors.length > 0 ? `, ${r.errors.join(' ')}` : ''}`,
+        )
+        .join('; '),
+      { results },
+    );
   },
 };
 
@@ -228,7 +314,15 @@ const neverReadingUpdates: Scenario = {
     const stop = new AbortController();
     ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
     await warmUp(server);
-    const update = clientFrame(Opcode.text, Buffer.from(JSON.stringify({ type: 'session.update', session: { type: 'transcription', audio: { input: { transcription: { prompt: 'p'.repeat(1000) } } } } })));
+    const update = clientFrame(
+      Opcode.text,
+      Buffer.from(
+        JSON.stringify({
+          type: 'session.update',
+          session: { type: 'transcription', audio: { input: { transcription: { prompt: 'p'.repeat(1000) } } } },
+        }),
+      ),
+    );
     const from = clock();
     const attack = Promise.all(
       Array.from({ length: 30 }, async () => {
@@ -256,7 +350,8 @@ const neverReadingUpdates: Scenario = {
     const dropped = results.filter((r) => r.dropped).length;
     return outcome(
       [judgeVictim(v, ctx.baseline), judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `${dropped} of 30 dropped by the server; ${results.reduce((n, r) => n + r.sent, 0)} updates sent; ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `${dropped} of 30 dropped by the server; ${results.reduce((n, r) => n + r.sent, 0)} updates sent; ` +
+        `${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
       { dropped, victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -301,7 +396,8 @@ const neverReadingText: Scenario = {
     for (const r of results) codes.set(r.code ?? 0, (codes.get(r.code ?? 0) ?? 0) + 1);
     return outcome(
       [judgeVictim(v, ctx.baseline), judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `closes ${closesText(codes)} after ${Math.max(...results.map((r) => r.sent))} message(s) at most; ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `closes ${closesText(codes)} after ${Math.max(...results.map((r) => r.sent))} message(s) at most; ` +
+        `${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
       { results, victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -325,7 +421,10 @@ async function promptOutcome(server: ServerUnderTest, prompt: string): Promise<s
   client.sendJson({ prompt });
   // A round trip after it: an unknown message type is answered with an error in order.
   client.sendJson({ type: 'ping' });
-  const first = await Promise.race([client.waitFor((m) => m['type'] === 'error').catch(() => null), new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000))]);
+  const first = await Promise.race([
+    client.waitFor((m) => m['type'] === 'error').catch(() => null),
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
+  ]);
   client.ws.terminate();
   return first?.['code'] === 'unknown_type' ? 'accepted' : String(first?.['code'] ?? 'no answer');
 }
@@ -340,7 +439,8 @@ async function besideSpeakers(server: ServerUnderTest, prompt: string, signal: A
       client.ws.on('error', () => undefined);
       client.sendJson({ prompt });
       const pcm = jfk();
-      while (!stop.signal.aborted && client.ws.readyState === WebSocket.OPEN) await client.stream(pcm.subarray(0, 16000 * 2), { speed: 1, frameMs: 20 });
+      while (!stop.signal.aborted && client.ws.readyState === WebSocket.OPEN)
+        await client.stream(pcm.subarray(0, 16000 * 2), { speed: 1, frameMs: 20 });
       client.ws.terminate();
     }),
   );
@@ -353,7 +453,9 @@ async function besideSpeakers(server: ServerUnderTest, prompt: string, signal: A
 
 const costlyPrompts: Scenario = {
   row: 116,
-  title: 'prompts of 512 emoji or one 1,024-letter word; two speaking sessions with the costliest prompt accepted, against the same with a short one',
+  title:
+    'prompts of 512 emoji or one 1,024-letter word; two speaking sessions with the costliest prompt accepted, ' +
+    'against the same with a short one',
   limitS: 120,
   needsBaseline: false,
   async run(ctx) {
@@ -379,10 +481,19 @@ const costlyPrompts: Scenario = {
     ];
     return outcome(
       checks,
-      `512 emoji: ${emoji}; 1,024-letter word: ${word}; 4×255 letters: ${accepted}; beside speakers prompted "Kennedy": ${victimText(plain)}; with the costliest prompt: ${victimText(costly)}; ${lagText(m.lag)}`,
+      `512 emoji: ${emoji}; 1,024-letter word: ${word}; 4×255 letters: ${accepted}; beside speakers prompted ` +
+        `"Kennedy": ${victimText(plain)}; with the costliest prompt: ${victimText(costly)}; ${lagText(m.lag)}`,
       { emoji, word, accepted, plain, costly, lag: m.lag },
     );
   },
 };
 
-export const limitsRows: Scenario[] = [flushes, hugeJson, stall, commits, neverReadingUpdates, neverReadingText, costlyPrompts];
+export const limitsRows: Scenario[] = [
+  flushes,
+  hugeJson,
+  stall,
+  commits,
+  neverReadingUpdates,
+  neverReadingText,
+  costlyPrompts,
+];

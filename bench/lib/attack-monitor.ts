@@ -105,7 +105,13 @@ export function lagIn(data: MonitorData, from: number, to: number): LagStats {
   const probes = data.healthz.filter((p) => p.at <= to && p.at + p.ms >= from);
   const times = probes.map((p) => p.ms);
   const round = (q: number): number => (times.length === 0 ? Number.NaN : Math.round(quantile(times, q) * 10) / 10);
-  return { n: probes.length, failed: probes.filter((p) => !p.ok && !p.pending).length, p50: round(0.5), p99: round(0.99), max: round(1) };
+  return {
+    n: probes.length,
+    failed: probes.filter((p) => !p.ok && !p.pending).length,
+    p50: round(0.5),
+    p99: round(0.99),
+    max: round(1),
+  };
 }
 
 /** RSS at the start of [from, to], its peak, and its last value in it (MB). */
@@ -143,11 +149,14 @@ function runMonitor(config: MonitorConfig): void {
       data.healthz.push({ at, ms: clock() - at, ok });
       setTimeout(probe, PROBE_GAP_MS);
     };
-    const request = get({ host: '127.0.0.1', port: config.port, path: '/healthz', agent, timeout: PROBE_TIMEOUT_MS }, (response) => {
-      response.resume();
-      response.on('end', () => done(response.statusCode === 200));
-      response.on('error', () => done(false));
-    });
+    const request = get(
+      { host: '127.0.0.1', port: config.port, path: '/healthz', agent, timeout: PROBE_TIMEOUT_MS },
+      (response) => {
+        response.resume();
+        response.on('end', () => done(response.statusCode === 200));
+        response.on('error', () => done(false));
+      },
+    );
     request.on('timeout', () => request.destroy());
     request.on('error', () => done(false));
   };

@@ -71,7 +71,9 @@ async function play(urls: string[], frameMs: number, at: Map<number, () => void>
   };
 }
 
-/** What went wrong with a resumed run, or null: ended normally, resumed once, nothing refused, each segment final once. */
+/**
+ * What went wrong with a resumed run, or null: ended normally, resumed once, nothing refused, each segment final once.
+ */
 function faults(run: Run): string | null {
   if (run.errors.length > 0) return `errors: ${run.errors.slice(0, 2).join('; ')}`;
   if (run.closeCode !== 1000) return `closed with ${run.closeCode ?? 'nothing (timed out)'}`;
@@ -83,11 +85,15 @@ function faults(run: Run): string | null {
 
 /** Speech regions no final covers. */
 function uncovered(run: Run, regions: VadSegment[]): VadSegment[] {
-  return regions.filter((r) => !run.finals.some((f) => f.startMs - SLACK_MS <= r.startMs && r.endMs <= f.endMs + SLACK_MS));
+  return regions.filter(
+    (r) => !run.finals.some((f) => f.startMs - SLACK_MS <= r.startMs && r.endMs <= f.endMs + SLACK_MS),
+  );
 }
 
 const runText = (frameMs: number, run: Run): string =>
-  `${frameMs} ms frames: ${run.closeCode === null ? 'no close' : `closed ${run.closeCode}`}, sessions ${run.resumed.map((r) => (r ? 'resumed' : 'new')).join('+') || 'none'}, ${run.finals.length} finals${run.errors.length > 0 ? `, ${run.errors[0]}` : ''}`;
+  `${frameMs} ms frames: ${run.closeCode === null ? 'no close' : `closed ${run.closeCode}`}, sessions ` +
+  `${run.resumed.map((r) => (r ? 'resumed' : 'new')).join('+') || 'none'}, ${run.finals.length} ` +
+  `finals${run.errors.length > 0 ? `, ${run.errors[0]}` : ''}`;
 
 const sameInstance: Scenario = {
   row: 120,
@@ -104,13 +110,25 @@ const sameInstance: Scenario = {
       const relay = await TcpRelay.start(server.port);
       ctx.onCleanup(() => relay.close());
       const url = `ws://${LOOPBACK}:${relay.port}/stream`;
-      const run = await play([url], frameMs, new Map([[HOLD_AT, () => relay.holdRequests()], [CUT_AT, () => relay.cut()]]), ctx.signal);
+      const run = await play(
+        [url],
+        frameMs,
+        new Map([
+          [HOLD_AT, () => relay.holdRequests()],
+          [CUT_AT, () => relay.cut()],
+        ]),
+        ctx.signal,
+      );
       texts.push(runText(frameMs, run));
       const fault = faults(run);
-      const same = JSON.stringify(run.finals.map((f) => f.text)) === JSON.stringify(reference.finals.map((f) => f.text));
+      const same =
+        JSON.stringify(run.finals.map((f) => f.text)) === JSON.stringify(reference.finals.map((f) => f.text));
       if (fault) checks.push(broke(`${frameMs} ms frames: ${fault}`));
       else if (!same) checks.push(degraded(`${frameMs} ms frames: finals differ from the uninterrupted run's`));
-      else checks.push(held(`${frameMs} ms frames: backlog taken, the same ${run.finals.length} finals as without the drop`));
+      else
+        checks.push(
+          held(`${frameMs} ms frames: backlog taken, the same ${run.finals.length} finals as without the drop`),
+        );
     }
     return outcome(checks, texts.join('; '), { runs: texts });
   },
@@ -119,10 +137,16 @@ const sameInstance: Scenario = {
 /** A redis-server without persistence on a free port, for the instances to share; stopped when the row ends. */
 async function startRedis(onCleanup: (cleanup: () => void) => void): Promise<string> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', LOOPBACK, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', LOOPBACK, '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   onCleanup(() => void child.kill('SIGKILL'));
   const lines = createInterface({ input: child.stdout });
-  const ready = new Promise<void>((resolve) => lines.on('line', (line) => line.includes('Ready to accept connections') && resolve()));
+  const ready = new Promise<void>((resolve) =>
+    lines.on('line', (line) => line.includes('Ready to accept connections') && resolve()),
+  );
   const failed = Promise.race([once(child, 'error'), once(child, 'exit')]).then(() => {
     throw new Error('redis-server did not start (is it installed?)');
   });
@@ -132,7 +156,9 @@ async function startRedis(onCleanup: (cleanup: () => void) => void): Promise<str
 
 const otherInstance: Scenario = {
   row: 108,
-  title: 'resume on another instance (Redis) after the holder is killed, resending a 5 s backlog at once in 10 ms and 20 ms frames',
+  title:
+    'resume on another instance (Redis) after the holder is killed, resending a 5 s backlog at once in 10 ms and ' +
+    '20 ms frames',
   limitS: 180,
   needsBaseline: false,
   async run(ctx) {
@@ -151,13 +177,30 @@ const otherInstance: Scenario = {
         relay.cut();
       };
       const urls = [`ws://${LOOPBACK}:${relay.port}/stream`, taker.ws('/stream')];
-      const run = await play(urls, frameMs, new Map([[HOLD_AT, () => relay.holdRequests()], [CUT_AT, kill]]), ctx.signal);
+      const run = await play(
+        urls,
+        frameMs,
+        new Map([
+          [HOLD_AT, () => relay.holdRequests()],
+          [CUT_AT, kill],
+        ]),
+        ctx.signal,
+      );
       texts.push(runText(frameMs, run));
       const fault = faults(run);
       const missing = uncovered(run, regions);
       if (fault) checks.push(broke(`${frameMs} ms frames: ${fault}`));
-      else if (missing.length > 0) checks.push(broke(`${frameMs} ms frames: speech at ${missing.map((r) => `${r.startMs}-${r.endMs} ms`).join(', ')} has no final`));
-      else checks.push(held(`${frameMs} ms frames: backlog taken on the other instance, every speech region in exactly one final`));
+      else if (missing.length > 0)
+        checks.push(
+          broke(
+            `${frameMs} ms frames: speech at ${missing.map((r) => `${r.startMs}-${r.endMs} ms`).join(', ')} has ` +
+              'no final',
+          ),
+        );
+      else
+        checks.push(
+          held(`${frameMs} ms frames: backlog taken on the other instance, every speech region in exactly one final`),
+        );
     }
     return outcome(checks, texts.join('; '), { runs: texts });
   },

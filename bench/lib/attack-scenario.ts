@@ -85,7 +85,8 @@ export function judgeLag(lag: LagStats): Check {
   if (lag.n === 0) return broke('no /healthz answer during the attack');
   if (lag.max > LAG.degradedMaxMs) return broke(`event loop froze (${text})`);
   // A failed probe is a refused or reset health check: the server is struggling even when the others were quick.
-  if (lag.p99 <= LAG.heldP99Ms && lag.max <= LAG.heldMaxMs && lag.failed === 0) return held(`event loop responsive (${text})`);
+  if (lag.p99 <= LAG.heldP99Ms && lag.max <= LAG.heldMaxMs && lag.failed === 0)
+    return held(`event loop responsive (${text})`);
   return degraded(`event loop slowed (${text})`);
 }
 
@@ -101,23 +102,34 @@ export function judgeGrowth(rss: RssStats, heldMb: number, degradedMb: number): 
 
 /** The server is still there and answering, and was not killed for its memory. */
 export async function judgeAlive(server: ServerUnderTest, data: MonitorData): Promise<Check> {
-  if (data.killed) return broke(`server killed by the bench at RSS ${Math.round(data.killed.bytes / 2 ** 20)} MB (ceiling, --rss-cap-mb)`);
+  if (data.killed)
+    return broke(
+      `server killed by the bench at RSS ${Math.round(data.killed.bytes / 2 ** 20)} MB (ceiling, --rss-cap-mb)`,
+    );
   const exit = server.exit;
   if (exit) {
     const last = server.outputTail().split('\n').at(-1) ?? '';
-    return broke(`server died (${exit.signal ?? `exit ${exit.code}`})${last ? `; its last output: ${last.slice(0, 200)}` : ''}`);
+    return broke(
+      `server died (${exit.signal ?? `exit ${exit.code}`})${last ? `; its last output: ${last.slice(0, 200)}` : ''}`,
+    );
   }
   try {
     const response = await fetch(`${server.http}/healthz`, { signal: AbortSignal.timeout(5000) });
     await response.arrayBuffer();
-    return response.status === 200 ? held('server alive') : broke(`/healthz answered ${response.status} after the attack`);
+    return response.status === 200
+      ? held('server alive')
+      : broke(`/healthz answered ${response.status} after the attack`);
   } catch (error) {
     return broke(`/healthz did not answer after the attack (${(error as Error).message})`);
   }
 }
 
 /** Lag and RSS of [from, to] on `server`, in one call. */
-export async function measure(server: ServerUnderTest, from: number, to: number): Promise<{ data: MonitorData; lag: LagStats; rss: RssStats }> {
+export async function measure(
+  server: ServerUnderTest,
+  from: number,
+  to: number,
+): Promise<{ data: MonitorData; lag: LagStats; rss: RssStats }> {
   const data = await server.monitor.snapshot();
   return { data, lag: lagIn(data, from, to), rss: rssIn(data, from, to) };
 }

@@ -27,7 +27,8 @@ export interface Exit {
 /** Refuses any URL whose host is not a loopback address: the bench attacks nothing but its own servers. */
 export function loopbackOnly(url: string): string {
   const host = new URL(url).hostname;
-  if (!/^127(\.\d{1,3}){3}$/.test(host) && host !== '[::1]' && host !== 'localhost') throw new Error(`refusing a non-loopback target: ${url}`);
+  if (!/^127(\.\d{1,3}){3}$/.test(host) && host !== '[::1]' && host !== 'localhost')
+    throw new Error(`refusing a non-loopback target: ${url}`);
   return url;
 }
 
@@ -121,7 +122,9 @@ const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'WHISPER_MODEL', 'VAD_MODEL
  */
 export async function launchServer(env: Record<string, string>, rssCapBytes: number): Promise<Launch> {
   const port = await freePort();
-  const inherited = Object.fromEntries(INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]])));
+  const inherited = Object.fromEntries(
+    INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]])),
+  );
   const child = spawn(process.execPath, [join(projectRoot, 'dist/server/main.js'), '--port', String(port)], {
     env: { ...inherited, LOG_LEVEL: 'warn', ...env, HOST: LOOPBACK },
     stdio: ['ignore', 'pipe', 'pipe'],

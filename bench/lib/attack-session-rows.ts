@@ -9,7 +9,17 @@ import { hashApiKey } from '../../server/auth/authenticator.js';
 import { Opcode, RawWebSocket, clientFrame } from './attack-clients.js';
 import { clock, rssIn } from './attack-monitor.js';
 import { LOOPBACK, OTHER_LOOPBACK, type ServerUnderTest } from './attack-server.js';
-import { broke, degraded, held, judgeAlive, outcome, sleepUnlessAborted, statusCounts, type Check, type Scenario } from './attack-scenario.js';
+import {
+  broke,
+  degraded,
+  held,
+  judgeAlive,
+  outcome,
+  sleepUnlessAborted,
+  statusCounts,
+  type Check,
+  type Scenario,
+} from './attack-scenario.js';
 import { StreamClient } from './raw-stream-client.js';
 
 const jfk = (): Int16Array => readWav16kMono(join(fixturesDir, 'speech', 'jfk.wav'));
@@ -33,14 +43,23 @@ async function stats(server: ServerUnderTest): Promise<{ active: number; attache
 /** Resolves with what came first: the value, or `fallback` after `ms`. */
 function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Connects a /stream client; 'session' once the server announced its session, else why not. */
-async function startSession(url: string, options: { headers?: Record<string, string>; localAddress: string }): Promise<{ client: StreamClient | null; outcome: string }> {
+async function startSession(
+  url: string,
+  options: { headers?: Record<string, string>; localAddress: string },
+): Promise<{ client: StreamClient | null; outcome: string }> {
   let client: StreamClient;
   try {
-    client = await StreamClient.connect(url, { localAddress: options.localAddress, ...(options.headers ? { headers: options.headers } : {}) });
+    client = await StreamClient.connect(url, {
+      localAddress: options.localAddress,
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
   } catch (error) {
     const status = /Unexpected server response: (\d+)/.exec((error as Error).message)?.[1];
     return { client: null, outcome: status ? `HTTP ${status}` : (error as Error).message };
@@ -62,10 +81,17 @@ interface SlotRun {
 }
 
 /** Five sessions from one principal/address dropped without a close frame, then a client from elsewhere. */
-async function dropThenJoin(server: ServerUnderTest, attacker: Record<string, string> | undefined, victim: Record<string, string> | undefined): Promise<SlotRun> {
+async function dropThenJoin(
+  server: ServerUnderTest,
+  attacker: Record<string, string> | undefined,
+  victim: Record<string, string> | undefined,
+): Promise<SlotRun> {
   let attackerSessions = 0;
   for (let i = 0; i < 5; i++) {
-    const { client, outcome } = await startSession(server.ws('/stream'), { localAddress: LOOPBACK, ...(attacker ? { headers: attacker } : {}) });
+    const { client, outcome } = await startSession(server.ws('/stream'), {
+      localAddress: LOOPBACK,
+      ...(attacker ? { headers: attacker } : {}),
+    });
     if (outcome === 'session') attackerSessions++;
     client?.sendBytes(speechFrame());
     client?.drop();
@@ -73,13 +99,18 @@ async function dropThenJoin(server: ServerUnderTest, attacker: Record<string, st
   // The server learns of each drop from the TCP close; give it a moment to detach them.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const afterDrops = await stats(server);
-  const joined = await startSession(server.ws('/stream'), { localAddress: OTHER_LOOPBACK, ...(victim ? { headers: victim } : {}) });
+  const joined = await startSession(server.ws('/stream'), {
+    localAddress: OTHER_LOOPBACK,
+    ...(victim ? { headers: victim } : {}),
+  });
   joined.client?.ws.terminate();
   return { attackerSessions, afterDrops, victim: joined.outcome };
 }
 
 const slotText = (r: SlotRun): string =>
-  `${r.attackerSessions} dropped${r.afterDrops ? ` (attached ${r.afterDrops.attached}, detached ${r.afterDrops.detached})` : ''} → new client: ${r.victim}`;
+  `${r.attackerSessions} dropped` +
+  `${r.afterDrops ? ` (attached ${r.afterDrops.attached}, detached ${r.afterDrops.detached})` : ''}` +
+  ` → new client: ${r.victim}`;
 
 const sessionSlots: Scenario = {
   row: 7,
@@ -91,8 +122,15 @@ const sessionSlots: Scenario = {
     const open = await ctx.startServer({ MAX_SESSIONS: '5' });
     const anonymous = await dropThenJoin(open, undefined, undefined);
     const keys = { attacker: 'attack-bench-key-attacker', victim: 'attack-bench-key-victim' };
-    const authed = await ctx.startServer({ MAX_SESSIONS: '5', API_KEY_HASHES: `${hashApiKey(keys.attacker)},${hashApiKey(keys.victim)}` });
-    const keyed = await dropThenJoin(authed, { authorization: `Bearer ${keys.attacker}` }, { authorization: `Bearer ${keys.victim}` });
+    const authed = await ctx.startServer({
+      MAX_SESSIONS: '5',
+      API_KEY_HASHES: `${hashApiKey(keys.attacker)},${hashApiKey(keys.victim)}`,
+    });
+    const keyed = await dropThenJoin(
+      authed,
+      { authorization: `Bearer ${keys.attacker}` },
+      { authorization: `Bearer ${keys.victim}` },
+    );
     const judge = (name: string, r: SlotRun): Check =>
       r.attackerSessions < 5
         ? broke(`${name}: only ${r.attackerSessions} of 5 attacker sessions started, not checked`)
@@ -132,9 +170,17 @@ async function resume(
     return { answer: status ? `HTTP ${status}` : (error as Error).message, client: null };
   }
   client.ws.on('error', () => undefined);
-  if (via === 'message') client.sendJson({ type: 'resume', session_id: session.sessionId, resume_token: session.resumeToken, last_seq: lastSeq });
+  if (via === 'message')
+    client.sendJson({
+      type: 'resume',
+      session_id: session.sessionId,
+      resume_token: session.resumeToken,
+      last_seq: lastSeq,
+    });
   const first = await within(
-    client.waitFor((m) => m['type'] === 'resumed' || (m['type'] === 'error' && m['code'] === 'resume_failed')).catch(() => null),
+    client
+      .waitFor((m) => m['type'] === 'resumed' || (m['type'] === 'error' && m['code'] === 'resume_failed'))
+      .catch(() => null),
     3000,
     null,
   );
@@ -150,7 +196,8 @@ async function transcriptsAfter(client: StreamClient, signal: AbortSignal): Prom
   await client.stream(jfk().subarray(0, 3 * 16000), { speed: 2, frameMs: 20 });
   client.sendJson({ type: 'flush' });
   const deadline = clock() + 10_000;
-  while (client.transcripts().length === before && clock() < deadline && !signal.aborted) await sleepUnlessAborted(50, signal);
+  while (client.transcripts().length === before && clock() < deadline && !signal.aborted)
+    await sleepUnlessAborted(50, signal);
   return client.transcripts().length - before;
 }
 
@@ -166,26 +213,47 @@ const futureSeq: Scenario = {
     const announced = await first.session();
     const produced = await transcriptsAfter(first, ctx.signal);
     const seqs = first.transcripts().map((t) => Number(t['seq']));
-    const session: Resumable = { sessionId: announced.session_id, resumeToken: announced.resume_token, lastSeq: seqs.length > 0 ? Math.max(...seqs) : -1 };
+    const session: Resumable = {
+      sessionId: announced.session_id,
+      resumeToken: announced.resume_token,
+      lastSeq: seqs.length > 0 ? Math.max(...seqs) : -1,
+    };
     first.drop();
-    if (produced === 0) return outcome([broke('could not be checked: the session produced no transcript')], 'no transcript before the drop', {});
+    if (produced === 0)
+      return outcome(
+        [broke('could not be checked: the session produced no transcript')],
+        'no transcript before the drop',
+        {},
+      );
     await sleepUnlessAborted(300, ctx.signal);
 
     // First an honest resume, so a refusal below is about last_seq and not about a session that is gone, and so
     // the count of transcripts after a bogus resume has something to be compared with.
     const honest = await resume(server, session, session.lastSeq, 'query');
-    const honestAfter = honest.answer === 'resumed' && honest.client ? await transcriptsAfter(honest.client, ctx.signal) : null;
+    const honestAfter =
+      honest.answer === 'resumed' && honest.client ? await transcriptsAfter(honest.client, ctx.signal) : null;
     honest.client?.drop();
-    if (honest.answer !== 'resumed') return outcome([broke(`could not be checked: an honest resume got ${honest.answer}`)], `seq ${session.lastSeq}; honest resume: ${honest.answer}`, { session: session.lastSeq, honest: honest.answer });
+    if (honest.answer !== 'resumed')
+      return outcome(
+        [broke(`could not be checked: an honest resume got ${honest.answer}`)],
+        `seq ${session.lastSeq}; honest resume: ${honest.answer}`,
+        { session: session.lastSeq, honest: honest.answer },
+      );
     await sleepUnlessAborted(300, ctx.signal);
 
-    const attempts: { lastSeq: number; via: 'query' | 'message'; answer: ResumeAnswer; transcriptsAfter: number | null }[] = [];
+    const attempts: {
+      lastSeq: number;
+      via: 'query' | 'message';
+      answer: ResumeAnswer;
+      transcriptsAfter: number | null;
+    }[] = [];
     for (const [lastSeq, via] of [
       [1_000_000, 'query'],
       [Number.MAX_SAFE_INTEGER, 'message'],
     ] as const) {
       const attempt = await resume(server, session, lastSeq, via);
-      const after = attempt.answer === 'resumed' && attempt.client ? await transcriptsAfter(attempt.client, ctx.signal) : null;
+      const after =
+        attempt.answer === 'resumed' && attempt.client ? await transcriptsAfter(attempt.client, ctx.signal) : null;
       attempt.client?.drop();
       attempts.push({ lastSeq, via, answer: attempt.answer, transcriptsAfter: after });
       await sleepUnlessAborted(300, ctx.signal);
@@ -193,12 +261,21 @@ const futureSeq: Scenario = {
     const checks = attempts.map((a): Check => {
       const what = `last_seq ${a.lastSeq} (${a.via})`;
       if (a.answer === 'resume_failed' || a.answer === 'HTTP 400') return held(`${what}: ${a.answer}`);
-      if (a.answer === 'resumed') return broke(`${what} accepted; ${a.transcriptsAfter ?? 0} transcripts reached the client afterwards`);
+      if (a.answer === 'resumed')
+        return broke(`${what} accepted; ${a.transcriptsAfter ?? 0} transcripts reached the client afterwards`);
       return degraded(`${what}: ${a.answer}`);
     });
+    const attemptsText = attempts
+      .map(
+        (a) =>
+          `last_seq ${a.lastSeq} via ${a.via}: ${a.answer}` +
+          `${a.transcriptsAfter !== null ? ` (${a.transcriptsAfter} transcripts after)` : ''}`,
+      )
+      .join('; ');
     return outcome(
-      [...checks, await judgeAlive(server, (await server.monitor.snapshot()))],
-      `session at seq ${session.lastSeq}; honest resume: ${honest.answer} (${honestAfter ?? 0} transcripts after); ${attempts.map((a) => `last_seq ${a.lastSeq} via ${a.via}: ${a.answer}${a.transcriptsAfter !== null ? ` (${a.transcriptsAfter} transcripts after)` : ''}`).join('; ')}`,
+      [...checks, await judgeAlive(server, await server.monitor.snapshot())],
+      `session at seq ${session.lastSeq}; honest resume: ${honest.answer} (${honestAfter ?? 0} transcripts ` +
+        `after); ${attemptsText}`,
       { sessionSeq: session.lastSeq, honest: honest.answer, honestTranscriptsAfter: honestAfter, attempts },
     );
   },
@@ -210,7 +287,8 @@ async function openDetachable(url: string, frame: Buffer, signal: AbortSignal): 
     const open = await RawWebSocket.open(url);
     if (!('ws' in open)) return null;
     const deadline = clock() + 5000;
-    while (open.ws.textCount === 0 && !open.ws.closed && !signal.aborted && clock() < deadline) await sleepUnlessAborted(5, signal);
+    while (open.ws.textCount === 0 && !open.ws.closed && !signal.aborted && clock() < deadline)
+      await sleepUnlessAborted(5, signal);
     open.ws.write(frame);
     return open.ws;
   } catch {
@@ -242,7 +320,9 @@ const detachedMemory: Scenario = {
     const sockets: RawWebSocket[] = [];
     let refused = 0;
     for (let i = 0; i < count && !ctx.signal.aborted; i += 50) {
-      const batch = await Promise.all(Array.from({ length: Math.min(50, count - i) }, () => openDetachable(server.ws('/stream'), frame, ctx.signal)));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(50, count - i) }, () => openDetachable(server.ws('/stream'), frame, ctx.signal)),
+      );
       for (const ws of batch) {
         if (ws) sockets.push(ws);
         else refused++;
@@ -253,7 +333,11 @@ const detachedMemory: Scenario = {
     const droppedAt = clock();
     // Every session expires ttlMs after its drop; the purge is then up to the server.
     let remaining = await stats(server);
-    while ((remaining === null || remaining.active > 0) && clock() - droppedAt < ttlMs + 20_000 && !ctx.signal.aborted) {
+    while (
+      (remaining === null || remaining.active > 0) &&
+      clock() - droppedAt < ttlMs + 20_000 &&
+      !ctx.signal.aborted
+    ) {
       await sleepUnlessAborted(250, ctx.signal);
       remaining = await stats(server);
     }
@@ -266,14 +350,32 @@ const detachedMemory: Scenario = {
     const after = rssIn(data, clock() - 1000, clock()).endMb;
     const growth = peak - idle;
     const retained = after - idle;
-    const figures = `${sockets.length} sessions${refused > 0 ? ` (${refused} refused)` : ''} (attached ${live?.attached ?? '–'}), dropped; expired in ${Math.round((expiredAt - droppedAt) / 100) / 10} s; RSS idle ${idle} / peak ${peak} / after ${after} MB`;
+    const figures =
+      `${sockets.length} sessions${refused > 0 ? ` (${refused} refused)` : ''} (attached ` +
+      `${live?.attached ?? '–'}), dropped; expired in ${Math.round((expiredAt - droppedAt) / 100) / 10} s; RSS ` +
+      `idle ${idle} / peak ${peak} / after ${after} MB`;
     const checks: Check[] = [await judgeAlive(server, data)];
-    if (remaining === null || remaining.active > 0) checks.push(broke(`${remaining?.active ?? '?'} sessions still held ${Math.round((clock() - droppedAt) / 1000)} s after the drops`));
+    if (remaining === null || remaining.active > 0)
+      checks.push(
+        broke(
+          `${remaining?.active ?? '?'} sessions still held ${Math.round((clock() - droppedAt) / 1000)} s after ` +
+            'the drops',
+        ),
+      );
     else if (sockets.length === 0) checks.push(broke('no session could be opened'));
-    else if (retained <= Math.max(64, growth * 0.1)) checks.push(held(`RSS back near idle (+${retained} MB of +${growth} MB)`));
+    else if (retained <= Math.max(64, growth * 0.1))
+      checks.push(held(`RSS back near idle (+${retained} MB of +${growth} MB)`));
     else if (retained <= growth * 0.5) checks.push(degraded(`RSS kept ${retained} MB of the +${growth} MB`));
     else checks.push(broke(`RSS kept ${retained} MB of the +${growth} MB after every session expired`));
-    return outcome(checks, figures, { sessions: sockets.length, refused, idleMb: idle, peakMb: peak, afterMb: after, expiredAfterMs: Math.round(expiredAt - droppedAt), remaining });
+    return outcome(checks, figures, {
+      sessions: sockets.length,
+      refused,
+      idleMb: idle,
+      peakMb: peak,
+      afterMb: after,
+      expiredAfterMs: Math.round(expiredAt - droppedAt),
+      remaining,
+    });
   },
 };
 
@@ -301,14 +403,17 @@ const crowdedOut: Scenario = {
     await sleepUnlessAborted(300, ctx.signal);
     let dropped = 0;
     for (let address = 2; address <= 16 && !ctx.signal.aborted; address++) {
-      for (let i = 0; i < 4; i++) if (typeof (await detachedSession(server, `127.0.0.${address}`)) !== 'string') dropped++;
+      for (let i = 0; i < 4; i++)
+        if (typeof (await detachedSession(server, `127.0.0.${address}`)) !== 'string') dropped++;
     }
     // The server learns of each drop from the TCP close.
     await sleepUnlessAborted(500, ctx.signal);
     const after = await stats(server);
     const attempt = await resume(server, victim, -1, 'query');
     attempt.client?.drop();
-    const figures = `victim dropped, then ${dropped} attacker sessions dropped from 15 addresses (detached after: ${after?.detached ?? '–'}) → victim's resume: ${attempt.answer}`;
+    const figures =
+      `victim dropped, then ${dropped} attacker sessions dropped from 15 addresses (detached ` +
+      `after: ${after?.detached ?? '–'}) → victim's resume: ${attempt.answer}`;
     const checks: Check[] = [await judgeAlive(server, await server.monitor.snapshot())];
     if (dropped < 60) checks.push(broke(`could not be checked: only ${dropped} of 60 attacker sessions started`));
     else if (attempt.answer === 'resumed') checks.push(held('the victim resumed its session'));
@@ -341,13 +446,22 @@ const failedResumes: Scenario = {
     const own = await resume(server, victim, -1, 'query', OTHER_LOOPBACK);
     own.client?.drop();
     const counts = statusCounts(answers);
-    const firstRefusal = answers.findIndex((a) => a === 'HTTP 429');
-    const figures = `100 failed resumes: ${counts}; first 429 after ${firstRefusal < 0 ? '–' : firstRefusal} failures; sessions started in their place: ${sessionsStarted}; victim from another address: ${own.answer}`;
+    const firstRefusal = answers.indexOf('HTTP 429');
+    const figures =
+      `100 failed resumes: ${counts}; first 429 after ${firstRefusal < 0 ? '–' : firstRefusal} ` +
+      `failures; sessions started in their place: ${sessionsStarted}; victim from another address: ${own.answer}`;
     const checks: Check[] = [await judgeAlive(server, await server.monitor.snapshot())];
     if (firstRefusal < 0) checks.push(broke(`never throttled: ${counts}, ${sessionsStarted} sessions started`));
-    else if (firstRefusal <= 10 && sessionsStarted <= 10) checks.push(held(`throttled after ${firstRefusal} failures (429 with Retry-After), ${sessionsStarted} sessions started`));
+    else if (firstRefusal <= 10 && sessionsStarted <= 10)
+      checks.push(
+        held(`throttled after ${firstRefusal} failures (429 with Retry-After), ${sessionsStarted} sessions started`),
+      );
     else checks.push(degraded(`throttled late: after ${firstRefusal} failures, ${sessionsStarted} sessions started`));
-    checks.push(own.answer === 'resumed' ? held('the victim at another address resumed') : broke(`the victim at another address could not resume (${own.answer})`));
+    checks.push(
+      own.answer === 'resumed'
+        ? held('the victim at another address resumed')
+        : broke(`the victim at another address could not resume (${own.answer})`),
+    );
     return outcome(checks, figures, { answers: counts, firstRefusal, sessionsStarted, victim: own.answer });
   },
 };

@@ -38,7 +38,10 @@ interface SpeechEvent {
 }
 
 /** A socket.io-client on /speech recording what the server emits; null when it could not connect. */
-async function speechClient(url: string, transports: ('websocket' | 'polling')[]): Promise<{ socket: Socket; events: SpeechEvent[]; disconnected: Promise<string> } | null> {
+async function speechClient(
+  url: string,
+  transports: ('websocket' | 'polling')[],
+): Promise<{ socket: Socket; events: SpeechEvent[]; disconnected: Promise<string> } | null> {
   const socket = io(`${url}/speech`, { transports, reconnection: false, forceNew: true });
   const events: SpeechEvent[] = [];
   socket.onAny((name: string, payload: Record<string, unknown>) => events.push({ name, payload }));
@@ -52,11 +55,20 @@ async function speechClient(url: string, transports: ('websocket' | 'polling')[]
   return null;
 }
 
-/** Streams jfk.wav at 8 kHz as {audio, sampleRate} in `chunkMs` chunks at twice real time; the finals' texts and errors. */
-async function narrowRun(url: string, chunkMs: number, signal: AbortSignal): Promise<{ finals: string[]; errors: string[] }> {
+/**
+ * Streams jfk.wav at 8 kHz as {audio, sampleRate} in `chunkMs` chunks at twice real time; the finals' texts and errors.
+ */
+async function narrowRun(
+  url: string,
+  chunkMs: number,
+  signal: AbortSignal,
+): Promise<{ finals: string[]; errors: string[] }> {
   const client = await speechClient(url, ['websocket']);
   if (!client) return { finals: [], errors: ['could not connect'] };
-  await client.socket.timeout(10_000).emitWithAck('start-transcription').catch(() => null);
+  await client.socket
+    .timeout(10_000)
+    .emitWithAck('start-transcription')
+    .catch(() => null);
   const pcm = jfk();
   const narrow = new Int16Array(Math.floor(pcm.length / 2)).map((_, i) => pcm[2 * i] as number);
   const chunk = 8 * chunkMs;
@@ -65,7 +77,10 @@ async function narrowRun(url: string, chunkMs: number, signal: AbortSignal): Pro
     await sleepUnlessAborted(Math.max(0, started + (i * chunkMs) / 2 - performance.now()), signal);
     client.socket.emit('audio-chunk', { audio: Buffer.from(narrow.slice(at, at + chunk).buffer), sampleRate: 8000 });
   }
-  await client.socket.timeout(60_000).emitWithAck('stop-transcription').catch(() => null);
+  await client.socket
+    .timeout(60_000)
+    .emitWithAck('stop-transcription')
+    .catch(() => null);
   client.socket.close();
   return {
     finals: client.events.filter((e) => e.name === 'transcription-final').map((e) => String(e.payload['text'])),
@@ -84,11 +99,22 @@ const narrowAudio: Scenario = {
     const small = await narrowRun(server.http, 20, ctx.signal);
     const large = await narrowRun(server.http, 100, ctx.signal);
     const checks: Check[] = [small, large].map((run, i) =>
-      run.errors.length === 0 ? held(`${[20, 100][i]} ms chunks: none refused`) : broke(`${[20, 100][i]} ms chunks: ${run.errors.length} refused (${run.errors[0]})`),
+      run.errors.length === 0
+        ? held(`${[20, 100][i]} ms chunks: none refused`)
+        : broke(`${[20, 100][i]} ms chunks: ${run.errors.length} refused (${run.errors[0]})`),
     );
     const same = small.finals.length > 0 && JSON.stringify(small.finals) === JSON.stringify(large.finals);
-    checks.push(same ? held(`the same ${small.finals.length} finals from either chunking`) : broke(`finals differ: ${small.finals.length} from 20 ms chunks, ${large.finals.length} from 100 ms`));
-    return outcome(checks, `20 ms: ${small.finals.length} finals, ${small.errors.length} errors; 100 ms: ${large.finals.length} finals, ${large.errors.length} errors`, { small, large });
+    checks.push(
+      same
+        ? held(`the same ${small.finals.length} finals from either chunking`)
+        : broke(`finals differ: ${small.finals.length} from 20 ms chunks, ${large.finals.length} from 100 ms`),
+    );
+    return outcome(
+      checks,
+      `20 ms: ${small.finals.length} finals, ${small.errors.length} errors; 100 ms: ${large.finals.length} ` +
+        `finals, ${large.errors.length} errors`,
+      { small, large },
+    );
   },
 };
 
@@ -125,7 +151,9 @@ const namespaceFlood: Scenario = {
     const stop = new AbortController();
     ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
     await warmUp(server);
-    const burst = Buffer.concat(Array.from({ length: 3000 }, () => clientFrame(Opcode.text, Buffer.from('40/speech,'))));
+    const burst = Buffer.concat(
+      Array.from({ length: 3000 }, () => clientFrame(Opcode.text, Buffer.from('40/speech,'))),
+    );
     const from = clock();
     const peak = peakConnections(server, stop.signal);
     const victim = runVictim(server.ws('/stream'));
@@ -133,7 +161,9 @@ const namespaceFlood: Scenario = {
     let closedByServer = 0;
     const deadline = clock() + ATTACK_MS;
     while (clock() < deadline && !stop.signal.aborted) {
-      const opened = await RawWebSocket.open(server.ws('/socket.io/', { EIO: '4', transport: 'websocket' })).catch(() => null);
+      const opened = await RawWebSocket.open(server.ws('/socket.io/', { EIO: '4', transport: 'websocket' })).catch(
+        () => null,
+      );
       if (!opened || !('ws' in opened)) continue;
       connections++;
       const ws = opened.ws;
@@ -146,10 +176,22 @@ const namespaceFlood: Scenario = {
     stop.abort();
     const most = await peak;
     const m = await measure(server, from, clock());
-    const sockets: Check = most <= 2 ? held(`at most ${most} bound socket(s) at a time`) : most <= 50 ? degraded(`${most} bound sockets at once`) : broke(`${most} bound sockets at once`);
+    const sockets: Check =
+      most <= 2
+        ? held(`at most ${most} bound socket(s) at a time`)
+        : most <= 50
+          ? degraded(`${most} bound sockets at once`)
+          : broke(`${most} bound sockets at once`);
     return outcome(
-      [sockets, judgeVictim(v, ctx.baseline), judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `${connections} connections × 3,000 connects, ${closedByServer} closed by the server; peak ${most} bound; ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      [
+        sockets,
+        judgeVictim(v, ctx.baseline),
+        judgeGrowth(m.rss, 64, 150),
+        await judgeAlive(server, m.data),
+        judgeLag(m.lag),
+      ],
+      `${connections} connections × 3,000 connects, ${closedByServer} closed by the server; peak ${most} bound; ` +
+        `${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
       { connections, closedByServer, peak: most, victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -173,7 +215,9 @@ const handshakes: Scenario = {
       Array.from({ length: 64 }, async () => {
         while (clock() < deadline && !stop.signal.aborted) {
           try {
-            const response = await fetch(`${server.http}/socket.io/?EIO=4&transport=polling`, { signal: AbortSignal.timeout(5000) });
+            const response = await fetch(`${server.http}/socket.io/?EIO=4&transport=polling`, {
+              signal: AbortSignal.timeout(5000),
+            });
             await response.arrayBuffer();
             statuses.push(response.status);
           } catch {
@@ -187,7 +231,8 @@ const handshakes: Scenario = {
     const accepted = statuses.filter((s) => s === 200).length;
     return outcome(
       [judgeVictim(v, ctx.baseline), judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `${statuses.length} handshakes: ${statusCounts(statuses)} (${accepted} accepted); ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `${statuses.length} handshakes: ${statusCounts(statuses)} (${accepted} accepted); ${rssText(m.rss)}; ` +
+        `${victimText(v)}; ${lagText(m.lag)}`,
       { statuses: statusCounts(statuses), victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -209,18 +254,35 @@ const socketIoShutdown: Scenario = {
     const client = await speechClient(`http://127.0.0.1:${relay.port}`, ['websocket']);
     if (!client) return outcome([broke('could not be checked: the client could not connect')], '', {});
     ctx.onCleanup(() => void client.socket.close());
-    await client.socket.timeout(10_000).emitWithAck('start-transcription').catch(() => null);
+    await client.socket
+      .timeout(10_000)
+      .emitWithAck('start-transcription')
+      .catch(() => null);
     const pcm = jfk().subarray(0, 3 * 16000);
-    for (let at = 0; at < pcm.length; at += 1600) client.socket.emit('audio-chunk', Buffer.from(pcm.slice(at, at + 1600).buffer));
+    for (let at = 0; at < pcm.length; at += 1600)
+      client.socket.emit('audio-chunk', Buffer.from(pcm.slice(at, at + 1600).buffer));
     await sleepUnlessAborted(1000, ctx.signal);
     relay.holdResponses();
     const sentAt = clock();
     server.signal('SIGTERM');
     const exit = await Promise.race([server.exited, sleepUnlessAborted(SHUTDOWN_WAIT_MS, ctx.signal).then(() => null)]);
-    if (!exit) return outcome([broke(`still running ${SHUTDOWN_WAIT_MS / 1000} s after SIGTERM (killed)`)], `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}: no exit within ${SHUTDOWN_WAIT_MS} ms`, {});
+    if (!exit)
+      return outcome(
+        [broke(`still running ${SHUTDOWN_WAIT_MS / 1000} s after SIGTERM (killed)`)],
+        `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}: no exit within ${SHUTDOWN_WAIT_MS} ms`,
+        {},
+      );
     const ms = Math.round(exit.at - sentAt);
-    const check: Check = ms <= SHUTDOWN_TIMEOUT_MS + SHUTDOWN_MARGIN_MS ? held(`exited ${ms} ms after SIGTERM`) : degraded(`exited ${ms} ms after SIGTERM, past SHUTDOWN_TIMEOUT_MS`);
-    return outcome([check], `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}: exited ${ms} ms after SIGTERM (${exit.signal ?? `exit ${exit.code}`})`, { exitMs: ms });
+    const check: Check =
+      ms <= SHUTDOWN_TIMEOUT_MS + SHUTDOWN_MARGIN_MS
+        ? held(`exited ${ms} ms after SIGTERM`)
+        : degraded(`exited ${ms} ms after SIGTERM, past SHUTDOWN_TIMEOUT_MS`);
+    return outcome(
+      [check],
+      `SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS}: exited ${ms} ms after SIGTERM ` +
+        `(${exit.signal ?? `exit ${exit.code}`})`,
+      { exitMs: ms },
+    );
   },
 };
 
@@ -239,7 +301,10 @@ const pollingFlood: Scenario = {
     const client = await speechClient(server.http, ['polling']);
     if (!client) return outcome([broke('could not be checked: the client could not connect')], '', {});
     ctx.onCleanup(() => void client.socket.close());
-    await client.socket.timeout(10_000).emitWithAck('start-transcription').catch(() => null);
+    await client.socket
+      .timeout(10_000)
+      .emitWithAck('start-transcription')
+      .catch(() => null);
     const second = Buffer.from(jfk().slice(0, 16000).buffer);
     const started = clock();
     let sent = 0;
@@ -255,10 +320,21 @@ const pollingFlood: Scenario = {
     const m = await measure(server, from, clock());
     const limited = client.events.find((e) => e.name === 'transcription-error' && e.payload['code'] === 'rate_limited');
     const ms = disconnectedAt === null ? null : Math.round(disconnectedAt - started);
-    const bounded: Check = limited && ms !== null ? held(`closed with rate_limited after ${ms} ms (${sent} s of audio emitted)`) : degraded(`not closed: ${sent} s of audio emitted in ${Math.round((clock() - started) / 1000)} s`);
+    const bounded: Check =
+      limited && ms !== null
+        ? held(`closed with rate_limited after ${ms} ms (${sent} s of audio emitted)`)
+        : degraded(`not closed: ${sent} s of audio emitted in ${Math.round((clock() - started) / 1000)} s`);
     return outcome(
-      [bounded, judgeVictim(v, ctx.baseline), judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `${sent} chunks of 1 s emitted; ${ms === null ? 'not closed' : `rate_limited, disconnected after ${ms} ms`}; ${rssText(m.rss)}; ${victimText(v)}; ${lagText(m.lag)}`,
+      [
+        bounded,
+        judgeVictim(v, ctx.baseline),
+        judgeGrowth(m.rss, 64, 150),
+        await judgeAlive(server, m.data),
+        judgeLag(m.lag),
+      ],
+      `${sent} chunks of 1 s emitted; ` +
+        `${ms === null ? 'not closed' : `rate_limited, disconnected after ${ms} ms`}; ${rssText(m.rss)}; ` +
+        `${victimText(v)}; ${lagText(m.lag)}`,
       { sent, disconnectedMs: ms, victim: v, rss: m.rss, lag: m.lag },
     );
   },
@@ -273,16 +349,34 @@ const oddEnds: Scenario = {
     const server = await ctx.startServer();
     const map = await fetch(`${server.http}/engine/audio/wav.js.map`);
     await map.arrayBuffer();
-    const upgradeStatus = await tryUpgrade(server.ws('/v1/listen', { encoding: 'linear16', sample_rate: '48000' }).concat('&sample_rate=16000'));
+    const upgradeStatus = await tryUpgrade(
+      server.ws('/v1/listen', { encoding: 'linear16', sample_rate: '48000' }).concat('&sample_rate=16000'),
+    );
     const emoji = await ctx.launch({ JWT_SECRET: '🔑'.repeat(8) });
     const emojiText = 'ready' in emoji ? 'started' : `exit ${emoji.failed.code}`;
     const checks: Check[] = [
       map.status === 404 ? held('no source map served') : broke(`source map served (${map.status})`),
-      upgradeStatus === 400 ? held('repeated sample_rate refused with 400') : broke(`repeated sample_rate: ${upgradeStatus}`),
-      'ready' in emoji ? broke('started with a JWT_SECRET of 8 emoji') : held(`JWT_SECRET of 8 emoji refused at start-up (${emojiText})`),
+      upgradeStatus === 400
+        ? held('repeated sample_rate refused with 400')
+        : broke(`repeated sample_rate: ${upgradeStatus}`),
+      'ready' in emoji
+        ? broke('started with a JWT_SECRET of 8 emoji')
+        : held(`JWT_SECRET of 8 emoji refused at start-up (${emojiText})`),
     ];
-    return outcome(checks, `/engine/audio/wav.js.map → ${map.status}; sample_rate twice → ${upgradeStatus}; JWT_SECRET=8 emoji → ${emojiText}`, {});
+    return outcome(
+      checks,
+      `/engine/audio/wav.js.map → ${map.status}; sample_rate twice → ${upgradeStatus}; JWT_SECRET=8 emoji → ` +
+        `${emojiText}`,
+      {},
+    );
   },
 };
 
-export const socketIoRows: Scenario[] = [narrowAudio, namespaceFlood, handshakes, socketIoShutdown, pollingFlood, oddEnds];
+export const socketIoRows: Scenario[] = [
+  narrowAudio,
+  namespaceFlood,
+  handshakes,
+  socketIoShutdown,
+  pollingFlood,
+  oddEnds,
+];

@@ -54,7 +54,8 @@ async function fastSender(url: string, speed: number, stop: AbortSignal): Promis
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
     const message = JSON.parse(data.toString()) as { type?: unknown; audio_ms?: unknown };
-    if (message.type === 'ack' && typeof message.audio_ms === 'number') acks.push({ at: clock(), audioMs: message.audio_ms });
+    if (message.type === 'ack' && typeof message.audio_ms === 'number')
+      acks.push({ at: clock(), audioMs: message.audio_ms });
   });
   ws.on('close', (code) => (closeCode = code));
   await new Promise<void>((resolve, reject) => {
@@ -124,7 +125,8 @@ const fastStream: Scenario = {
           : degraded(`fast sender not paced: the server took ${fast.sustainedRate}× real time`);
     return outcome(
       [judgeVictim(v, ctx.baseline), pacing, await judgeAlive(server, m.data), judgeLag(m.lag)],
-      `sender: ${fast.sentAudioS} s sent, ${fast.ackedAudioS} s acked in ${fast.wallS} s (${fast.sustainedRate}× sustained)${fast.closeCode ? `, closed ${fast.closeCode}` : ''}; ${victimText(v)}; ${lagText(m.lag)}`,
+      `sender: ${fast.sentAudioS} s sent, ${fast.ackedAudioS} s acked in ${fast.wallS} s (${fast.sustainedRate}× ` +
+        `sustained)${fast.closeCode ? `, closed ${fast.closeCode}` : ''}; ${victimText(v)}; ${lagText(m.lag)}`,
       { sender: fast, victim: v, lag: m.lag, rss: m.rss },
     );
   },
@@ -143,7 +145,12 @@ interface Flood {
 }
 
 /** Writes `frameBytes`-byte binary frames as fast as the connection takes them, for at most `durationMs`. */
-async function flood(server: ServerUnderTest, frameBytes: number, durationMs: number, signal: AbortSignal): Promise<Flood> {
+async function flood(
+  server: ServerUnderTest,
+  frameBytes: number,
+  durationMs: number,
+  signal: AbortSignal,
+): Promise<Flood> {
   const none = { frames: 0, errors: 0, closeCode: null, closedAfterMs: null, framesPerS: 0 };
   let open: RawOpen;
   try {
@@ -154,7 +161,9 @@ async function flood(server: ServerUnderTest, frameBytes: number, durationMs: nu
   if (!('ws' in open)) return { ...none, refused: `HTTP ${open.status}` };
   const ws = open.ws;
   const perBatch = 4096;
-  const batch = Buffer.concat(Array.from({ length: perBatch }, () => clientFrame(Opcode.binary, new Uint8Array(frameBytes))));
+  const batch = Buffer.concat(
+    Array.from({ length: perBatch }, () => clientFrame(Opcode.binary, new Uint8Array(frameBytes))),
+  );
   const started = clock();
   let frames = 0;
   while (!ws.closed && !signal.aborted && clock() - started < durationMs) {
@@ -183,14 +192,19 @@ async function flood(server: ServerUnderTest, frameBytes: number, durationMs: nu
 function judgeFlood(name: string, f: Flood, durationMs: number): Check {
   if (f.refused !== undefined) return broke(`${name}: could not connect (${f.refused})`);
   const what = `${name}: ${f.frames} frames (${f.framesPerS}/s), ${f.errors} error replies`;
-  if (f.closeCode === POLICY_CLOSE && f.closedAfterMs !== null && f.closedAfterMs <= 2000) return held(`${what}, closed ${POLICY_CLOSE} after ${f.closedAfterMs} ms`);
+  if (f.closeCode === POLICY_CLOSE && f.closedAfterMs !== null && f.closedAfterMs <= 2000)
+    return held(`${what}, closed ${POLICY_CLOSE} after ${f.closedAfterMs} ms`);
   if (f.closeCode === POLICY_CLOSE) return degraded(`${what}, closed ${POLICY_CLOSE} only after ${f.closedAfterMs} ms`);
-  if (f.closedAfterMs !== null) return degraded(`${what}, closed with ${f.closeCode ?? 'no close frame'} rather than ${POLICY_CLOSE}`);
+  if (f.closedAfterMs !== null)
+    return degraded(`${what}, closed with ${f.closeCode ?? 'no close frame'} rather than ${POLICY_CLOSE}`);
   return broke(`${what}, still open after ${durationMs / 1000} s`);
 }
 
 const floodText = (f: Flood): string =>
-  f.refused !== undefined ? `no connection (${f.refused})` : `${f.frames} frames, ${f.errors} errors, ${f.closeCode === null ? 'not closed' : `closed ${f.closeCode} at ${f.closedAfterMs} ms`}`;
+  f.refused !== undefined
+    ? `no connection (${f.refused})`
+    : `${f.frames} frames, ${f.errors} errors, ` +
+      `${f.closeCode === null ? 'not closed' : `closed ${f.closeCode} at ${f.closedAfterMs} ms`}`;
 
 const tinyFrames: Scenario = {
   row: 5,
@@ -209,7 +223,13 @@ const tinyFrames: Scenario = {
     const v = await victim;
     const m = await measure(server, from, clock());
     return outcome(
-      [judgeFlood('1-byte flood', odd, durationMs), judgeFlood('2-byte flood', tiny, durationMs), judgeVictim(v, ctx.baseline), await judgeAlive(server, m.data), judgeLag(m.lag)],
+      [
+        judgeFlood('1-byte flood', odd, durationMs),
+        judgeFlood('2-byte flood', tiny, durationMs),
+        judgeVictim(v, ctx.baseline),
+        await judgeAlive(server, m.data),
+        judgeLag(m.lag),
+      ],
       `1-byte: ${floodText(odd)}; 2-byte: ${floodText(tiny)}; ${lagText(m.lag)}; ${victimText(v)}`,
       { oneByte: odd, twoByte: tiny, victim: v, lag: m.lag, rss: m.rss },
     );
@@ -232,7 +252,8 @@ async function echoSize(server: ServerUnderTest, signal: AbortSignal): Promise<n
   const ws = open.ws;
   ws.write(junkMessage());
   const deadline = clock() + 5000;
-  while (ws.codes.size === 0 && !ws.closed && !signal.aborted && clock() < deadline) await sleepUnlessAborted(20, signal);
+  while (ws.codes.size === 0 && !ws.closed && !signal.aborted && clock() < deadline)
+    await sleepUnlessAborted(20, signal);
   ws.destroy();
   return ws.codes.size === 0 ? null : ws.largestText;
 }
@@ -281,7 +302,8 @@ const neverReads: Scenario = {
       ? `closed by the server${ws.closeCode !== null ? ` (${ws.closeCode})` : ''} after ${sent} messages`
       : stalled
         ? `server stopped reading after ${sent} messages`
-        : `server took all ${sent} messages (${Math.round((sent * JUNK_BYTES) / 2 ** 20)} MB) in ${Math.round((stoppedAt - from) / 100) / 10} s`;
+        : `server took all ${sent} messages (${Math.round((sent * JUNK_BYTES) / 2 ** 20)} MB) in ` +
+          `${Math.round((stoppedAt - from) / 100) / 10} s`;
     return outcome(
       [echo, judgeGrowth(m.rss, 64, 150), await judgeAlive(server, m.data), judgeLag(m.lag)],
       `error reply ${reply ?? '–'} B; never-reader ${fate}; ${rssText(m.rss)}; ${lagText(m.lag)}`,

@@ -38,12 +38,17 @@ export async function runVictim(url: string): Promise<VictimResult> {
 }
 
 export function victimText(v: VictimResult): string {
-  return `victim partial p50/p95 ${fmt(v.partial.p50)}/${fmt(v.partial.p95)} ms (n ${v.partial.count}), final p50/p95 ${fmt(v.final.p50)}/${fmt(v.final.p95)} ms (n ${v.final.count})`;
+  return (
+    `victim partial p50/p95 ${fmt(v.partial.p50)}/${fmt(v.partial.p95)} ms (n ${v.partial.count}), final ` +
+    `p50/p95 ${fmt(v.final.p50)}/${fmt(v.final.p95)} ms (n ${v.final.count})`
+  );
 }
 
 /** For attacks on the process rather than on capacity: the victim's stream still works, whatever its latency. */
 export function judgeVictimWorks(v: VictimResult): Check {
-  const cutOff = v.errors.find((e) => e.startsWith('connect:') || e.startsWith('closed with') || e.startsWith('finals still missing'));
+  const cutOff = v.errors.find(
+    (e) => e.startsWith('connect:') || e.startsWith('closed with') || e.startsWith('finals still missing'),
+  );
   if (cutOff) return broke(`victim cut off (${cutOff})`);
   if (v.final.count === 0) return broke(`victim got no finals (${victimText(v)})`);
   return held('victim stream still works');
@@ -55,11 +60,20 @@ export function judgeVictimWorks(v: VictimResult): Check {
  */
 function allowance(baseline: VictimResult | null): { partialMs: number; finalMs: number; note: string } {
   const alone = baseline && baseline.final.count > 0 ? baseline : null;
-  const busy = alone !== null && (alone.final.p95 >= VICTIM.finalP95Ms || alone.partial.count === 0 || alone.partial.p95 >= VICTIM.partialP95Ms);
+  const busy =
+    alone !== null &&
+    (alone.final.p95 >= VICTIM.finalP95Ms || alone.partial.count === 0 || alone.partial.p95 >= VICTIM.partialP95Ms);
   if (!alone || !busy) return { partialMs: VICTIM.partialP95Ms, finalMs: VICTIM.finalP95Ms, note: '' };
-  const partialMs = alone.partial.count > 0 ? Math.max(VICTIM.partialP95Ms, 2 * alone.partial.p95) : Number.POSITIVE_INFINITY;
+  const partialMs =
+    alone.partial.count > 0 ? Math.max(VICTIM.partialP95Ms, 2 * alone.partial.p95) : Number.POSITIVE_INFINITY;
   const finalMs = Math.max(VICTIM.finalP95Ms, 2 * alone.final.p95);
-  return { partialMs, finalMs, note: `; this machine misses the targets unattacked, so held means within twice the victim alone (p95 ${Number.isFinite(partialMs) ? partialMs : 'any'}/${finalMs} ms)` };
+  return {
+    partialMs,
+    finalMs,
+    note:
+      '; this machine misses the targets unattacked, so held means within twice the victim alone (p95 ' +
+      `${Number.isFinite(partialMs) ? partialMs : 'any'}/${finalMs} ms)`,
+  };
 }
 
 /**
@@ -76,7 +90,8 @@ export function judgeVictim(v: VictimResult, baseline: VictimResult | null): Che
   const fewPartials = v.partial.count < expectedPartials / 2;
   const partialP95 = v.partial.count === 0 ? 0 : v.partial.p95;
   const allowed = allowance(baseline);
-  if (partialP95 < allowed.partialMs && v.final.p95 < allowed.finalMs && !fewPartials && v.errors.length === 0) return held(`victim unaffected (${figures}${allowed.note})`);
+  if (partialP95 < allowed.partialMs && v.final.p95 < allowed.finalMs && !fewPartials && v.errors.length === 0)
+    return held(`victim unaffected (${figures}${allowed.note})`);
   if (partialP95 < 2 * allowed.partialMs && v.final.p95 < 2 * allowed.finalMs) {
     const why = [
       fewPartials ? `${v.partial.count} partials vs ${expectedPartials} alone` : '',

@@ -6,7 +6,9 @@ type StringOrFlag = { type: 'string'; default?: string } | { type: 'boolean'; de
  * The bench's own options from the command line, and everything else as flags for the server it starts
  * (e.g. --pool-size 2 --threads 1).
  */
-export function benchArgs<T extends Record<string, StringOrFlag>>(options: T): { values: Record<keyof T, string | boolean>; serverFlags: string[] } {
+export function benchArgs<T extends Record<string, StringOrFlag>>(
+  options: T,
+): { values: Record<keyof T, string | boolean>; serverFlags: string[] } {
   const { values, tokens } = parseArgs({ options, strict: false, tokens: true });
   const own = Object.keys(options);
   const serverFlags = tokens

@@ -27,10 +27,15 @@ export function realTokenRate(clips: SpeechClip[]): TokenRate {
     const speechSeconds = clip.regions.reduce((sum, r) => sum + (r.endMs - r.startMs), 0) / 1000;
     // Whisper writes English in mixed case; a reference in capitals would tokenize into more, shorter pieces.
     const text = readFileSync(reference, 'utf8').trim();
-    const tokens = encode(` ${text === text.toUpperCase() ? text.toLowerCase().replace(/(^|[.!?]\s+)([a-z])/g, (m) => m.toUpperCase()) : text}`).length;
+    const cased =
+      text === text.toUpperCase() ? text.toLowerCase().replace(/(^|[.!?]\s+)([a-z])/g, (m) => m.toUpperCase()) : text;
+    const tokens = encode(` ${cased}`).length;
     measuredOn.push({ clip: clip.name, tokens, speechSeconds: Math.round(speechSeconds * 100) / 100 });
   }
   const tokens = measuredOn.reduce((sum, m) => sum + m.tokens, 0);
   const seconds = measuredOn.reduce((sum, m) => sum + m.speechSeconds, 0);
-  return { tokensPerSecond: seconds > 0 ? Math.round((tokens / seconds) * 100) / 100 : DEFAULT_TOKENS_PER_SECOND, measuredOn };
+  return {
+    tokensPerSecond: seconds > 0 ? Math.round((tokens / seconds) * 100) / 100 : DEFAULT_TOKENS_PER_SECOND,
+    measuredOn,
+  };
 }

@@ -23,10 +23,27 @@ const REPLACEMENTS: readonly (readonly [RegExp, string])[] = [
   [/\bshoulda\b/g, 'should have'],
   [/\bma'am\b/g, 'madam'],
   ...Object.entries({
-    mr: 'mister', mrs: 'missus', st: 'saint', dr: 'doctor', prof: 'professor', capt: 'captain', gov: 'governor',
-    ald: 'alderman', gen: 'general', sen: 'senator', rep: 'representative', pres: 'president', rev: 'reverend',
-    hon: 'honorable', asst: 'assistant', assoc: 'associate', lt: 'lieutenant', col: 'colonel', jr: 'junior',
-    sr: 'senior', esq: 'esquire',
+    mr: 'mister',
+    mrs: 'missus',
+    st: 'saint',
+    dr: 'doctor',
+    prof: 'professor',
+    capt: 'captain',
+    gov: 'governor',
+    ald: 'alderman',
+    gen: 'general',
+    sen: 'senator',
+    rep: 'representative',
+    pres: 'president',
+    rev: 'reverend',
+    hon: 'honorable',
+    asst: 'assistant',
+    assoc: 'associate',
+    lt: 'lieutenant',
+    col: 'colonel',
+    jr: 'junior',
+    sr: 'senior',
+    esq: 'esquire',
   }).map(([short, long]): [RegExp, string] => [new RegExp(`\\b${short}\\b`, 'g'), `${long} `]),
   // perfect tenses, where "'s" and "'d" are "has" and "had" ("'s done" is left ambiguous)
   [/'d been\b/g, ' had been'],
@@ -46,7 +63,16 @@ const REPLACEMENTS: readonly (readonly [RegExp, string])[] = [
 ];
 
 /** Letters that decomposition leaves whole, spelled in plain Latin letters. */
-const LIGATURES: Readonly<Record<string, string>> = { œ: 'oe', æ: 'ae', ø: 'o', ß: 'ss', đ: 'd', ð: 'd', þ: 'th', ł: 'l' };
+const LIGATURES: Readonly<Record<string, string>> = {
+  œ: 'oe',
+  æ: 'ae',
+  ø: 'o',
+  ß: 'ss',
+  đ: 'd',
+  ð: 'd',
+  þ: 'th',
+  ł: 'l',
+};
 /** Symbols that belong to numbers: kept until the numbers are read. */
 const NUMERIC_SYMBOLS = '.%$¢€£';
 

@@ -8,20 +8,57 @@
 type Value = bigint | string | null;
 
 const ONE_TO_NINETEEN = [
-  'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten',
-  'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
+  'seventeen',
+  'eighteen',
+  'nineteen',
 ];
 const TENS_NAMES = ['twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
 const MULTIPLIER_NAMES = [
-  'thousand', 'million', 'billion', 'trillion', 'quadrillion', 'quintillion',
-  'sextillion', 'septillion', 'octillion', 'nonillion', 'decillion',
+  'thousand',
+  'million',
+  'billion',
+  'trillion',
+  'quadrillion',
+  'quintillion',
+  'sextillion',
+  'septillion',
+  'octillion',
+  'nonillion',
+  'decillion',
 ];
-const IRREGULAR_ORDINALS: Record<string, string> = { one: 'first', two: 'second', three: 'third', five: 'fifth', eight: 'eighth', nine: 'ninth', twelve: 'twelfth' };
+const IRREGULAR_ORDINALS: Record<string, string> = {
+  one: 'first',
+  two: 'second',
+  three: 'third',
+  five: 'fifth',
+  eight: 'eighth',
+  nine: 'ninth',
+  twelve: 'twelfth',
+};
 
 const ZEROS = new Set(['o', 'oh', 'zero']);
 const ONES = new Map(ONE_TO_NINETEEN.map((name, i) => [name, i + 1]));
 const TENS = new Map(TENS_NAMES.map((name, i) => [name, 20 + 10 * i]));
-const MULTIPLIERS = new Map<string, bigint>([['hundred', 100n], ...MULTIPLIER_NAMES.map((name, i): [string, bigint] => [name, 1000n ** BigInt(i + 1)])]);
+const MULTIPLIERS = new Map<string, bigint>([
+  ['hundred', 100n],
+  ...MULTIPLIER_NAMES.map((name, i): [string, bigint] => [name, 1000n ** BigInt(i + 1)]),
+]);
 
 const ordinalSuffix = (n: number): string => (n === 1 ? 'st' : n === 2 ? 'nd' : n === 3 ? 'rd' : 'th');
 /** "sixes" -> [6, 's'], "third" -> [3, 'rd']: the number is written out at once, with its suffix. */
@@ -45,14 +82,38 @@ const MULTIPLIERS_SUFFIXED = new Map<string, [bigint, string]>(
   ]),
 );
 /** Signs before a number, currencies after it (written in front: "5 dollars" -> "$5"), and percent after it. */
-const PRECEDING_PREFIXERS = new Map([['minus', '-'], ['negative', '-'], ['plus', '+'], ['positive', '+']]);
-const FOLLOWING_PREFIXERS = new Map([['pound', '£'], ['pounds', '£'], ['euro', '€'], ['euros', '€'], ['dollar', '$'], ['dollars', '$'], ['cent', '¢'], ['cents', '¢']]);
+const PRECEDING_PREFIXERS = new Map([
+  ['minus', '-'],
+  ['negative', '-'],
+  ['plus', '+'],
+  ['positive', '+'],
+]);
+const FOLLOWING_PREFIXERS = new Map([
+  ['pound', '£'],
+  ['pounds', '£'],
+  ['euro', '€'],
+  ['euros', '€'],
+  ['dollar', '$'],
+  ['dollars', '$'],
+  ['cent', '¢'],
+  ['cents', '¢'],
+]);
 const SPECIALS = new Set(['and', 'double', 'triple', 'point']);
 const PREFIX_SYMBOLS = new Set([...PRECEDING_PREFIXERS.values(), ...FOLLOWING_PREFIXERS.values()]);
 
 const NUMBER_WORDS = new Set<string>([
-  ...ZEROS, ...ONES.keys(), ...ONES_SUFFIXED.keys(), ...TENS.keys(), ...TENS_SUFFIXED.keys(), ...MULTIPLIERS.keys(),
-  ...MULTIPLIERS_SUFFIXED.keys(), ...PRECEDING_PREFIXERS.keys(), ...FOLLOWING_PREFIXERS.keys(), 'per', 'percent', ...SPECIALS,
+  ...ZEROS,
+  ...ONES.keys(),
+  ...ONES_SUFFIXED.keys(),
+  ...TENS.keys(),
+  ...TENS_SUFFIXED.keys(),
+  ...MULTIPLIERS.keys(),
+  ...MULTIPLIERS_SUFFIXED.keys(),
+  ...PRECEDING_PREFIXERS.keys(),
+  ...FOLLOWING_PREFIXERS.keys(),
+  'per',
+  'percent',
+  ...SPECIALS,
 ]);
 const DECIMAL_WORDS = new Set<string>([...ZEROS, ...ONES.keys(), ...TENS.keys()]);
 const ARABIC = /^\d+(\.\d+)?$/;
@@ -67,13 +128,17 @@ function scaled(digits: string, multiplier: bigint): bigint | null {
   return numerator % denominator === 0n ? numerator / denominator : null;
 }
 
-/** Appends a ones digit or a teen to what has been read: added where it fills a zero ("twenty" + "five"), else juxtaposed. */
+/**
+ * Appends a ones digit or a teen to what has been read: added where it fills a zero ("twenty" + "five"), else
+ * juxtaposed.
+ */
 function withOnes(value: Value, ones: number, prev: string | undefined): bigint | string {
   if (value === null) return BigInt(ones);
   if (typeof value === 'string' || (prev !== undefined && ONES.has(prev))) {
     const digits = String(value);
     // "nineteen ninety" is the string "1990" already; "nine" replaces its last zero.
-    if (prev !== undefined && TENS.has(prev) && ones < 10 && digits.endsWith('0')) return digits.slice(0, -1) + String(ones);
+    if (prev !== undefined && TENS.has(prev) && ones < 10 && digits.endsWith('0'))
+      return digits.slice(0, -1) + String(ones);
     return digits + String(ones);
   }
   const room = ones < 10 ? 10n : 100n;
@@ -205,7 +270,9 @@ function convertWords(words: readonly string[]): string[] {
   return out;
 }
 
-/** "one and a half" -> "one point five"; digits split from letters, except ordinal and plural endings ("21st", "1960s"). */
+/**
+ * "one and a half" -> "one point five"; digits split from letters, except ordinal and plural endings ("21st", "1960s").
+ */
 function preprocess(text: string): string {
   const parts = text.split(/\band\s+a\s+half\b/);
   const joined = parts
@@ -224,15 +291,25 @@ function preprocess(text: string): string {
 /** "$2 and ¢7" -> "$2.07", "$0.07" -> "¢7", and a lone 1 (not 1.5 or 0.1) written "one" again, for readability. */
 function postprocess(text: string): string {
   return text
-    .replace(/([€£$])([0-9]+) (?:and )?¢([0-9]{1,2})\b/g, (_m, currency: string, units: string, cents: string) => `${currency}${units}.${cents.padStart(2, '0')}`)
+    .replace(
+      /([€£$])([0-9]+) (?:and )?¢([0-9]{1,2})\b/g,
+      (_m, currency: string, units: string, cents: string) => `${currency}${units}.${cents.padStart(2, '0')}`,
+    )
     .replace(/[€£$]0\.([0-9]{1,2})\b/g, (_m, cents: string) => `¢${Number(cents)}`)
     .replace(/(?<!\d\.)\b1(s?)\b(?!\.\d)/g, 'one$1');
 }
 
 /**
  * Spelled-out numbers in lower-case, punctuation-free `text` written as digits, with currency symbols in front and
- * ordinal or plural endings kept: "two thousand and twenty five dollars" -> "$2025", "the nineteen sixties" -> "the 1960s".
+ * ordinal or plural endings kept: "two thousand and twenty five dollars" -> "$2025", "the nineteen sixties" -> "the
+ * 1960s".
  */
 export function normalizeNumbers(text: string): string {
-  return postprocess(convertWords(preprocess(text).split(/\s+/).filter((word) => word !== '')).join(' '));
+  return postprocess(
+    convertWords(
+      preprocess(text)
+        .split(/\s+/)
+        .filter((word) => word !== ''),
+    ).join(' '),
+  );
 }

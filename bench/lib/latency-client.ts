@@ -46,7 +46,15 @@ export async function runClient(url: string, timeline: Timeline, drainMs: number
   try {
     client = await StreamClient.connect(url);
   } catch (error) {
-    return { partials: [], finals: [], speechEndFinals: [], partialGaps: [], finalIntervals: [], unmatchedFinals: 0, errors: [`connect: ${(error as Error).message}`] };
+    return {
+      partials: [],
+      finals: [],
+      speechEndFinals: [],
+      partialGaps: [],
+      finalIntervals: [],
+      unmatchedFinals: 0,
+      errors: [`connect: ${(error as Error).message}`],
+    };
   }
   await client.stream(timeline.pcm, { speed: 1, frameMs: FRAME_MS });
   let timer: NodeJS.Timeout | undefined;
@@ -64,15 +72,27 @@ export async function runClient(url: string, timeline: Timeline, drainMs: number
   } else if (drained.code !== 1000) {
     errors.push(`closed with ${drained.code} ${drained.reason}`);
   }
-  return { ...latencies(client, timeline.regions), errors: [...errors, ...client.errors().map((e) => `${String(e['code'])}: ${String(e['message'])}`)] };
+  return {
+    ...latencies(client, timeline.regions),
+    errors: [...errors, ...client.errors().map((e) => `${String(e['code'])}: ${String(e['message'])}`)],
+  };
 }
 
 /** Transcripts keep coming while someone speaks: the gaps between them, per turn longer than a second. */
 const MIN_TURN_FOR_GAPS_MS = 1000;
 
 function latencies(client: StreamClient, regions: VadSegment[]): Omit<ClientResult, 'errors'> {
-  const result: Omit<ClientResult, 'errors'> = { partials: [], finals: [], speechEndFinals: [], partialGaps: [], finalIntervals: [], unmatchedFinals: 0 };
-  /** The turn in progress: where it began, its last update and final, and its gaps (counted once it proves long enough). */
+  const result: Omit<ClientResult, 'errors'> = {
+    partials: [],
+    finals: [],
+    speechEndFinals: [],
+    partialGaps: [],
+    finalIntervals: [],
+    unmatchedFinals: 0,
+  };
+  /**
+   * The turn in progress: where it began, its last update and final, and its gaps (counted once it proves long enough).
+   */
   let turn: { startMs: number; lastUpdateAt: number; lastFinalEndMs: number; gaps: number[] } | null = null;
   for (const { at, data } of client.messages) {
     if (data['type'] !== 'transcript') continue;

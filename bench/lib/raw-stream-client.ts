@@ -30,7 +30,9 @@ export class StreamClient {
       this.messages.push({ at: performance.now(), data: JSON.parse(data.toString()) as Record<string, unknown> });
       for (const wake of this.waiters) wake();
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   static connect(url: string, options: WebSocket.ClientOptions = {}, protocols: string[] = []): Promise<StreamClient> {
@@ -107,13 +109,17 @@ export class StreamClient {
   }
 
   /** Resolves with the first message (old or new) that matches; fails when the socket closes or time runs out. */
-  waitFor(match: (message: Record<string, unknown>) => boolean, options: WaitOptions = {}): Promise<Record<string, unknown>> {
+  waitFor(
+    match: (message: Record<string, unknown>) => boolean,
+    options: WaitOptions = {},
+  ): Promise<Record<string, unknown>> {
     const what = options.what ?? described(match);
     const waiting = async (): Promise<Record<string, unknown>> => {
       for (;;) {
         const found = this.messages.find((m) => match(m.data));
         if (found) return found.data;
-        if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed before ${what}; saw last: ${this.lastSeen()}`);
+        if (this.ws.readyState === WebSocket.CLOSED)
+          throw new Error(`socket closed before ${what}; saw last: ${this.lastSeen()}`);
         await new Promise<void>((resolve) => {
           const wake = (): void => {
             this.waiters.delete(wake);
@@ -132,12 +138,16 @@ export class StreamClient {
   /** Sends {"type":"end"} and waits for the server to close the socket. */
   async end(options: WaitOptions = {}): Promise<{ code: number; reason: string }> {
     this.sendJson({ type: 'end' });
-    return within(this.closed, options.what ?? 'the close after {"type":"end"}', options.timeoutMs ?? WAIT_MS, () => this.lastSeen());
+    return within(this.closed, options.what ?? 'the close after {"type":"end"}', options.timeoutMs ?? WAIT_MS, () =>
+      this.lastSeen(),
+    );
   }
 
   /** The last message received, for a failed wait's message. */
   private lastSeen(): string {
     const last = this.messages.at(-1);
-    return last === undefined ? `no message (${this.messages.length} in all)` : `${shown(last.data)} (${this.messages.length} messages in all)`;
+    return last === undefined
+      ? `no message (${this.messages.length} in all)`
+      : `${shown(last.data)} (${this.messages.length} messages in all)`;
   }
 }

@@ -2,7 +2,10 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** ggml-tiny.en.bin, ggml-base.bin, ggml-tiny.en-q8_0.bin...; not ggml-*-synthetic.bin (nonsense text by design) nor ggml-silero-*. */
+/**
+ * ggml-tiny.en.bin, ggml-base.bin, ggml-tiny.en-q8_0.bin...; not ggml-*-synthetic.bin (nonsense text by design) nor
+ * ggml-silero-*.
+ */
 export function isRealModelFile(name: string): boolean {
   return /^ggml-.+\.bin$/.test(name) && !name.endsWith('-synthetic.bin') && !name.startsWith('ggml-silero-');
 }

@@ -24,7 +24,10 @@ export interface Timeline {
 export type Corpus = 'mixed' | 'continuous';
 
 const PAUSES_MS: Record<Corpus, [number, number]> = { mixed: [600, 2500], continuous: [50, 150] };
-/** Audio kept around each speech region of a clip in the continuous corpus, so no word loses its edges; it counts in the pause. */
+/**
+ * Audio kept around each speech region of a clip in the continuous corpus, so no word loses its edges; it counts in the
+ * pause.
+ */
 const REGION_PAD_MS = 30;
 
 /** Every WAV in fixtures/speech, with its speech regions. */
@@ -67,7 +70,13 @@ function speechOnly(clip: SpeechClip): { pcm: Int16Array; region: VadSegment }[]
   return clip.regions.map((region) => {
     const from = Math.max(0, samplesOf(region.startMs - REGION_PAD_MS));
     const to = Math.min(clip.pcm.length, samplesOf(region.endMs + REGION_PAD_MS));
-    return { pcm: clip.pcm.subarray(from, to), region: { startMs: region.startMs - (from * 1000) / SAMPLE_RATE, endMs: region.endMs - (from * 1000) / SAMPLE_RATE } };
+    return {
+      pcm: clip.pcm.subarray(from, to),
+      region: {
+        startMs: region.startMs - (from * 1000) / SAMPLE_RATE,
+        endMs: region.endMs - (from * 1000) / SAMPLE_RATE,
+      },
+    };
   });
 }
 
@@ -83,7 +92,8 @@ export function buildTimeline(clips: SpeechClip[], index: number, seconds: numbe
   let samples = 0;
   const add = (pcm: Int16Array, clipRegions: VadSegment[]): void => {
     const offsetMs = (samples * 1000) / SAMPLE_RATE;
-    for (const region of clipRegions) regions.push({ startMs: region.startMs + offsetMs, endMs: region.endMs + offsetMs });
+    for (const region of clipRegions)
+      regions.push({ startMs: region.startMs + offsetMs, endMs: region.endMs + offsetMs });
     const gapMs = minPauseMs + next() * (maxPauseMs - minPauseMs);
     // From speech to speech: the continuous corpus's pieces carry their padding on both sides already.
     const pause = new Int16Array(samplesOf(Math.max(0, corpus === 'continuous' ? gapMs - 2 * REGION_PAD_MS : gapMs)));

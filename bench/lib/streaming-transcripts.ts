@@ -31,7 +31,10 @@ function vadModelPath(): string {
   return existsSync(installed) ? installed : join(projectRoot, 'engine', 'assets', DEFAULT_VAD_FILE);
 }
 
-/** Sends `pcm` in FRAME_MS frames, each due at its audio time divided by `speed`, so a late frame does not delay the rest. */
+/**
+ * Sends `pcm` in FRAME_MS frames, each due at its audio time divided by `speed`, so a late frame does not delay the
+ * rest.
+ */
 async function sendPaced(client: StreamClient, pcm: Int16Array, speed: number): Promise<void> {
   const frame = (16000 * FRAME_MS) / 1000;
   const started = performance.now();
@@ -52,16 +55,33 @@ async function streamClip(url: string, clip: Clip, speed: number): Promise<Strea
   await sendPaced(client, clip.pcm, speed);
   const closed = await client.end();
   // Anything but a normal close means finals may be missing: the figure would be wrong, not just worse.
-  if (closed.code !== 1000) throw new Error(`streaming ${clip.name}: the session closed with ${closed.code} ${closed.reason}`);
+  if (closed.code !== 1000)
+    throw new Error(`streaming ${clip.name}: the session closed with ${closed.code} ${closed.reason}`);
   return { text: finals.map((text) => text.trim()).join(' '), errors };
 }
 
-/** Starts the server on an ephemeral port with `modelPath` and its default settings, streams each clip in turn, stops it. */
-export async function streamingTranscripts(modelPath: string, clips: readonly Clip[], speed: number): Promise<StreamingRun> {
-  const config = loadConfig([], { PORT: '0', HOST: '127.0.0.1', WHISPER_MODEL: modelPath, VAD_MODEL: vadModelPath(), LOG_LEVEL: 'error' });
+/**
+ * Starts the server on an ephemeral port with `modelPath` and its default settings, streams each clip in turn, stops
+ * it.
+ */
+export async function streamingTranscripts(
+  modelPath: string,
+  clips: readonly Clip[],
+  speed: number,
+): Promise<StreamingRun> {
+  const config = loadConfig([], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    WHISPER_MODEL: modelPath,
+    VAD_MODEL: vadModelPath(),
+    LOG_LEVEL: 'error',
+  });
   if (config === 'help') throw new Error('unreachable: no --help given');
   // stdout carries the report (or the JSON), so the server's log goes to stderr
-  const app = await startApp(config, createLogger('error', (line) => process.stderr.write(line)));
+  const app = await startApp(
+    config,
+    createLogger('error', (line) => process.stderr.write(line)),
+  );
   try {
     const transcripts: StreamedTranscript[] = [];
     for (const clip of clips) transcripts.push(await streamClip(app.streamUrl, clip, speed));

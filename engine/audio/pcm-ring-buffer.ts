@@ -73,7 +73,10 @@ export class PcmRingBuffer {
     return out;
   }
 
-  /** Until it first fills, the ring has not wrapped: its samples sit at their absolute indices and copy over as they are. */
+  /**
+   * Until it first fills, the ring has not wrapped: its samples sit at their absolute indices and copy over as they
+   * are.
+   */
   private grow(needed: number): void {
     const size = Math.min(this.capacity, Math.max(needed, this.samples.length * 2));
     const grown = new Int16Array(size);
@@ -84,7 +87,9 @@ export class PcmRingBuffer {
 
   private check(from: number, to: number): void {
     if (!(this.oldest <= from && from <= to && to <= this.total)) {
-      throw new RangeError(`samples [${from}, ${to}) are not in the buffer, which holds [${this.oldest}, ${this.total})`);
+      throw new RangeError(
+        `samples [${from}, ${to}) are not in the buffer, which holds [${this.oldest}, ${this.total})`,
+      );
     }
   }
 }

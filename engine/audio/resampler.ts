@@ -59,7 +59,7 @@ function filterFor(inputRate: number): Filter {
   // Kaiser's estimate of the length for this attenuation and transition width, in input samples; even, so the
   // filter's centre falls between two taps of phase 0 and the delay is a whole number of input samples.
   const taps = 2 * Math.ceil((STOPBAND_DB - 7.95) / (2.285 * 2 * Math.PI * (stop - pass)) / 2);
-  const phases = up <= MAX_PHASES ? up : MAX_PHASES;
+  const phases = Math.min(up, MAX_PHASES);
   const rows = phases === up ? phases : phases + 1;
   const table = new Float64Array(rows * taps);
   const centre = taps / 2 - 1;
@@ -222,5 +222,5 @@ function dot(a: Float64Array, i: number, b: Float64Array, j: number, n: number):
 
 function toInt16(value: number): number {
   const scaled = Math.round(value * 32768);
-  return scaled > 32767 ? 32767 : scaled < -32768 ? -32768 : scaled;
+  return Math.min(32767, Math.max(-32768, scaled));
 }

@@ -35,7 +35,8 @@ export interface WavHeader {
 export function readWavHeader(data: Uint8Array): WavHeader {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const tag = (offset: number): string => String.fromCharCode(...data.subarray(offset, offset + 4));
-  if (data.byteLength < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') throw new WavFormatError('not a WAV file (no RIFF/WAVE header)');
+  if (data.byteLength < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE')
+    throw new WavFormatError('not a WAV file (no RIFF/WAVE header)');
 
   let format: { audioFormat: number; channels: number; sampleRate: number; bits: number } | undefined;
   let offset = 12;
@@ -58,9 +59,12 @@ export function readWavHeader(data: Uint8Array): WavHeader {
       if (!format) throw new WavFormatError('WAV data chunk comes before its fmt chunk');
       // 0xfffe is WAVE_FORMAT_EXTENSIBLE, which carries plain PCM too.
       if ((format.audioFormat !== 1 && format.audioFormat !== 0xfffe) || format.bits !== 16) {
-        throw new WavFormatError(`WAV must be 16-bit PCM; this one is format ${format.audioFormat} at ${format.bits} bits`);
+        throw new WavFormatError(
+          `WAV must be 16-bit PCM; this one is format ${format.audioFormat} at ${format.bits} bits`,
+        );
       }
-      if (format.channels < 1 || format.sampleRate < 1) throw new WavFormatError('WAV header has no channels or no sample rate');
+      if (format.channels < 1 || format.sampleRate < 1)
+        throw new WavFormatError('WAV header has no channels or no sample rate');
       const frameBytes = 2 * format.channels;
       const dataBytes = Math.floor((Math.min(body + size, data.byteLength) - body) / frameBytes) * frameBytes;
       return {
@@ -93,7 +97,9 @@ export function readWav(path: string): WavAudio {
 export function readWav16kMono(path: string): Int16Array {
   const wav = readWav(path);
   if (wav.sampleRate !== 16000 || wav.channels !== 1) {
-    throw new WavFormatError(`${path} is ${wav.sampleRate} Hz with ${wav.channels} channel(s); 16000 Hz mono is needed`);
+    throw new WavFormatError(
+      `${path} is ${wav.sampleRate} Hz with ${wav.channels} channel(s); 16000 Hz mono is needed`,
+    );
   }
   return wav.samples;
 }

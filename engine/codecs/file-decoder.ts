@@ -148,7 +148,8 @@ async function decodeAny(data: Uint8Array, limits: FileLimits): Promise<DecodedF
     case 'mp4':
       throw new AudioDecodeError(
         'unsupported_audio',
-        `MP4/M4A audio (AAC) is not supported: no AAC decoder ships with this server; send ${FILE_FORMATS}, or ${TO_WAV}`,
+        `MP4/M4A audio (AAC) is not supported: no AAC decoder ships with this server; send ${FILE_FORMATS}, or ` +
+          `${TO_WAV}`,
       );
     case null:
       throw new AudioDecodeError(

@@ -163,7 +163,7 @@ export class OpusStream {
     const out = new Int16Array(mono.length - from);
     for (let i = from; i < mono.length; i++) {
       const scaled = Math.round((mono[i] as number) * 32768);
-      out[i - from] = scaled > 32767 ? 32767 : scaled < -32768 ? -32768 : scaled;
+      out[i - from] = Math.min(32767, Math.max(-32768, scaled));
     }
     return out;
   }

@@ -59,7 +59,8 @@ export async function fetchModel(name: string, options: FetchModelOptions = {}):
       log(`${model.file}: already present and verified, skipped`);
       return result('skipped');
     }
-    const problem = present === model.bytes ? 'its sha256 does not match' : `it is ${present} bytes, expected ${model.bytes}`;
+    const problem =
+      present === model.bytes ? 'its sha256 does not match' : `it is ${present} bytes, expected ${model.bytes}`;
     log(`${model.file}: present but ${problem}; downloading a fresh copy, which replaces it only once verified`);
   }
   await mkdir(outDir, { recursive: true });
@@ -119,14 +120,20 @@ async function transfer(job: Transfer): Promise<boolean> {
         },
       });
     } catch (err) {
-      throw failure(job, `${describeNetworkError(err, controller.signal)}; the host is unreachable or this machine is offline`);
+      throw failure(
+        job,
+        `${describeNetworkError(err, controller.signal)}; the host is unreachable or this machine is offline`,
+      );
     }
 
     if (startAt > 0 && response.status === 206) {
       const rangeStart = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1];
       if (rangeStart === undefined || Number(rangeStart) !== startAt) {
         await response.body?.cancel();
-        throw failure(job, `the server answered the range request for bytes ${startAt}- with "${response.headers.get('content-range')}"`);
+        throw failure(
+          job,
+          `the server answered the range request for bytes ${startAt}- with "${response.headers.get('content-range')}"`,
+        );
       }
     } else if (startAt > 0 && response.status === 416) {
       // The server's file is no longer than our partial one, so the partial one is not a prefix of it.
@@ -146,7 +153,10 @@ async function transfer(job: Transfer): Promise<boolean> {
     const declared = response.headers.get('content-length');
     if (declared !== null && Number(declared) !== expectedBody) {
       await response.body?.cancel();
-      throw failure(job, `the server is sending ${declared} bytes where ${expectedBody} were expected, so it holds a different file`);
+      throw failure(
+        job,
+        `the server is sending ${declared} bytes where ${expectedBody} were expected, so it holds a different file`,
+      );
     }
     if (!response.body) throw failure(job, 'the response has no body');
 
@@ -165,7 +175,11 @@ async function transfer(job: Transfer): Promise<boolean> {
           controller.abort();
           await fh.close();
           await rm(partPath, { force: true });
-          throw failure(job, `the server sent more than the expected ${model.bytes} bytes, so it holds a different file; the download was deleted`);
+          throw failure(
+            job,
+            `the server sent more than the expected ${model.bytes} bytes, so it holds a different file; the ` +
+              'download was deleted',
+          );
         }
         hash.update(chunk);
         await writeAll(fh, chunk);
@@ -177,7 +191,8 @@ async function transfer(job: Transfer): Promise<boolean> {
       if (err instanceof ModelFetchError) throw err;
       throw failure(
         job,
-        `the transfer stopped after ${received} of ${model.bytes} bytes (${describeNetworkError(err, controller.signal)}); ` +
+        `the transfer stopped after ${received} of ${model.bytes} bytes ` +
+          `(${describeNetworkError(err, controller.signal)}); ` +
           `the partial download is kept at ${partPath} and the next run resumes it`,
       );
     } finally {
@@ -196,7 +211,11 @@ async function transfer(job: Transfer): Promise<boolean> {
     const digest = hash.digest('hex');
     if (digest !== model.sha256) {
       await rm(partPath, { force: true });
-      throw failure(job, `the downloaded file's sha256 is ${digest}, expected ${model.sha256} (checksum mismatch); the bad download was deleted`);
+      throw failure(
+        job,
+        `the downloaded file's sha256 is ${digest}, expected ${model.sha256} (checksum mismatch); the bad ` +
+          'download was deleted',
+      );
     }
     return job.startAt > 0 && startAt > 0;
   } finally {
@@ -231,7 +250,8 @@ function describeNetworkError(err: unknown, signal: AbortSignal): string {
   let cause: unknown = err instanceof Error && err.cause !== undefined ? err.cause : err;
   if (cause instanceof AggregateError && cause.errors.length > 0 && !hasCode(cause)) cause = cause.errors[0];
   const code = hasCode(cause) ? cause.code : undefined;
-  if (code !== undefined) return `${NETWORK_ERRORS[code] ?? (cause instanceof Error ? cause.message : 'network error')} (${code})`;
+  if (code !== undefined)
+    return `${NETWORK_ERRORS[code] ?? (cause instanceof Error ? cause.message : 'network error')} (${code})`;
   return cause instanceof Error && cause.message ? cause.message : String(cause);
 }
 

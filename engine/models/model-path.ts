@@ -31,9 +31,10 @@ export function resolveModelPath(explicit?: string): ResolvedModel {
   if (!found) {
     throw Object.assign(
       new Error(
-        `no Whisper model found: pass a path, set WHISPER_MODEL, or put ${DEFAULT_MODEL_FILES.join(' or ')} in ${modelsDir} ` +
-          `(${commandLine('modelsFetch', 'tiny.en')} for the real one, ${commandLine('modelsSynthetic', 'tiny.en')} for the offline ` +
-          'stand-in)',
+        'no Whisper model found: pass a path, set WHISPER_MODEL, ' +
+          `or put ${DEFAULT_MODEL_FILES.join(' or ')} in ${modelsDir} ` +
+          `(${commandLine('modelsFetch', 'tiny.en')} for the real one, ` +
+          `${commandLine('modelsSynthetic', 'tiny.en')} for the offline stand-in)`,
       ),
       { code: 'MODEL_FILE' },
     );
@@ -77,9 +78,12 @@ export function checkVadModelFile(path: string): void {
   try {
     const read = readSync(fd, header, 0, header.length, 0);
     if (read < header.length || header.readUInt32LE(0) !== GGML_MAGIC || header.toString('latin1', 8) !== SILERO_TYPE) {
-      throw Object.assign(new Error(`${path} is not a Silero VAD ggml model file (whisper.cpp's format, e.g. ${DEFAULT_VAD_FILE})`), {
-        code: 'MODEL_FILE',
-      });
+      throw Object.assign(
+        new Error(`${path} is not a Silero VAD ggml model file (whisper.cpp's format, e.g. ${DEFAULT_VAD_FILE})`),
+        {
+          code: 'MODEL_FILE',
+        },
+      );
     }
   } finally {
     closeSync(fd);

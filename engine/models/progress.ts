@@ -67,7 +67,9 @@ export class DownloadProgress {
     const fraction = this.total > 0 ? Math.min(1, this.current / this.total) : 0;
     const seconds = (t - this.startedAt) / 1000;
     const rate = seconds > 0 ? (this.current - this.startBytes) / 1e6 / seconds : 0;
-    const figures = `${(fraction * 100).toFixed(1).padStart(5)}%  ${mb(this.current)}/${mb(this.total)} MB  ${rate.toFixed(1)} MB/s`;
+    const figures =
+      `${(fraction * 100).toFixed(1).padStart(5)}%  ${mb(this.current)}/${mb(this.total)} MB  ` +
+      `${rate.toFixed(1)} MB/s`;
     if (this.tty) {
       const filled = Math.round(fraction * BAR_WIDTH);
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}]`;

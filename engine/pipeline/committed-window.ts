@@ -27,7 +27,8 @@ export interface WindowPlan {
 
 /** Letters and digits, lower case: agreement ignores case and punctuation. */
 const keyOf = (word: Word): string => word.text.toLocaleLowerCase().replace(/[^\p{L}\p{M}\p{N}]/gu, '');
-const sameWords = (a: Word[], b: Word[]): boolean => a.length === b.length && a.every((word, i) => keyOf(word) === keyOf(b[i] as Word));
+const sameWords = (a: Word[], b: Word[]): boolean =>
+  a.length === b.length && a.every((word, i) => keyOf(word) === keyOf(b[i] as Word));
 /** Repeated words a window may hear again from the overlap, at most. */
 const MAX_REPEAT = 4;
 /** Committed text of earlier segments a partial's prompt keeps for context. */
@@ -68,7 +69,9 @@ export class CommittedWindow {
 
   /** The committed words without punctuation, as partials show them. */
   get shownStable(): Word[] {
-    return this.committed.map((word) => ({ ...word, text: stripPunctuation(word.text) })).filter((word) => word.text !== '');
+    return this.committed
+      .map((word) => ({ ...word, text: stripPunctuation(word.text) }))
+      .filter((word) => word.text !== '');
   }
 
   /** Where the audio after the committed words begins: every word before it is committed. */
@@ -94,7 +97,12 @@ export class CommittedWindow {
   accept(plan: WindowPlan, heard: Word[]): void {
     const tail = this.newWords(heard);
     let agreed = 0;
-    while (agreed < tail.length && agreed < this.tail.length && keyOf(tail[agreed] as Word) === keyOf(this.tail[agreed] as Word)) agreed++;
+    while (
+      agreed < tail.length &&
+      agreed < this.tail.length &&
+      keyOf(tail[agreed] as Word) === keyOf(this.tail[agreed] as Word)
+    )
+      agreed++;
     // The newest word's end is not known until a word follows it, so it stays in the tail.
     const commit = Math.max(0, Math.min(agreed, tail.length - 1));
     if (commit > 0) {
@@ -113,7 +121,10 @@ export class CommittedWindow {
    */
   cut(words: number, atSample: number): void {
     const gone = this.committed.splice(0, words);
-    this.context = [this.context, shown(gone)].filter((part) => part !== '').join(' ').slice(-CONTEXT_CHARS);
+    this.context = [this.context, shown(gone)]
+      .filter((part) => part !== '')
+      .join(' ')
+      .slice(-CONTEXT_CHARS);
     this.startSample = atSample;
     this.commitSample = Math.max(this.commitSample, atSample);
     this.tail = this.tail.filter((word) => msToSamples(word.startMs) >= atSample);
@@ -121,7 +132,10 @@ export class CommittedWindow {
 
   /** The segment was cut at `atSample` without regard to words (the backstop): everything starts again there. */
   restart(atSample: number): void {
-    this.context = [this.context, shown(this.committed)].filter((part) => part !== '').join(' ').slice(-CONTEXT_CHARS);
+    this.context = [this.context, shown(this.committed)]
+      .filter((part) => part !== '')
+      .join(' ')
+      .slice(-CONTEXT_CHARS);
     this.committed = [];
     this.tail = [];
     this.startSample = atSample;

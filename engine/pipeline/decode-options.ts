@@ -16,7 +16,13 @@ export type DecodeSettings = Pick<StreamSettings, 'strategy' | 'threads' | 'fina
  * `prompt` before it. Partials decode greedily; finals with the configured beam. Both read one segment without
  * timestamp tokens and never retry at higher temperatures: streaming needs bounded, repeatable cost.
  */
-export function decodeOptions(kind: 'partial' | 'final', language: string, samples: number, prompt: string, settings: DecodeSettings): TranscribeOptions {
+export function decodeOptions(
+  kind: 'partial' | 'final',
+  language: string,
+  samples: number,
+  prompt: string,
+  settings: DecodeSettings,
+): TranscribeOptions {
   const seconds = samples / SAMPLE_RATE;
   const perSecond = language === 'en' ? TOKENS_PER_SECOND_EN : TOKENS_PER_SECOND_OTHER;
   const maxTokens = Math.min(MAX_TOKENS, Math.ceil(seconds * perSecond) + TOKEN_MARGIN);
@@ -31,6 +37,7 @@ export function decodeOptions(kind: 'partial' | 'final', language: string, sampl
     beamSize: kind === 'final' ? settings.finalBeamSize : 1,
   };
   if (prompt !== '') options.prompt = prompt;
-  if (settings.emulatedTokensPerSecond > 0) options.exactTokens = Math.min(maxTokens, Math.max(1, Math.round(seconds * settings.emulatedTokensPerSecond)));
+  if (settings.emulatedTokensPerSecond > 0)
+    options.exactTokens = Math.min(maxTokens, Math.max(1, Math.round(seconds * settings.emulatedTokensPerSecond)));
   return options;
 }

@@ -20,10 +20,16 @@ export class LanguagePolicy {
     if (code !== 'auto' && !this.codes.has(code)) {
       // Quoted short: the request may be a megabyte long, and the error goes back to whoever sent it.
       const shown = requested.length > MAX_QUOTED ? `${requested.slice(0, MAX_QUOTED)}…` : requested;
-      throw new SessionError('unknown_language', `unknown language code '${shown}'; use an ISO 639-1 code such as 'en' or 'te', or 'auto'`);
+      throw new SessionError(
+        'unknown_language',
+        `unknown language code '${shown}'; use an ISO 639-1 code such as 'en' or 'te', or 'auto'`,
+      );
     }
     if (!this.multilingual && code !== 'en' && code !== 'auto') {
-      throw new SessionError('unsupported_language', `the loaded model is English-only, so it cannot transcribe '${code}'; use 'en' or 'auto'`);
+      throw new SessionError(
+        'unsupported_language',
+        `the loaded model is English-only, so it cannot transcribe '${code}'; use 'en' or 'auto'`,
+      );
     }
     return code;
   }

@@ -84,7 +84,10 @@ export class LoadController {
     this.running = Math.max(0, this.running - 1);
   }
 
-  /** Measures the time since the last update and adjusts the interval; `speaking` is how many sessions wanted partials in it. */
+  /**
+   * Measures the time since the last update and adjusts the interval; `speaking` is how many sessions wanted partials
+   * in it.
+   */
   update(speaking: number): LoadSnapshot {
     this.integrate();
     const now = this.now();
@@ -96,7 +99,8 @@ export class LoadController {
     this.lastUpdate = now;
     this.smoothed += SMOOTHING * (load - this.smoothed);
     this.lateUpdates = this.finalsLate ? this.lateUpdates + 1 : 0;
-    if (this.smoothed > WIDEN_ABOVE || this.finalsLate) this.interval = Math.min(this.options.maxIntervalMs, this.interval * STEP);
+    if (this.smoothed > WIDEN_ABOVE || this.finalsLate)
+      this.interval = Math.min(this.options.maxIntervalMs, this.interval * STEP);
     else if (this.smoothed < NARROW_BELOW) this.interval = Math.max(this.options.baseIntervalMs, this.interval / STEP);
     this.finalsLate = false;
     return this.snapshot;

@@ -1,4 +1,6 @@
-/** A SpeechDetector that runs Silero on the calling thread: for library use and tests; the server runs it on a worker. */
+/**
+ * A SpeechDetector that runs Silero on the calling thread: for library use and tests; the server runs it on a worker.
+ */
 import { VadModel } from '../vad.js';
 import type { SpeechDetector } from './types.js';
 

@@ -24,7 +24,10 @@ export interface LongAudioOptions {
 /** Runs one window's transcription; null when it was withdrawn (the client went away). */
 export type WindowRunner = (pcm: Int16Array, options: TranscribeOptions) => Promise<TranscriptionOutcome | null>;
 
-/** The whole transcription with segments in the audio's time, or null when a window was withdrawn. `onWindow` sees each window's new segments as they come. */
+/**
+ * The whole transcription with segments in the audio's time, or null when a window was withdrawn. `onWindow` sees each
+ * window's new segments as they come.
+ */
 export async function transcribeLong(
   pcm: Int16Array,
   options: LongAudioOptions,
@@ -37,7 +40,10 @@ export async function transcribeLong(
   for (let from = 0; from < pcm.length; ) {
     const to = Math.min(pcm.length, from + WINDOW_SAMPLES);
     const last = to === pcm.length;
-    const before = segments.map((s) => s.text).join('').trim();
+    const before = segments
+      .map((s) => s.text)
+      .join('')
+      .trim();
     const prompt = [options.prompt, before].filter((p) => p !== '').join(' ');
     const outcome = await run(pcm.slice(from, to), {
       language,
@@ -73,5 +79,13 @@ export async function transcribeLong(
     onWindow?.(shifted);
     from = next;
   }
-  return { text: segments.map((s) => s.text).join('').trim(), language, segments, timings };
+  return {
+    text: segments
+      .map((s) => s.text)
+      .join('')
+      .trim(),
+    language,
+    segments,
+    timings,
+  };
 }

@@ -11,8 +11,15 @@ export function toOutcome(result: TranscriptionResult): TranscriptionOutcome {
       startMs: segment.startMs,
       endMs: segment.endMs,
       noSpeechProb: segment.noSpeechProb,
-      avgLogProb: segment.tokens.length === 0 ? 0 : segment.tokens.reduce((sum, token) => sum + Math.log(Math.max(token.p, 1e-10)), 0) / segment.tokens.length,
-      tokens: segment.tokens.map((token) => (token.timeMs === undefined ? { text: token.text, p: token.p } : { text: token.text, p: token.p, timeMs: token.timeMs })),
+      avgLogProb:
+        segment.tokens.length === 0
+          ? 0
+          : segment.tokens.reduce((sum, token) => sum + Math.log(Math.max(token.p, 1e-10)), 0) / segment.tokens.length,
+      tokens: segment.tokens.map((token) =>
+        token.timeMs === undefined
+          ? { text: token.text, p: token.p }
+          : { text: token.text, p: token.p, timeMs: token.timeMs },
+      ),
     })),
     timings: result.timings,
   };

@@ -32,7 +32,9 @@ export class PartialPolicy {
 
   /** A partial ran to the end; `changed`: it had something new to show. */
   ran(changed: boolean): void {
-    this.backoff = changed ? 1 : Math.min(this.backoff * BACKOFF, PARTIAL_KEEPALIVE_MS / Math.max(1, this.intervalMs()));
+    this.backoff = changed
+      ? 1
+      : Math.min(this.backoff * BACKOFF, PARTIAL_KEEPALIVE_MS / Math.max(1, this.intervalMs()));
   }
 
   /** A new turn begins: speech after a silence is news. */

@@ -59,7 +59,9 @@ interface OwnerState {
 
 /** Worker time an owner used, decaying with this time constant: its recent share of the workers. */
 const USAGE_TAU_MS = 5000;
-/** An owner is over its share past an equal share of the workers, once it has used this much lately (less says nothing). */
+/**
+ * An owner is over its share past an equal share of the workers, once it has used this much lately (less says nothing).
+ */
 const MIN_USAGE_MS = 1000;
 /** Added to the deadlines of owners over their share: more than any deadline differs by, so they come after. */
 const OVER_SHARE_DELAY_MS = 1e9;
@@ -173,10 +175,21 @@ export class TranscriptionScheduler {
   }
 
   get stats(): SchedulerStats {
-    return { running: this.running.size, queuedFinals: this.finals.length, queuedPartials: this.partials.size, queuedUploads: this.uploads.length };
+    return {
+      running: this.running.size,
+      queuedFinals: this.finals.length,
+      queuedPartials: this.partials.size,
+      queuedUploads: this.uploads.length,
+    };
   }
 
-  private enqueue(cls: 'final' | 'upload', owner: object, build: TaskBuilder, deadline: number, signal?: AbortSignal): Promise<JobResult> {
+  private enqueue(
+    cls: 'final' | 'upload',
+    owner: object,
+    build: TaskBuilder,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<JobResult> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return resolve(null);
       const job: Job = { cls, owner, build, resolve, reject, queuedAt: this.now(), deadline };
@@ -406,7 +419,8 @@ export class TranscriptionScheduler {
   }
 
   private forget(owner: object, state: OwnerState): void {
-    if (!state.finalsQueued && !state.runningFinal && !state.runningPartial && !this.partials.has(owner)) this.owners.delete(owner);
+    if (!state.finalsQueued && !state.runningFinal && !state.runningPartial && !this.partials.has(owner))
+      this.owners.delete(owner);
   }
 
   private state(owner: object): OwnerState {

@@ -161,7 +161,11 @@ export class SessionCore {
     this.endSilenceMs = this.settings.endSilenceMs;
     this.partialIntervalMs = options.partialIntervalMs;
     this.policy = new PartialPolicy(options.partialIntervalMs);
-    this.boundaries = new UtteranceDetector({ windowSamples: options.windowSamples, endSilenceMs: this.settings.endSilenceMs, maxUtteranceMs: this.settings.maxUtteranceMs });
+    this.boundaries = new UtteranceDetector({
+      windowSamples: options.windowSamples,
+      endSilenceMs: this.settings.endSilenceMs,
+      maxUtteranceMs: this.settings.maxUtteranceMs,
+    });
     const restore = options.restore;
     if (restore) {
       const { checkpoint } = restore;
@@ -214,7 +218,8 @@ export class SessionCore {
   checkpoint(origin: number): SessionCheckpoint {
     let from = this.turn ? this.turn.segment.start : this.boundaries.openFrom;
     let segmentId = this.turn?.segment.id ?? this.nextSegmentId;
-    let turn: { id: number; emitted: boolean } | null = this.turn?.record ?? (this.continuedTurn === null ? null : { id: this.continuedTurn, emitted: true });
+    let turn: { id: number; emitted: boolean } | null =
+      this.turn?.record ?? (this.continuedTurn === null ? null : { id: this.continuedTurn, emitted: true });
     for (const segment of this.pending) {
       from = Math.min(from, segment.start);
       segmentId = Math.min(segmentId, segment.id);
@@ -289,13 +294,27 @@ export class SessionCore {
       const from = Math.max(0, to - msToSamples(NAIVE_WINDOW_MS));
       this.coveredTo = to;
       const segment = this.turn?.segment ?? null;
-      return { segment, turnStart: this.turn?.record.start ?? from, fromSample: from, toSample: to, prompt: this.hint, language: this.engineLanguage(segment?.language ?? this.language) };
+      return {
+        segment,
+        turnStart: this.turn?.record.start ?? from,
+        fromSample: from,
+        toSample: to,
+        prompt: this.hint,
+        language: this.engineLanguage(segment?.language ?? this.language),
+      };
     }
     const turn = this.turn;
     if (!turn) return null;
     const plan = turn.window.plan(this.written);
     this.coveredTo = plan.toSample;
-    return { segment: turn.segment, turnStart: turn.record.start, fromSample: plan.fromSample, toSample: plan.toSample, prompt: this.withHint(plan.prompt, PARTIAL_PROMPT_CHARS), language: this.engineLanguage(turn.segment.language) };
+    return {
+      segment: turn.segment,
+      turnStart: turn.record.start,
+      fromSample: plan.fromSample,
+      toSample: plan.toSample,
+      prompt: this.withHint(plan.prompt, PARTIAL_PROMPT_CHARS),
+      language: this.engineLanguage(turn.segment.language),
+    };
   }
 
   /** A partial ended: its outcome, or null when it did not run to the end. */
@@ -307,7 +326,10 @@ export class SessionCore {
 
   /** The final's prompt and language, read when it starts, after the finals before it. */
   finalTask(request: FinalRequest): { prompt: string; language: string } {
-    return { prompt: this.withHint(this.previousFinal, FINAL_PROMPT_CHARS), language: this.engineLanguage(request.segment.language) };
+    return {
+      prompt: this.withHint(this.previousFinal, FINAL_PROMPT_CHARS),
+      language: this.engineLanguage(request.segment.language),
+    };
   }
 
   /**
@@ -329,7 +351,12 @@ export class SessionCore {
       case 'pause': {
         const segment = this.turn?.segment;
         if (!segment || !this.settings.earlyFinals || segment.early) return;
-        segment.early = { segment, from: segment.start, to: wholeMs(Math.min(event.endSample, this.written)), result: null };
+        segment.early = {
+          segment,
+          from: segment.start,
+          to: wholeMs(Math.min(event.endSample, this.written)),
+          result: null,
+        };
         this.effects.final(segment.early);
         return;
       }
@@ -345,7 +372,12 @@ export class SessionCore {
         if (!turn) return;
         this.turn = null;
         this.close(turn.segment, event.endSample, true);
-        this.effects.speech({ type: 'stopped', turnId: turn.record.id, segmentId: turn.segment.id, ms: samplesToMs(turn.segment.end ?? turn.segment.start) });
+        this.effects.speech({
+          type: 'stopped',
+          turnId: turn.record.id,
+          segmentId: turn.segment.id,
+          ms: samplesToMs(turn.segment.end ?? turn.segment.start),
+        });
         this.emitSettled();
         return;
       }
@@ -363,14 +395,19 @@ export class SessionCore {
   private openTurn(startSample: number): void {
     const start = Math.min(startSample, this.written);
     const continued = this.continuedTurn;
-    const record: Turn = continued === null ? { id: this.nextTurnId++, start, emitted: false } : { id: continued, start, emitted: true };
+    const record: Turn =
+      continued === null ? { id: this.nextTurnId++, start, emitted: false } : { id: continued, start, emitted: true };
     if (continued !== null) this.nextTurnId = continued + 1;
     this.continuedTurn = null;
     const segment = this.newSegment(record, start, this.language);
     this.turn = {
       record,
       segment,
-      window: new CommittedWindow(start, { overlapMs: PARTIAL_OVERLAP_MS, maxTailMs: PARTIAL_MAX_TAIL_MS, keepMs: PARTIAL_FORCED_KEEP_MS }),
+      window: new CommittedWindow(start, {
+        overlapMs: PARTIAL_OVERLAP_MS,
+        maxTailMs: PARTIAL_MAX_TAIL_MS,
+        keepMs: PARTIAL_FORCED_KEEP_MS,
+      }),
     };
     this.coveredTo = start;
     this.policy.reset();
@@ -434,10 +471,16 @@ export class SessionCore {
     turn.window.accept({ fromSample: plan.fromSample, toSample: plan.toSample, prompt: plan.prompt }, heard);
     // At the limit, all but the newest words are taken as they are, so the cut falls close to the audio.
     if (plan.toSample - segment.start >= msToSamples(this.settings.maxSegmentMs)) turn.window.force(plan.toSample);
-    const cut = segmentCut(turn.window.stable, samplesToMs(segment.start), samplesToMs(turn.window.committedTo), samplesToMs(plan.toSample), {
-      maxSegmentMs: this.settings.maxSegmentMs,
-      minSegmentMs: Math.min(MIN_SEGMENT_MS, this.settings.maxSegmentMs),
-    });
+    const cut = segmentCut(
+      turn.window.stable,
+      samplesToMs(segment.start),
+      samplesToMs(turn.window.committedTo),
+      samplesToMs(plan.toSample),
+      {
+        maxSegmentMs: this.settings.maxSegmentMs,
+        minSegmentMs: Math.min(MIN_SEGMENT_MS, this.settings.maxSegmentMs),
+      },
+    );
     if (cut) {
       this.cutSegment(turn, msToSamples(cut.atMs));
       turn.window.cut(cut.words, turn.segment.start);
@@ -492,7 +535,8 @@ export class SessionCore {
     if (this.pending.length > 0) return;
     const held = this.held;
     this.held = null;
-    if (held && held.segment === this.turn?.segment) this.showPartial(held.segment, held.text, held.language, held.words, held.toSample);
+    if (held && held.segment === this.turn?.segment)
+      this.showPartial(held.segment, held.text, held.language, held.words, held.toSample);
   }
 
   private emitFinal(segment: Segment, outcome: TranscriptionOutcome | null): void {
@@ -502,10 +546,14 @@ export class SessionCore {
     const language = outcome?.language ?? segment.shownLanguage;
     if (text) {
       this.previousFinal = text;
-      if (this.requestedLanguage === 'auto' && !this.detectedLanguage && outcome) this.detectedLanguage = outcome.language;
+      if (this.requestedLanguage === 'auto' && !this.detectedLanguage && outcome)
+        this.detectedLanguage = outcome.language;
     }
     const end = segment.end ?? segment.start;
-    const words = outcome && text ? shiftWords(wordsOf(text, outcome, samplesToMs(end - segment.start)), samplesToMs(segment.start)) : [];
+    const words =
+      outcome && text
+        ? shiftWords(wordsOf(text, outcome, samplesToMs(end - segment.start)), samplesToMs(segment.start))
+        : [];
     this.emit(segment, text, true, language, end, words, outcome && text ? speechTokens(outcome) : []);
   }
 

@@ -102,7 +102,15 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.ring = new PcmRingBuffer(msToSamples(holdMs) + 2 * this.detector.windowSamples);
     const restore = options.restore;
     this.origin = restore?.checkpoint.audioSample ?? 0;
-    const checked = restore ? { ...restore, checkpoint: { ...restore.checkpoint, requestedLanguage: this.languages.check(restore.checkpoint.requestedLanguage) } } : undefined;
+    const checked = restore
+      ? {
+          ...restore,
+          checkpoint: {
+            ...restore.checkpoint,
+            requestedLanguage: this.languages.check(restore.checkpoint.requestedLanguage),
+          },
+        }
+      : undefined;
     this.core = new SessionCore({
       settings: this.settings,
       windowSamples: this.detector.windowSamples,
@@ -154,7 +162,10 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   setEndpointing(silenceMs: number | null): void {
     this.assertOpen();
     if (silenceMs !== null && !(silenceMs >= MIN_END_SILENCE_MS && silenceMs <= MAX_END_SILENCE_MS)) {
-      throw new SessionError('bad_option', `end-of-speech silence must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} ms, or none`);
+      throw new SessionError(
+        'bad_option',
+        `end-of-speech silence must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} ms, or none`,
+      );
     }
     this.core.setEndpointing(silenceMs);
   }
@@ -176,7 +187,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const from = this.ring.written;
     this.ring.write(pcm);
     this.arrivals.mark(this.samplesReceived, this.now());
-    for (const view of this.ring.views(Math.max(from, this.ring.oldest), this.ring.written)) this.detect(this.detector.push(view));
+    for (const view of this.ring.views(Math.max(from, this.ring.oldest), this.ring.written))
+      this.detect(this.detector.push(view));
     this.core.audio(this.ring.written);
   }
 
@@ -230,7 +242,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       transcript: (event) => {
         this.cadenceFrom = this.now();
         const shift = samplesToMs(this.origin);
-        this.emit('transcript', { ...event, startMs: event.startMs + shift, endMs: event.endMs + shift, words: shift === 0 ? event.words : shiftWords(event.words, shift) });
+        this.emit('transcript', {
+          ...event,
+          startMs: event.startMs + shift,
+          endMs: event.endMs + shift,
+          words: shift === 0 ? event.words : shiftWords(event.words, shift),
+        });
       },
       speech: (event) => {
         if (event.type === 'started') this.cadenceFrom = this.now();
@@ -239,7 +256,10 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     };
   }
 
-  /** The partial deadline: a cadence after the stream last showed something, wider as the load controller widens partials. */
+  /**
+   * The partial deadline: a cadence after the stream last showed something, wider as the load controller widens
+   * partials.
+   */
   private partialDeadline(): number {
     return this.cadenceFrom + (PARTIAL_CADENCE_MS * this.partialIntervalMs()) / this.settings.partialIntervalMs;
   }
@@ -254,7 +274,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
           plan = this.core.planPartial();
           if (!plan) return null;
           const samples = plan.toSample - plan.fromSample;
-          return { kind: 'partial', pcm: this.copy(plan.fromSample, plan.toSample), options: decodeOptions('partial', plan.language, samples, plan.prompt, this.settings) };
+          return {
+            kind: 'partial',
+            pcm: this.copy(plan.fromSample, plan.toSample),
+            options: decodeOptions('partial', plan.language, samples, plan.prompt, this.settings),
+          };
         },
         this.partialDeadline(),
       )
@@ -290,7 +314,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
             this,
             () => {
               const { prompt, language } = this.core.finalTask(request);
-              return { kind: 'final', pcm, options: decodeOptions('final', language, pcm.length, prompt, this.settings) };
+              return {
+                kind: 'final',
+                pcm,
+                options: decodeOptions('final', language, pcm.length, prompt, this.settings),
+              };
             },
             { deadline, signal: withdraw.signal },
           );
@@ -313,7 +341,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   private assertOpen(): void {
-    if (this.closed || this.ending) throw new SessionError('session_ended', 'the session has ended; open a new connection');
+    if (this.closed || this.ending)
+      throw new SessionError('session_ended', 'the session has ended; open a new connection');
   }
 
   /**
@@ -346,7 +375,10 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private fail(error: unknown): void {
     if (this.closed) return;
     const message = error instanceof Error ? error.message : String(error);
-    const code = error instanceof Error && typeof Reflect.get(error, 'code') === 'string' ? ` (${String(Reflect.get(error, 'code'))})` : '';
+    const code =
+      error instanceof Error && typeof Reflect.get(error, 'code') === 'string'
+        ? ` (${String(Reflect.get(error, 'code'))})`
+        : '';
     this.emit('failure', new SessionError('transcription_failed', `transcription failed${code}: ${message}`));
   }
 }

@@ -77,7 +77,9 @@ function isSilence(segment: OutcomeSegment): boolean {
 
 /** The text worth showing for a transcription: silence, non-speech marks and decoder loops removed; may be ''. */
 export function speechText(outcome: TranscriptionOutcome): string {
-  const kept = outcome.segments.filter((segment) => !isSilence(segment)).map((segment) => removeNonSpeech(segment.text));
+  const kept = outcome.segments
+    .filter((segment) => !isSilence(segment))
+    .map((segment) => removeNonSpeech(segment.text));
   return collapseRepetitions(squeeze(kept.join(' ')));
 }
 

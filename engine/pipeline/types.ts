@@ -93,9 +93,9 @@ export interface SpeechDetector {
 
 /**
  * `adaptive`: partials only while the VAD hears speech, over the uncommitted tail of the current utterance (see
- * CommittedWindow), with the encoder context sized to it. `naive`: what most Whisper streamers do, kept as a benchmark baseline: every partial interval, speech or not,
- * re-transcribe a fixed trailing window with the full 30 s context (finals keep the VAD's end points but also use the
- * full context).
+ * CommittedWindow), with the encoder context sized to it. `naive`: what most Whisper streamers do, kept as a benchmark
+ * baseline: every partial interval, speech or not, re-transcribe a fixed trailing window with the full 30 s context
+ * (finals keep the VAD's end points but also use the full context).
  */
 export type StreamStrategy = 'adaptive' | 'naive';
 
@@ -128,7 +128,12 @@ export interface StreamSettings {
   emulatedTokensPerSecond: number;
 }
 
-export type SessionErrorCode = 'unknown_language' | 'unsupported_language' | 'session_ended' | 'transcription_failed' | 'bad_option';
+export type SessionErrorCode =
+  | 'unknown_language'
+  | 'unsupported_language'
+  | 'session_ended'
+  | 'transcription_failed'
+  | 'bad_option';
 
 /** A problem a session reports to its client; the session keeps working. */
 export class SessionError extends Error {

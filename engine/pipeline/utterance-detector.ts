@@ -78,13 +78,18 @@ export class UtteranceDetector {
     this.prePad = msToSamples(PRE_PAD_MS);
     this.postPad = msToSamples(POST_PAD_MS);
     const maxSilenceWindows = Math.ceil(msToSamples(MAX_END_SILENCE_MS) / this.window);
-    this.history = new Float32Array(Math.ceil((this.maxUtteranceSamples + this.prePad) / this.window) + maxSilenceWindows + 2);
+    this.history = new Float32Array(
+      Math.ceil((this.maxUtteranceSamples + this.prePad) / this.window) + maxSilenceWindows + 2,
+    );
     this.setEndSilence(options.endSilenceMs);
   }
 
-  /** Changes the silence that ends an utterance (at most MAX_END_SILENCE_MS; null: none does), from the next window on. */
+  /**
+   * Changes the silence that ends an utterance (at most MAX_END_SILENCE_MS; null: none does), from the next window on.
+   */
   setEndSilence(ms: number | null): void {
-    this.endSilenceWindows = ms === null ? null : Math.max(1, Math.ceil(msToSamples(Math.min(ms, MAX_END_SILENCE_MS)) / this.window));
+    this.endSilenceWindows =
+      ms === null ? null : Math.max(1, Math.ceil(msToSamples(Math.min(ms, MAX_END_SILENCE_MS)) / this.window));
     if (this.endSilenceWindows === null) this.paused = false;
     else this.pauseWindows = Math.max(Math.ceil(this.postPad / this.window), Math.floor(this.endSilenceWindows / 2));
   }
@@ -153,7 +158,8 @@ export class UtteranceDetector {
     if (this.silenceStart >= 0 && this.endSilenceWindows !== null) {
       const end = this.silenceStart * this.window + this.postPad;
       // While speech may be resuming, the end waits for it to be confirmed or to fade.
-      if (w + 1 - this.silenceStart >= this.endSilenceWindows && this.resumeStart < 0) return this.close(Math.min(end, windowEnd));
+      if (w + 1 - this.silenceStart >= this.endSilenceWindows && this.resumeStart < 0)
+        return this.close(Math.min(end, windowEnd));
       if (!this.paused && this.resumeStart < 0 && windowEnd >= end && w + 1 - this.silenceStart >= this.pauseWindows) {
         this.paused = true;
         return { type: 'pause', endSample: end };
@@ -174,7 +180,8 @@ export class UtteranceDetector {
       return [start, this.close(endSample)];
     }
     if (this.state === 'speech') {
-      const trimmed = this.silenceStart >= 0 && this.resumeStart < 0 ? this.silenceStart * this.window + this.postPad : endSample;
+      const trimmed =
+        this.silenceStart >= 0 && this.resumeStart < 0 ? this.silenceStart * this.window + this.postPad : endSample;
       return [this.close(Math.min(trimmed, endSample))];
     }
     this.floor = Math.max(this.floor, endSample);

@@ -19,7 +19,8 @@ function tokenWords(tokens: OutcomeToken[]): TimedWord[] {
   let start: number | undefined;
   let probs: number[] = [];
   const close = (): void => {
-    if (keyOf(text) !== '') words.push({ key: keyOf(text), startMs: start, confidence: probs.reduce((a, b) => a + b, 0) / probs.length });
+    if (keyOf(text) !== '')
+      words.push({ key: keyOf(text), startMs: start, confidence: probs.reduce((a, b) => a + b, 0) / probs.length });
     text = '';
     start = undefined;
     probs = [];

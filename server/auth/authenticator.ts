@@ -31,7 +31,8 @@ const MAX_CREDENTIAL_CHARS = 4096;
 /** Principals of API keys begin so: only they may mint temporary tokens. */
 export const KEY_PRINCIPAL = 'key:';
 
-export const MISSING_CREDENTIAL = 'missing credential: send Authorization: Bearer <key or JWT>, the subprotocols ["bearer", <token>], or ?token=';
+export const MISSING_CREDENTIAL =
+  'missing credential: send Authorization: Bearer <key or JWT>, the subprotocols ["bearer", <token>], or ?token=';
 
 export class Authenticator {
   readonly enabled: boolean;
@@ -74,10 +75,14 @@ export class Authenticator {
     try {
       const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
       // Two principals must never be able to name the same sessions: only a non-empty string is a subject.
-      if (typeof payload.sub !== 'string' || payload.sub === '') return { ok: false, reason: 'invalid token: sub must be a non-empty string' };
+      if (typeof payload.sub !== 'string' || payload.sub === '')
+        return { ok: false, reason: 'invalid token: sub must be a non-empty string' };
       const exp = payload.exp ?? 0;
       if (exp - Date.now() / 1000 > this.config.jwtMaxLifetimeS) {
-        return { ok: false, reason: `invalid token: it expires more than ${this.config.jwtMaxLifetimeS} s from now (JWT_MAX_LIFETIME_S)` };
+        return {
+          ok: false,
+          reason: `invalid token: it expires more than ${this.config.jwtMaxLifetimeS} s from now (JWT_MAX_LIFETIME_S)`,
+        };
       }
       return { ok: true, principal: `jwt:${payload.sub}` };
     } catch (error) {

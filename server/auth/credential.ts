@@ -8,7 +8,9 @@ export interface Credential {
   via: 'authorization' | 'subprotocol' | 'query';
 }
 
-/** The credential an upgrade or HTTP request carries, looked for in the header, the subprotocol list, then `?token=`. */
+/**
+ * The credential an upgrade or HTTP request carries, looked for in the header, the subprotocol list, then `?token=`.
+ */
 export function extractCredential(req: IncomingMessage, query: URLSearchParams): Credential | undefined {
   const header = req.headers.authorization;
   if (header) {

@@ -10,7 +10,8 @@ export const REALTIME_SUBPROTOCOL = 'realtime';
 const KEY_SUBPROTOCOL_PREFIX = 'openai-insecure-api-key.';
 
 export const MISSING_REALTIME_CREDENTIAL =
-  'missing credential: send Authorization: Bearer <key or JWT>, or (browsers) the subprotocol openai-insecure-api-key.<key or JWT>';
+  'missing credential: send Authorization: Bearer <key or JWT>, or (browsers) the subprotocol ' +
+  'openai-insecure-api-key.<key or JWT>';
 
 export function realtimeCredential(req: IncomingMessage, query: URLSearchParams): string | undefined {
   return extractCredential(req, query)?.token ?? browserKey(req.headers);

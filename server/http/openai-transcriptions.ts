@@ -99,7 +99,10 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 24 } });
+      parser = busboy({
+        headers: req.headers,
+        limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 24 },
+      });
     } catch {
       reject(new ApiError(400, 'invalid_request', 'the body must be multipart/form-data with a "file" field'));
       return;
@@ -111,7 +114,9 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
       const now = performance.now();
       const late = now - started > BODY_GRACE_MS && received < ((now - started) / 1000) * BODY_MIN_BYTES_PER_S;
       if (!late && now - lastData <= BODY_IDLE_MS) return;
-      const pace = `${BODY_MIN_BYTES_PER_S / 1024} KiB/s after ${BODY_GRACE_MS / 1000} s, no pause over ${BODY_IDLE_MS / 1000} s`;
+      const pace =
+        `${BODY_MIN_BYTES_PER_S / 1024} KiB/s after ${BODY_GRACE_MS / 1000} s, no pause over ` +
+        `${BODY_IDLE_MS / 1000} s`;
       fail(new ApiError(408, 'request_timeout', `the body arrived too slowly (at least ${pace})`));
     }, BODY_CHECK_MS);
     const onData = (chunk: Buffer): void => {
@@ -139,7 +144,15 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) {
         const code = name === 'prompt' ? 'prompt_too_long' : 'field_too_long';
-        fail(new ApiError(400, code, `the "${name.slice(0, 40)}" field is longer than the server takes (prompts: ${MAX_PROMPT_CHARS} characters)`, name.slice(0, 40)));
+        fail(
+          new ApiError(
+            400,
+            code,
+            `the "${name.slice(0, 40)}" field is longer than the server takes (prompts: ${MAX_PROMPT_CHARS} ` +
+              'characters)',
+            name.slice(0, 40),
+          ),
+        );
         return;
       }
       upload.fields.set(name, [...(upload.fields.get(name) ?? []), value]);
@@ -147,7 +160,9 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
     parser.on('file', (name, stream) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('limit', () => fail(new ApiError(413, 'file_too_large', `the file is larger than ${maxBytes} bytes`, 'file')));
+      stream.on('limit', () =>
+        fail(new ApiError(413, 'file_too_large', `the file is larger than ${maxBytes} bytes`, 'file')),
+      );
       stream.on('close', () => {
         if (name === 'file') upload.file = Buffer.concat(chunks);
       });
@@ -166,11 +181,20 @@ function readUpload(req: IncomingMessage, maxBytes: number): Promise<Upload> {
 const field = (upload: Upload, name: string): string | undefined => upload.fields.get(name)?.[0];
 
 function granularities(upload: Upload): Set<Granularity> {
-  const asked = [...(upload.fields.get('timestamp_granularities[]') ?? []), ...(upload.fields.get('timestamp_granularities') ?? [])];
+  const asked = [
+    ...(upload.fields.get('timestamp_granularities[]') ?? []),
+    ...(upload.fields.get('timestamp_granularities') ?? []),
+  ];
   const out = new Set<Granularity>();
   for (const value of asked) {
     const known = GRANULARITIES.find((g) => g === value);
-    if (!known) throw new ApiError(400, 'invalid_value', `timestamp_granularities[] takes "word" and "segment"`, 'timestamp_granularities[]');
+    if (!known)
+      throw new ApiError(
+        400,
+        'invalid_value',
+        `timestamp_granularities[] takes "word" and "segment"`,
+        'timestamp_granularities[]',
+      );
     out.add(known);
   }
   return out;
@@ -184,7 +208,13 @@ function streamed(upload: Upload): boolean {
   throw new ApiError(400, 'invalid_value', 'stream must be "true" or "false"', 'stream');
 }
 
-function render(format: ResponseFormat, outcome: TranscriptionOutcome, durationMs: number, detail: Set<Granularity>, task: 'transcribe' | 'translate'): [string, string] {
+function render(
+  format: ResponseFormat,
+  outcome: TranscriptionOutcome,
+  durationMs: number,
+  detail: Set<Granularity>,
+  task: 'transcribe' | 'translate',
+): [string, string] {
   if (format === 'text') return [`${outcome.text}\n`, 'text/plain; charset=utf-8'];
   if (format === 'json') return [JSON.stringify({ text: outcome.text }), 'application/json'];
   // A translation's language is that of its text, as OpenAI's says.
@@ -203,7 +233,11 @@ function render(format: ResponseFormat, outcome: TranscriptionOutcome, durationM
   }
   if (detail.has('word')) {
     body['words'] = outcome.segments.flatMap((s) =>
-      wordsOf(s.text.trim(), { ...outcome, segments: [s] }, s.endMs, s.startMs).map((w) => ({ word: w.text, start: w.startMs / 1000, end: w.endMs / 1000 })),
+      wordsOf(s.text.trim(), { ...outcome, segments: [s] }, s.endMs, s.startMs).map((w) => ({
+        word: w.text,
+        start: w.startMs / 1000,
+        end: w.endMs / 1000,
+      })),
     );
   }
   return [JSON.stringify(body), 'application/json'];
@@ -213,7 +247,10 @@ function render(format: ResponseFormat, outcome: TranscriptionOutcome, durationM
  * Answers with server-sent events as OpenAI's streaming transcription does: `transcript.text.delta` as each 30 s
  * window is done, then `transcript.text.done`. The deltas put together are exactly the done event's text.
  */
-async function streamTranscription(res: ServerResponse, transcribe: (onWindow: (segments: OutcomeSegment[]) => void) => Promise<TranscriptionOutcome | null>): Promise<void> {
+async function streamTranscription(
+  res: ServerResponse,
+  transcribe: (onWindow: (segments: OutcomeSegment[]) => void) => Promise<TranscriptionOutcome | null>,
+): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
   const event = (body: Record<string, unknown>): boolean => res.write(`data: ${JSON.stringify(body)}\n\n`);
   let raw = '';
@@ -233,7 +270,12 @@ async function streamTranscription(res: ServerResponse, transcribe: (onWindow: (
 const quotaKey = (req: IncomingMessage, principal: string, authenticated: boolean): string =>
   authenticated ? principal : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
 
-export async function handleTranscriptions(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, options: TranscriptionsOptions): Promise<void> {
+export async function handleTranscriptions(
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  options: TranscriptionsOptions,
+): Promise<void> {
   let release = (): void => undefined;
   // A client that leaves, at any point, ends its upload's decoding and transcription.
   const aborted = new AbortController();
@@ -241,29 +283,54 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
   try {
     const auth = await options.authenticator.authenticate(req, query);
     if (!auth.ok) throw new ApiError(401, 'unauthorized', auth.reason);
-    if (options.task === 'translate' && options.translationUnavailable !== null) throw new ApiError(400, 'translation_unavailable', options.translationUnavailable, 'model');
+    if (options.task === 'translate' && options.translationUnavailable !== null)
+      throw new ApiError(400, 'translation_unavailable', options.translationUnavailable, 'model');
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > options.maxUploadBytes + 64 * 1024) {
       throw new ApiError(413, 'file_too_large', `the request is larger than ${options.maxUploadBytes} bytes`, 'file');
     }
     const admission = options.uploads.admit(quotaKey(req, auth.principal, options.authenticator.enabled));
-    if (!admission.ok) throw new ApiError(admission.status, admission.status === 429 ? 'rate_limit_exceeded' : 'server_busy', admission.reason);
+    if (!admission.ok)
+      throw new ApiError(
+        admission.status,
+        admission.status === 429 ? 'rate_limit_exceeded' : 'server_busy',
+        admission.reason,
+      );
     release = admission.release;
     const upload = await readUpload(req, options.maxUploadBytes);
     if (!upload.file) throw new ApiError(400, 'missing_file', 'the "file" field (an audio file) is required', 'file');
     const formatField = field(upload, 'response_format') ?? 'json';
     const format = FORMATS.find((f) => f === formatField);
-    if (!format) throw new ApiError(400, 'unsupported_response_format', `response_format must be one of ${FORMATS.join(', ')}`, 'response_format');
+    if (!format)
+      throw new ApiError(
+        400,
+        'unsupported_response_format',
+        `response_format must be one of ${FORMATS.join(', ')}`,
+        'response_format',
+      );
     const detail = granularities(upload);
     if (detail.size > 0 && format !== 'verbose_json') {
-      throw new ApiError(400, 'invalid_value', 'timestamp_granularities[] needs response_format verbose_json', 'timestamp_granularities[]');
+      throw new ApiError(
+        400,
+        'invalid_value',
+        'timestamp_granularities[] needs response_format verbose_json',
+        'timestamp_granularities[]',
+      );
     }
     const stream = streamed(upload);
-    if (stream && format === 'verbose_json') throw new ApiError(400, 'invalid_value', 'stream=true answers with text events; verbose_json cannot be streamed', 'stream');
+    if (stream && format === 'verbose_json')
+      throw new ApiError(
+        400,
+        'invalid_value',
+        'stream=true answers with text events; verbose_json cannot be streamed',
+        'stream',
+      );
     let language: string;
     try {
       // What is spoken in a file to translate is whatever it is: detected unless the client says.
-      language = options.languages.check(field(upload, 'language') || (options.task === 'translate' ? 'auto' : options.defaultLanguage));
+      language = options.languages.check(
+        field(upload, 'language') || (options.task === 'translate' ? 'auto' : options.defaultLanguage),
+      );
     } catch (error) {
       if (error instanceof SessionError) throw new ApiError(400, error.code, error.message, 'language');
       throw error;
@@ -288,7 +355,13 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     const transcribe = (onWindow?: (segments: OutcomeSegment[]) => void): Promise<TranscriptionOutcome | null> =>
       transcribeLong(
         pcm,
-        { language, beamSize: options.beamSize, threads: options.threads, prompt, translate: options.task === 'translate' },
+        {
+          language,
+          beamSize: options.beamSize,
+          threads: options.threads,
+          prompt,
+          translate: options.task === 'translate',
+        },
         // A window is not even queued once the client has gone (its abort came before the window existed).
         (window, decode) =>
           aborted.signal.aborted
@@ -309,11 +382,16 @@ export async function handleTranscriptions(req: IncomingMessage, res: ServerResp
     if (res.headersSent) {
       if (!(error instanceof ApiError)) options.log.error('transcription request failed', { error });
       const message = error instanceof ApiError ? error.message : 'the transcription failed';
-      res.end(`data: ${JSON.stringify({ type: 'error', error: { message, type: 'server_error', param: null, code: 'transcription_failed' } })}\n\n`);
+      const event = {
+        type: 'error',
+        error: { message, type: 'server_error', param: null, code: 'transcription_failed' },
+      };
+      res.end(`data: ${JSON.stringify(event)}\n\n`);
       return;
     }
     if (error instanceof ApiError) {
-      const headers: Record<string, string> = error.status === 429 || error.status === 503 ? { 'Retry-After': RETRY_AFTER_S } : {};
+      const headers: Record<string, string> =
+        error.status === 429 || error.status === 503 ? { 'Retry-After': RETRY_AFTER_S } : {};
       // The client may still be sending a body the server refused: close rather than read it.
       if (!req.complete) headers['Connection'] = 'close';
       openAiError(res, error.status, error.code, error.message, error.param, headers);

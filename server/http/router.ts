@@ -22,7 +22,9 @@ export interface RouterRuntime {
   describe: () => Record<string, unknown>;
   /** Shown on /stats. */
   stats: () => Record<string, unknown>;
-  /** Why new sessions are refused for now though the server runs (the shared session store does not answer), or null. */
+  /**
+   * Why new sessions are refused for now though the server runs (the shared session store does not answer), or null.
+   */
   degraded: () => string | null;
 }
 
@@ -43,24 +45,45 @@ export class HttpRouter {
 
   route(req: IncomingMessage, res: ServerResponse, accepting: boolean): void {
     const target = requestTarget(req);
-    if (!target) return refuse(res, 400, { error: 'bad request target' });
+    if (!target) {
+      refuse(res, 400, { error: 'bad request target' });
+      return;
+    }
     const path = target.pathname;
     const runtime = accepting ? this.runtime : null;
-    if (path.startsWith('/v1/')) return this.openAi(req, res, path, target.searchParams, runtime);
-    if (path.startsWith('/v3/')) return this.vendorApi(req, res, path, target.searchParams, runtime);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
-    if (path === '/healthz') return json(res, 200, { status: 'ok' });
-    if (path === '/metrics') return this.renderMetrics(res);
+    if (path.startsWith('/v1/')) {
+      this.openAi(req, res, path, target.searchParams, runtime);
+      return;
+    }
+    if (path.startsWith('/v3/')) {
+      this.vendorApi(req, res, path, target.searchParams, runtime);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      refuse(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+      return;
+    }
+    if (path === '/healthz') {
+      json(res, 200, { status: 'ok' });
+      return;
+    }
+    if (path === '/metrics') {
+      this.renderMetrics(res);
+      return;
+    }
     if (path === '/readyz') {
       const lag = this.lag.read();
-      if (!runtime) return json(res, 503, { status: 'loading', eventLoopLag: lag });
-      const degraded = runtime.degraded();
-      if (degraded) return json(res, 503, { status: 'degraded', reason: degraded, sessions: this.connections(), eventLoopLag: lag });
-      return json(res, 200, { status: 'ready', ...runtime.describe(), sessions: this.connections(), eventLoopLag: lag });
+      const degraded = runtime?.degraded() ?? null;
+      if (!runtime) json(res, 503, { status: 'loading', eventLoopLag: lag });
+      else if (degraded)
+        json(res, 503, { status: 'degraded', reason: degraded, sessions: this.connections(), eventLoopLag: lag });
+      else json(res, 200, { status: 'ready', ...runtime.describe(), sessions: this.connections(), eventLoopLag: lag });
+      return;
     }
     if (path === '/stats') {
-      if (!runtime) return refuse(res, 503, { error: 'not ready' });
-      return json(res, 200, { ...runtime.stats(), connections: this.connections() });
+      if (!runtime) refuse(res, 503, { error: 'not ready' });
+      else json(res, 200, { ...runtime.stats(), connections: this.connections() });
+      return;
     }
     void serveStatic(req, res, path).then(
       (served) => served || refuse(res, 404, { error: 'not found' }),
@@ -71,16 +94,32 @@ export class HttpRouter {
     );
   }
 
-  private openAi(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, runtime: RouterRuntime | null): void {
+  private openAi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+    runtime: RouterRuntime | null,
+  ): void {
     const handler = runtime?.openAi.get(path);
-    if (runtime && !handler) return openAiError(res, 404, 'not_found', `no route ${path.slice(0, 80)}`);
-    if (req.method !== 'POST') return openAiError(res, 405, 'method_not_allowed', `${path.slice(0, 80)} takes POST`, null, { allow: 'POST' });
+    if (runtime && !handler) {
+      openAiError(res, 404, 'not_found', `no route ${path.slice(0, 80)}`);
+      return;
+    }
+    if (req.method !== 'POST') {
+      openAiError(res, 405, 'method_not_allowed', `${path.slice(0, 80)} takes POST`, null, { allow: 'POST' });
+      return;
+    }
     // A browser page of another site may not post audio here: it could otherwise use a server on the user's network.
     if (!this.origins.allows(req)) {
       this.metrics.refused('origin');
-      return openAiError(res, 403, 'forbidden_origin', 'requests from this origin are not allowed (ALLOWED_ORIGINS)');
+      openAiError(res, 403, 'forbidden_origin', 'requests from this origin are not allowed (ALLOWED_ORIGINS)');
+      return;
     }
-    if (!runtime || !handler) return openAiError(res, 503, 'not_ready', 'the server is not ready', null, { 'Retry-After': '5' });
+    if (!runtime || !handler) {
+      openAiError(res, 503, 'not_ready', 'the server is not ready', null, { 'Retry-After': '5' });
+      return;
+    }
     void handler(req, res, query).catch((error: unknown) => {
       this.log.error('request failed', { error });
       if (!res.headersSent) openAiError(res, 500, 'internal_error', 'the request failed');
@@ -95,12 +134,19 @@ export class HttpRouter {
     runtime: RouterRuntime | null,
   ): void {
     const handler = runtime?.vendorApi.get(path);
-    if (runtime && !handler) return json(res, 404, { error: `no route ${path.slice(0, 80)}` });
+    if (runtime && !handler) {
+      json(res, 404, { error: `no route ${path.slice(0, 80)}` });
+      return;
+    }
     if (!this.origins.allows(req)) {
       this.metrics.refused('origin');
-      return json(res, 403, { error: 'requests from this origin are not allowed (ALLOWED_ORIGINS)' });
+      json(res, 403, { error: 'requests from this origin are not allowed (ALLOWED_ORIGINS)' });
+      return;
     }
-    if (!runtime || !handler) return json(res, 503, { error: 'the server is not ready' }, { 'Retry-After': '5' });
+    if (!runtime || !handler) {
+      json(res, 503, { error: 'the server is not ready' }, { 'Retry-After': '5' });
+      return;
+    }
     void handler(req, res, query).catch((error: unknown) => {
       this.log.error('request failed', { error });
       if (!res.headersSent) json(res, 500, { error: 'the request failed' });

@@ -21,8 +21,8 @@ const ROOTS: [prefix: string, dir: string][] = [
 ];
 
 /**
- * Serves the browser demo (`/`) and the client library (`/client/*.js` and its imports) for GET requests. Returns false when the
- * path is not one of its files, so the caller can answer 404.
+ * Serves the browser demo (`/`) and the client library (`/client/*.js` and its imports) for GET requests. Returns false
+ * when the path is not one of its files, so the caller can answer 404.
  */
 export async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;

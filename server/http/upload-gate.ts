@@ -23,9 +23,18 @@ export class UploadGate {
   admit(key: string): Admission {
     const mine = this.perKey.get(key) ?? 0;
     if (mine >= this.perKeyLimit) {
-      return { ok: false, status: 429, reason: `at most ${this.perKeyLimit} uploads per client may be in progress; wait for one to finish` };
+      return {
+        ok: false,
+        status: 429,
+        reason: `at most ${this.perKeyLimit} uploads per client may be in progress; wait for one to finish`,
+      };
     }
-    if (this.total >= this.capacity) return { ok: false, status: 503, reason: 'the server has as many uploads in progress as it takes; try again shortly' };
+    if (this.total >= this.capacity)
+      return {
+        ok: false,
+        status: 503,
+        reason: 'the server has as many uploads in progress as it takes; try again shortly',
+      };
     this.total++;
     this.perKey.set(key, mine + 1);
     let released = false;

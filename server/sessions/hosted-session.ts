@@ -134,7 +134,10 @@ export class HostedSession {
     return this.options.shared ? Math.min(this.durable, this.session.samplesReceived) : this.session.samplesReceived;
   }
 
-  /** Writes the session's checkpoint to the shared store now (it came back, perhaps empty); resolves once written or not. */
+  /**
+   * Writes the session's checkpoint to the shared store now (it came back, perhaps empty); resolves once written or
+   * not.
+   */
   checkpointNow(): Promise<void> {
     const checkpoint = this.session.checkpoint();
     this.enqueue(() => this.persist(checkpoint));
@@ -262,6 +265,8 @@ export class HostedSession {
   }
 
   private enqueue(step: () => Promise<void>): void {
-    this.chain = this.chain.then(step).catch((error: unknown) => this.options.log.error('session store step failed', { session: this.id, error }));
+    this.chain = this.chain
+      .then(step)
+      .catch((error: unknown) => this.options.log.error('session store step failed', { session: this.id, error }));
   }
 }

@@ -35,7 +35,9 @@ export class InstanceLease {
   async start(): Promise<void> {
     await this.client.sendCommand(['SET', leaseKey(this.instance), '1', 'PX', String(LEASE_MS)]);
     await this.subscriber.subscribe(requestChannel(this.instance), (id) => {
-      this.handler(id).catch((error: unknown) => this.log.error('session store: releasing a session failed', { session: id, error }));
+      this.handler(id).catch((error: unknown) =>
+        this.log.error('session store: releasing a session failed', { session: id, error }),
+      );
     });
     this.timer = setInterval(() => void this.renew(), RENEW_MS);
     this.timer.unref();

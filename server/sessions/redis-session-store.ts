@@ -165,7 +165,16 @@ export class RedisSessionStore implements SharedSessionStore {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`cannot reach ${redisDisplayUrl(options.url)} within ${CONNECT_TIMEOUT_MS / 1000} s${lastError ? `: ${lastError}` : ''}`)), CONNECT_TIMEOUT_MS);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `cannot reach ${redisDisplayUrl(options.url)} ` +
+                `within ${CONNECT_TIMEOUT_MS / 1000} s${lastError ? `: ${lastError}` : ''}`,
+            ),
+          ),
+        CONNECT_TIMEOUT_MS,
+      );
     });
     try {
       await Promise.race([Promise.all([client.connect(), subscriber.connect()]), timeout]);
@@ -183,7 +192,9 @@ export class RedisSessionStore implements SharedSessionStore {
   }
 
   get unavailable(): string | null {
-    return this.client.isReady && this.subscriber.isReady && !this.stalled ? null : `the session store (${redisDisplayUrl(this.options.url)}) does not answer`;
+    return this.client.isReady && this.subscriber.isReady && !this.stalled
+      ? null
+      : `the session store (${redisDisplayUrl(this.options.url)}) does not answer`;
   }
 
   onAvailability(handler: () => void): void {
@@ -252,13 +263,24 @@ export class RedisSessionStore implements SharedSessionStore {
 
   async release(id: string, checkpoint: SessionCheckpoint): Promise<void> {
     const outcome = await this.write(id, checkpoint, '');
-    if (outcome === 'unavailable') this.options.log.warn('session store: could not hand a session back; it is lost unless this instance is resumed', { session: id });
+    if (outcome === 'unavailable')
+      this.options.log.warn(
+        'session store: could not hand a session back; it is lost unless this instance is resumed',
+        { session: id },
+      );
     this.owned.delete(id);
     await this.local.delete(id);
   }
 
   async peek(id: string): Promise<StoredSession | undefined> {
-    const [owner, record, checkpoint, nextSeq] = await this.binary.sendCommand<(Buffer | null)[]>(['HMGET', sessionKey(id), 'owner', 'record', 'checkpoint', 'nextSeq']);
+    const [owner, record, checkpoint, nextSeq] = await this.binary.sendCommand<(Buffer | null)[]>([
+      'HMGET',
+      sessionKey(id),
+      'owner',
+      'record',
+      'checkpoint',
+      'nextSeq',
+    ]);
     if (!owner || !record || !checkpoint || !nextSeq) return undefined;
     const log = await this.binary.sendCommand<Buffer[]>(['ZRANGE', logKey(id), '0', '-1']);
     return {
@@ -274,17 +296,34 @@ export class RedisSessionStore implements SharedSessionStore {
     const elsewhere: TakeOver = { ok: false, reason: 'the session was resumed elsewhere at the same moment' };
     const tooOften: TakeOver = {
       ok: false,
-      reason: `the session moved between instances ${MAX_MOVES_PER_MINUTE} times within a minute; it may move again a minute after the first of them`,
+      reason:
+        `the session moved between instances ${MAX_MOVES_PER_MINUTE} times within a minute; it may move ` +
+        'again a minute after the first of them',
     };
     const owner = await this.client.sendCommand<string | null>(['HGET', sessionKey(id), 'owner']);
     if (owner === null) return gone;
     if (owner !== '' && owner !== this.instance) {
       // Checked before the owner is disturbed; the claim checks again, atomically.
-      const moves = await this.client.sendCommand<number>(['EVAL', COUNT_MOVES, '1', sessionKey(id), String(MOVE_WINDOW_MS)]);
+      const moves = await this.client.sendCommand<number>([
+        'EVAL',
+        COUNT_MOVES,
+        '1',
+        sessionKey(id),
+        String(MOVE_WINDOW_MS),
+      ]);
       if (moves >= MAX_MOVES_PER_MINUTE) return tooOften;
       await this.askToRelease(id, owner);
     }
-    const claimed = await this.client.sendCommand<number>(['EVAL', CLAIM, '1', sessionKey(id), String(MOVE_WINDOW_MS), String(MAX_MOVES_PER_MINUTE), owner, this.instance]);
+    const claimed = await this.client.sendCommand<number>([
+      'EVAL',
+      CLAIM,
+      '1',
+      sessionKey(id),
+      String(MOVE_WINDOW_MS),
+      String(MAX_MOVES_PER_MINUTE),
+      owner,
+      this.instance,
+    ]);
     if (claimed === -2) return tooOften;
     if (claimed !== 1) return claimed === -1 ? gone : elsewhere;
     const stored = await this.peek(id);
@@ -352,7 +391,9 @@ export class RedisSessionStore implements SharedSessionStore {
       let result: number;
       let timer: NodeJS.Timeout | undefined;
       try {
-        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new WriteTimeout()), WRITE_TIMEOUT_MS)));
+        const late = new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new WriteTimeout()), WRITE_TIMEOUT_MS)),
+        );
         result = await Promise.race([this.client.sendCommand<number>(args), late]);
       } catch (error) {
         this.options.log.debug('session store: write failed', { session: id, error });
@@ -390,7 +431,10 @@ export class RedisSessionStore implements SharedSessionStore {
     const ttl = String(this.options.resumeTtlMs);
     await Promise.all(
       [...this.owned.keys()].map((id) =>
-        Promise.all([this.client.sendCommand(['PEXPIRE', sessionKey(id), ttl]), this.client.sendCommand(['PEXPIRE', logKey(id), ttl])]),
+        Promise.all([
+          this.client.sendCommand(['PEXPIRE', sessionKey(id), ttl]),
+          this.client.sendCommand(['PEXPIRE', logKey(id), ttl]),
+        ]),
       ),
     );
   }
@@ -399,7 +443,11 @@ export class RedisSessionStore implements SharedSessionStore {
     const ready = this.unavailable === null;
     if (this.ready === null || ready === this.ready) return;
     this.ready = ready;
-    this.options.log[ready ? 'info' : 'warn'](ready ? 'session store: redis answers again' : 'session store: redis does not answer; live sessions go on in memory, new /stream sessions are refused');
+    this.options.log[ready ? 'info' : 'warn'](
+      ready
+        ? 'session store: redis answers again'
+        : 'session store: redis does not answer; live sessions go on in memory, new /stream sessions are refused',
+    );
     if (ready) void this.lease.renew();
     this.availability();
   }

@@ -3,7 +3,9 @@
  * look-up and, on /stream, a new session in its place, so a client guessing ids or tokens gets a few tries a minute.
  */
 
-/** Failed resumes a client may have in any minute; after that its resumes are refused until the oldest is a minute old. */
+/**
+ * Failed resumes a client may have in any minute; after that its resumes are refused until the oldest is a minute old.
+ */
 export const FAILED_RESUMES_PER_MINUTE = 10;
 /** Clients remembered at once; past this the least recently failing are forgotten. */
 const MAX_CLIENTS = 10_000;

@@ -4,7 +4,12 @@
  * protocol has no resume use a view of it (withoutResume) whose sessions never touch the shared store.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { SessionError, type PartialWork, type SessionCheckpoint, type StreamSession } from '../../engine/pipeline/index.js';
+import {
+  SessionError,
+  type PartialWork,
+  type SessionCheckpoint,
+  type StreamSession,
+} from '../../engine/pipeline/index.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import type { ResumeRequest } from '../../protocol/stream.js';
 import type { Logger } from '../log.js';
@@ -37,7 +42,9 @@ export interface SessionRegistryOptions {
   persisted?: (ms: number) => void;
 }
 
-/** `clientFault`: the client asked for something it cannot have (no such session, a wrong token): see ResumeThrottle. */
+/**
+ * `clientFault`: the client asked for something it cannot have (no such session, a wrong token): see ResumeThrottle.
+ */
 export type ResumeOutcome = { ok: true; host: HostedSession } | { ok: false; reason: string; clientFault?: boolean };
 
 export interface SessionStats {
@@ -64,19 +71,28 @@ export interface SessionTotals {
 const tokenHash = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
 
 const storeUnavailable = (): ProtocolError =>
-  new ProtocolError('store_unavailable', 'the session store does not answer, so no session could be resumed after a drop; try again in a few seconds');
+  new ProtocolError(
+    'store_unavailable',
+    'the session store does not answer, so no session could be resumed after a drop; try again in a few seconds',
+  );
 
 const clientFault = (reason: string): ResumeOutcome => ({ ok: false, reason, clientFault: true });
 const noSuchSession = (): ResumeOutcome => clientFault('no such session: it ended, or its resume window expired');
 
 /** Why the request may not resume the session `record` describes, whose next transcript gets `nextSeq`; or null. */
-function refuseResume(record: SessionRecord, request: ResumeRequest, principal: string, nextSeq: number): ResumeOutcome | null {
+function refuseResume(
+  record: SessionRecord,
+  request: ResumeRequest,
+  principal: string,
+  nextSeq: number,
+): ResumeOutcome | null {
   const known = Buffer.from(record.resumeTokenHash, 'hex');
   if (!timingSafeEqual(known, tokenHash(request.resumeToken))) return clientFault('wrong resume token');
   if (record.principal !== principal) return clientFault('the session belongs to another principal');
   const newest = nextSeq - 1;
   // A client claiming transcripts the session never sent would wait for ever for the ones it is missing.
-  if (request.lastSeq > newest) return clientFault(`last_seq ${request.lastSeq} is ahead of the session, whose newest transcript is seq ${newest}`);
+  if (request.lastSeq > newest)
+    return clientFault(`last_seq ${request.lastSeq} is ahead of the session, whose newest transcript is seq ${newest}`);
   return null;
 }
 
@@ -120,7 +136,9 @@ export class SessionRegistry {
     shared.onAvailability(() => {
       if (shared.unavailable) return;
       const hosts = [...this.hosts.values()].filter((host) => !this.state.local.has(host.id));
-      void Promise.all(hosts.map((host) => host.checkpointNow())).then(() => options.log.info('session store: sessions written again', { sessions: hosts.length }));
+      void Promise.all(hosts.map((host) => host.checkpointNow())).then(() =>
+        options.log.info('session store: sessions written again', { sessions: hosts.length }),
+      );
     });
   }
 
@@ -190,9 +208,16 @@ export class SessionRegistry {
   async create(principal: string, quotaKey: string): Promise<{ host: HostedSession; resumeToken: string }> {
     const refusal = this.refusal;
     if (refusal === 'too_many_sessions') {
-      throw new ProtocolError('too_many_sessions', `the server already runs its maximum of ${this.options.maxSessions} sessions; try again in a few seconds`);
+      throw new ProtocolError(
+        'too_many_sessions',
+        `the server already runs its maximum of ${this.options.maxSessions} sessions; try again in a few seconds`,
+      );
     }
-    if (refusal === 'overloaded') throw new ProtocolError('overloaded', 'the server is at capacity and admits no new sessions right now; try again in a few seconds');
+    if (refusal === 'overloaded')
+      throw new ProtocolError(
+        'overloaded',
+        'the server is at capacity and admits no new sessions right now; try again in a few seconds',
+      );
     if (refusal === 'store_unavailable') throw storeUnavailable();
     const id = randomUUID();
     const resumeToken = randomBytes(24).toString('base64url');
@@ -203,7 +228,13 @@ export class SessionRegistry {
     this.hosts.set(id, host);
     const store = this.storeOf(host);
     try {
-      await store.create({ id, principal, resumeTokenHash: tokenHash(resumeToken).toString('hex'), createdAt, detachedAt: null });
+      await store.create({
+        id,
+        principal,
+        resumeTokenHash: tokenHash(resumeToken).toString('hex'),
+        createdAt,
+        detachedAt: null,
+      });
       // The session exists for other instances only once it is stored; one that could not be is refused.
       if (shared && (await shared.persist(id, host.session.checkpoint())) !== 'stored') throw storeUnavailable();
     } catch (error) {
@@ -218,7 +249,14 @@ export class SessionRegistry {
   }
 
   /** A hosted session; kept in this process only when its id is in `state.local`. */
-  private host(id: string, principal: string, quotaKey: string, createdAt: number, session: StreamSession, durableSamples?: number): HostedSession {
+  private host(
+    id: string,
+    principal: string,
+    quotaKey: string,
+    createdAt: number,
+    session: StreamSession,
+    durableSamples?: number,
+  ): HostedSession {
     const local = this.state.local.has(id);
     const shared = local ? null : this.options.shared;
     const host: HostedSession = new HostedSession({
@@ -238,7 +276,9 @@ export class SessionRegistry {
         void this.purge(host);
       },
       detached: () => this.enforceDetachedQuotas(host.quotaKey),
-      ...(shared ? { shared: { store: shared, lost: () => this.lose(host), persisted: this.options.persisted }, durableSamples } : {}),
+      ...(shared
+        ? { shared: { store: shared, lost: () => this.lose(host), persisted: this.options.persisted }, durableSamples }
+        : {}),
     });
     return host;
   }
@@ -249,7 +289,11 @@ export class SessionRegistry {
    */
   async resume(request: ResumeRequest, principal: string, quotaKey: string): Promise<ResumeOutcome> {
     const waitS = this.resumeWaitS(quotaKey);
-    if (waitS > 0) return { ok: false, reason: `${FAILED_RESUMES_PER_MINUTE} failed resumes from this client within a minute; try again in ${waitS} s` };
+    if (waitS > 0)
+      return {
+        ok: false,
+        reason: `${FAILED_RESUMES_PER_MINUTE} failed resumes from this client within a minute; try again in ${waitS} s`,
+      };
     const outcome = await this.findForResume(request, principal, quotaKey);
     if (!outcome.ok && outcome.clientFault) this.state.throttle.failed(quotaKey);
     return outcome;
@@ -271,7 +315,12 @@ export class SessionRegistry {
     return { ok: true, host };
   }
 
-  private async takeOver(shared: SharedSessionStore, request: ResumeRequest, principal: string, quotaKey: string): Promise<ResumeOutcome> {
+  private async takeOver(
+    shared: SharedSessionStore,
+    request: ResumeRequest,
+    principal: string,
+    quotaKey: string,
+  ): Promise<ResumeOutcome> {
     const id = request.sessionId;
     try {
       // Checked before the owner is disturbed: a stolen or wrong token must not take a session from its client.
@@ -295,11 +344,18 @@ export class SessionRegistry {
       this.hosts.set(id, host);
       this.state.counts.resumed++;
       this.state.counts.takenOver++;
-      this.options.log.info('session taken over from another instance', { session: id, audioMs: Math.floor(checkpoint.audioSample / 16), nextSeq });
+      this.options.log.info('session taken over from another instance', {
+        session: id,
+        audioMs: Math.floor(checkpoint.audioSample / 16),
+        nextSeq,
+      });
       return { ok: true, host };
     } catch (error) {
       this.options.log.warn('taking a session over failed', { session: id, error });
-      const reason = error instanceof SessionError ? `this instance cannot carry it on: ${error.message}` : (shared.unavailable ?? 'the session store failed');
+      const reason =
+        error instanceof SessionError
+          ? `this instance cannot carry it on: ${error.message}`
+          : (shared.unavailable ?? 'the session store failed');
       return { ok: false, reason };
     }
   }
@@ -345,7 +401,9 @@ export class SessionRegistry {
 
   /** At shutdown: every session ends, or with a shared store is handed off to be resumed elsewhere. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.hosts.values()].map((host) => (this.options.shared ? this.release(host, false) : this.purge(host))));
+    await Promise.all(
+      [...this.hosts.values()].map((host) => (this.options.shared ? this.release(host, false) : this.purge(host))),
+    );
   }
 
   /**
@@ -376,7 +434,9 @@ export class SessionRegistry {
     let detached = [...byKey.values()].reduce((n, sessions) => n + sessions.length, 0);
     for (; detached > this.options.maxDetached; detached--) {
       const oldest = (sessions: HostedSession[]): number => sessions[0]?.detachedAt ?? Number.POSITIVE_INFINITY;
-      const heaviest = [...byKey.values()].reduce((a, b) => (b.length > a.length || (b.length === a.length && oldest(b) < oldest(a)) ? b : a));
+      const heaviest = [...byKey.values()].reduce((a, b) =>
+        b.length > a.length || (b.length === a.length && oldest(b) < oldest(a)) ? b : a,
+      );
       evict(heaviest);
     }
   }

@@ -36,7 +36,9 @@ interface Entry {
   log: { seq: number; event: Uint8Array }[];
 }
 
-/** The in-process store. Records are kept msgpack-encoded so nothing that could not cross a process boundary slips in. */
+/**
+ * The in-process store. Records are kept msgpack-encoded so nothing that could not cross a process boundary slips in.
+ */
 export class MemorySessionStore implements SessionStore {
   private readonly entries = new Map<string, Entry>();
 

@@ -19,8 +19,8 @@ import { SocketIoTransport, type SocketIoEvent } from '../ws/socketio-transport.
 /** Engine.io's path: it takes every request and upgrade whose target starts with it. */
 const ENGINE_PATH = '/socket.io/';
 
-
-const MISSING_SOCKETIO_CREDENTIAL = 'missing credential: connect with io(url, { auth: { token } }), an Authorization: Bearer header, or ?token=';
+const MISSING_SOCKETIO_CREDENTIAL =
+  'missing credential: connect with io(url, { auth: { token } }), an Authorization: Bearer header, or ?token=';
 
 interface SpeechSocketData {
   principal: string;
@@ -121,7 +121,12 @@ export function attachSocketIo(server: StreamServer, { log, metrics, origins }: 
     }
     const connectionLog = server.connectionLog();
     const { principal } = socket.data;
-    connectionLog.info('socket opened', { path: `socket.io ${SPEECH_NAMESPACE}`, transport: socket.conn.transport.name, remote: socket.handshake.address, principal });
+    connectionLog.info('socket opened', {
+      path: `socket.io ${SPEECH_NAMESPACE}`,
+      transport: socket.conn.transport.name,
+      remote: socket.handshake.address,
+      principal,
+    });
     const transport = new SocketIoTransport(socket);
     const adapter = new SocketIoSpeechAdapter((message) => transport.send(message));
     server.bind<SocketIoEvent>(runtime, transport, adapter, {

@@ -44,7 +44,8 @@ export class EngineAdmission {
     this.pendingByAddress.set(address, (this.pendingByAddress.get(address) ?? 0) + 1);
     let connects = 0;
     connection.on('packet', (packet: { type: string; data?: unknown }) => {
-      if (isConnectPacket(packet) && (++connects > MAX_CONNECTS_PER_CONNECTION || this.joined.has(connection))) connection.close(true);
+      if (isConnectPacket(packet) && (++connects > MAX_CONNECTS_PER_CONNECTION || this.joined.has(connection)))
+        connection.close(true);
     });
     const timeout = setTimeout(() => {
       if (this.pending.has(connection)) connection.close(true);

@@ -92,7 +92,11 @@ export class InboundBudget {
   private spendAudio(ms: number): Charge {
     const waitMs = this.audio.spend(ms);
     if (this.audio.debt <= MAX_AUDIO_DEBT_MS) return { waitMs };
-    return { limit: `audio more than ${MAX_AUDIO_DEBT_MS / 1000} s ahead of MAX_AUDIO_RATE and its burst, sent while reads were paused` };
+    return {
+      limit:
+        `audio more than ${MAX_AUDIO_DEBT_MS / 1000} s ahead of MAX_AUDIO_RATE and its burst, sent while ` +
+        'reads were paused',
+    };
   }
 
   private fill(burstMs: number): void {

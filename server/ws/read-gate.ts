@@ -1,6 +1,7 @@
 /**
  * Whether a connection is read: paused while any reason holds (finals too far behind, audio sent faster than allowed,
- * an utterance-ending message waiting its turn, the connection closed for a limit), read again once none does. While paused no pings are judged either: the peer is not dead, the server is busy.
+ * an utterance-ending message waiting its turn, the connection closed for a limit), read again once none does. While
+ * paused no pings are judged either: the peer is not dead, the server is busy.
  */
 export type PauseReason = 'backlog' | 'pacing' | 'flushes' | 'closing';
 

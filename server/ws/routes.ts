@@ -61,10 +61,16 @@ export interface WsRoute {
    * The adapter for an accepted connection; throws ProtocolError when the query string is unusable, which refuses the
    * upgrade with 400 and the error's message. `req` is the upgrade request, for headers a protocol reads.
    */
-  adapter(send: (message: string) => void, query: URLSearchParams, settings: AdapterSettings, req: IncomingMessage): ProtocolAdapter<Frame>;
+  adapter(
+    send: (message: string) => void,
+    query: URLSearchParams,
+    settings: AdapterSettings,
+    req: IncomingMessage,
+  ): ProtocolAdapter<Frame>;
 }
 
-const bearer = (req: IncomingMessage, query: URLSearchParams): string | undefined => extractCredential(req, query)?.token;
+const bearer = (req: IncomingMessage, query: URLSearchParams): string | undefined =>
+  extractCredential(req, query)?.token;
 /**
  * Control messages: a 1,024-byte prompt written as JSON \u escapes (12 bytes a character for an emoji), the other
  * fields, and room to spare.

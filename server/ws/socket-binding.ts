@@ -178,7 +178,8 @@ export class SocketBinding<In> implements SessionSink {
    */
   handOver(): Promise<void> {
     const host = this.host?.isAttachedTo(this) ? this.host : null;
-    if (this.finishing || !host || !this.adapter.resumable) return this.finish(CloseCode.shuttingDown, 'server shutting down');
+    if (this.finishing || !host || !this.adapter.resumable)
+      return this.finish(CloseCode.shuttingDown, 'server shutting down');
     this.started = true;
     this.handingOver = true;
     this.limits.stop();
@@ -303,7 +304,14 @@ export class SocketBinding<In> implements SessionSink {
       if (error instanceof ProtocolError || error instanceof SessionError) {
         this.adapter.error(error.code, error.message);
         this.options.refused(error.code);
-        this.transport.close(CloseCode.tryAgainLater, error.code === 'overloaded' ? 'server at capacity' : error.code === 'store_unavailable' ? 'session store unavailable' : 'too many sessions');
+        this.transport.close(
+          CloseCode.tryAgainLater,
+          error.code === 'overloaded'
+            ? 'server at capacity'
+            : error.code === 'store_unavailable'
+              ? 'session store unavailable'
+              : 'too many sessions',
+        );
         return;
       }
       this.log.error('could not start a session', { error });
@@ -333,7 +341,13 @@ export class SocketBinding<In> implements SessionSink {
 
   private resumeOn(host: HostedSession, lastSeq: number): void {
     this.budget.resumed();
-    this.adapter.started({ id: host.id, resumeToken: null, resumeTtlMs: this.options.registry.resumeTtlMs, resumed: true, samplesReceived: host.session.samplesReceived });
+    this.adapter.started({
+      id: host.id,
+      resumeToken: null,
+      resumeTtlMs: this.options.registry.resumeTtlMs,
+      resumed: true,
+      samplesReceived: host.session.samplesReceived,
+    });
     this.skipSamples = resendOverlap(host.session.samplesReceived);
     this.attach(host, lastSeq);
     this.log.info('session resumed', { session: host.id, lastSeq });
@@ -361,7 +375,11 @@ export class SocketBinding<In> implements SessionSink {
     if (this.paceTimer) clearTimeout(this.paceTimer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
     const host = this.host;
-    this.log.info('connection closed', { code, protocol: this.adapter.protocol, audioMs: host ? Math.floor(host.session.samplesReceived / 16) : 0 });
+    this.log.info('connection closed', {
+      code,
+      protocol: this.adapter.protocol,
+      audioMs: host ? Math.floor(host.session.samplesReceived / 16) : 0,
+    });
     if (!host || this.finishing || this.stopping || !host.isAttachedTo(this)) return;
     // A clean close from the client means it is done; anything else may be a lost connection it will resume.
     if (this.adapter.resumable && code !== CloseCode.normal) host.detach(this);
@@ -403,13 +421,18 @@ export class SocketBinding<In> implements SessionSink {
         this.limits.touch();
         return;
       case 'start': {
-        if (host || this.stopping) return refuse(command.done, 'already_started', 'a session is running; stop it first');
+        if (host || this.stopping)
+          return refuse(command.done, 'already_started', 'a session is running; stop it first');
         try {
           const started = await this.startSession(command.options);
           command.done?.({ sessionId: started.id });
         } catch (error) {
           const known = error instanceof ProtocolError || error instanceof SessionError;
-          command.done?.(known ? { code: error.code, message: error.message } : { code: 'internal_error', message: 'the server could not start a session' });
+          command.done?.(
+            known
+              ? { code: error.code, message: error.message }
+              : { code: 'internal_error', message: 'the server could not start a session' },
+          );
           throw error;
         }
         return;
@@ -427,7 +450,11 @@ export class SocketBinding<In> implements SessionSink {
           command.done?.();
         }
         const settled = command.settled;
-        if (settled) void host.session.finalsSettled().then(() => host.drained()).then(settled);
+        if (settled)
+          void host.session
+            .finalsSettled()
+            .then(() => host.drained())
+            .then(settled);
         return;
       }
       case 'discard':
@@ -449,10 +476,17 @@ export class SocketBinding<In> implements SessionSink {
 
   private audio(host: HostedSession | null, pcm: Uint8Array, text: boolean): void {
     if (pcm.byteLength % 2 !== 0) {
-      throw new ProtocolError('odd_frame_length', `audio must hold whole 16-bit samples; got ${pcm.byteLength} bytes, dropped`);
+      throw new ProtocolError(
+        'odd_frame_length',
+        `audio must hold whole 16-bit samples; got ${pcm.byteLength} bytes, dropped`,
+      );
     }
     if (pcm.byteLength > this.options.limits.maxFrameBytes) {
-      throw new ProtocolError('frame_too_large', `one message may carry at most ${this.options.limits.maxFrameBytes} bytes of 16 kHz audio (1 s); got ${pcm.byteLength}, dropped`);
+      throw new ProtocolError(
+        'frame_too_large',
+        `one message may carry at most ${this.options.limits.maxFrameBytes} bytes of 16 kHz audio (1 s); got ` +
+          `${pcm.byteLength}, dropped`,
+      );
     }
     if (this.finishing || this.stopping) {
       // Said once: a client still streaming while its session ends would otherwise be told so for every frame, and

@@ -35,7 +35,11 @@ function websocketOf(transport: EngineTransport): WebSocket | null {
 }
 
 const packetBytes = (data: unknown): number =>
-  typeof data === 'string' ? Buffer.byteLength(data) : data instanceof ArrayBuffer || ArrayBuffer.isView(data) ? data.byteLength : 0;
+  typeof data === 'string'
+    ? Buffer.byteLength(data)
+    : data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+      ? data.byteLength
+      : 0;
 
 export class SocketIoTransport implements Transport<SocketIoEvent, SocketIoMessage> {
   private paused = false;
@@ -70,7 +74,9 @@ export class SocketIoTransport implements Transport<SocketIoEvent, SocketIoMessa
   }
 
   onClose(handler: (code: number) => void): void {
-    this.socket.on('disconnect', (reason) => handler(this.closeCode ?? (reason === 'client namespace disconnect' ? CloseCode.normal : LOST)));
+    this.socket.on('disconnect', (reason) =>
+      handler(this.closeCode ?? (reason === 'client namespace disconnect' ? CloseCode.normal : LOST)),
+    );
   }
 
   send(message: SocketIoMessage): void {

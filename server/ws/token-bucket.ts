@@ -20,7 +20,9 @@ export class TokenBucket {
     return true;
   }
 
-  /** Takes `n` tokens even into debt; returns the milliseconds until the bucket is out of debt (0 if it is not in it). */
+  /**
+   * Takes `n` tokens even into debt; returns the milliseconds until the bucket is out of debt (0 if it is not in it).
+   */
   spend(n: number): number {
     this.refill();
     this.tokens -= n;

@@ -7,7 +7,8 @@ export interface Frame {
   binary: boolean;
 }
 
-const toBuffer = (data: RawData): Buffer => (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
+const toBuffer = (data: RawData): Buffer =>
+  Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 
 export class WsTransport implements Transport<Frame, string> {
   readonly liveness: { ping(): void; onPong(handler: () => void): void };

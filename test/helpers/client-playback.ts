@@ -4,7 +4,12 @@ import type { StreamClient, Transcript } from '../../client/index.js';
 const CHUNK = 1600; // 100 ms
 
 /** Feeds `audio` to the client at `speed` x real time; `at` runs once when the given sample offset is reached. */
-export async function play(client: StreamClient, audio: Int16Array, speed: number, at: Map<number, () => void> = new Map()): Promise<void> {
+export async function play(
+  client: StreamClient,
+  audio: Int16Array,
+  speed: number,
+  at: Map<number, () => void> = new Map(),
+): Promise<void> {
   for (let offset = 0; offset < audio.length; offset += CHUNK) {
     for (const [sample, action] of at) {
       if (offset >= sample) {

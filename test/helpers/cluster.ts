@@ -38,10 +38,18 @@ export class Cluster {
   }
 
   /** The index of an instance that logged `message` (by default: started) for session `id`, once one has. */
-  async holderOf(id: string, message: 'session started' | 'session taken over from another instance' = 'session started'): Promise<number> {
+  async holderOf(
+    id: string,
+    message: 'session started' | 'session taken over from another instance' = 'session started',
+  ): Promise<number> {
     // `any`: an instance that exited (killed by the test) rejects, and must not decide.
-    return Promise.any(this.instances.map((instance, i) => instance.logged(message, { session: id }).then(() => i))).catch((error: unknown) => {
-      const why = error instanceof AggregateError ? error.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('\n') : String(error);
+    return Promise.any(
+      this.instances.map((instance, i) => instance.logged(message, { session: id }).then(() => i)),
+    ).catch((error: unknown) => {
+      const why =
+        error instanceof AggregateError
+          ? error.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('\n')
+          : String(error);
       throw new Error(`no instance logged "${message}" for session ${id}:\n${why}`);
     });
   }

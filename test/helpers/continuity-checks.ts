@@ -12,7 +12,11 @@ const STEP_MS = 20;
 
 export function checkContinuity(t: Test, transcripts: Transcript[], speech: VadSegment[], label: string): void {
   const seqs = transcripts.map((m) => m.seq);
-  t.same(seqs, seqs.map((_, i) => i), `${label}: every seq arrived exactly once, in order`);
+  t.same(
+    seqs,
+    seqs.map((_, i) => i),
+    `${label}: every seq arrived exactly once, in order`,
+  );
   const finals = new Map<number, number>();
   let open: number | null = null;
   let ordered = true;

@@ -3,7 +3,11 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 
-export async function refusedUpgrade(url: string, options: WebSocket.ClientOptions = {}, protocols: string[] = []): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function refusedUpgrade(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+  protocols: string[] = [],
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const ws = new WebSocket(url, protocols, options);
   const [, response] = (await once(ws, 'unexpected-response')) as [unknown, IncomingMessage];
   let text = '';
@@ -12,7 +16,11 @@ export async function refusedUpgrade(url: string, options: WebSocket.ClientOptio
 }
 
 /** Opens a socket, reports the subprotocol the server chose, and closes it normally. */
-export async function acceptedProtocol(url: string, options: WebSocket.ClientOptions = {}, protocols: string[] = []): Promise<string> {
+export async function acceptedProtocol(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+  protocols: string[] = [],
+): Promise<string> {
   const ws = new WebSocket(url, protocols, options);
   await once(ws, 'open');
   const protocol = ws.protocol;

@@ -1,4 +1,6 @@
-/** A real HAProxy (Debian's) running deploy/haproxy.cfg, the configuration docs/DEPLOY.md gives, in front of instances. */
+/**
+ * A real HAProxy (Debian's) running deploy/haproxy.cfg, the configuration docs/DEPLOY.md gives, in front of instances.
+ */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,15 +57,19 @@ export class HaProxy {
    */
   async untilUp(count: number, timeoutMs: number = WAIT_MS): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    let up: number;
-    while ((up = await this.serversUp()) < count) {
+    for (let up = await this.serversUp(); up < count; up = await this.serversUp()) {
       if (!this.run.running) throw new Error(`haproxy exited:\n${this.run.lines.join('\n')}`);
       if (performance.now() >= deadline) {
-        throw new WaitTimeout(`gave up after ${timeoutMs} ms waiting for ${count} servers up in haproxy; saw ${up}, and its output:\n${this.run.lines.slice(-20).join('\n')}`);
+        throw new WaitTimeout(
+          `gave up after ${timeoutMs} ms waiting for ${count} servers up in haproxy; saw ${up}, and its ` +
+            `output:\n${this.run.lines.slice(-20).join('\n')}`,
+        );
       }
       const seen = this.run.lines.length;
       // No line within an interval is no failure: the loop asks the admin socket again.
-      await this.run.waitForLine(() => this.run.lines.length > seen, { timeoutMs: CHECK_INTERVAL_MS }).catch(() => undefined);
+      await this.run
+        .waitForLine(() => this.run.lines.length > seen, { timeoutMs: CHECK_INTERVAL_MS })
+        .catch(() => undefined);
     }
   }
 
@@ -74,7 +80,9 @@ export class HaProxy {
 
   private async serversUp(): Promise<number> {
     const stat = await this.command('show stat').catch(() => '');
-    return stat.split('\n').filter((line) => line.startsWith('whisper_stream,s') && line.split(',')[17]?.startsWith('UP')).length;
+    return stat
+      .split('\n')
+      .filter((line) => line.startsWith('whisper_stream,s') && line.split(',')[17]?.startsWith('UP')).length;
   }
 
   private command(command: string): Promise<string> {

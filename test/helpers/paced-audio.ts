@@ -21,7 +21,11 @@ export async function sendPaced(pcm: Int16Array, options: PaceOptions, send: (ch
 }
 
 /** Sends encoded audio (`bytesPerS` of it to a second of sound) in chunks at a multiple of real time. */
-export async function sendPacedBytes(bytes: Uint8Array, options: { bytesPerS: number; chunkMs: number; speed: number }, send: (chunk: Buffer) => void): Promise<void> {
+export async function sendPacedBytes(
+  bytes: Uint8Array,
+  options: { bytesPerS: number; chunkMs: number; speed: number },
+  send: (chunk: Buffer) => void,
+): Promise<void> {
   const chunk = Math.max(1, Math.round((options.bytesPerS * options.chunkMs) / 1000));
   const started = performance.now();
   for (let at = 0; at < bytes.length; at += chunk) {

@@ -1,6 +1,16 @@
-/** Fakes of the session core's injected interfaces: a scripted speech detector and a transcription runner the test drives. */
+/**
+ * Fakes of the session core's injected interfaces: a scripted speech detector and a transcription runner the test
+ * drives.
+ */
 import { setImmediate as turn } from 'node:timers/promises';
-import type { OutcomeToken, SpeechDetector, StreamSettings, TranscriptionOutcome, TranscriptionRunner, TranscriptionTask } from '../../engine/pipeline/index.js';
+import type {
+  OutcomeToken,
+  SpeechDetector,
+  StreamSettings,
+  TranscriptionOutcome,
+  TranscriptionRunner,
+  TranscriptionTask,
+} from '../../engine/pipeline/index.js';
 
 export const WINDOW = 512;
 
@@ -60,7 +70,11 @@ export class ManualRunner implements TranscriptionRunner {
   transcribe(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionOutcome> {
     return new Promise((resolve, reject) => {
       this.calls.push({ task, signal, resolve, reject });
-      signal.addEventListener('abort', () => reject(Object.assign(new Error('transcription aborted'), { code: 'ABORTED' })), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => reject(Object.assign(new Error('transcription aborted'), { code: 'ABORTED' })),
+        { once: true },
+      );
     });
   }
 

@@ -1,4 +1,6 @@
-/** A real redis-server (Debian's) on a free port, without persistence: stopping it loses everything, as a crash would. */
+/**
+ * A real redis-server (Debian's) on a free port, without persistence: stopping it loses everything, as a crash would.
+ */
 import { ChildRun } from './child-process.js';
 import { freePort } from './free-port.js';
 import { programPath } from './system-programs.js';
@@ -20,10 +22,16 @@ export class RedisServer {
 
   /** Starts it (again, on the same port) and resolves once it accepts connections. */
   async restart(): Promise<void> {
-    const run = new ChildRun(programPath('redis-server') ?? 'redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env);
+    const run = new ChildRun(
+      programPath('redis-server') ?? 'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      process.env,
+    );
     this.run = run;
     try {
-      await run.waitForLine((line) => line.includes('Ready to accept connections'), { what: 'redis-server to accept connections' });
+      await run.waitForLine((line) => line.includes('Ready to accept connections'), {
+        what: 'redis-server to accept connections',
+      });
     } catch (error) {
       await this.stop();
       throw error;

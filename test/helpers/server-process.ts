@@ -10,7 +10,9 @@ export type LogEntry = Record<string, unknown> & { msg: string };
 const parse = (line: string): LogEntry | null => {
   try {
     const entry = JSON.parse(line) as unknown;
-    return typeof entry === 'object' && entry !== null && 'msg' in entry && typeof entry.msg === 'string' ? (entry as LogEntry) : null;
+    return typeof entry === 'object' && entry !== null && 'msg' in entry && typeof entry.msg === 'string'
+      ? (entry as LogEntry)
+      : null;
   } catch {
     return null;
   }
@@ -36,7 +38,9 @@ export class ServerProcess {
       ...env,
     });
     try {
-      const listening = parse(await run.waitForLine((line) => parse(line)?.msg === 'listening', { what: 'the server to log "listening"' }));
+      const listening = parse(
+        await run.waitForLine((line) => parse(line)?.msg === 'listening', { what: 'the server to log "listening"' }),
+      );
       await run.waitForLine((line) => parse(line)?.msg === 'ready', { what: 'the server to log "ready"' });
       return new ServerProcess(run, Number(listening?.['port']));
     } catch (error) {
@@ -56,7 +60,8 @@ export class ServerProcess {
 
   /** The first log entry, past or future, with message `msg` whose fields include `fields`. */
   async logged(msg: string, fields: Record<string, unknown> = {}, options: WaitOptions = {}): Promise<LogEntry> {
-    const matches = (entry: LogEntry | null): entry is LogEntry => entry?.msg === msg && Object.entries(fields).every(([key, value]) => entry[key] === value);
+    const matches = (entry: LogEntry | null): entry is LogEntry =>
+      entry?.msg === msg && Object.entries(fields).every(([key, value]) => entry[key] === value);
     const what = `the log entry ${JSON.stringify({ msg, ...fields })} of the server on port ${this.port}`;
     return parse(await this.run.waitForLine((line) => matches(parse(line)), { what, ...options })) as LogEntry;
   }

@@ -44,7 +44,11 @@ export class SpeechIoClient {
   }
 
   /** Connects to the namespace (/speech unless told); rejects with ConnectRefused on connect_error. */
-  static connect(httpUrl: string, options: Partial<ManagerOptions & SocketOptions> = {}, namespace = '/speech'): Promise<SpeechIoClient> {
+  static connect(
+    httpUrl: string,
+    options: Partial<ManagerOptions & SocketOptions> = {},
+    namespace = '/speech',
+  ): Promise<SpeechIoClient> {
     const socket = io(`${httpUrl}${namespace}`, { reconnection: false, forceNew: true, ...options });
     return new Promise((resolve, reject) => {
       socket.once('connect', () => resolve(new SpeechIoClient(socket)));
@@ -62,7 +66,8 @@ export class SpeechIoClient {
       for (;;) {
         const found = this.events.find(match);
         if (found) return found;
-        if (this.disconnected !== null) throw new Error(`disconnected (${this.disconnected}) before ${what}; saw last: ${this.lastSeen()}`);
+        if (this.disconnected !== null)
+          throw new Error(`disconnected (${this.disconnected}) before ${what}; saw last: ${this.lastSeen()}`);
         await new Promise<void>((resolve) => this.waiters.add(resolve));
       }
     };
@@ -80,18 +85,25 @@ export class SpeechIoClient {
 
   private lastSeen(): string {
     const last = this.events.at(-1);
-    return last === undefined ? 'no event' : `${last.name} ${shown(last.payload)} (${this.events.length} events in all)`;
+    return last === undefined
+      ? 'no event'
+      : `${last.name} ${shown(last.payload)} (${this.events.length} events in all)`;
   }
 
   /** Emits `name` and resolves with the server's acknowledgement, failing after the default wait. */
   ack(name: string, ...args: unknown[]): Promise<Record<string, unknown>> {
     const acked = this.socket.timeout(WAIT_MS).emitWithAck(name, ...args) as Promise<Record<string, unknown>>;
     return acked.catch((error: unknown) => {
-      throw new Error(`no acknowledgement of ${name} (${error instanceof Error ? error.message : String(error)}); saw last: ${this.lastSeen()}`);
+      throw new Error(
+        `no acknowledgement of ${name} (${error instanceof Error ? error.message : String(error)}); saw last: ` +
+          `${this.lastSeen()}`,
+      );
     });
   }
 
-  /** Emits 16 kHz PCM as audio-chunk events, paced against the clock; converted to `sampleRate` by repeating samples. */
+  /**
+   * Emits 16 kHz PCM as audio-chunk events, paced against the clock; converted to `sampleRate` by repeating samples.
+   */
   async stream(pcm: Int16Array, options: StreamOptions): Promise<void> {
     const rate = options.sampleRate ?? 16000;
     const frame = Math.round((16000 * options.chunkMs) / 1000);
@@ -100,7 +112,10 @@ export class SpeechIoClient {
       const wait = started + (i * options.chunkMs) / options.speed - performance.now();
       if (wait > 0) await sleep(wait);
       const chunk = pcm.slice(offset, offset + frame);
-      this.socket.emit('audio-chunk', rate === 16000 ? Buffer.from(chunk.buffer) : { audio: upsample(chunk, rate / 16000), sampleRate: rate });
+      this.socket.emit(
+        'audio-chunk',
+        rate === 16000 ? Buffer.from(chunk.buffer) : { audio: upsample(chunk, rate / 16000), sampleRate: rate },
+      );
     }
   }
 

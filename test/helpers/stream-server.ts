@@ -5,8 +5,18 @@ import { createLogger } from '../../server/log.js';
 import { SILERO, TINY_EN } from './engine-fixtures.js';
 
 /** A real server on an ephemeral port with the synthetic model; `overrides` as environment variables would set them. */
-export async function startTestServer(overrides: Record<string, string> = {}, log: (line: string) => void = (line) => process.stderr.write(line)): Promise<App> {
-  const config = loadConfig([], { PORT: '0', HOST: '127.0.0.1', WHISPER_MODEL: TINY_EN, VAD_MODEL: SILERO, LOG_LEVEL: 'error', ...overrides }) as ServerConfig;
+export async function startTestServer(
+  overrides: Record<string, string> = {},
+  log: (line: string) => void = (line) => process.stderr.write(line),
+): Promise<App> {
+  const config = loadConfig([], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    WHISPER_MODEL: TINY_EN,
+    VAD_MODEL: SILERO,
+    LOG_LEVEL: 'error',
+    ...overrides,
+  }) as ServerConfig;
   return startApp(config, createLogger(config.logLevel, log));
 }
 

@@ -7,7 +7,11 @@ import { closest } from '../../server/did-you-mean.js';
 t.test('--help shows a default for every setting, never "undefined"', async (t) => {
   const settings = HELP.split('\n').filter((line) => line.startsWith('  --') && line.trim() !== '--help');
   t.ok(settings.length > 40, `${settings.length} settings listed`);
-  t.same(settings.filter((line) => !/\(default: .+\)$/.test(line)), [], 'each ends with its default');
+  t.same(
+    settings.filter((line) => !/\(default: .+\)$/.test(line)),
+    [],
+    'each ends with its default',
+  );
   t.notMatch(HELP, /default: undefined/, 'unset settings say none');
   t.match(HELP, /--forward-url <value> +FORWARD_URL .*\(default: none\)$/m);
 });

@@ -21,30 +21,74 @@ const session = { id: 'session-1', resumeToken: null, resumeTtlMs: 0, resumed: f
 const text = (data: string): { data: Buffer; binary: boolean } => ({ data: Buffer.from(data), binary: false });
 
 /** A transcript; unless it says otherwise, its segment is its turn's only one (a final ends the turn). */
-function event(fields: Partial<TranscriptEvent> & Pick<TranscriptEvent, 'text' | 'isFinal' | 'segmentId'>): TranscriptEvent {
-  return { language: 'en', seq: 0, startMs: 1000, endMs: 2000, words: [], endOfSpeech: fields.isFinal, turnId: fields.segmentId, ...fields };
+function event(
+  fields: Partial<TranscriptEvent> & Pick<TranscriptEvent, 'text' | 'isFinal' | 'segmentId'>,
+): TranscriptEvent {
+  return {
+    language: 'en',
+    seq: 0,
+    startMs: 1000,
+    endMs: 2000,
+    words: [],
+    endOfSpeech: fields.isFinal,
+    turnId: fields.segmentId,
+    ...fields,
+  };
 }
 
 function deepgram(query: string): { adapter: DeepgramAdapter; sent: Message[] } {
   const sent: Message[] = [];
-  const adapter = new DeepgramAdapter((m) => sent.push(JSON.parse(m) as Message), new URLSearchParams(`encoding=linear16&sample_rate=16000&${query}`), settings);
+  const adapter = new DeepgramAdapter(
+    (m) => sent.push(JSON.parse(m) as Message),
+    new URLSearchParams(`encoding=linear16&sample_rate=16000&${query}`),
+    settings,
+  );
   adapter.started(session);
   return { adapter, sent };
 }
 
 function flushOf(commands: Command[]): { done: () => void; settled: () => void } {
   const command = commands.find((c) => c.type === 'flush');
-  if (command?.type !== 'flush' || !command.done || !command.settled) throw new Error('expected a flush with done and settled');
+  if (command?.type !== 'flush' || !command.done || !command.settled)
+    throw new Error('expected a flush with done and settled');
   return { done: command.done, settled: command.settled };
 }
 
-const alternative = (m: Message | undefined): Message => (m?.['channel'] as { alternatives: Message[] }).alternatives[0] as Message;
+const alternative = (m: Message | undefined): Message =>
+  ((m as Message)['channel'] as { alternatives: Message[] }).alternatives[0] as Message;
 
 t.test('deepgram: partials and finals as Results, words in seconds, the tail of a partial estimated', async (t) => {
   const { adapter, sent } = deepgram('interim_results=true&punctuate=true');
-  adapter.transcript(event({ text: 'And so my', isFinal: false, segmentId: 0, words: [{ text: 'And', startMs: 1000, endMs: 1200, confidence: 0.9 }] }));
-  adapter.transcript(event({ text: 'And so, my.', isFinal: true, segmentId: 0, endMs: 1800, words: [{ text: 'And', startMs: 1000, endMs: 1200, confidence: 0.9 }, { text: 'so,', startMs: 1200, endMs: 1500, confidence: 0.7 }, { text: 'my.', startMs: 1500, endMs: 1800, confidence: 0.5 }] }));
-  t.match(sent[0], { type: 'Results', is_final: false, speech_final: false, from_finalize: false, start: 1, duration: 1, metadata: { request_id: 'session-1' } });
+  adapter.transcript(
+    event({
+      text: 'And so my',
+      isFinal: false,
+      segmentId: 0,
+      words: [{ text: 'And', startMs: 1000, endMs: 1200, confidence: 0.9 }],
+    }),
+  );
+  adapter.transcript(
+    event({
+      text: 'And so, my.',
+      isFinal: true,
+      segmentId: 0,
+      endMs: 1800,
+      words: [
+        { text: 'And', startMs: 1000, endMs: 1200, confidence: 0.9 },
+        { text: 'so,', startMs: 1200, endMs: 1500, confidence: 0.7 },
+        { text: 'my.', startMs: 1500, endMs: 1800, confidence: 0.5 },
+      ],
+    }),
+  );
+  t.match(sent[0], {
+    type: 'Results',
+    is_final: false,
+    speech_final: false,
+    from_finalize: false,
+    start: 1,
+    duration: 1,
+    metadata: { request_id: 'session-1' },
+  });
   t.same(alternative(sent[0])['words'], [
     { word: 'and', start: 1, end: 1.2, confidence: 0.9, punctuated_word: 'And' },
     { word: 'so', start: 1.2, end: 1.6, confidence: 0, punctuated_word: 'so' },
@@ -54,11 +98,22 @@ t.test('deepgram: partials and finals as Results, words in seconds, the tail of 
   t.match(sent[1], { is_final: true, speech_final: true, from_finalize: false, duration: 0.8 });
   t.match(alternative(sent[1]), { transcript: 'And so, my.', confidence: 0.7 });
   adapter.transcript(event({ text: 'A sentence.', isFinal: true, endOfSpeech: false, segmentId: 1, turnId: 1 }));
-  t.match(sent[2], { is_final: true, speech_final: false }, 'a segment final while speech goes on: is_final, not speech_final');
+  t.match(
+    sent[2],
+    { is_final: true, speech_final: false },
+    'a segment final while speech goes on: is_final, not speech_final',
+  );
 
   const plain = deepgram('');
   plain.adapter.transcript(event({ text: 'And so', isFinal: false, segmentId: 0 }));
-  plain.adapter.transcript(event({ text: 'And so, my.', isFinal: true, segmentId: 0, words: [{ text: 'my.', startMs: 1500, endMs: 1800, confidence: 0.5 }] }));
+  plain.adapter.transcript(
+    event({
+      text: 'And so, my.',
+      isFinal: true,
+      segmentId: 0,
+      words: [{ text: 'my.', startMs: 1500, endMs: 1800, confidence: 0.5 }],
+    }),
+  );
   t.equal(plain.sent.length, 1, 'no interim_results: finals only');
   t.equal(alternative(plain.sent[0])['transcript'], 'and so my', 'no punctuate: lower case, no punctuation');
   t.same(alternative(plain.sent[0])['words'], [{ word: 'my', start: 1.5, end: 1.8, confidence: 0.5 }]);
@@ -88,11 +143,23 @@ t.test('deepgram: Finalize marks the last final of the turn it ended, and always
   adapter.audio(16000 * 5);
   empty.done();
   empty.settled();
-  t.match(sent.at(-1), { type: 'Results', is_final: true, speech_final: false, from_finalize: true, start: 5, duration: 0, channel: { alternatives: [{ transcript: '', words: [] }] } }, 'nothing to finalize: an empty final says so');
+  t.match(
+    sent.at(-1),
+    {
+      type: 'Results',
+      is_final: true,
+      speech_final: false,
+      from_finalize: true,
+      start: 5,
+      duration: 0,
+      channel: { alternatives: [{ transcript: '', words: [] }] },
+    },
+    'nothing to finalize: an empty final says so',
+  );
 });
 
 t.test(
-  'deepgram: UtteranceEnd after utterance_end_ms of settled audio past a turn\'s last word, unless speech resumes',
+  "deepgram: UtteranceEnd after utterance_end_ms of settled audio past a turn's last word, unless speech resumes",
   async (t) => {
     const { adapter, sent } = deepgram('utterance_end_ms=1000&vad_events=true');
     adapter.speech({ type: 'started', turnId: 0, segmentId: 0, ms: 500 });
@@ -193,17 +260,46 @@ t.test('deepgram: control messages, errors in its shape, Metadata', async (t) =>
   t.equal(audio?.type === 'audio' && audio.pcm.byteLength, 32000, '1 s of stereo: one channel');
   adapter.audio(16000);
   adapter.closing();
-  t.match(sent.at(-1), { type: 'Metadata', transaction_key: 'deprecated', request_id: 'session-1', sha256: /^[0-9a-f]{64}$/, duration: 1, channels: 2 });
+  t.match(sent.at(-1), {
+    type: 'Metadata',
+    transaction_key: 'deprecated',
+    request_id: 'session-1',
+    sha256: /^[0-9a-f]{64}$/,
+    duration: 1,
+    channels: 2,
+  });
 });
 
 t.test('deepgram: the query string', async (t) => {
   const query = (q: string): URLSearchParams => new URLSearchParams(q);
   const make = (q: string) => new DeepgramAdapter(() => undefined, query(q), settings);
-  t.same(make('encoding=linear16&sample_rate=16000&language=de-CH&endpointing=10&keyterm=Kennedy&keyterm=%20Berlin%20').connectOptions, { language: 'de', prompt: 'Kennedy, Berlin', endpointingMs: 100 });
-  t.same(make('encoding=linear16&sample_rate=16000&language=multi&endpointing=false').connectOptions, { language: 'auto', endpointingMs: null });
-  t.same(make('encoding=linear16&sample_rate=16000&endpointing=60000').connectOptions, { endpointingMs: 5000 }, 'held to 5 s');
-  t.same(make('encoding=LINEAR16&sample_rate=44100&endpointing=true&model=nova-3&diarize=true').connectOptions, {}, 'defaults; unknown parameters ignored');
-  for (const audio of ['encoding=mulaw&sample_rate=8000', 'encoding=alaw&sample_rate=8000', 'encoding=linear32&sample_rate=48000', '', 'encoding=opus', 'encoding=ogg-opus&sample_rate=48000']) {
+  t.same(
+    make('encoding=linear16&sample_rate=16000&language=de-CH&endpointing=10&keyterm=Kennedy&keyterm=%20Berlin%20')
+      .connectOptions,
+    { language: 'de', prompt: 'Kennedy, Berlin', endpointingMs: 100 },
+  );
+  t.same(make('encoding=linear16&sample_rate=16000&language=multi&endpointing=false').connectOptions, {
+    language: 'auto',
+    endpointingMs: null,
+  });
+  t.same(
+    make('encoding=linear16&sample_rate=16000&endpointing=60000').connectOptions,
+    { endpointingMs: 5000 },
+    'held to 5 s',
+  );
+  t.same(
+    make('encoding=LINEAR16&sample_rate=44100&endpointing=true&model=nova-3&diarize=true').connectOptions,
+    {},
+    'defaults; unknown parameters ignored',
+  );
+  for (const audio of [
+    'encoding=mulaw&sample_rate=8000',
+    'encoding=alaw&sample_rate=8000',
+    'encoding=linear32&sample_rate=48000',
+    '',
+    'encoding=opus',
+    'encoding=ogg-opus&sample_rate=48000',
+  ]) {
     t.doesNotThrow(() => make(audio), `taken: ${audio || 'no encoding (a container)'}`);
   }
   for (const [bad, code] of [
@@ -226,77 +322,138 @@ t.test('deepgram: the query string', async (t) => {
 
 function assemblyAi(query = ''): { adapter: AssemblyAiAdapter; sent: Message[] } {
   const sent: Message[] = [];
-  const adapter = new AssemblyAiAdapter((m) => sent.push(JSON.parse(m) as Message), new URLSearchParams(query), settings);
+  const adapter = new AssemblyAiAdapter(
+    (m) => sent.push(JSON.parse(m) as Message),
+    new URLSearchParams(query),
+    settings,
+  );
   return { adapter, sent };
 }
 
-t.test('assemblyai: Begin, Turns from partials and segment finals, the end of turn unformatted then formatted, Termination', async (t) => {
-  const { adapter, sent } = assemblyAi('format_turns=true');
-  adapter.started(session);
-  t.match(sent[0], { type: 'Begin', id: 'session-1' });
-  t.ok(Math.abs((sent[0]?.['expires_at'] as number) - (Date.now() / 1000 + 3600)) < 5, 'expires_at: MAX_SESSION_MS from now, in seconds');
-  adapter.transcript(event({ text: 'Hi my name', isFinal: false, segmentId: 4, turnId: 2, words: [{ text: 'Hi', startMs: 1000, endMs: 1300, confidence: 0.8 }] }));
-  adapter.transcript(event({ text: 'Hi, my name.', isFinal: true, endOfSpeech: false, segmentId: 4, turnId: 2, words: [{ text: 'Hi,', startMs: 1000, endMs: 1300, confidence: 0.8 }, { text: 'my', startMs: 1300, endMs: 1500, confidence: 0.6 }, { text: 'name.', startMs: 1500, endMs: 2000, confidence: 0.4 }] }));
-  adapter.transcript(event({ text: 'is Ann', isFinal: false, segmentId: 5, turnId: 2, startMs: 2000, endMs: 2600 }));
-  adapter.transcript(event({ text: 'Is Ann.', isFinal: true, segmentId: 5, turnId: 2, startMs: 2000, endMs: 2600, words: [{ text: 'Is', startMs: 2000, endMs: 2200, confidence: 0.9 }, { text: 'Ann.', startMs: 2200, endMs: 2600, confidence: 0.7 }] }));
-  adapter.transcript(event({ text: 'Next', isFinal: false, segmentId: 6, turnId: 3 }));
-  t.same(sent[1], {
-    type: 'Turn',
-    turn_order: 0,
-    turn_is_formatted: false,
-    end_of_turn: false,
-    transcript: '',
-    end_of_turn_confidence: 0,
-    words: [
-      { start: 1000, end: 1300, text: 'hi', confidence: 0.8, word_is_final: false },
-      { start: 1300, end: 1650, text: 'my', confidence: 0, word_is_final: false },
-      { start: 1650, end: 2000, text: 'name', confidence: 0, word_is_final: false },
-    ],
-    utterance: '',
-  }, 'a partial: no word is final yet');
-  t.match(sent[2], { turn_order: 0, end_of_turn: false, transcript: 'hi my name' }, 'a segment final makes its words final');
-  t.same(
-    (sent[3]?.['words'] as Message[]).map((w) => [w['text'], w['word_is_final']]),
-    [
-      ['hi', true],
-      ['my', true],
-      ['name', true],
-      ['is', false],
-      ['ann', false],
-    ],
-    'the next partial of the turn keeps them, then its own',
-  );
-  t.match(
-    sent[4],
-    {
+t.test(
+  'assemblyai: Begin, Turns from partials and segment finals, the end of turn unformatted then formatted, Termination',
+  async (t) => {
+    const { adapter, sent } = assemblyAi('format_turns=true');
+    adapter.started(session);
+    t.match(sent[0], { type: 'Begin', id: 'session-1' });
+    t.ok(
+      Math.abs((sent[0]?.['expires_at'] as number) - (Date.now() / 1000 + 3600)) < 5,
+      'expires_at: MAX_SESSION_MS from now, in seconds',
+    );
+    adapter.transcript(
+      event({
+        text: 'Hi my name',
+        isFinal: false,
+        segmentId: 4,
+        turnId: 2,
+        words: [{ text: 'Hi', startMs: 1000, endMs: 1300, confidence: 0.8 }],
+      }),
+    );
+    adapter.transcript(
+      event({
+        text: 'Hi, my name.',
+        isFinal: true,
+        endOfSpeech: false,
+        segmentId: 4,
+        turnId: 2,
+        words: [
+          { text: 'Hi,', startMs: 1000, endMs: 1300, confidence: 0.8 },
+          { text: 'my', startMs: 1300, endMs: 1500, confidence: 0.6 },
+          { text: 'name.', startMs: 1500, endMs: 2000, confidence: 0.4 },
+        ],
+      }),
+    );
+    adapter.transcript(event({ text: 'is Ann', isFinal: false, segmentId: 5, turnId: 2, startMs: 2000, endMs: 2600 }));
+    adapter.transcript(
+      event({
+        text: 'Is Ann.',
+        isFinal: true,
+        segmentId: 5,
+        turnId: 2,
+        startMs: 2000,
+        endMs: 2600,
+        words: [
+          { text: 'Is', startMs: 2000, endMs: 2200, confidence: 0.9 },
+          { text: 'Ann.', startMs: 2200, endMs: 2600, confidence: 0.7 },
+        ],
+      }),
+    );
+    adapter.transcript(event({ text: 'Next', isFinal: false, segmentId: 6, turnId: 3 }));
+    t.same(
+      sent[1],
+      {
+        type: 'Turn',
+        turn_order: 0,
+        turn_is_formatted: false,
+        end_of_turn: false,
+        transcript: '',
+        end_of_turn_confidence: 0,
+        words: [
+          { start: 1000, end: 1300, text: 'hi', confidence: 0.8, word_is_final: false },
+          { start: 1300, end: 1650, text: 'my', confidence: 0, word_is_final: false },
+          { start: 1650, end: 2000, text: 'name', confidence: 0, word_is_final: false },
+        ],
+        utterance: '',
+      },
+      'a partial: no word is final yet',
+    );
+    t.match(
+      sent[2],
+      { turn_order: 0, end_of_turn: false, transcript: 'hi my name' },
+      'a segment final makes its words final',
+    );
+    t.same(
+      (sent[3]?.['words'] as Message[] | undefined)?.map((w) => [w['text'], w['word_is_final']]),
+      [
+        ['hi', true],
+        ['my', true],
+        ['name', true],
+        ['is', false],
+        ['ann', false],
+      ],
+      'the next partial of the turn keeps them, then its own',
+    );
+    t.match(
+      sent[4],
+      {
+        turn_order: 0,
+        turn_is_formatted: false,
+        end_of_turn: true,
+        transcript: 'hi my name is ann',
+        utterance: 'hi my name is ann',
+        end_of_turn_confidence: 0.313,
+      },
+      'the end-of-turn silence (400 ms) against max_turn_silence (1280 ms)',
+    );
+    t.match(sent[5], {
       turn_order: 0,
-      turn_is_formatted: false,
+      turn_is_formatted: true,
       end_of_turn: true,
-      transcript: 'hi my name is ann',
-      utterance: 'hi my name is ann',
-      end_of_turn_confidence: 0.313,
-    },
-    'the end-of-turn silence (400 ms) against max_turn_silence (1280 ms)',
-  );
-  t.match(sent[5], { turn_order: 0, turn_is_formatted: true, end_of_turn: true, transcript: 'Hi, my name. Is Ann.', utterance: 'Hi, my name. Is Ann.' });
-  t.same(
-    (sent[5]?.['words'] as Message[]).map((w) => [w['text'], w['word_is_final']]),
-    [
-      ['Hi,', true],
-      ['my', true],
-      ['name.', true],
-      ['Is', true],
-      ['Ann.', true],
-    ],
-  );
-  t.match(sent[6], { turn_order: 1, transcript: '' }, 'the next turn');
-  adapter.audio(16000 * 2.5);
-  adapter.closing();
-  t.match(sent.at(-1), { type: 'Termination', audio_duration_seconds: 2.5, session_duration_seconds: Number });
-});
+      transcript: 'Hi, my name. Is Ann.',
+      utterance: 'Hi, my name. Is Ann.',
+    });
+    t.same(
+      (sent[5]?.['words'] as Message[] | undefined)?.map((w) => [w['text'], w['word_is_final']]),
+      [
+        ['Hi,', true],
+        ['my', true],
+        ['name.', true],
+        ['Is', true],
+        ['Ann.', true],
+      ],
+    );
+    t.match(sent[6], { turn_order: 1, transcript: '' }, 'the next turn');
+    adapter.audio(16000 * 2.5);
+    adapter.closing();
+    t.match(sent.at(-1), { type: 'Termination', audio_duration_seconds: 2.5, session_duration_seconds: Number });
+  },
+);
 
 t.test('assemblyai: client messages, UpdateConfiguration, errors with its codes', async (t) => {
-  const { adapter, sent } = assemblyAi('sample_rate=16000&min_turn_silence=300&max_turn_silence=200&keyterms_prompt=%5B%22Kennedy%22%5D&end_of_turn_confidence_threshold=0.7&speech_model=universal-streaming-english');
+  const { adapter, sent } = assemblyAi(
+    'sample_rate=16000&min_turn_silence=300&max_turn_silence=200&keyterms_prompt=%5B%22Kennedy%22%5D' +
+      '&end_of_turn_confidence_threshold=0.7&speech_model=universal-streaming-english',
+  );
   t.same(adapter.connectOptions, { prompt: 'Kennedy', endpointingMs: 200 }, 'max_turn_silence caps min_turn_silence');
   t.same(adapter.decode(text('{"type": "ForceEndpoint"}')), [{ type: 'flush' }]);
   t.same(adapter.decode(text('{"type": "KeepAlive"}')), [{ type: 'keepalive' }]);
@@ -306,9 +463,11 @@ t.test('assemblyai: client messages, UpdateConfiguration, errors with its codes'
     min_end_of_turn_silence_when_confident: 20,
     keyterms_prompt: ['a', 'b'],
   });
-  t.match(adapter.decode(text(minAndTerms)), [
-    { type: 'configure', options: { prompt: 'a, b', endpointingMs: 140 } },
-  ], 'with the threshold of the query: 0.7 × max_turn_silence (200 ms)');
+  t.match(
+    adapter.decode(text(minAndTerms)),
+    [{ type: 'configure', options: { prompt: 'a, b', endpointingMs: 140 } }],
+    'with the threshold of the query: 0.7 × max_turn_silence (200 ms)',
+  );
   t.match(
     adapter.decode(text('{"type": "UpdateConfiguration", "max_turn_silence": 900, "vad_threshold": 0.5}')),
     [{ type: 'configure', options: { endpointingMs: 630 } }],
@@ -323,11 +482,16 @@ t.test('assemblyai: client messages, UpdateConfiguration, errors with its codes'
   t.same(adapter.decode(text('{"type": "UpdateConfiguration", "format_turns": true}')), []);
   adapter.transcript(event({ text: 'Done.', isFinal: true, segmentId: 0 }));
   t.match(sent.at(-1), { turn_is_formatted: true, transcript: 'Done.' }, 'format_turns took effect');
-  t.throws(() => adapter.decode(text('{"type": "UpdateConfiguration", "format_turns": "yes"}')), { code: 'bad_message' });
-  t.throws(() => adapter.decode(text('{"type": "UpdateConfiguration", "end_of_turn_confidence_threshold": 3}')), { code: 'bad_option' });
+  t.throws(() => adapter.decode(text('{"type": "UpdateConfiguration", "format_turns": "yes"}')), {
+    code: 'bad_message',
+  });
+  t.throws(() => adapter.decode(text('{"type": "UpdateConfiguration", "end_of_turn_confidence_threshold": 3}')), {
+    code: 'bad_option',
+  });
   t.throws(() => adapter.decode(text('{"type": "Nope"}')), { code: 'unknown_type' });
   t.throws(() => adapter.decode({ data: Buffer.alloc(3), binary: true }), { code: 'odd_frame_length' });
-  for (const code of ['bad_json', 'frame_too_large', 'too_many_sessions', 'transcription_failed'] as const) adapter.error(code, code);
+  for (const code of ['bad_json', 'frame_too_large', 'too_many_sessions', 'transcription_failed'] as const)
+    adapter.error(code, code);
   t.same(
     sent.slice(-4).map((m) => [m['type'], m['error_code'], m['error']]),
     [
@@ -460,20 +624,31 @@ t.test('audio input: mixed down, resampled, bounded; frames at odd offsets are r
     const bytes = Buffer.concat(commands.map((c) => (c.type === 'audio' ? c.pcm : new Uint8Array(0))));
     return new Int16Array(new Uint8Array(bytes).buffer);
   };
-  const raw = (encoding: 'linear16' | 'mulaw', sampleRate: number, channels = 1): AudioInput => new AudioInput({ kind: 'raw', encoding, sampleRate, channels });
+  const raw = (encoding: 'linear16' | 'mulaw', sampleRate: number, channels = 1): AudioInput =>
+    new AudioInput({ kind: 'raw', encoding, sampleRate, channels });
   const stereo = raw('linear16', 48000, 2);
   const frame = new Int16Array(4800 * 2).map((_, i) => (i % 2 === 0 ? 1000 : 3000));
   const first = pcmOf(stereo.commands(new Uint8Array(frame.buffer)));
   const second = pcmOf(stereo.commands(new Uint8Array(frame.buffer)));
   // The filter's look-ahead holds back a few samples of each message until the next one comes.
-  t.ok(first.length > 1550 && first.length <= 1600, `100 ms at 48 kHz is about 1600 samples at 16 kHz (${first.length})`);
+  t.ok(
+    first.length > 1550 && first.length <= 1600,
+    `100 ms at 48 kHz is about 1600 samples at 16 kHz (${first.length})`,
+  );
   t.equal(first.length + second.length, 3200 - (1600 - first.length), 'what was held back comes with the next message');
-  t.ok(second.every((s) => s === 2000), 'the channels averaged');
+  t.ok(
+    second.every((s) => s === 2000),
+    'the channels averaged',
+  );
 
   const bytes = new Uint8Array(new Int16Array([100, -200, 300, -400]).buffer);
   const odd = Buffer.alloc(bytes.length + 1);
   odd.set(bytes, 1);
-  t.same(pcmOf(raw('linear16', 8000).commands(odd.subarray(1))), pcmOf(raw('linear16', 8000).commands(bytes)), 'same samples from an odd offset');
+  t.same(
+    pcmOf(raw('linear16', 8000).commands(odd.subarray(1))),
+    pcmOf(raw('linear16', 8000).commands(bytes)),
+    'same samples from an odd offset',
+  );
   const passThrough = raw('linear16', 16000);
   t.same(passThrough.commands(bytes), [{ type: 'audio', pcm: bytes }], '16 kHz mono passes through untouched');
   t.throws(() => stereo.commands(new Uint8Array(6)), { code: 'odd_frame_length' }, 'stereo frames are 4 bytes');
@@ -484,6 +659,14 @@ t.test('audio input: mixed down, resampled, bounded; frames at odd offsets are r
   t.throws(() => mulaw.commands(new Uint8Array(8001)), { code: 'frame_too_large' }, 'over 1 s of 8 kHz mu-law');
 
   const container = new AudioInput({ kind: 'container', accepted: ['ogg', 'webm'] });
-  t.throws(() => container.commands(new TextEncoder().encode('not a container')), { code: 'bad_audio' }, 'neither Ogg nor WebM');
-  t.throws(() => container.commands(new Uint8Array(10)), { code: 'bad_audio', message: /cannot go on/ }, 'and it stays refused');
+  t.throws(
+    () => container.commands(new TextEncoder().encode('not a container')),
+    { code: 'bad_audio' },
+    'neither Ogg nor WebM',
+  );
+  t.throws(
+    () => container.commands(new Uint8Array(10)),
+    { code: 'bad_audio', message: /cannot go on/ },
+    'and it stays refused',
+  );
 });

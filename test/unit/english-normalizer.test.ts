@@ -32,7 +32,10 @@ t.test('contractions, slang and titles are spelled out', async (t) => {
   expect(t, normalizeEnglish, [
     ["I won't, you can't, let's", 'i will not you can not let us'],
     ["They're sure it's fine and we'll see", 'they are sure it is fine and we will see'],
-    ["She'd been there, he's gone, I'd go, I've seen, I'm in", 'she had been there he has gone i would go i have seen i am in'],
+    [
+      "She'd been there, he's gone, I'd go, I've seen, I'm in",
+      'she had been there he has gone i would go i have seen i am in',
+    ],
     ["don't, doesn’t", 'do not does not'],
     ["y'all gonna wanna, gotta", 'you all going to want to got to'],
     ['Mr. Smith met Dr. Jones and Gen. Lee Jr.', 'mister smith met doctor jones and general lee junior'],

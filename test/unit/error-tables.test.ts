@@ -30,5 +30,8 @@ const header = join(projectRoot, 'build', 'cmake', 'generated', 'error_codes.h')
 t.test('the addon was built from the same table', { skip: !existsSync(header) && 'no build/cmake here' }, async (t) => {
   const constants = [...readFileSync(header, 'utf8').matchAll(/constexpr ErrorCode (\w+)\{"(\w+)"\};/g)];
   const expected = Object.keys(ENGINE_ERROR_CODES).map((code) => [code, code]);
-  t.same(constants.map(([, name, value]) => [name, value]), expected);
+  t.same(
+    constants.map(([, name, value]) => [name, value]),
+    expected,
+  );
 });

@@ -1,8 +1,21 @@
 /** The inbound budget on a fake clock: what conforming clients never meet, and what stops the others. */
 import t from 'tap';
-import { FLUSH_BURST, InboundBudget, MAX_AUDIO_DEBT_MS, TEXT_BYTES_PER_MS, type Charge, type InboundLimits } from '../../server/ws/inbound-budget.js';
+import {
+  FLUSH_BURST,
+  InboundBudget,
+  MAX_AUDIO_DEBT_MS,
+  TEXT_BYTES_PER_MS,
+  type Charge,
+  type InboundLimits,
+} from '../../server/ws/inbound-budget.js';
 
-const LIMITS: InboundLimits = { maxAudioRate: 1.5, audioBurstMs: 10_000, resumeBurstMs: 46_000, maxControlPerS: 10, maxFlushesPerS: 1 };
+const LIMITS: InboundLimits = {
+  maxAudioRate: 1.5,
+  audioBurstMs: 10_000,
+  resumeBurstMs: 46_000,
+  maxControlPerS: 10,
+  maxFlushesPerS: 1,
+};
 
 function budget(limits: Partial<InboundLimits> = {}): { budget: InboundBudget; advance: (ms: number) => void } {
   let now = 0;
@@ -42,18 +55,25 @@ t.test('a backlog as long as the burst, resent at once in 10 ms frames, is taken
   t.equal(burst(b, 10_000, 10), 0);
 });
 
-t.test('after a resume, the resume window’s backlog is taken at once too; then the stream goes on in real time', async (t) => {
-  const { budget: b, advance } = budget();
-  b.resumed();
-  t.equal(burst(b, 56_000, 10), 0, 'RESUME_TTL_MS + MAX_UTTERANCE_MS + ACK_INTERVAL_MS + AUDIO_BURST_MS of 10 ms frames');
-  let longest = 0;
-  for (let ms = 0; ms < 60_000; ms += 20) {
-    waitOf(b.message(0));
-    longest = Math.max(longest, waitOf(b.audioMs(20)));
-    advance(20);
-  }
-  t.equal(longest, 0, 'a real-time stream after the resend is not paced');
-});
+t.test(
+  'after a resume, the resume window’s backlog is taken at once too; then the stream goes on in real time',
+  async (t) => {
+    const { budget: b, advance } = budget();
+    b.resumed();
+    t.equal(
+      burst(b, 56_000, 10),
+      0,
+      'RESUME_TTL_MS + MAX_UTTERANCE_MS + ACK_INTERVAL_MS + AUDIO_BURST_MS of 10 ms frames',
+    );
+    let longest = 0;
+    for (let ms = 0; ms < 60_000; ms += 20) {
+      waitOf(b.message(0));
+      longest = Math.max(longest, waitOf(b.audioMs(20)));
+      advance(20);
+    }
+    t.equal(longest, 0, 'a real-time stream after the resend is not paced');
+  },
+);
 
 t.test('audio past the burst is paced at MAX_AUDIO_RATE, never closed while reads pause', async (t) => {
   const { budget: b, advance } = budget();

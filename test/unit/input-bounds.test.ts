@@ -1,4 +1,7 @@
-/** Bounds on what clients and operators hand the server: prompts by what they cost, query parameters given once, JWT secrets. */
+/**
+ * Bounds on what clients and operators hand the server: prompts by what they cost, query parameters given once, JWT
+ * secrets.
+ */
 import t from 'tap';
 import { ProtocolError, checkPrompt, MAX_PROMPT_BYTES, MAX_PROMPT_WORD_BYTES } from '../../protocol/errors.js';
 import { parseListenQuery } from '../../protocol/deepgram.js';
@@ -21,10 +24,23 @@ t.test('prompts are bounded by their UTF-8 bytes and their longest word, not by 
 });
 
 t.test('a parameter the server reads once is refused when given twice', async (t) => {
-  t.throws(() => parseListenQuery(new URLSearchParams('encoding=linear16&sample_rate=48000&sample_rate=16000')), new ProtocolError('bad_option', 'sample_rate is given 2 times; give it once'));
-  t.throws(() => parseListenQuery(new URLSearchParams('encoding=linear16&encoding=mulaw&sample_rate=16000')), new ProtocolError('bad_option', ''));
-  t.throws(() => parseStreamingQuery(new URLSearchParams('sample_rate=16000&sample_rate=8000')), new ProtocolError('bad_option', ''));
-  t.match(parseListenQuery(new URLSearchParams('encoding=linear16&sample_rate=16000&keyterm=a&keyterm=b')), { prompt: 'a, b' }, 'keyterm repeats, as Deepgram’s does');
+  t.throws(
+    () => parseListenQuery(new URLSearchParams('encoding=linear16&sample_rate=48000&sample_rate=16000')),
+    new ProtocolError('bad_option', 'sample_rate is given 2 times; give it once'),
+  );
+  t.throws(
+    () => parseListenQuery(new URLSearchParams('encoding=linear16&encoding=mulaw&sample_rate=16000')),
+    new ProtocolError('bad_option', ''),
+  );
+  t.throws(
+    () => parseStreamingQuery(new URLSearchParams('sample_rate=16000&sample_rate=8000')),
+    new ProtocolError('bad_option', ''),
+  );
+  t.match(
+    parseListenQuery(new URLSearchParams('encoding=linear16&sample_rate=16000&keyterm=a&keyterm=b')),
+    { prompt: 'a, b' },
+    'keyterm repeats, as Deepgram’s does',
+  );
 });
 
 t.test('JWT_SECRET is counted in characters: 8 emoji (32 bytes) are refused', async (t) => {

@@ -8,14 +8,22 @@ import t, { type Test } from 'tap';
 import {
   LanguagePolicy,
   MIN_SEGMENT_MS,
-  SessionError,
+  type SessionError,
   StreamSession,
   TranscriptionScheduler,
   type SessionCheckpoint,
   type StreamSettings,
   type TranscriptEvent,
 } from '../../engine/pipeline/index.js';
-import { ManualRunner, ScriptedDetector, WINDOW, outcome, settle, type Call, TEST_SETTINGS } from '../helpers/pipeline-fakes.js';
+import {
+  ManualRunner,
+  ScriptedDetector,
+  WINDOW,
+  outcome,
+  settle,
+  type Call,
+  TEST_SETTINGS,
+} from '../helpers/pipeline-fakes.js';
 
 const SETTINGS = TEST_SETTINGS;
 const WINDOW_MS = WINDOW / 16;
@@ -121,8 +129,10 @@ function checkContract(t: Test, r: Rig, spoken: Spoken[]): void {
   let previousFinalEnd = -1;
   for (const m of r.transcripts) {
     t.notOk(seen.has(m.segmentId), `nothing of segment ${m.segmentId} after its final`);
-    if (open !== null && m.segmentId !== open) t.fail(`segment ${m.segmentId} spoke before segment ${open} had its final`);
-    if (!m.isFinal) t.ok(m.startMs >= previousFinalEnd, `partial of segment ${m.segmentId} covers only audio after the last final`);
+    if (open !== null && m.segmentId !== open)
+      t.fail(`segment ${m.segmentId} spoke before segment ${open} had its final`);
+    if (!m.isFinal)
+      t.ok(m.startMs >= previousFinalEnd, `partial of segment ${m.segmentId} covers only audio after the last final`);
     if (m.isFinal) {
       seen.add(m.segmentId);
       open = null;
@@ -139,7 +149,11 @@ function checkContract(t: Test, r: Rig, spoken: Spoken[]): void {
     );
     for (let i = 1; i < finals.length; i++) {
       const [before, after] = [finals[i - 1] as TranscriptEvent, finals[i] as TranscriptEvent];
-      t.equal(after.startMs, before.endMs, `turn ${turnId}: segment ${after.segmentId} starts where segment ${before.segmentId} ended`);
+      t.equal(
+        after.startMs,
+        before.endMs,
+        `turn ${turnId}: segment ${after.segmentId} starts where segment ${before.segmentId} ended`,
+      );
     }
     const heard = finals.flatMap((m) => wordsIn(m.text));
     const [from, to] = [(finals[0] as TranscriptEvent).startMs, (finals.at(-1) as TranscriptEvent).endMs];
@@ -148,33 +162,36 @@ function checkContract(t: Test, r: Rig, spoken: Spoken[]): void {
   }
 }
 
-t.test('continuous speech is finalized at committed sentence ends, each final reading only its own segment', async (t) => {
-  // 40 words, 300 ms apart from 400 ms on (12 s), a sentence every 8 (2.4 s); then silence.
-  const spoken = speech(400, 40, 8);
-  const r = rig({ vad: (w) => w * WINDOW_MS >= 350 && w * WINDOW_MS < 12_400, spoken });
-  await feed(r, 14_000, { spoken });
-  checkContract(t, r, spoken);
-  const finals = finalsOf(r);
-  t.ok(finals.length >= 4, `${finals.length} finals for 12 s of speech`);
-  t.ok(
-    finals.slice(0, -1).every((m) => /\.$/.test(m.text)),
-    `finals before the last end at sentence ends: ${finals.map((m) => JSON.stringify(m.text.slice(-4))).join(' ')}`,
-  );
-  t.ok(
-    finals.every((m) => m.endMs - m.startMs <= SETTINGS.maxSegmentMs),
-    `every segment within the limit: ${finals.map((m) => m.endMs - m.startMs).join(', ')} ms`,
-  );
-  t.ok(
-    finals.slice(0, -1).every((m) => m.endMs - m.startMs >= MIN_SEGMENT_MS),
-    'no segment cut shorter than the minimum',
-  );
-  t.ok(
-    r.finalCalls.every((call) => call.task.pcm.length <= (SETTINGS.maxSegmentMs + 500) * 16),
-    'no final reads more than the segment limit (plus its last word)',
-  );
-  t.equal(new Set(finals.map((m) => m.turnId)).size, 1, 'one speech turn');
-  t.same(r.failures, []);
-});
+t.test(
+  'continuous speech is finalized at committed sentence ends, each final reading only its own segment',
+  async (t) => {
+    // 40 words, 300 ms apart from 400 ms on (12 s), a sentence every 8 (2.4 s); then silence.
+    const spoken = speech(400, 40, 8);
+    const r = rig({ vad: (w) => w * WINDOW_MS >= 350 && w * WINDOW_MS < 12_400, spoken });
+    await feed(r, 14_000, { spoken });
+    checkContract(t, r, spoken);
+    const finals = finalsOf(r);
+    t.ok(finals.length >= 4, `${finals.length} finals for 12 s of speech`);
+    t.ok(
+      finals.slice(0, -1).every((m) => /\.$/.test(m.text)),
+      `finals before the last end at sentence ends: ${finals.map((m) => JSON.stringify(m.text.slice(-4))).join(' ')}`,
+    );
+    t.ok(
+      finals.every((m) => m.endMs - m.startMs <= SETTINGS.maxSegmentMs),
+      `every segment within the limit: ${finals.map((m) => m.endMs - m.startMs).join(', ')} ms`,
+    );
+    t.ok(
+      finals.slice(0, -1).every((m) => m.endMs - m.startMs >= MIN_SEGMENT_MS),
+      'no segment cut shorter than the minimum',
+    );
+    t.ok(
+      r.finalCalls.every((call) => call.task.pcm.length <= (SETTINGS.maxSegmentMs + 500) * 16),
+      'no final reads more than the segment limit (plus its last word)',
+    );
+    t.equal(new Set(finals.map((m) => m.turnId)).size, 1, 'one speech turn');
+    t.same(r.failures, []);
+  },
+);
 
 t.test('without sentence ends, a segment is cut at a committed word boundary once it spans the limit', async (t) => {
   const spoken = speech(400, 46, 0);
@@ -207,7 +224,11 @@ t.test('end of speech in the middle of a segment: the turn ends with a final of 
 
 t.test('flush in the middle of a segment ends the turn there; speech after it is a new turn', async (t) => {
   const spoken = speech(400, 20, 0);
-  const r = rig({ vad: (w) => w * WINDOW_MS >= 350 && w * WINDOW_MS < 6_400, spoken, settings: { earlyFinals: false } });
+  const r = rig({
+    vad: (w) => w * WINDOW_MS >= 350 && w * WINDOW_MS < 6_400,
+    spoken,
+    settings: { earlyFinals: false },
+  });
   await feed(r, 2_500, { spoken });
   await r.session.flush();
   await feed(r, 5_000, { spoken });
@@ -255,14 +276,22 @@ t.test('a partial of the next segment waits for the final before it', async (t) 
   first?.resolve(outcome(hear(spoken, first, 0)));
   await settle();
   t.same(r.transcripts.slice(cut).map(tag).slice(0, 2), ['0F', '1p'], 'the final, then the partial that waited for it');
-  t.match(r.transcripts[cut + 1], { text: /^w8\b/, startMs: r.transcripts[cut]?.endMs }, 'which starts where the final ended');
+  t.match(
+    r.transcripts[cut + 1],
+    { text: /^w8\b/, startMs: r.transcripts[cut]?.endMs },
+    'which starts where the final ended',
+  );
   await feed(r, 2_000, { spoken });
   checkContract(t, r, spoken);
 });
 
 t.test('discard in the middle of a turn drops the open segment and closes the turn with an empty final', async (t) => {
   const spoken = speech(400, 30, 8);
-  const r = rig({ vad: (w) => w * WINDOW_MS >= 350 && w * WINDOW_MS < 9_400, spoken, settings: { earlyFinals: false } });
+  const r = rig({
+    vad: (w) => w * WINDOW_MS >= 350 && w * WINDOW_MS < 9_400,
+    spoken,
+    settings: { earlyFinals: false },
+  });
   await feed(r, 3_400, { spoken });
   await r.session.discard();
   const finals = finalsOf(r);
@@ -318,19 +347,25 @@ t.test('a session restored from a checkpoint taken mid-turn carries the turn on 
   );
 });
 
-t.test('a language asked for in the middle of a turn applies from the next turn on, not to its later segments', async (t) => {
-  const spoken = [...speech(400, 24, 8), ...speech(9_000, 8, 8, 300, 24)];
-  const r = rig({ vad: (w) => (w * WINDOW_MS >= 350 && w * WINDOW_MS < 7_600) || (w * WINDOW_MS >= 8_950 && w * WINDOW_MS < 11_500), spoken });
-  await feed(r, 3_000, { spoken });
-  r.session.setLanguage('de');
-  await feed(r, 10_000, { spoken });
-  const finals = finalsOf(r);
-  const languageOf = (m: TranscriptEvent): string | undefined =>
-    r.finalCalls.find((call) => (call.task.pcm[0] ?? -1) === m.startMs)?.task.options.language;
-  t.same(
-    finals.map((m) => [m.turnId, languageOf(m)]),
-    finals.map((m) => [m.turnId, m.turnId === 0 ? 'en' : 'de']),
-    'every segment of the first turn in English, the next turn in German',
-  );
-  t.ok(finals.filter((m) => m.turnId === 0).length >= 3, 'the first turn had several segments');
-});
+t.test(
+  'a language asked for in the middle of a turn applies from the next turn on, not to its later segments',
+  async (t) => {
+    const spoken = [...speech(400, 24, 8), ...speech(9_000, 8, 8, 300, 24)];
+    const r = rig({
+      vad: (w) => (w * WINDOW_MS >= 350 && w * WINDOW_MS < 7_600) || (w * WINDOW_MS >= 8_950 && w * WINDOW_MS < 11_500),
+      spoken,
+    });
+    await feed(r, 3_000, { spoken });
+    r.session.setLanguage('de');
+    await feed(r, 10_000, { spoken });
+    const finals = finalsOf(r);
+    const languageOf = (m: TranscriptEvent): string | undefined =>
+      r.finalCalls.find((call) => (call.task.pcm[0] ?? -1) === m.startMs)?.task.options.language;
+    t.same(
+      finals.map((m) => [m.turnId, languageOf(m)]),
+      finals.map((m) => [m.turnId, m.turnId === 0 ? 'en' : 'de']),
+      'every segment of the first turn in English, the next turn in German',
+    );
+    t.ok(finals.filter((m) => m.turnId === 0).length >= 3, 'the first turn had several segments');
+  },
+);

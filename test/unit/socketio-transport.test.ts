@@ -14,7 +14,9 @@ const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 t.teardown(() => io.close());
 
 /** A connected client and the server side of it wrapped in a transport. */
-async function pair(transports: ('websocket' | 'polling')[]): Promise<{ client: ClientSocket; transport: SocketIoTransport; socket: Socket }> {
+async function pair(
+  transports: ('websocket' | 'polling')[],
+): Promise<{ client: ClientSocket; transport: SocketIoTransport; socket: Socket }> {
   const accepted = new Promise<Socket>((resolve) => io.once('connection', resolve));
   const client = connect(url, { transports, forceNew: true, reconnection: false });
   const socket = await accepted;
@@ -47,28 +49,31 @@ t.test('events arrive with their arguments; an acknowledgement callback becomes 
   );
 });
 
-t.test('on a websocket, pause and resume reach the ws socket, and bufferedAmount counts the packets engine.io holds', async (t) => {
-  const { client, transport, socket } = await pair(['websocket']);
-  t.teardown(() => client.close());
-  transport.pause();
-  t.equal(websocketOf(socket).isPaused, true, 'paused');
-  transport.resume();
-  t.equal(websocketOf(socket).isPaused, false, 'resumed');
+t.test(
+  'on a websocket, pause and resume reach the ws socket, and bufferedAmount counts the packets engine.io holds',
+  async (t) => {
+    const { client, transport, socket } = await pair(['websocket']);
+    t.teardown(() => client.close());
+    transport.pause();
+    t.equal(websocketOf(socket).isPaused, true, 'paused');
+    transport.resume();
+    t.equal(websocketOf(socket).isPaused, false, 'resumed');
 
-  const count = 50;
-  const payload = { text: 'x'.repeat(10_000) };
-  let arrived = 0;
-  const all = new Promise<void>((resolve) =>
-    client.on('blob', () => {
-      if (++arrived === count) resolve();
-    }),
-  );
-  for (let i = 0; i < count; i++) transport.send({ name: 'blob', payload });
-  // The first packet went to the ws socket; the rest wait in engine.io's buffer until that one is written.
-  t.ok(transport.bufferedAmount >= (count - 1) * 10_000, `queued: ${transport.bufferedAmount} bytes`);
-  await all;
-  t.equal(transport.bufferedAmount, 0, 'nothing left once the client has it all');
-});
+    const count = 50;
+    const payload = { text: 'x'.repeat(10_000) };
+    let arrived = 0;
+    const all = new Promise<void>((resolve) =>
+      client.on('blob', () => {
+        if (++arrived === count) resolve();
+      }),
+    );
+    for (let i = 0; i < count; i++) transport.send({ name: 'blob', payload });
+    // The first packet went to the ws socket; the rest wait in engine.io's buffer until that one is written.
+    t.ok(transport.bufferedAmount >= (count - 1) * 10_000, `queued: ${transport.bufferedAmount} bytes`);
+    await all;
+    t.equal(transport.bufferedAmount, 0, 'nothing left once the client has it all');
+  },
+);
 
 t.test('on long-polling, pausing is a no-op and events flow as before', async (t) => {
   const { client, transport } = await pair(['polling']);

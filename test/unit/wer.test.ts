@@ -4,7 +4,8 @@ import t from 'tap';
 import { countWordErrors, sumWordErrors, wordErrorRate } from '../../bench/lib/wer.js';
 
 const words = (text: string): string[] => (text === '' ? [] : text.split(' '));
-const count = (reference: string, hypothesis: string): ReturnType<typeof countWordErrors> => countWordErrors(words(reference), words(hypothesis));
+const count = (reference: string, hypothesis: string): ReturnType<typeof countWordErrors> =>
+  countWordErrors(words(reference), words(hypothesis));
 
 t.test('identical texts have no errors', async (t) => {
   const e = count('the cat sat on the mat', 'the cat sat on the mat');
@@ -13,9 +14,21 @@ t.test('identical texts have no errors', async (t) => {
 });
 
 t.test('one of each kind', async (t) => {
-  t.same(count('the cat sat on the mat', 'the dog sat on the mat'), { substitutions: 1, deletions: 0, insertions: 0, referenceWords: 6 }, 'substitution');
-  t.same(count('the cat sat on the mat', 'the cat on the mat'), { substitutions: 0, deletions: 1, insertions: 0, referenceWords: 6 }, 'deletion');
-  t.same(count('the cat sat on the mat', 'the cat sat down on the mat'), { substitutions: 0, deletions: 0, insertions: 1, referenceWords: 6 }, 'insertion');
+  t.same(
+    count('the cat sat on the mat', 'the dog sat on the mat'),
+    { substitutions: 1, deletions: 0, insertions: 0, referenceWords: 6 },
+    'substitution',
+  );
+  t.same(
+    count('the cat sat on the mat', 'the cat on the mat'),
+    { substitutions: 0, deletions: 1, insertions: 0, referenceWords: 6 },
+    'deletion',
+  );
+  t.same(
+    count('the cat sat on the mat', 'the cat sat down on the mat'),
+    { substitutions: 0, deletions: 0, insertions: 1, referenceWords: 6 },
+    'insertion',
+  );
 });
 
 t.test('mixed errors count the shortest alignment', async (t) => {
@@ -24,8 +37,16 @@ t.test('mixed errors count the shortest alignment', async (t) => {
   const e = count('a b c d e f', 'a x c e f g');
   t.same(e, { substitutions: 1, deletions: 1, insertions: 1, referenceWords: 6 });
   t.equal(wordErrorRate(e), 0.5);
-  t.same(count('one two three', 'three two one'), { substitutions: 2, deletions: 0, insertions: 0, referenceWords: 3 }, 'reversal: two substitutions');
-  t.same(count('a b', 'c d e f'), { substitutions: 2, deletions: 0, insertions: 2, referenceWords: 2 }, 'substitutions preferred over deletion plus insertion');
+  t.same(
+    count('one two three', 'three two one'),
+    { substitutions: 2, deletions: 0, insertions: 0, referenceWords: 3 },
+    'reversal: two substitutions',
+  );
+  t.same(
+    count('a b', 'c d e f'),
+    { substitutions: 2, deletions: 0, insertions: 2, referenceWords: 2 },
+    'substitutions preferred over deletion plus insertion',
+  );
 });
 
 t.test('insertions can take the rate above 100%', async (t) => {
@@ -36,10 +57,18 @@ t.test('insertions can take the rate above 100%', async (t) => {
 
 t.test('empty reference or hypothesis', async (t) => {
   const silence = count('hello there', '');
-  t.same(silence, { substitutions: 0, deletions: 2, insertions: 0, referenceWords: 2 }, 'empty hypothesis: every word deleted');
+  t.same(
+    silence,
+    { substitutions: 0, deletions: 2, insertions: 0, referenceWords: 2 },
+    'empty hypothesis: every word deleted',
+  );
   t.equal(wordErrorRate(silence), 1);
   const invented = count('', 'hello there');
-  t.same(invented, { substitutions: 0, deletions: 0, insertions: 2, referenceWords: 0 }, 'empty reference: every word inserted');
+  t.same(
+    invented,
+    { substitutions: 0, deletions: 0, insertions: 2, referenceWords: 0 },
+    'empty reference: every word inserted',
+  );
   t.equal(wordErrorRate(invented), null, 'no rate without reference words');
   const nothing = count('', '');
   t.same(nothing, { substitutions: 0, deletions: 0, insertions: 0, referenceWords: 0 });

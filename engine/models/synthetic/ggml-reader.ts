@@ -46,10 +46,32 @@ export async function readWhisperGgml(path: string): Promise<WhisperGgmlFile> {
     if (magic !== GGML_MAGIC) throw new Error(`${path}: not a legacy ggml file (magic 0x${magic.toString(16)})`);
     const h: number[] = [];
     for (let i = 0; i < 11; i++) h.push(await cursor.int32());
-    const [nVocab, nAudioCtx, nAudioState, nAudioHead, nAudioLayer, nTextCtx, nTextState, nTextHead, nTextLayer, nMels, ftype] = h as [
-      number, number, number, number, number, number, number, number, number, number, number,
-    ];
-    const hparams: WhisperHparams = { nVocab, nAudioCtx, nAudioState, nAudioHead, nAudioLayer, nTextCtx, nTextState, nTextHead, nTextLayer, nMels, ftype };
+    const [
+      nVocab,
+      nAudioCtx,
+      nAudioState,
+      nAudioHead,
+      nAudioLayer,
+      nTextCtx,
+      nTextState,
+      nTextHead,
+      nTextLayer,
+      nMels,
+      ftype,
+    ] = h as [number, number, number, number, number, number, number, number, number, number, number];
+    const hparams: WhisperHparams = {
+      nVocab,
+      nAudioCtx,
+      nAudioState,
+      nAudioHead,
+      nAudioLayer,
+      nTextCtx,
+      nTextState,
+      nTextHead,
+      nTextLayer,
+      nMels,
+      ftype,
+    };
 
     const melRows = await cursor.int32();
     const melCols = await cursor.int32();
@@ -88,7 +110,8 @@ export async function readWhisperGgml(path: string): Promise<WhisperGgmlFile> {
 
 /** Values of an f32 or f16 tensor. */
 export async function readTensorValues(path: string, tensor: GgmlTensorInfo): Promise<Float32Array> {
-  if (tensor.type !== 0 && tensor.type !== 1) throw new Error(`${tensor.name}: only f32 and f16 tensors can be decoded`);
+  if (tensor.type !== 0 && tensor.type !== 1)
+    throw new Error(`${tensor.name}: only f32 and f16 tensors can be decoded`);
   const raw = Buffer.alloc(tensor.dataBytes);
   const fh = await open(path, 'r');
   try {

@@ -17,7 +17,8 @@ export function gpt2TokenBytes(): Buffer[] {
   for (const [text, rank] of Object.entries(ranks)) {
     const bytes = Array.from(text, (ch) => {
       const b = byteOf.get(ch);
-      if (b === undefined) throw new Error(`encoder.json token ${JSON.stringify(text)} uses a character outside GPT-2's byte alphabet`);
+      if (b === undefined)
+        throw new Error(`encoder.json token ${JSON.stringify(text)} uses a character outside GPT-2's byte alphabet`);
       return b;
     });
     tokens[rank] = Buffer.from(bytes);
@@ -29,7 +30,8 @@ export function gpt2TokenBytes(): Buffer[] {
 }
 
 function unicodeToByte(): Map<string, number> {
-  const inRange = (b: number): boolean => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const inRange = (b: number): boolean =>
+    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   const map = new Map<string, number>();
   let shifted = 0;
   for (let b = 0; b < 256; b++) {

@@ -31,7 +31,7 @@ export function melFilterbank(sampleRate: number, nFft: number, nMels: number): 
   const edges = Array.from({ length: nMels + 2 }, (_, i) => melToHz((maxMel * i) / (nMels + 1)));
   const weights = new Float32Array(nMels * nBins);
   for (let m = 0; m < nMels; m++) {
-    const [left, centre, right] = [edges[m]!, edges[m + 1]!, edges[m + 2]!];
+    const [left, centre, right] = [edges[m] as number, edges[m + 1] as number, edges[m + 2] as number];
     const norm = 2 / (right - left);
     for (let k = 0; k < nBins; k++) {
       const hz = (k * sampleRate) / nFft;

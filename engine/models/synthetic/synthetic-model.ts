@@ -13,7 +13,14 @@ import { gpt2TokenBytes } from './gpt2-vocab.js';
 import { melFilterbank } from './mel-filters.js';
 import { NORMAL_TABLE_SIZE, Xoshiro128, unitNormalQuantiles } from './prng.js';
 import { writeAll } from '../write-all.js';
-import { GGML_MAGIC, whisperHparams, whisperTensors, type SyntheticModelName, type TensorSpec, type WhisperHparams } from './whisper-layout.js';
+import {
+  GGML_MAGIC,
+  whisperHparams,
+  whisperTensors,
+  type SyntheticModelName,
+  type TensorSpec,
+  type WhisperHparams,
+} from './whisper-layout.js';
 
 export const DEFAULT_SEED = 1;
 
@@ -35,8 +42,13 @@ export function syntheticModelFileName(name: SyntheticModelName): string {
  * renamed into place only once complete, so an interrupted run never leaves a
  * truncated file under the real name. The same seed gives the same bytes.
  */
-export async function generateSyntheticModel(name: SyntheticModelName, outPath: string, seed = DEFAULT_SEED): Promise<GeneratedModel> {
-  if (endianness() !== 'LE') throw new Error('ggml files are little-endian; this generator writes typed arrays in host order');
+export async function generateSyntheticModel(
+  name: SyntheticModelName,
+  outPath: string,
+  seed = DEFAULT_SEED,
+): Promise<GeneratedModel> {
+  if (endianness() !== 'LE')
+    throw new Error('ggml files are little-endian; this generator writes typed arrays in host order');
   await mkdir(dirname(outPath), { recursive: true });
   const tmpPath = join(dirname(outPath), `.${basename(outPath)}.${process.pid}.tmp`);
   const hparams = whisperHparams(name);
@@ -80,7 +92,20 @@ function vocabularyFor(name: SyntheticModelName): Buffer[] {
 
 function fileHeader(h: WhisperHparams, vocab: Buffer[]): Buffer {
   const mel = melFilterbank(SAMPLE_RATE, N_FFT, h.nMels);
-  const fields = [GGML_MAGIC, h.nVocab, h.nAudioCtx, h.nAudioState, h.nAudioHead, h.nAudioLayer, h.nTextCtx, h.nTextState, h.nTextHead, h.nTextLayer, h.nMels, h.ftype];
+  const fields = [
+    GGML_MAGIC,
+    h.nVocab,
+    h.nAudioCtx,
+    h.nAudioState,
+    h.nAudioHead,
+    h.nAudioLayer,
+    h.nTextCtx,
+    h.nTextState,
+    h.nTextHead,
+    h.nTextLayer,
+    h.nMels,
+    h.ftype,
+  ];
   const vocabBytes = vocab.reduce((sum, token) => sum + 4 + token.length, 4);
   const out = Buffer.alloc(fields.length * 4 + 8 + mel.weights.byteLength + vocabBytes);
   let pos = 0;
@@ -133,8 +158,8 @@ function elementFiller(t: TensorSpec, rng: Xoshiro128): Filler {
       // stream (and the file) does not depend on where chunks split.
       for (let i = 0; i < n; i += 2) {
         const r = rng.nextUint32();
-        out[i] = table[r & 0xffff]!;
-        if (i + 1 < n) out[i + 1] = table[r >>> 16]!;
+        out[i] = table[r & 0xffff] as number;
+        if (i + 1 < n) out[i + 1] = table[r >>> 16] as number;
       }
     };
   }
@@ -146,11 +171,11 @@ function elementFiller(t: TensorSpec, rng: Xoshiro128): Filler {
         return;
       case 'normal': {
         const unit = unitNormalQuantiles();
-        for (let i = 0; i < n; i++) out[i] = init.std * unit[rng.nextUint32() >>> 16]!;
+        for (let i = 0; i < n; i++) out[i] = init.std * (unit[rng.nextUint32() >>> 16] as number);
         return;
       }
       case 'sinusoids': {
-        const channels = t.ne[0]!;
+        const channels = t.ne[0] as number;
         for (let i = 0; i < n; i++) out[i] = sinusoid(start + i, channels);
         return;
       }
@@ -174,7 +199,7 @@ function f16NormalTable(std: number): Uint16Array {
   if (!table) {
     const unit = unitNormalQuantiles();
     table = new Uint16Array(NORMAL_TABLE_SIZE);
-    for (let i = 0; i < NORMAL_TABLE_SIZE; i++) table[i] = float16Bits(std * unit[i]!);
+    for (let i = 0; i < NORMAL_TABLE_SIZE; i++) table[i] = float16Bits(std * (unit[i] as number));
     f16Tables.set(std, table);
   }
   return table;

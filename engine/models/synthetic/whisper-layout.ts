@@ -116,16 +116,31 @@ export function whisperTensors(h: WhisperHparams): TensorSpec[] {
     type: 'f32',
     init: { kind: 'normal', std: DECODER_POSITION_STD },
   });
-  tensors.push({ name: 'encoder.positional_embedding', ne: [h.nAudioState, h.nAudioCtx], type: 'f32', init: { kind: 'sinusoids' } });
+  tensors.push({
+    name: 'encoder.positional_embedding',
+    ne: [h.nAudioState, h.nAudioCtx],
+    type: 'f32',
+    init: { kind: 'sinusoids' },
+  });
   matrix('decoder.token_embedding.weight', h.nTextState, h.nVocab);
   for (let i = 0; i < h.nTextLayer; i++) block(`decoder.blocks.${i}`, h.nTextState, true);
   layerNorm('decoder.ln', h.nTextState);
 
   matrix('encoder.conv1.weight', 3, h.nMels, h.nAudioState);
   // The converter reshapes conv biases from [n] to [n, 1] and keeps them f32.
-  tensors.push({ name: 'encoder.conv1.bias', ne: [1, h.nAudioState], type: 'f32', init: { kind: 'constant', value: 0 } });
+  tensors.push({
+    name: 'encoder.conv1.bias',
+    ne: [1, h.nAudioState],
+    type: 'f32',
+    init: { kind: 'constant', value: 0 },
+  });
   matrix('encoder.conv2.weight', 3, h.nAudioState, h.nAudioState);
-  tensors.push({ name: 'encoder.conv2.bias', ne: [1, h.nAudioState], type: 'f32', init: { kind: 'constant', value: 0 } });
+  tensors.push({
+    name: 'encoder.conv2.bias',
+    ne: [1, h.nAudioState],
+    type: 'f32',
+    init: { kind: 'constant', value: 0 },
+  });
   for (let i = 0; i < h.nAudioLayer; i++) block(`encoder.blocks.${i}`, h.nAudioState, false);
   layerNorm('encoder.ln_post', h.nAudioState);
   return tensors;

@@ -1,6 +1,13 @@
-/** AssemblyAI's Universal-Streaming v3 protocol (/v3/ws, protocol/assemblyai.ts) as an adapter over the session core. */
+/**
+ * AssemblyAI's Universal-Streaming v3 protocol (/v3/ws, protocol/assemblyai.ts) as an adapter over the session core.
+ */
 import type { IncomingMessage } from 'node:http';
-import { samplesToMs, type LanguagePolicy, type SpeechEvent, type TranscriptEvent } from '../../../engine/pipeline/index.js';
+import {
+  samplesToMs,
+  type LanguagePolicy,
+  type SpeechEvent,
+  type TranscriptEvent,
+} from '../../../engine/pipeline/index.js';
 import {
   AUTH_FAILED_CODE,
   beginMessage,
@@ -120,7 +127,8 @@ export class AssemblyAiAdapter implements ProtocolAdapter<Frame> {
 
   /**
    * A turn's words are final once a segment final of it has them: they appear unchanged (unformatted) in the
-   * end-of-turn Turn. A partial's words follow them with `word_is_final` false; `transcript` holds the final words only.
+   * end-of-turn Turn. A partial's words follow them with `word_is_final` false; `transcript` holds the final words
+   * only.
    */
   transcript(event: TranscriptEvent): void {
     const shown = shownWords(event);

@@ -37,7 +37,8 @@ interface Finalize {
   answered: boolean;
 }
 
-export const DEEPGRAM_MISSING_CREDENTIAL = 'missing credential: send Authorization: Token <key> (or Bearer <JWT>), or the subprotocols ["token", <key>]';
+export const DEEPGRAM_MISSING_CREDENTIAL =
+  'missing credential: send Authorization: Token <key> (or Bearer <JWT>), or the subprotocols ["token", <key>]';
 
 /** Deepgram's `err_code` for a handshake refused with each HTTP status. */
 const REFUSAL_CODES: Record<number, string> = {
@@ -50,7 +51,10 @@ const REFUSAL_CODES: Record<number, string> = {
 };
 
 /** A refused handshake's body as Deepgram writes it: `{err_code, err_msg, request_id}`. */
-export function deepgramRefusal(status: number, body: Refusal<RefusalCode>): { err_code: string; err_msg: string; request_id: string } {
+export function deepgramRefusal(
+  status: number,
+  body: Refusal<RefusalCode>,
+): { err_code: string; err_msg: string; request_id: string } {
   return { err_code: REFUSAL_CODES[status] ?? 'Error', err_msg: body.message ?? body.error, request_id: randomUUID() };
 }
 
@@ -185,7 +189,15 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
   stopped(): void {}
 
   closing(): void {
-    this.send(metadataMessage(this.requestId, this.digest.copy().digest('hex'), this.created, seconds(this.audioMs), this.options.channels));
+    this.send(
+      metadataMessage(
+        this.requestId,
+        this.digest.copy().digest('hex'),
+        this.created,
+        seconds(this.audioMs),
+        this.options.channels,
+      ),
+    );
   }
 
   /**
@@ -197,12 +209,27 @@ export class DeepgramAdapter implements ProtocolAdapter<Frame> {
     if (finalize.answered) return;
     const at = seconds(this.audioMs);
     this.send(
-      resultsMessage({ requestId: this.requestId, start: at, duration: 0, isFinal: true, speechFinal: false, fromFinalize: true, transcript: '', confidence: 0, words: [] }),
+      resultsMessage({
+        requestId: this.requestId,
+        start: at,
+        duration: 0,
+        isFinal: true,
+        speechFinal: false,
+        fromFinalize: true,
+        transcript: '',
+        confidence: 0,
+        words: [],
+      }),
     );
   }
 
   private wireWord(word: ShownWord): ResultsWord {
-    const wire: ResultsWord = { word: plainText(word.text), start: seconds(word.startMs), end: seconds(word.endMs), confidence: rounded(word.confidence) };
+    const wire: ResultsWord = {
+      word: plainText(word.text),
+      start: seconds(word.startMs),
+      end: seconds(word.endMs),
+      confidence: rounded(word.confidence),
+    };
     if (this.options.punctuate) wire.punctuated_word = word.text;
     return wire;
   }

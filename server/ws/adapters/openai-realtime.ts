@@ -84,14 +84,22 @@ const converterFor = (format: RealtimeAudioFormat): RawPcmConverter =>
  * that asks for what this server does not run. Beta clients say so in a header or subprotocol and get beta events. A
  * connection opened with a client secret starts with the settings the secret was minted with.
  */
-export function realtimeAdapter(send: (message: string) => void, query: URLSearchParams, headers: IncomingHttpHeaders): OpenAiRealtimeAdapter {
+export function realtimeAdapter(
+  send: (message: string) => void,
+  query: URLSearchParams,
+  headers: IncomingHttpHeaders,
+): OpenAiRealtimeAdapter {
   const intent = query.get('intent');
   if (intent !== null && intent !== 'transcription') {
-    throw new ProtocolError('bad_option', `this server runs transcription sessions only: intent must be "transcription", not ${excerpt(intent)}`);
+    throw new ProtocolError(
+      'bad_option',
+      `this server runs transcription sessions only: intent must be "transcription", not ${excerpt(intent)}`,
+    );
   }
   if (query.has('call_id')) throw new ProtocolError('bad_option', 'this server has no calls to attach to (call_id)');
   const protocols = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-  const beta = /\brealtime=v1\b/.test(String(headers['openai-beta'] ?? '')) || protocols.includes('openai-beta.realtime-v1');
+  const beta =
+    /\brealtime=v1\b/.test(String(headers['openai-beta'] ?? '')) || protocols.includes('openai-beta.realtime-v1');
   return new OpenAiRealtimeAdapter(send, beta ? 'beta' : 'ga', secretSession(realtimeHeaderCredential(headers)));
 }
 
@@ -187,7 +195,12 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     this.clientEventId = null;
     try {
       if (frame.binary) {
-        throw new RealtimeInputError('bad_message', 'invalid_type', null, 'send audio in input_audio_buffer.append events (JSON, base64 PCM16), not in binary frames');
+        throw new RealtimeInputError(
+          'bad_message',
+          'invalid_type',
+          null,
+          'send audio in input_audio_buffer.append events (JSON, base64 PCM16), not in binary frames',
+        );
       }
       const fields = parseEventObject(frame.data.toString('utf8'));
       this.clientEventId = clientEventId(fields);
@@ -224,7 +237,11 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
     if (event.type === 'started') item.startMs = event.ms;
     // Like OpenAI's, VAD events only come with server VAD; the commit of the turn's audio comes either way.
     if (this.settings.silenceMs !== null) {
-      this.send(event.type === 'started' ? speechStartedEvent(this.eventId(), item.id, event.ms) : speechStoppedEvent(this.eventId(), item.id, event.ms));
+      this.send(
+        event.type === 'started'
+          ? speechStartedEvent(this.eventId(), item.id, event.ms)
+          : speechStoppedEvent(this.eventId(), item.id, event.ms),
+      );
     }
     if (event.type === 'stopped') {
       this.commit(item);
@@ -273,7 +290,11 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
           this.committing = null;
           if (ended.length > 0) return;
           if (this.samplesReceived - this.committedTo < msToSamples(MIN_COMMIT_MS)) {
-            this.refuse('input_audio_buffer_commit_empty', null, `nothing to commit: less than ${MIN_COMMIT_MS} ms of audio since the last commit`);
+            this.refuse(
+              'input_audio_buffer_commit_empty',
+              null,
+              `nothing to commit: less than ${MIN_COMMIT_MS} ms of audio since the last commit`,
+            );
           }
           this.silentItem();
         };
@@ -290,9 +311,20 @@ export class OpenAiRealtimeAdapter implements ProtocolAdapter<Frame> {
 
   private configure(update: SessionUpdate): Command {
     const silenceMs = update.silenceMs;
-    if (silenceMs !== undefined && silenceMs !== null && !(silenceMs >= MIN_END_SILENCE_MS && silenceMs <= MAX_END_SILENCE_MS)) {
-      const param = update.shape === 'ga' ? 'session.audio.input.turn_detection.silence_duration_ms' : 'session.turn_detection.silence_duration_ms';
-      this.refuse('invalid_value', param, `silence_duration_ms must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} here; got ${silenceMs}`);
+    if (
+      silenceMs !== undefined &&
+      silenceMs !== null &&
+      !(silenceMs >= MIN_END_SILENCE_MS && silenceMs <= MAX_END_SILENCE_MS)
+    ) {
+      const param =
+        update.shape === 'ga'
+          ? 'session.audio.input.turn_detection.silence_duration_ms'
+          : 'session.turn_detection.silence_duration_ms';
+      this.refuse(
+        'invalid_value',
+        param,
+        `silence_duration_ms must be from ${MIN_END_SILENCE_MS} to ${MAX_END_SILENCE_MS} here; got ${silenceMs}`,
+      );
     }
     if (update.format !== undefined && update.format !== this.format) {
       this.format = update.format;

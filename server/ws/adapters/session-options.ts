@@ -2,7 +2,12 @@
  * The session options a drop-in protocol asks for in its own terms, checked as the session would check them, so a
  * bad choice in an upgrade's query string refuses the upgrade (400) instead of failing the session after it opens.
  */
-import { MAX_END_SILENCE_MS, MIN_END_SILENCE_MS, SessionError, type LanguagePolicy } from '../../../engine/pipeline/index.js';
+import {
+  MAX_END_SILENCE_MS,
+  MIN_END_SILENCE_MS,
+  SessionError,
+  type LanguagePolicy,
+} from '../../../engine/pipeline/index.js';
 import { ProtocolError } from '../../../protocol/errors.js';
 import type { SessionOptions } from '../adapter.js';
 
@@ -29,6 +34,7 @@ export function sessionOptions(asked: AskedOptions, languages: LanguagePolicy): 
   }
   if (asked.prompt !== undefined) options.prompt = asked.prompt;
   if (asked.endpointingMs === null) options.endpointingMs = null;
-  else if (asked.endpointingMs !== undefined) options.endpointingMs = Math.min(MAX_END_SILENCE_MS, Math.max(MIN_END_SILENCE_MS, asked.endpointingMs));
+  else if (asked.endpointingMs !== undefined)
+    options.endpointingMs = Math.min(MAX_END_SILENCE_MS, Math.max(MIN_END_SILENCE_MS, asked.endpointingMs));
   return options;
 }

@@ -9,7 +9,14 @@ import { AudioDecodeError } from '../../../engine/codecs/errors.js';
 import type { SpeechEvent, TranscriptEvent } from '../../../engine/pipeline/index.js';
 import { ProtocolError, excerpt, type ErrorCode } from '../../../protocol/errors.js';
 import { speechTranscript, type SpeechEventName } from '../../../protocol/speech.js';
-import { NATIVE_RATE, parseAudioChunk, parseStartPayload, speechAck, type AudioChunk, type SpeechClientEvent } from '../../../protocol/speech-socketio.js';
+import {
+  NATIVE_RATE,
+  parseAudioChunk,
+  parseStartPayload,
+  speechAck,
+  type AudioChunk,
+  type SpeechClientEvent,
+} from '../../../protocol/speech-socketio.js';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../../../protocol/params.js';
 import type { Command, ProtocolAdapter, SessionInfo, SessionOptions } from '../adapter.js';
 import type { SocketIoEvent, SocketIoMessage } from '../socketio-transport.js';
@@ -23,7 +30,9 @@ const isClientEvent = (name: string): name is SpeechClientEvent => CLIENT_EVENTS
  * buffer, and a Buffer's slice() is a view too: only a new Uint8Array copies them out, to a buffer of their own.
  */
 const samples = (bytes: Uint8Array): Int16Array =>
-  bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2) : new Int16Array(new Uint8Array(bytes).buffer);
+  bytes.byteOffset % 2 === 0
+    ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2)
+    : new Int16Array(new Uint8Array(bytes).buffer);
 
 export class SocketIoSpeechAdapter implements ProtocolAdapter<SocketIoEvent> {
   readonly protocol = 'socket.io';
@@ -71,7 +80,10 @@ export class SocketIoSpeechAdapter implements ProtocolAdapter<SocketIoEvent> {
 
   private commands({ name, args, ack }: SocketIoEvent): Command[] {
     if (!isClientEvent(name)) {
-      throw new ProtocolError('unknown_type', `unknown event ${excerpt(name)}; the events are ${CLIENT_EVENTS.join(', ')}`);
+      throw new ProtocolError(
+        'unknown_type',
+        `unknown event ${excerpt(name)}; the events are ${CLIENT_EVENTS.join(', ')}`,
+      );
     }
     const answer = (outcome: Parameters<typeof speechAck>[0]): void => ack?.(speechAck(outcome));
     switch (name) {

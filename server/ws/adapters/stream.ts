@@ -52,7 +52,8 @@ export class StreamAdapter implements ProtocolAdapter<Frame> {
     const audioMs = receivedMs(session.samplesReceived);
     this.nextAckMs = (Math.floor(audioMs / this.ackIntervalMs) + 1) * this.ackIntervalMs;
     if (session.resumed) this.send(resumedMessage(session.id, audioMs));
-    else if (session.resumeToken === null) throw new ProtocolError('internal_error', 'a /stream session needs a resume token');
+    else if (session.resumeToken === null)
+      throw new ProtocolError('internal_error', 'a /stream session needs a resume token');
     else this.send(sessionMessage(session.id, session.resumeToken, session.resumeTtlMs));
   }
 

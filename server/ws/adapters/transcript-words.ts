@@ -18,10 +18,19 @@ export interface ShownWord {
 export function shownWords(event: TranscriptEvent): ShownWord[] {
   const stable = event.words.map((word) => ({ ...word, stable: true }));
   if (event.isFinal) return stable;
-  const tail = event.text.split(' ').slice(stable.length).filter((word) => word !== '');
+  const tail = event.text
+    .split(' ')
+    .slice(stable.length)
+    .filter((word) => word !== '');
   const from = event.words.at(-1)?.endMs ?? event.startMs;
   const step = tail.length > 0 ? Math.max(0, event.endMs - from) / tail.length : 0;
-  const timed = tail.map((text, i) => ({ text, startMs: Math.round(from + i * step), endMs: Math.round(from + (i + 1) * step), confidence: 0, stable: false }));
+  const timed = tail.map((text, i) => ({
+    text,
+    startMs: Math.round(from + i * step),
+    endMs: Math.round(from + (i + 1) * step),
+    confidence: 0,
+    stable: false,
+  }));
   return [...stable, ...timed];
 }
 
