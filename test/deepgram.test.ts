@@ -28,6 +28,9 @@ const RESULTS_KEYS = [
   'type',
 ];
 
+// Three tests at a time: each has a server of its own and waits on events, not on a clock.
+t.jobs = 3;
+
 /**
  * A server of the test's own: one test's streaming leaves no load behind that would make the next one's server refuse
  * it.

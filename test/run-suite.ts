@@ -1,6 +1,6 @@
 /**
  * `npm test` and `npm run test:unit`: the test files through tap in the groups of test/suite-groups.ts (light ones
- * side by side, bursty ones two at a time, the rest alone); then skips counted by missing program, and a check that
+ * side by side, bursty ones a few at a time, the rest alone); then skips counted by missing program, and a check that
  * no process the tests started is still alive (found by a marker in the environment they pass on).
  */
 import { spawn, type StdioOptions } from 'node:child_process';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NEEDS } from './helpers/system-programs.js';
-import { LIGHT_FILES, LIGHT_JOBS, PAIRED_FILES } from './suite-groups.js';
+import { LIGHT_FILES, LIGHT_JOBS, PAIRED_FILES, PAIRED_JOBS } from './suite-groups.js';
 
 /** Set in every test process and inherited by what it starts: how the leftover check knows the suite's own. */
 const RUN_MARKER = 'WHISPER_STREAM_TEST_RUN';
@@ -96,7 +96,7 @@ function grouped(files: string[]): { files: string[]; jobs: number }[] {
   const paired = inGroup(PAIRED_FILES);
   return [
     { files: files.filter(light), jobs: LIGHT_JOBS },
-    { files: files.filter(paired), jobs: 2 },
+    { files: files.filter(paired), jobs: PAIRED_JOBS },
     { files: files.filter((file) => !light(file) && !paired(file)), jobs: 1 },
   ];
 }
@@ -130,7 +130,7 @@ async function runTap(files: string[], jobs: number, env: NodeJS.ProcessEnv): Pr
 
 /**
  * Each group in turn, in a tap run of its own (tap orders the files it is given itself): the light files side by
- * side, the paired two at a time, the rest alone. Returns the worst exit code and every run's raw TAP.
+ * side, the paired PAIRED_JOBS at a time, the rest alone. Returns the worst exit code and every run's raw TAP.
  */
 async function runGroups(files: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; taps: string[] }> {
   const runs = [];

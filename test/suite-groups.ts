@@ -39,10 +39,12 @@ export const LIGHT_JOBS = 4;
 
 /**
  * Files whose servers work in bursts (a stream at real-time pace, a few transcriptions at a time) and that check
- * outcomes, not timing: two at a time keep both cores busy without one starving the other for long. What is left to
- * run alone: the rolling restart of a three-instance cluster, admission under load, the victims of the attacks, and
- * the tests that expect partials within a short stretch of speech (metrics at 4x, `end` after 1.5 s of audio).
+ * outcomes, not timing: PAIRED_JOBS at a time keep both cores busy without one starving the others for long. What
+ * is left to run alone: the rolling restart of a three-instance cluster, admission under load, the victims of the
+ * attacks, and the tests that expect partials within a short stretch of speech (metrics at 4x, `end` after 1.5 s of
+ * audio).
  */
+export const PAIRED_JOBS = 3;
 export const PAIRED_FILES: readonly string[] = [
   'assemblyai.test.js',
   'bench-accuracy.test.js',
@@ -68,6 +70,8 @@ export const PAIRED_FILES: readonly string[] = [
   'openai-files.test.js',
   'openai-realtime.test.js',
   'openai-transcriptions.test.js',
+  'resume-abuse.test.js',
+  'resume-backlog.test.js',
   'socketio.test.js',
   'speech-endpoint.test.js',
   'stream-auth.test.js',
@@ -82,4 +86,5 @@ export const PAIRED_FILES: readonly string[] = [
   'temporary-tokens.test.js',
   'upload-formats.test.js',
   'upload-robustness.test.js',
+  'worker-faults.test.js',
 ];
