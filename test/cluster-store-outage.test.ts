@@ -118,44 +118,49 @@ t.test(
   },
 );
 
-t.test('while Redis is down, a protocol without resume starts and finishes sessions as usual', async (t) => {
-  const redis = await RedisServer.start();
-  const a = await ServerProcess.start(0, { SESSION_STORE: redis.url });
-  t.teardown(async () => {
-    await a.stop('SIGKILL');
+t.test(
+  'while Redis is down, a protocol without resume starts and finishes sessions as usual',
+  { skip: needs('redis-server') },
+  async (t) => {
+    const redis = await RedisServer.start();
+    const a = await ServerProcess.start(0, { SESSION_STORE: redis.url });
+    t.teardown(async () => {
+      await a.stop('SIGKILL');
+      await redis.stop();
+    });
     await redis.stop();
-  });
-  await redis.stop();
-  await a.logged(
-    'session store: redis does not answer; live sessions go on in memory, new /stream sessions are refused',
-  );
-  const deepgram = await within(
-    RawStreamClient.connect(`ws://127.0.0.1:${a.port}/v1/listen?encoding=linear16&sample_rate=16000`),
-    'Deepgram session',
-    10_000,
-  );
-  t.teardown(() => deepgram.ws.terminate());
-  await deepgram.stream(speech('jfk.wav'), { speed: 4, frameMs: 100 });
-  deepgram.sendJson({ type: 'CloseStream' });
-  t.match(
-    await within(deepgram.closed, 'close after CloseStream', 60_000),
-    { code: 1000 },
-    'the session ended normally',
-  );
-  const results = deepgram.messages.map((m) => m.data).filter((m) => m['type'] === 'Results');
-  t.ok(
-    results.some((m) => m['is_final'] === true),
-    `final Results came (${results.length} Results)`,
-  );
-  t.same(
-    deepgram.messages.map((m) => m.data).filter((m) => m['type'] === 'Error'),
-    [],
-    'no error',
-  );
-});
+    await a.logged(
+      'session store: redis does not answer; live sessions go on in memory, new /stream sessions are refused',
+    );
+    const deepgram = await within(
+      RawStreamClient.connect(`ws://127.0.0.1:${a.port}/v1/listen?encoding=linear16&sample_rate=16000`),
+      'Deepgram session',
+      10_000,
+    );
+    t.teardown(() => deepgram.ws.terminate());
+    await deepgram.stream(speech('jfk.wav'), { speed: 4, frameMs: 100 });
+    deepgram.sendJson({ type: 'CloseStream' });
+    t.match(
+      await within(deepgram.closed, 'close after CloseStream', 60_000),
+      { code: 1000 },
+      'the session ended normally',
+    );
+    const results = deepgram.messages.map((m) => m.data).filter((m) => m['type'] === 'Results');
+    t.ok(
+      results.some((m) => m['is_final'] === true),
+      `final Results came (${results.length} Results)`,
+    );
+    t.same(
+      deepgram.messages.map((m) => m.data).filter((m) => m['type'] === 'Error'),
+      [],
+      'no error',
+    );
+  },
+);
 
 t.test(
   'a resume refused during an outage (resume_failed, then 1013) and retried later replays nothing the client has',
+  { skip: needs('redis-server') },
   async (t) => {
     const redis = await RedisServer.start();
     // Pings far apart: the server never learns what the client has, so its log keeps every transcript for a replay.

@@ -1,15 +1,14 @@
 // A client that resends its unacknowledged backlog at once after a resume, in the 10 ms and 20 ms frames it
 // captured, is never refused: on the same instance, and on another one behind HAProxy with Redis. The network fails one
 // way for 5 s of audio first (the client goes on sending, the server hears nothing), so the backlog is at least that.
-import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { StreamClient, type Transcript } from '../client/index.js';
 import { collect, play } from './helpers/client-playback.js';
 import { Cluster } from './helpers/cluster.js';
 import { checkContinuity } from './helpers/continuity-checks.js';
 import { speech } from './helpers/engine-fixtures.js';
-import { HAPROXY } from './helpers/haproxy.js';
 import { startTestServer, vadRegions } from './helpers/stream-server.js';
+import { needs } from './helpers/system-programs.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { within } from '../bench/lib/wait.js';
 
@@ -23,15 +22,7 @@ const HOLD_AT = 16000 * 5;
 const CUT_AT = 16000 * 10.2;
 const RUN_MS = 120_000;
 
-const missing = (program: string): boolean => {
-  try {
-    execFileSync(program, ['-v'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return true;
-  }
-};
-const noCluster = missing(HAPROXY) ? `needs ${HAPROXY}` : missing('redis-server') ? 'needs redis-server' : false;
+const noCluster = needs('haproxy', 'redis-server');
 
 const finals = (messages: Transcript[]): { text: string; start_ms: number; end_ms: number }[] =>
   messages.filter((m) => m.is_final).map(({ text, start_ms, end_ms }) => ({ text, start_ms, end_ms }));

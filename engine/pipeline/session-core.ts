@@ -35,7 +35,7 @@ import { shiftWords, wordsOf } from './words.js';
 /** Committed-window partials: see CommittedWindow and docs/PROTOCOL.md. */
 export const PARTIAL_OVERLAP_MS = 200;
 export const PARTIAL_MAX_TAIL_MS = 1500;
-/** What a forced commit leaves of the tail: its newest 0.8 s, which the next partials may still revise. */
+/** What a forced commit leaves of the tail: its newest 0.7 s, which the next partials may still revise. */
 export const PARTIAL_FORCED_KEEP_MS = 700;
 /** Shortest segment a sentence end cuts off while speech goes on. */
 export const MIN_SEGMENT_MS = 1500;
