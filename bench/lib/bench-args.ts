@@ -17,5 +17,7 @@ export function benchArgs<T extends Record<string, StringOrFlag>>(
       if (t.kind === 'option') return t.value === undefined ? [t.rawName] : [t.rawName, t.value];
       return t.kind === 'positional' ? [t.value] : [];
     });
-  return { values: values as unknown as Record<keyof T, string | boolean>, serverFlags };
+  const picked: Record<string, string | boolean> = {};
+  for (const [key, value] of Object.entries(values)) if (value !== undefined && own.includes(key)) picked[key] = value;
+  return { values: picked as Record<keyof T, string | boolean>, serverFlags };
 }

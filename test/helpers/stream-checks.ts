@@ -56,7 +56,17 @@ export function checkShapes(t: Test, messages: Record<string, unknown>[]): Trans
     for (const key of ['segment_id', 'seq', 'start_ms', 'end_ms'])
       t.ok(Number.isInteger(message[key]) && (message[key] as number) >= 0, `${key} is a whole number`);
     t.ok((message['end_ms'] as number) >= (message['start_ms'] as number), 'end_ms >= start_ms');
-    transcripts.push(message as unknown as Transcript);
+    transcripts.push({
+      type: 'transcript',
+      text: message['text'] as string,
+      is_final: message['is_final'] as boolean,
+      end_of_speech: message['end_of_speech'] as boolean,
+      language: message['language'] as string,
+      segment_id: message['segment_id'] as number,
+      seq: message['seq'] as number,
+      start_ms: message['start_ms'] as number,
+      end_ms: message['end_ms'] as number,
+    });
   }
   return transcripts;
 }
