@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../engine/index.js';
-import { DRAIN_MS, STAGGER_MS, runClient, type ClientResult, type Sample } from './lib/latency-client.js';
+import { DRAIN_MS, STAGGER_MS, emptyResult, runClient, type ClientResult, type Sample } from './lib/latency-client.js';
 import { benchArgs } from './lib/bench-args.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { metric, scrapeMetrics } from './lib/metrics-scrape.js';
@@ -93,15 +93,7 @@ async function runStream(
   sessionS: number,
 ): Promise<ClientResult> {
   const until = performance.now() + seconds * 1000;
-  const all: ClientResult = {
-    partials: [],
-    finals: [],
-    speechEndFinals: [],
-    partialGaps: [],
-    finalIntervals: [],
-    unmatchedFinals: 0,
-    errors: [],
-  };
+  const all = emptyResult();
   for (let session = 0; performance.now() < until; session++) {
     const left = (until - performance.now()) / 1000;
     const timeline = buildTimeline(clips, index + session * streams, sessionS > 0 ? Math.min(sessionS, left) : left);

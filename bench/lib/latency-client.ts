@@ -26,6 +26,19 @@ export interface ClientResult {
   errors: string[];
 }
 
+/** A client's result before anything was measured. */
+export function emptyResult(errors: string[] = []): ClientResult {
+  return {
+    partials: [],
+    finals: [],
+    speechEndFinals: [],
+    partialGaps: [],
+    finalIntervals: [],
+    unmatchedFinals: 0,
+    errors,
+  };
+}
+
 const FRAME_MS = 20;
 /** Clients start this far apart, so they do not all reach the ends of utterances in the same instant. */
 export const STAGGER_MS = 230;
@@ -46,15 +59,7 @@ export async function runClient(url: string, timeline: Timeline, drainMs: number
   try {
     client = await StreamClient.connect(url);
   } catch (error) {
-    return {
-      partials: [],
-      finals: [],
-      speechEndFinals: [],
-      partialGaps: [],
-      finalIntervals: [],
-      unmatchedFinals: 0,
-      errors: [`connect: ${(error as Error).message}`],
-    };
+    return emptyResult([`connect: ${(error as Error).message}`]);
   }
   await client.stream(timeline.pcm, { speed: 1, frameMs: FRAME_MS });
   let timer: NodeJS.Timeout | undefined;
@@ -82,14 +87,7 @@ export async function runClient(url: string, timeline: Timeline, drainMs: number
 const MIN_TURN_FOR_GAPS_MS = 1000;
 
 function latencies(client: StreamClient, regions: VadSegment[]): Omit<ClientResult, 'errors'> {
-  const result: Omit<ClientResult, 'errors'> = {
-    partials: [],
-    finals: [],
-    speechEndFinals: [],
-    partialGaps: [],
-    finalIntervals: [],
-    unmatchedFinals: 0,
-  };
+  const result: Omit<ClientResult, 'errors'> = emptyResult();
   /**
    * The turn in progress: where it began, its last update and final, and its gaps (counted once it proves long enough).
    */
