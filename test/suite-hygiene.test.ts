@@ -27,8 +27,10 @@ function runSuite(fixture: string): Promise<SuiteRun> {
   });
 }
 
-/** The pids the fixture's children announced with t.comment. */
-const childPids = (output: string): number[] => [...output.matchAll(/# child pid (\d+)/g)].map((m) => Number(m[1]));
+/** The pids the fixture's children announced (with t.comment, and some on stderr too). */
+const childPids = (output: string): number[] => [
+  ...new Set([...output.matchAll(/# child pid (\d+)/g)].map((m) => Number(m[1]))),
+];
 
 /** Running: a zombie (killed, not yet reaped by whoever adopted it) is not. */
 const alive = (pid: number): boolean => {

@@ -7,5 +7,7 @@ t.test('killed with a child running', async (t) => {
   const child = new ChildRun(process.execPath, ['-e', script], process.env);
   await child.waitForLine((line) => line === 'up');
   t.comment(`child pid ${child.pid}`);
+  // On stderr too, which reaches the suite's output whatever becomes of this test's TAP as it fails.
+  console.error(`# child pid ${child.pid}`);
   process.kill(process.pid, 'SIGKILL');
 });
